@@ -1,0 +1,1 @@
+"""Typed records and specs for every concept; no I/O here."""

@@ -1,0 +1,105 @@
+"""The job record: what one execution (a tracked run, later a command/pipeline/sweep job) logged."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class JobStatus(StrEnum):
+    """Azure ML job status values; the terminal ones end a run."""
+
+    NOT_STARTED = "NotStarted"
+    QUEUED = "Queued"
+    RUNNING = "Running"
+    FINALIZING = "Finalizing"
+    CANCEL_REQUESTED = "CancelRequested"
+    COMPLETED = "Completed"
+    FAILED = "Failed"
+    CANCELED = "Canceled"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in (JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELED)
+
+
+class CodeSnapshot(BaseModel):
+    """Which code produced a run: git state plus a content hash of the source folder."""
+
+    model_config = ConfigDict(frozen=True)
+
+    source_dir: str | None = None
+    entry_point: str | None = None
+    source_hash: str | None = None
+    file_count: int = 0
+    git_commit: str | None = None
+    git_branch: str | None = None
+    git_dirty: bool | None = None
+
+
+class RuntimeInfo(BaseModel):
+    """Where a run executed: interpreter, host, user, installed packages (name → version)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    python_version: str
+    platform: str
+    host: str
+    user: str
+    packages: dict[str, str] = Field(default_factory=dict)
+
+
+class Metric(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    key: str
+    value: float
+    step: int = 0
+    timestamp: int  # milliseconds since the epoch, as MLflow records it
+
+
+class DataInput(BaseModel):
+    """A lineage edge: the job read this asset version."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: str  # "data" or "model"
+    name: str
+    version: str
+
+
+class Job(BaseModel):
+    """A job and its run record; `metrics` holds the latest value of each metric key."""
+
+    id: str
+    experiment: str
+    display_name: str | None = None
+    type: str = "run"
+    status: JobStatus
+    created_at: datetime
+    start_time: datetime | None = None
+    end_time: datetime | None = None
+    error: str | None = None
+    params: dict[str, str] = Field(default_factory=dict)
+    metrics: dict[str, float] = Field(default_factory=dict)
+    tags: dict[str, str] = Field(default_factory=dict)
+    inputs: list[DataInput] = Field(default_factory=list)
+    code: CodeSnapshot | None = None
+    runtime: RuntimeInfo | None = None
+    parent_job_id: str | None = None
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if self.start_time is None:
+            return None
+        end = self.end_time or datetime.now(self.start_time.tzinfo)
+        return (end - self.start_time).total_seconds()
+
+    def summary(self) -> dict[str, Any]:
+        """The compact form used by listings (no package list)."""
+        data = self.model_dump(mode="json", exclude={"runtime", "code"})
+        data["duration_seconds"] = self.duration_seconds
+        return data

@@ -1,0 +1,100 @@
+"""The exceptions mlyard raises, and the one table mapping each to an HTTP status and exit code.
+
+    MlyardError
+    ├── InvalidArgument        400 / exit 2   a value given by the user is wrong (names the field)
+    │   └── InvalidSpec        400 / exit 2   a YAML/JSON spec is wrong (names the file and path)
+    ├── NotFound               404 / exit 3   a workspace, job, data asset, model, alias… is missing
+    ├── AlreadyExists          409 / exit 4   an immutable thing with that identity exists
+    ├── Conflict               409 / exit 4   the request clashes with current state
+    ├── PermissionDenied       403 / exit 5
+    ├── WorkspaceError         400 / exit 6   the workspace path or database is unusable
+    └── StoreError             503 / exit 7   the database could not be reached or stayed locked
+
+Messages say what happened and what to do about it.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class MlyardError(Exception):
+    """Base of every error mlyard raises on purpose."""
+
+    error_code: ClassVar[str] = "INTERNAL_ERROR"
+    http_status: ClassVar[int] = 500
+    exit_code: ClassVar[int] = 1
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def to_dict(self) -> dict[str, str]:
+        return {"error_code": self.error_code, "message": self.message}
+
+
+class InvalidArgument(MlyardError):
+    error_code = "INVALID_PARAMETER_VALUE"
+    http_status = 400
+    exit_code = 2
+
+
+class InvalidSpec(InvalidArgument):
+    error_code = "INVALID_SPEC"
+
+
+class NotFound(MlyardError):
+    error_code = "RESOURCE_DOES_NOT_EXIST"
+    http_status = 404
+    exit_code = 3
+
+
+class AlreadyExists(MlyardError):
+    error_code = "RESOURCE_ALREADY_EXISTS"
+    http_status = 409
+    exit_code = 4
+
+
+class Conflict(MlyardError):
+    error_code = "CONFLICT"
+    http_status = 409
+    exit_code = 4
+
+
+class PermissionDenied(MlyardError):
+    error_code = "PERMISSION_DENIED"
+    http_status = 403
+    exit_code = 5
+
+
+class WorkspaceError(MlyardError):
+    error_code = "INVALID_WORKSPACE"
+    http_status = 400
+    exit_code = 6
+
+
+class StoreError(MlyardError):
+    error_code = "STORE_UNAVAILABLE"
+    http_status = 503
+    exit_code = 7
+
+
+_BY_CODE: dict[str, type[MlyardError]] = {
+    cls.error_code: cls
+    for cls in (
+        InvalidArgument,
+        InvalidSpec,
+        NotFound,
+        AlreadyExists,
+        Conflict,
+        PermissionDenied,
+        WorkspaceError,
+        StoreError,
+    )
+}
+
+
+def error_from_dict(payload: dict[str, str]) -> MlyardError:
+    """Turn an error JSON body back into the exception that produced it (remote clients)."""
+    cls = _BY_CODE.get(payload.get("error_code", ""), MlyardError)
+    return cls(payload.get("message", "unknown error"))
