@@ -1,0 +1,299 @@
+"""Rows of jobs, params, tags, metrics and lineage edges, and their conversion to entities."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from mlyard.entities.job import CodeSnapshot, DataInput, Job, JobStatus, Metric, RuntimeInfo
+from mlyard.entities.search import Clause, OrderTerm
+from mlyard.store.tables import (
+    ExperimentRow,
+    JobInputRow,
+    JobRow,
+    LatestMetricRow,
+    MetricRow,
+    ParamRow,
+    TagRow,
+)
+from mlyard.store.upsert import insert_for
+
+
+def as_utc(value: datetime | None) -> datetime | None:
+    """SQLite hands datetimes back naive; everything we store is UTC."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
+
+
+# --- experiments -------------------------------------------------------------------------------
+
+def get_or_create_experiment(session: Session, name: str) -> int:
+    stmt = insert_for(session, ExperimentRow.__table__).values(
+        name=name, created_at=datetime.now(UTC)
+    )
+    session.execute(stmt.on_conflict_do_nothing(index_elements=["name"]))
+    return session.execute(select(ExperimentRow.id).where(ExperimentRow.name == name)).scalar_one()
+
+
+def list_experiments(session: Session) -> list[tuple[str, int]]:
+    """(name, job count) of every experiment, newest first."""
+    rows = session.execute(
+        select(ExperimentRow.name, func.count(JobRow.id))
+        .outerjoin(JobRow, JobRow.experiment_id == ExperimentRow.id)
+        .group_by(ExperimentRow.id, ExperimentRow.name)
+        .order_by(ExperimentRow.id.desc())
+    )
+    return [(name, count) for name, count in rows]
+
+
+# --- jobs --------------------------------------------------------------------------------------
+
+def insert_job(session: Session, row: JobRow) -> None:
+    session.add(row)
+    session.flush()
+
+
+def get_job_row(session: Session, job_id: str) -> JobRow | None:
+    return session.get(JobRow, job_id)
+
+
+def job_exists(session: Session, job_id: str) -> bool:
+    return session.execute(select(JobRow.id).where(JobRow.id == job_id)).first() is not None
+
+
+def load_jobs(session: Session, job_ids: Sequence[str]) -> list[Job]:
+    """Jobs with their params, latest metrics, tags and inputs, in the order of `job_ids`."""
+    if not job_ids:
+        return []
+    rows = session.execute(
+        select(JobRow, ExperimentRow.name)
+        .join(ExperimentRow, JobRow.experiment_id == ExperimentRow.id)
+        .where(JobRow.id.in_(job_ids))
+    ).all()
+    params = _grouped(session, select(ParamRow.job_id, ParamRow.key, ParamRow.value), job_ids, ParamRow)
+    tags = _grouped(session, select(TagRow.job_id, TagRow.key, TagRow.value), job_ids, TagRow)
+    metrics = _grouped(
+        session, select(LatestMetricRow.job_id, LatestMetricRow.key, LatestMetricRow.value),
+        job_ids, LatestMetricRow,
+    )
+    inputs: dict[str, list[DataInput]] = defaultdict(list)
+    for edge in session.scalars(select(JobInputRow).where(JobInputRow.job_id.in_(job_ids))):
+        inputs[edge.job_id].append(DataInput(kind=edge.kind, name=edge.name, version=edge.version))
+    by_id = {
+        row.id: _to_job(row, experiment, params[row.id], metrics[row.id], tags[row.id], inputs[row.id])
+        for row, experiment in rows
+    }
+    return [by_id[job_id] for job_id in job_ids if job_id in by_id]
+
+
+def _grouped(session: Session, stmt: Any, job_ids: Sequence[str], table: Any) -> dict[str, dict[str, Any]]:
+    grouped: dict[str, dict[str, Any]] = defaultdict(dict)
+    for job_id, key, value in session.execute(stmt.where(table.job_id.in_(job_ids))):
+        grouped[job_id][key] = value
+    return grouped
+
+
+def _to_job(
+    row: JobRow,
+    experiment: str,
+    params: dict[str, str],
+    metrics: dict[str, float],
+    tags: dict[str, str],
+    inputs: list[DataInput],
+) -> Job:
+    return Job(
+        id=row.id,
+        experiment=experiment,
+        display_name=row.display_name,
+        type=row.type,
+        status=JobStatus(row.status),
+        parent_job_id=row.parent_job_id,
+        created_at=as_utc(row.created_at),
+        start_time=as_utc(row.start_time),
+        end_time=as_utc(row.end_time),
+        error=row.error,
+        params=params,
+        metrics=metrics,
+        tags=tags,
+        inputs=sorted(inputs, key=lambda edge: (edge.kind, edge.name, edge.version)),
+        code=CodeSnapshot.model_validate(row.code) if row.code else None,
+        runtime=RuntimeInfo.model_validate(row.runtime) if row.runtime else None,
+    )
+
+
+# --- params, tags, inputs ----------------------------------------------------------------------
+
+def get_params(session: Session, job_id: str, keys: Iterable[str]) -> dict[str, str]:
+    rows = session.execute(
+        select(ParamRow.key, ParamRow.value).where(ParamRow.job_id == job_id, ParamRow.key.in_(list(keys)))
+    )
+    return {key: value for key, value in rows}
+
+
+def insert_params(session: Session, job_id: str, params: dict[str, str]) -> None:
+    if not params:
+        return
+    stmt = insert_for(session, ParamRow.__table__).on_conflict_do_nothing(index_elements=["job_id", "key"])
+    session.execute(
+        stmt,
+        [
+            {"job_id": job_id, "key": key, "value": value, "value_number": _as_number(value)}
+            for key, value in params.items()
+        ],
+    )
+
+
+def upsert_tags(session: Session, job_id: str, tags: dict[str, str]) -> None:
+    if not tags:
+        return
+    stmt = insert_for(session, TagRow.__table__)
+    stmt = stmt.on_conflict_do_update(index_elements=["job_id", "key"], set_={"value": stmt.excluded.value})
+    session.execute(stmt, [{"job_id": job_id, "key": k, "value": v} for k, v in tags.items()])
+
+
+def delete_tag(session: Session, job_id: str, key: str) -> bool:
+    row = session.get(TagRow, (job_id, key))
+    if row is None:
+        return False
+    session.delete(row)
+    return True
+
+
+def insert_input(session: Session, job_id: str, edge: DataInput) -> None:
+    stmt = insert_for(session, JobInputRow.__table__).values(
+        job_id=job_id, kind=edge.kind, name=edge.name, version=edge.version
+    )
+    session.execute(stmt.on_conflict_do_nothing())
+
+
+def _as_number(value: str) -> float | None:
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    return number if number == number and abs(number) != float("inf") else None
+
+
+# --- metrics -----------------------------------------------------------------------------------
+
+def insert_metrics(session: Session, job_id: str, metrics: Sequence[Metric]) -> None:
+    """Append points to the history and move each key's latest point forward."""
+    if not metrics:
+        return
+    session.execute(
+        MetricRow.__table__.insert(),
+        [{"job_id": job_id, "key": m.key, "value": m.value, "step": m.step, "timestamp": m.timestamp}
+         for m in metrics],
+    )
+    latest: dict[str, Metric] = {}
+    for metric in metrics:
+        seen = latest.get(metric.key)
+        if seen is None or (metric.step, metric.timestamp) >= (seen.step, seen.timestamp):
+            latest[metric.key] = metric
+    table = LatestMetricRow.__table__
+    stmt = insert_for(session, table)
+    newer = or_(
+        stmt.excluded.step > table.c.step,
+        and_(stmt.excluded.step == table.c.step, stmt.excluded.timestamp >= table.c.timestamp),
+    )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["job_id", "key"],
+        set_={"value": stmt.excluded.value, "step": stmt.excluded.step, "timestamp": stmt.excluded.timestamp},
+        where=newer,
+    )
+    session.execute(
+        stmt,
+        [{"job_id": job_id, "key": m.key, "value": m.value, "step": m.step, "timestamp": m.timestamp}
+         for m in latest.values()],
+    )
+
+
+def metric_history(session: Session, job_id: str, key: str) -> list[Metric]:
+    rows = session.execute(
+        select(MetricRow.key, MetricRow.value, MetricRow.step, MetricRow.timestamp)
+        .where(MetricRow.job_id == job_id, MetricRow.key == key)
+        .order_by(MetricRow.step, MetricRow.timestamp, MetricRow.id)
+    )
+    return [Metric(key=k, value=v, step=s, timestamp=t) for k, v, s, t in rows]
+
+
+def metric_keys(session: Session, job_id: str) -> list[str]:
+    return list(session.scalars(
+        select(LatestMetricRow.key).where(LatestMetricRow.job_id == job_id).order_by(LatestMetricRow.key)
+    ))
+
+
+# --- search ------------------------------------------------------------------------------------
+
+_ATTRIBUTE_COLUMNS: dict[str, Any] = {
+    "id": JobRow.id,
+    "status": JobRow.status,
+    "experiment": ExperimentRow.name,
+    "display_name": JobRow.display_name,
+    "type": JobRow.type,
+    "created_at": JobRow.created_at,
+    "start_time": JobRow.start_time,
+    "end_time": JobRow.end_time,
+    "parent_job_id": JobRow.parent_job_id,
+}
+
+
+def search_job_ids(
+    session: Session,
+    clauses: Sequence[Clause],
+    order_by: Sequence[OrderTerm],
+    experiments: Sequence[str] | None,
+    max_results: int,
+    offset: int = 0,
+) -> list[str]:
+    """Ids of jobs matching every clause; default order newest first."""
+    stmt = select(JobRow.id).join(ExperimentRow, JobRow.experiment_id == ExperimentRow.id)
+    if experiments:
+        stmt = stmt.where(ExperimentRow.name.in_(list(experiments)))
+    for clause in clauses:
+        column, stmt = _column_for(stmt, clause.kind, clause.key, numeric=not isinstance(clause.value, str))
+        stmt = stmt.where(_compare(column, clause.op, clause.value))
+    ordering = []
+    for term in order_by:
+        column, stmt = _column_for(stmt, term.kind, term.key, numeric=term.kind == "metrics", outer=True)
+        # Jobs without the key sort last either way, as MLflow does.
+        ordering.extend([column.is_(None), column.asc() if term.ascending else column.desc()])
+    ordering.extend([JobRow.created_at.desc(), JobRow.id.desc()])
+    stmt = stmt.order_by(*ordering).limit(max_results).offset(offset)
+    return list(session.scalars(stmt))
+
+
+def _column_for(stmt: Any, kind: str, key: str, numeric: bool, outer: bool = False) -> tuple[Any, Any]:
+    if kind == "attributes":
+        return _ATTRIBUTE_COLUMNS[key], stmt
+    table = {"metrics": LatestMetricRow, "params": ParamRow, "tags": TagRow}[kind]
+    joined = aliased(table)
+    on = and_(joined.job_id == JobRow.id, joined.key == key)
+    stmt = stmt.outerjoin(joined, on) if outer else stmt.join(joined, on)
+    if kind == "params" and numeric:
+        return joined.value_number, stmt
+    return joined.value, stmt
+
+
+def _compare(column: Any, op: str, value: float | str) -> Any:
+    if op == "=":
+        return column == value
+    if op == "!=":
+        return column != value
+    if op == "<":
+        return column < value
+    if op == "<=":
+        return column <= value
+    if op == ">":
+        return column > value
+    if op == ">=":
+        return column >= value
+    if op == "LIKE":
+        return column.like(value)
+    return column.ilike(value)

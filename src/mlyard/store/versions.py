@@ -1,0 +1,32 @@
+"""Queries shared by every versioned asset table (data assets, model versions)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+
+def next_version_number(session: Session, table: Any, name: str) -> int:
+    """One past the highest numeric version of `name` (1 for a new name)."""
+    highest = session.execute(
+        select(func.max(table.version_number)).where(table.name == name)
+    ).scalar()
+    return int(highest or 0) + 1
+
+
+def latest_row(session: Session, table: Any, name: str, include_archived: bool = False) -> Any:
+    """The most recently created version of `name`, or None."""
+    stmt = select(table).where(table.name == name)
+    if not include_archived and hasattr(table, "archived"):
+        stmt = stmt.where(table.archived.is_(False))
+    return session.scalars(stmt.order_by(table.id.desc()).limit(1)).first()
+
+
+def version_row(session: Session, table: Any, name: str, version: str) -> Any:
+    return session.scalars(select(table).where(table.name == name, table.version == version)).first()
+
+
+def numeric_version(version: str) -> int | None:
+    return int(version) if version.isdigit() else None
