@@ -1,0 +1,98 @@
+"""The "sklearn" flavor: scikit-learn estimators saved with joblib as `model.joblib`.
+
+Loading runs pickle code from the model file: load only models from a workspace you trust.
+"""
+
+from __future__ import annotations
+
+import pickle
+import platform
+from importlib import metadata as package_metadata
+from pathlib import Path
+from typing import Any
+
+from mlyard.entities.model import MODEL_METADATA_FILE, ModelMetadata
+from mlyard.errors import InvalidArgument, NotFound
+
+MODEL_FILE = "model.joblib"
+MODEL_SUFFIXES = (".joblib", ".pkl", ".pickle")
+_PACKAGES = ("scikit-learn", "joblib", "numpy")
+
+
+class SklearnFlavor:
+    """Saves an estimator with `joblib.dump`; loads `model_file`, or the one model file found."""
+
+    name = "sklearn"
+
+    def save(self, model: Any, folder: Path) -> str:
+        import joblib
+
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / MODEL_FILE
+        try:
+            joblib.dump(model, path)
+        except (pickle.PicklingError, TypeError, AttributeError) as exc:
+            path.unlink(missing_ok=True)
+            raise InvalidArgument(
+                f"cannot save the {type(model).__name__} model with flavor 'sklearn': {exc}"
+            ) from exc
+        return MODEL_FILE
+
+    def load(self, folder: Path, metadata: ModelMetadata) -> Any:
+        import joblib
+
+        return joblib.load(_model_file(folder, metadata.model_file))
+
+    def framework_versions(self) -> dict[str, str]:
+        versions: dict[str, str] = {}
+        for package in _PACKAGES:
+            try:
+                versions[package] = package_metadata.version(package)
+            except package_metadata.PackageNotFoundError:
+                continue
+        versions["python"] = platform.python_version()
+        return versions
+
+    def can_register_folder(self, folder: Path) -> None:
+        if folder.is_file():
+            if folder.suffix not in MODEL_SUFFIXES:
+                raise InvalidArgument(
+                    f"{folder} is not a scikit-learn model file; flavor 'sklearn' needs a "
+                    f"{', '.join(MODEL_SUFFIXES)} file (saved with joblib or pickle)"
+                )
+            return
+        if not _candidates(folder):
+            raise InvalidArgument(
+                f"model folder {folder} has no {', '.join(MODEL_SUFFIXES)} file at its top level; "
+                "flavor 'sklearn' needs one (saved with joblib or pickle), or use flavor 'custom'"
+            )
+
+
+def _candidates(folder: Path) -> list[Path]:
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix in MODEL_SUFFIXES)
+
+
+def _model_file(folder: Path, model_file: str | None) -> Path:
+    """`model_file` if the metadata names one, else model.joblib, else the only candidate."""
+    if model_file is not None:
+        path = folder / model_file
+        if not path.is_file():
+            raise NotFound(f"model file {path} does not exist")
+        return path
+    if (folder / MODEL_FILE).is_file():
+        return folder / MODEL_FILE
+    candidates = _candidates(folder)
+    if len(candidates) == 1:
+        return candidates[0]
+    if not candidates:
+        raise NotFound(f"model folder {folder} has no {', '.join(MODEL_SUFFIXES)} file to load")
+    names = ", ".join(p.name for p in candidates)
+    raise InvalidArgument(
+        f"model folder {folder} has several model files ({names}); set 'model_file' in its "
+        f"{MODEL_METADATA_FILE} to the one to load"
+    )
+
+
+FLAVOR = SklearnFlavor()
