@@ -1,0 +1,236 @@
+"""Jobs as run records: start/end, params, metrics, tags, lineage edges, search.
+
+Rules that live here: params never change once logged; metric values are numbers; a terminal
+status is final; every job belongs to an experiment (created on first use).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from numbers import Real
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from mlyard.entities.job import CodeSnapshot, DataInput, Job, JobStatus, Metric, RuntimeInfo
+from mlyard.entities.names import validate_key, validate_name
+from mlyard.entities.search import parse_filter, parse_order_by
+from mlyard.errors import Conflict, InvalidArgument, NotFound
+from mlyard.services.ids import new_job_id
+from mlyard.services.workspace import Workspace
+from mlyard.store import jobs as job_rows
+from mlyard.store.tables import JobRow
+
+DEFAULT_EXPERIMENT = "Default"
+MAX_PARAM_VALUE = 6000
+MAX_TAG_VALUE = 8000
+MAX_SEARCH_RESULTS = 50_000
+
+
+def start_job(
+    workspace: Workspace,
+    experiment: str | None = None,
+    display_name: str | None = None,
+    tags: dict[str, str] | None = None,
+    code: CodeSnapshot | None = None,
+    runtime: RuntimeInfo | None = None,
+    job_type: str = "run",
+    parent_job_id: str | None = None,
+) -> Job:
+    experiment = validate_name(DEFAULT_EXPERIMENT if experiment is None else experiment, "experiment name")
+    clean_tags = _check_tags(tags or {})
+    now = datetime.now(UTC)
+    job_id = new_job_id()
+
+    def work(session: Session) -> None:
+        experiment_id = job_rows.get_or_create_experiment(session, experiment)
+        if parent_job_id and not job_rows.job_exists(session, parent_job_id):
+            raise NotFound(f"parent job {parent_job_id!r} does not exist")
+        job_rows.insert_job(session, JobRow(
+            id=job_id, experiment_id=experiment_id, display_name=display_name, type=job_type,
+            status=JobStatus.RUNNING.value, parent_job_id=parent_job_id, created_at=now,
+            start_time=now, code=code.model_dump(mode="json") if code else None,
+            runtime=runtime.model_dump(mode="json") if runtime else None,
+        ))
+        job_rows.upsert_tags(session, job_id, clean_tags)
+
+    workspace.database.write(work)
+    return get_job(workspace, job_id)
+
+
+def end_job(workspace: Workspace, job_id: str, status: JobStatus = JobStatus.COMPLETED,
+            error: str | None = None) -> Job:
+    """Move a job to a terminal status; ending an already-ended job is refused."""
+    if not status.is_terminal:
+        raise InvalidArgument(f"end status must be Completed, Failed or Canceled, not {status.value}")
+
+    def work(session: Session) -> None:
+        row = _job_row(session, job_id)
+        if JobStatus(row.status).is_terminal:
+            raise Conflict(f"job {job_id} already ended as {row.status}")
+        row.status = status.value
+        row.end_time = datetime.now(UTC)
+        row.error = error
+
+    workspace.database.write(work)
+    return get_job(workspace, job_id)
+
+
+def get_job(workspace: Workspace, job_id: str) -> Job:
+    with workspace.database.read() as session:
+        jobs = job_rows.load_jobs(session, [job_id])
+    if not jobs:
+        raise NotFound(f"job {job_id!r} does not exist; list jobs with: mlyard job list")
+    return jobs[0]
+
+
+def record_run_data(
+    workspace: Workspace,
+    job_id: str,
+    params: dict[str, str] | None = None,
+    metrics: Sequence[Metric] = (),
+    tags: dict[str, str] | None = None,
+) -> None:
+    """Write params, metric points and tags of one job in one transaction (the flush path)."""
+    params = params or {}
+    tags = tags or {}
+
+    def work(session: Session) -> None:
+        _job_row(session, job_id)
+        if params:
+            existing = job_rows.get_params(session, job_id, params)
+            for key, value in params.items():
+                if key in existing and existing[key] != value:
+                    raise Conflict(
+                        f"param {key!r} of job {job_id} is already {existing[key]!r}, cannot change "
+                        f"it to {value!r}; params are immutable: log a metric or tag instead"
+                    )
+            job_rows.insert_params(session, job_id, params)
+        job_rows.insert_metrics(session, job_id, metrics)
+        job_rows.upsert_tags(session, job_id, tags)
+
+    workspace.database.write(work)
+
+
+def check_params(params: dict[str, Any]) -> dict[str, str]:
+    checked = {}
+    for key, value in params.items():
+        validate_key(key, "param")
+        text = value if isinstance(value, str) else _stringify(value)
+        if len(text) > MAX_PARAM_VALUE:
+            raise InvalidArgument(f"param {key!r} is {len(text)} characters; the limit is {MAX_PARAM_VALUE}")
+        checked[key] = text
+    return checked
+
+
+def check_tags(tags: dict[str, Any]) -> dict[str, str]:
+    return _check_tags(tags)
+
+
+def make_metric(key: str, value: Any, step: int | None = None, timestamp: int | None = None) -> Metric:
+    """Validate one metric point at the boundary: a named number with an integer step."""
+    validate_key(key, "metric")
+    if isinstance(value, bool) or not isinstance(value, Real):
+        value = _coerce_number(key, value)
+    if step is not None and (isinstance(step, bool) or not isinstance(step, int)):
+        raise InvalidArgument(f"step of metric {key!r} must be an integer, got {step!r}")
+    return Metric(
+        key=key, value=float(value), step=step or 0,
+        timestamp=timestamp if timestamp is not None else int(time.time() * 1000),
+    )
+
+
+def set_tags(workspace: Workspace, job_id: str, tags: dict[str, Any]) -> None:
+    record_run_data(workspace, job_id, tags=_check_tags(tags))
+
+
+def delete_tag(workspace: Workspace, job_id: str, key: str) -> None:
+    def work(session: Session) -> None:
+        _job_row(session, job_id)
+        if not job_rows.delete_tag(session, job_id, key):
+            raise NotFound(f"job {job_id} has no tag {key!r}")
+
+    workspace.database.write(work)
+
+
+def record_input(workspace: Workspace, job_id: str, edge: DataInput) -> None:
+    def work(session: Session) -> None:
+        _job_row(session, job_id)
+        job_rows.insert_input(session, job_id, edge)
+
+    workspace.database.write(work)
+
+
+def metric_history(workspace: Workspace, job_id: str, key: str) -> list[Metric]:
+    with workspace.database.read() as session:
+        _job_row(session, job_id)
+        history = job_rows.metric_history(session, job_id, key)
+        if not history:
+            keys = job_rows.metric_keys(session, job_id)
+            raise NotFound(
+                f"job {job_id} has no metric {key!r}"
+                + (f"; it has: {', '.join(keys)}" if keys else "; it logged no metrics")
+            )
+    return history
+
+
+def search_jobs(
+    workspace: Workspace,
+    filter: str | None = None,
+    order_by: Sequence[str] | str | None = None,
+    experiments: Sequence[str] | str | None = None,
+    max_results: int = 1000,
+    offset: int = 0,
+) -> list[Job]:
+    clauses = parse_filter(filter)
+    order = parse_order_by(order_by)  # type: ignore[arg-type]
+    if isinstance(experiments, str):
+        experiments = [experiments]
+    if not 0 < max_results <= MAX_SEARCH_RESULTS:
+        raise InvalidArgument(f"max_results must be between 1 and {MAX_SEARCH_RESULTS}, got {max_results}")
+    with workspace.database.read() as session:
+        ids = job_rows.search_job_ids(session, clauses, order, experiments, max_results, offset)
+        return job_rows.load_jobs(session, ids)
+
+
+def list_experiments(workspace: Workspace) -> list[tuple[str, int]]:
+    with workspace.database.read() as session:
+        return job_rows.list_experiments(session)
+
+
+def _job_row(session: Session, job_id: str) -> JobRow:
+    row = job_rows.get_job_row(session, job_id)
+    if row is None:
+        raise NotFound(f"job {job_id!r} does not exist; list jobs with: mlyard job list")
+    return row
+
+
+def _check_tags(tags: dict[str, Any]) -> dict[str, str]:
+    checked = {}
+    for key, value in tags.items():
+        validate_key(key, "tag")
+        text = value if isinstance(value, str) else _stringify(value)
+        if len(text) > MAX_TAG_VALUE:
+            raise InvalidArgument(f"tag {key!r} is {len(text)} characters; the limit is {MAX_TAG_VALUE}")
+        checked[key] = text
+    return checked
+
+
+def _stringify(value: Any) -> str:
+    return str(value)
+
+
+def _coerce_number(key: str, value: Any) -> float:
+    """Accept numpy scalars and 0-d arrays; refuse strings and everything else by name."""
+    item = getattr(value, "item", None)
+    if callable(item) and not isinstance(value, str | bytes):
+        try:
+            number = item()
+        except (ValueError, TypeError):
+            number = None
+        if isinstance(number, Real) and not isinstance(number, bool):
+            return float(number)
+    raise InvalidArgument(f"metric {key!r} must be a number, got {value!r} ({type(value).__name__})")
+

@@ -1,0 +1,406 @@
+"""The model registry: versions, aliases, lineage, comparison and the champion/challenger rule.
+
+Rules that live here: versions are immutable and numbered per name; an alias points at one
+existing, non-archived version; a version behind an alias cannot be archived; a registration that
+fails leaves neither files nor rows behind.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from mlyard.artifacts import hash_path
+from mlyard.entities.model import (
+    MODEL_METADATA_FILE,
+    MODEL_TYPE_TO_FLAVOR,
+    Comparison,
+    Model,
+    ModelLineage,
+    ModelMetadata,
+    ModelVersion,
+)
+from mlyard.entities.names import AssetRef, parse_ref, validate_alias, validate_name, validate_version
+from mlyard.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
+from mlyard.flavors import get_flavor
+from mlyard.flavors.metadata import read_metadata, write_metadata
+from mlyard.flavors.signature import infer_signature
+from mlyard.services import jobs as job_service
+from mlyard.services.data import get_data_asset
+from mlyard.services.run_context import current_user
+from mlyard.services.workspace import Workspace
+from mlyard.store import jobs as job_rows
+from mlyard.store import models as model_rows
+from mlyard.store import versions
+from mlyard.store.tables import ModelVersionRow
+
+Goal = Literal["minimize", "maximize"]
+_VERSION_RACE_RETRIES = 10
+
+
+def flavor_for_type(model_type: str) -> str:
+    """`--type` accepts Azure ML asset types (custom_model, mlflow_model) and flavor names."""
+    return MODEL_TYPE_TO_FLAVOR.get(model_type, model_type)
+
+
+def register_model_folder(
+    workspace: Workspace,
+    name: str,
+    path: str | Path,
+    flavor: str = "custom",
+    version: str | None = None,
+    description: str | None = None,
+    tags: dict[str, str] | None = None,
+    properties: dict[str, str] | None = None,
+    job_id: str | None = None,
+) -> ModelVersion:
+    """Register a model folder (or single file) that already exists on disk."""
+    validate_name(name, "model name")
+    if version is not None:
+        version = validate_version(str(version))
+    flavor_impl = get_flavor(flavor_for_type(flavor))
+    source = Path(path).expanduser()
+    if not source.exists():
+        raise NotFound(f"model path {source} does not exist")
+    with tempfile.TemporaryDirectory(prefix="mlyard-model-") as staging_dir:
+        staging = Path(staging_dir) / "model"
+        if source.is_dir():
+            shutil.copytree(source, staging)
+        else:
+            staging.mkdir()
+            shutil.copy2(source, staging / source.name)
+        flavor_impl.can_register_folder(staging)
+        metadata_file = staging / MODEL_METADATA_FILE
+        if metadata_file.exists():
+            metadata = read_metadata(staging)
+        else:
+            metadata = ModelMetadata(
+                flavor=flavor_impl.name,
+                model_file=source.name if source.is_file() else None,
+                framework_versions=flavor_impl.framework_versions(),
+                created_at=datetime.now(UTC),
+            )
+            write_metadata(staging, metadata)
+        return _register_staged(workspace, name, staging, metadata, version, description,
+                                tags, properties, job_id)
+
+
+def save_and_register_model(
+    workspace: Workspace,
+    model: Any,
+    name: str,
+    flavor: str,
+    input_example: Any = None,
+    description: str | None = None,
+    tags: dict[str, str] | None = None,
+    properties: dict[str, str] | None = None,
+    job_id: str | None = None,
+) -> ModelVersion:
+    """Save a model object with its flavor, infer its signature, and register a new version."""
+    validate_name(name, "model name")
+    with tempfile.TemporaryDirectory(prefix="mlyard-model-") as staging_dir:
+        staging = Path(staging_dir) / "model"
+        staging.mkdir()
+        metadata = save_model_folder(model, staging, flavor, input_example)
+        return _register_staged(workspace, name, staging, metadata, None, description,
+                                tags, properties, job_id)
+
+
+def save_model_folder(model: Any, folder: Path, flavor: str, input_example: Any = None) -> ModelMetadata:
+    """Write a model object and its metadata file into `folder`."""
+    flavor_impl = get_flavor(flavor)
+    model_file = flavor_impl.save(model, folder)
+    metadata = ModelMetadata(
+        flavor=flavor_impl.name,
+        model_file=model_file,
+        signature=infer_signature(input_example),
+        framework_versions=flavor_impl.framework_versions(),
+        created_at=datetime.now(UTC),
+    )
+    write_metadata(folder, metadata)
+    return metadata
+
+
+def _register_staged(
+    workspace: Workspace, name: str, staging: Path, metadata: ModelMetadata, version: str | None,
+    description: str | None, tags: dict[str, str] | None, properties: dict[str, str] | None,
+    job_id: str | None,
+) -> ModelVersion:
+    tags = {str(k): str(v) for k, v in (tags or {}).items()}
+    properties = {str(k): str(v) for k, v in (properties or {}).items()}
+    if job_id is not None:
+        job_service.get_job(workspace, job_id)  # NotFound before anything is written
+    digest = hash_path(staging)
+    # A unique folder per registration: concurrent registrations never share files.
+    artifact_path = f"models/{name}/{uuid.uuid4().hex}"
+    workspace.artifacts.put_dir(staging, artifact_path)
+    now = datetime.now(UTC)
+
+    def work(session: Session) -> ModelVersionRow:
+        model_rows.ensure_model(session, name, now)
+        chosen = version or str(versions.next_version_number(session, ModelVersionRow, name))
+        if version and versions.version_row(session, ModelVersionRow, name, version) is not None:
+            raise AlreadyExists(
+                f"model {name}:{version} already exists; model versions are immutable: register "
+                "without --version to get the next one"
+            )
+        row = ModelVersionRow(
+            name=name, version=chosen, version_number=versions.numeric_version(chosen),
+            flavor=metadata.flavor, description=description, tags=tags, properties=properties,
+            archived=False, content_hash=digest.sha256, artifact_path=artifact_path,
+            signature=metadata.signature.model_dump(mode="json") if metadata.signature else None,
+            job_id=job_id, created_at=now, created_by=current_user(),
+        )
+        session.add(row)
+        session.flush()
+        return row
+
+    try:
+        for _ in range(_VERSION_RACE_RETRIES):
+            try:
+                row = workspace.database.write(work)
+                return model_rows.to_version_entity(row)
+            except IntegrityError:
+                if version is not None:
+                    raise AlreadyExists(f"model {name}:{version} was just registered by someone else") from None
+        raise Conflict(f"could not allocate a version for model {name!r}; try again")
+    except BaseException:
+        workspace.artifacts.delete(artifact_path)
+        raise
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+def get_model_version(workspace: Workspace, ref: str | AssetRef) -> ModelVersion:
+    """Resolve `name:version`, `name@alias` or `name@latest` (a bare name means latest)."""
+    parsed = parse_ref(ref) if isinstance(ref, str) else ref
+    with workspace.database.read() as session:
+        row = _resolve_row(session, parsed)
+        return model_rows.to_version_entity(row, model_rows.aliases_by_version(session, row.name)[row.version])
+
+
+def _resolve_row(session: Session, ref: AssetRef) -> ModelVersionRow:
+    if model_rows.get_model_row(session, ref.name) is None:
+        raise NotFound(f"model {ref.name!r} does not exist; list models with: mlyard model list")
+    if ref.version is not None:
+        row = versions.version_row(session, ModelVersionRow, ref.name, ref.version)
+        if row is None:
+            raise NotFound(f"model {ref.name!r} has no version {ref.version!r}; see: mlyard model list {ref.name}")
+        return row
+    if ref.alias == "latest":
+        row = versions.latest_row(session, ModelVersionRow, ref.name)
+        if row is None:
+            raise NotFound(f"model {ref.name!r} has no versions that are not archived")
+        return row
+    assert ref.alias is not None
+    version = model_rows.get_alias(session, ref.name, ref.alias)
+    if version is None:
+        raise NotFound(
+            f"model {ref.name!r} has no alias {ref.alias!r}; set one with: "
+            f"mlyard model alias set {ref.name} {ref.alias} --version N"
+        )
+    row = versions.version_row(session, ModelVersionRow, ref.name, version)
+    assert row is not None  # aliases only point at existing versions
+    return row
+
+
+def list_models(workspace: Workspace, tags: dict[str, str] | None = None) -> list[Model]:
+    with workspace.database.read() as session:
+        return model_rows.list_models(session, tags)
+
+
+def list_model_versions(workspace: Workspace, name: str, include_archived: bool = False,
+                        tags: dict[str, str] | None = None) -> list[ModelVersion]:
+    with workspace.database.read() as session:
+        if model_rows.get_model_row(session, name) is None:
+            raise NotFound(f"model {name!r} does not exist; list models with: mlyard model list")
+        aliases = model_rows.aliases_by_version(session, name)
+        return [
+            model_rows.to_version_entity(row, aliases.get(row.version, []))
+            for row in model_rows.list_versions(session, name, include_archived, tags)
+        ]
+
+
+def download_model(workspace: Workspace, ref: str, destination: Path) -> Path:
+    model = get_model_version(workspace, ref)
+    return workspace.artifacts.download(model.artifact_path, destination)
+
+
+def model_local_path(workspace: Workspace, model: ModelVersion) -> Path:
+    direct = workspace.artifacts.local_path(model.artifact_path)
+    if direct is not None:
+        return direct
+    target = workspace.path / "cache" / "models" / model.name / model.content_hash[:16]
+    if not target.exists():
+        workspace.artifacts.download(model.artifact_path, target)
+    return target
+
+
+def load_model(workspace: Workspace, ref: str) -> Any:
+    model = get_model_version(workspace, ref)
+    folder = model_local_path(workspace, model)
+    metadata = read_metadata(folder)
+    return get_flavor(metadata.flavor).load(folder, metadata)
+
+
+# --- aliases and archiving ---------------------------------------------------------------------
+
+def set_alias(workspace: Workspace, name: str, alias: str, version: str) -> str | None:
+    """Point `alias` at `version`; returns the version it pointed at before (or None)."""
+    validate_alias(alias)
+    version = str(version)
+
+    def work(session: Session) -> str | None:
+        row = _resolve_row(session, AssetRef(name=name, version=version))
+        if row.archived:
+            raise Conflict(f"model {name}:{version} is archived; restore it before giving it an alias")
+        previous = model_rows.get_alias(session, name, alias)
+        model_rows.set_alias(session, name, alias, version, datetime.now(UTC))
+        return previous
+
+    return workspace.database.write(work)
+
+
+def delete_alias(workspace: Workspace, name: str, alias: str) -> None:
+    def work(session: Session) -> None:
+        if not model_rows.delete_alias(session, name, alias):
+            raise NotFound(f"model {name!r} has no alias {alias!r}")
+
+    workspace.database.write(work)
+
+
+def set_archived(workspace: Workspace, ref: str, archived: bool) -> ModelVersion:
+    parsed = parse_ref(ref, default_alias=None)
+
+    def work(session: Session) -> None:
+        row = _resolve_row(session, parsed)
+        aliases = model_rows.aliases_by_version(session, row.name).get(row.version, [])
+        if archived and aliases:
+            raise Conflict(
+                f"model {row.name}:{row.version} is behind alias {', '.join(aliases)}; move the "
+                "alias to another version before archiving it"
+            )
+        row.archived = archived
+
+    workspace.database.write(work)
+    return get_model_version(workspace, ref)
+
+
+# --- lineage and comparison --------------------------------------------------------------------
+
+def lineage(workspace: Workspace, ref: str) -> ModelLineage:
+    model = get_model_version(workspace, ref)
+    if model.job_id is None:
+        return ModelLineage(model=model)
+    with workspace.database.read() as session:
+        jobs = job_rows.load_jobs(session, [model.job_id])
+    if not jobs:
+        return ModelLineage(model=model, job_id=model.job_id)
+    job = jobs[0]
+    data = []
+    for edge in job.inputs:
+        if edge.kind == "data":
+            try:
+                data.append(get_data_asset(workspace, f"{edge.name}:{edge.version}"))
+            except NotFound:
+                continue
+    return ModelLineage(model=model, job_id=job.id, experiment=job.experiment, params=job.params,
+                        metrics=job.metrics, inputs=job.inputs, data=data)
+
+
+def compare(workspace: Workspace, name: str, versions_wanted: Sequence[str] | None = None) -> list[ModelLineage]:
+    """Lineage of several versions side by side (all non-archived versions when none given)."""
+    wanted = list(versions_wanted) if versions_wanted else [
+        m.version for m in reversed(list_model_versions(workspace, name))
+    ]
+    return [lineage(workspace, f"{name}:{v}") for v in wanted]
+
+
+def is_better(
+    workspace: Workspace,
+    candidate: str,
+    than: str = "production",
+    metric: str = "mse",
+    goal: Goal = "minimize",
+    name: str | None = None,
+) -> Comparison:
+    """Champion/challenger: does `candidate` (a job id or model reference) beat `than`?
+
+    `than` is a model reference (`name@production`, `name:3`) or a bare alias with `name` given
+    or taken from a model-reference candidate. With no champion yet the candidate wins.
+    """
+    if goal not in ("minimize", "maximize"):
+        raise InvalidArgument(f"goal must be 'minimize' or 'maximize', got {goal!r}")
+    candidate_value, candidate_label, candidate_model = _candidate_metric(workspace, candidate, metric)
+    champion_ref = _champion_ref(than, name or (candidate_model.name if candidate_model else None))
+    try:
+        champion = get_model_version(workspace, champion_ref)
+    except NotFound:
+        return Comparison(
+            better=True, metric=metric, goal=goal, candidate=candidate_label,
+            candidate_value=candidate_value, champion=None, champion_value=None,
+            reason=f"no {champion_ref} model yet: {candidate_label} wins by default",
+        )
+    if candidate_model is not None and candidate_model.ref == champion.ref:
+        return Comparison(better=False, metric=metric, goal=goal, candidate=candidate_label,
+                          candidate_value=candidate_value, champion=champion.ref,
+                          champion_value=candidate_value,
+                          reason=f"{candidate_label} already is {champion_ref}")
+    champion_value = _model_metric(workspace, champion, metric)
+    champion_label = f"{champion_ref} ({champion.ref})"
+    if champion_value is None:
+        return Comparison(
+            better=True, metric=metric, goal=goal, candidate=candidate_label,
+            candidate_value=candidate_value, champion=champion.ref, champion_value=None,
+            reason=f"{champion_label} has no {metric} recorded: {candidate_label} wins",
+        )
+    better = candidate_value < champion_value if goal == "minimize" else candidate_value > champion_value
+    relation = ("<" if better else "≥") if goal == "minimize" else (">" if better else "≤")
+    verdict = "better" if better else "not better"
+    return Comparison(
+        better=better, metric=metric, goal=goal, candidate=candidate_label,
+        candidate_value=candidate_value, champion=champion.ref, champion_value=champion_value,
+        reason=f"{verdict}: {candidate_label} {metric} {candidate_value:.6g} {relation} "
+               f"{champion_label} {champion_value:.6g}",
+    )
+
+
+def _champion_ref(than: str, name: str | None) -> str:
+    if "@" in than or ":" in than:
+        return than
+    if name is None:
+        raise InvalidArgument(
+            f"than={than!r} names an alias but no model: pass name='MODEL' or than='MODEL@{than}'"
+        )
+    return f"{name}@{than}"
+
+
+def _candidate_metric(workspace: Workspace, candidate: str, metric: str) -> tuple[float, str, ModelVersion | None]:
+    if "@" in candidate or ":" in candidate:
+        model = get_model_version(workspace, candidate)
+        value = _model_metric(workspace, model, metric)
+        if value is None:
+            raise InvalidArgument(f"candidate model {model.ref} has no {metric!r} metric on its run")
+        return value, model.ref, model
+    job = job_service.get_job(workspace, candidate)
+    if metric not in job.metrics:
+        raise InvalidArgument(
+            f"candidate job {job.id} has no metric {metric!r}; log it before comparing "
+            f"(it has: {', '.join(sorted(job.metrics)) or 'none'})"
+        )
+    return job.metrics[metric], f"job {job.id}", None
+
+
+def _model_metric(workspace: Workspace, model: ModelVersion, metric: str) -> float | None:
+    if model.job_id is None:
+        return None
+    job = job_service.get_job(workspace, model.job_id)
+    return job.metrics.get(metric)

@@ -1,0 +1,129 @@
+"""Run records through the service layer, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import pytest
+
+from mlyard.entities.job import DataInput, JobStatus
+from mlyard.errors import Conflict, InvalidArgument, NotFound
+from mlyard.services import jobs
+
+
+def test_started_job_is_running_and_ending_it_records_status_and_duration(workspace):
+    job = jobs.start_job(workspace, experiment="exp", display_name="first", tags={"team": "a"})
+    assert job.status == JobStatus.RUNNING
+    assert job.experiment == "exp" and job.tags == {"team": "a"}
+
+    ended = jobs.end_job(workspace, job.id, JobStatus.FAILED, "boom")
+    assert ended.status == JobStatus.FAILED
+    assert ended.error == "boom"
+    assert ended.end_time is not None and ended.duration_seconds is not None
+    assert ended.duration_seconds >= 0
+
+
+def test_ending_an_ended_job_is_refused(workspace):
+    job = jobs.start_job(workspace)
+    jobs.end_job(workspace, job.id)
+    with pytest.raises(Conflict, match="already ended as Completed"):
+        jobs.end_job(workspace, job.id, JobStatus.FAILED)
+
+
+def test_params_are_immutable_but_relogging_the_same_value_is_fine(workspace):
+    job = jobs.start_job(workspace)
+    jobs.record_run_data(workspace, job.id, params={"alpha": "0.5"})
+    jobs.record_run_data(workspace, job.id, params={"alpha": "0.5"})
+    with pytest.raises(Conflict, match="param 'alpha' .* already '0.5'"):
+        jobs.record_run_data(workspace, job.id, params={"alpha": "0.7", "other": "1"})
+    # The refused write left nothing half-done: 'other' was not stored either.
+    assert jobs.get_job(workspace, job.id).params == {"alpha": "0.5"}
+
+
+def test_metric_history_keeps_every_point_and_latest_follows_the_highest_step(workspace):
+    job = jobs.start_job(workspace)
+    points = [jobs.make_metric("loss", 1.0 / (s + 1), step=s, timestamp=1000 + s) for s in range(5)]
+    late_low_step = jobs.make_metric("loss", 99.0, step=1, timestamp=9999)
+    jobs.record_run_data(workspace, job.id, metrics=[*points, late_low_step])
+
+    history = jobs.metric_history(workspace, job.id, "loss")
+    assert [p.step for p in history] == [0, 1, 1, 2, 3, 4]
+    assert jobs.get_job(workspace, job.id).metrics["loss"] == pytest.approx(0.2)
+
+
+def test_metric_values_must_be_numbers(workspace):
+    with pytest.raises(InvalidArgument, match="metric 'mse' must be a number, got 'abc'"):
+        jobs.make_metric("mse", "abc")
+    with pytest.raises(InvalidArgument, match="step of metric 'mse' must be an integer"):
+        jobs.make_metric("mse", 1.0, step=1.5)  # type: ignore[arg-type]
+    import numpy as np
+
+    assert jobs.make_metric("mse", np.float32(2.5)).value == 2.5
+
+
+def test_unknown_job_and_metric_are_named_in_the_error(workspace):
+    with pytest.raises(NotFound, match="job 'nope' does not exist"):
+        jobs.get_job(workspace, "nope")
+    job = jobs.start_job(workspace)
+    jobs.record_run_data(workspace, job.id, metrics=[jobs.make_metric("mse", 1.0)])
+    with pytest.raises(NotFound, match="no metric 'rmse'; it has: mse"):
+        jobs.metric_history(workspace, job.id, "rmse")
+
+
+def test_search_filters_on_metrics_params_tags_and_attributes(workspace):
+    created = []
+    for alpha, mse, team in [(0.05, 2800.0, "a"), (0.2, 2900.0, "b"), (0.5, 3100.0, "a")]:
+        job = jobs.start_job(workspace, experiment="diabetes", tags={"team": team})
+        jobs.record_run_data(workspace, job.id, params={"alpha": str(alpha)},
+                             metrics=[jobs.make_metric("mse", mse)])
+        created.append(job.id)
+    other = jobs.start_job(workspace, experiment="other")
+    jobs.end_job(workspace, other.id)
+
+    found = jobs.search_jobs(workspace, "metrics.mse < 3000 and params.alpha > 0.1")
+    assert [j.id for j in found] == [created[1]]
+    found = jobs.search_jobs(workspace, "tags.team = 'a'", order_by=["metrics.mse DESC"])
+    assert [j.id for j in found] == [created[2], created[0]]
+    found = jobs.search_jobs(workspace, "attributes.status = 'Completed'")
+    assert [j.id for j in found] == [other.id]
+    assert len(jobs.search_jobs(workspace, experiments="diabetes")) == 3
+    # Default order: newest first.
+    assert [j.id for j in jobs.search_jobs(workspace, experiments=["diabetes"])] == created[::-1]
+
+
+def test_search_orders_jobs_without_the_metric_last(workspace):
+    with_metric = jobs.start_job(workspace)
+    jobs.record_run_data(workspace, with_metric.id, metrics=[jobs.make_metric("mse", 1.0)])
+    without = jobs.start_job(workspace)
+    for direction in ("ASC", "DESC"):
+        ids = [j.id for j in jobs.search_jobs(workspace, order_by=f"metrics.mse {direction}")]
+        assert ids == [with_metric.id, without.id]
+
+
+@pytest.mark.parametrize("bad, message", [
+    ("metrics.mse <", "invalid filter clause"),
+    ("metrix.mse < 3", "unknown field kind 'metrix'"),
+    ("attributes.colour = 'red'", "unknown attribute 'colour'"),
+    ("metrics.mse = 'high'", "compared with a number"),
+    ("tags.team = 'a", "unterminated quote|invalid filter clause"),
+])
+def test_bad_filters_are_explained(workspace, bad, message):
+    with pytest.raises(InvalidArgument, match=message):
+        jobs.search_jobs(workspace, bad)
+
+
+def test_lineage_edges_and_tags_round_trip(workspace):
+    job = jobs.start_job(workspace)
+    jobs.record_input(workspace, job.id, DataInput(kind="data", name="diabetes", version="1"))
+    jobs.record_input(workspace, job.id, DataInput(kind="data", name="diabetes", version="1"))
+    jobs.set_tags(workspace, job.id, {"a": 1, "b": "x"})
+    jobs.delete_tag(workspace, job.id, "a")
+    loaded = jobs.get_job(workspace, job.id)
+    assert loaded.inputs == [DataInput(kind="data", name="diabetes", version="1")]
+    assert loaded.tags == {"b": "x"}
+    with pytest.raises(NotFound, match="has no tag 'a'"):
+        jobs.delete_tag(workspace, job.id, "a")
+
+
+@pytest.mark.parametrize("name", ["", "-x", "a b", "x" * 300, "semi;colon"])
+def test_invalid_experiment_names_are_refused(workspace, name):
+    with pytest.raises(InvalidArgument, match="invalid experiment name"):
+        jobs.start_job(workspace, experiment=name)

@@ -1,0 +1,249 @@
+"""Schema inference and column profiles of files, folders and MLTable folders."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from mlyard.entities.data import ColumnProfile, DataType, TableProfile
+from mlyard.errors import InvalidArgument, InvalidSpec
+from mlyard.services.profiling import profile_data, read_mltable
+
+MIXED_CSV = """\
+id,name,active,joined,score
+1,ann,True,2024-01-31,1.5
+2,,False,2024-02-01,
+,bob,,,2.5
+4,ann,True,2023-12-01,3.0
+"""
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def column(profile: TableProfile, name: str) -> ColumnProfile:
+    return next(c for c in profile.columns if c.name == name)
+
+
+def test_diabetes_csv_has_numeric_schema_and_pandas_statistics(diabetes_csv: Path) -> None:
+    expected = pd.read_csv(diabetes_csv)
+
+    profile = profile_data(diabetes_csv, DataType.URI_FILE)
+
+    assert profile is not None
+    assert profile.row_count == 442
+    assert len(profile.columns) == 11
+    assert list(profile.schema_) == list(expected.columns)
+    assert set(profile.schema_.values()) <= {"integer", "number"}
+    for col in profile.columns:
+        assert col.null_count == 0
+        assert col.distinct_count == expected[col.name].nunique()
+        assert col.min == pytest.approx(expected[col.name].min())
+        assert col.max == pytest.approx(expected[col.name].max())
+        assert col.mean == pytest.approx(expected[col.name].mean())
+    assert len(column(profile, "sex").top_values) == 2  # two distinct values: listed
+    assert column(profile, "bmi").top_values == []  # many distinct floats: not listed
+
+
+def test_csv_with_nulls_strings_booleans_and_dates(tmp_path: Path) -> None:
+    profile = profile_data(write(tmp_path / "people.csv", MIXED_CSV), DataType.URI_FILE)
+
+    assert profile is not None
+    assert profile.row_count == 4
+    assert profile.schema_ == {
+        "id": "integer",  # whole numbers with a gap, read by pandas as floats
+        "name": "string",
+        "active": "boolean",
+        "joined": "datetime",
+        "score": "number",
+    }
+    ids = column(profile, "id")
+    assert (ids.null_count, ids.distinct_count, ids.min, ids.max) == (1, 3, 1.0, 4.0)
+    assert ids.top_values[0] == ("1", 1)
+    name = column(profile, "name")
+    assert (name.null_count, name.distinct_count) == (1, 2)
+    assert name.top_values == [("ann", 2), ("bob", 1)]
+    assert (name.min, name.max, name.mean) == (None, None, None)
+    assert column(profile, "active").top_values == [("True", 2), ("False", 1)]
+    joined = column(profile, "joined")
+    assert (joined.min, joined.max, joined.mean) == (
+        "2023-12-01T00:00:00",
+        "2024-02-01T00:00:00",
+        None,
+    )
+    assert column(profile, "score").mean == pytest.approx(7.0 / 3)
+
+
+def test_parquet_file_keeps_its_types(tmp_path: Path) -> None:
+    path = tmp_path / "events.parquet"
+    pd.DataFrame(
+        {
+            "count": [3, 1, 3],
+            "kind": pd.Categorical(["a", "b", "a"]),
+            "at": pd.to_datetime(["2024-05-01 10:00", None, "2024-05-03 12:30"]),
+        }
+    ).to_parquet(path)
+
+    profile = profile_data(path, DataType.URI_FILE)
+
+    assert profile is not None
+    assert profile.schema_ == {"count": "integer", "kind": "category", "at": "datetime"}
+    assert column(profile, "count").top_values == [("3", 2), ("1", 1)]
+    assert column(profile, "kind").top_values == [("a", 2), ("b", 1)]
+    at = column(profile, "at")
+    assert (at.null_count, at.min, at.max) == (1, "2024-05-01T10:00:00", "2024-05-03T12:30:00")
+
+
+def test_json_lines_file_is_profiled_and_json_document_is_not(tmp_path: Path) -> None:
+    lines = write(tmp_path / "rows.jsonl", '{"a": 1, "b": "x"}\n{"a": 2, "b": null}\n')
+    config = write(tmp_path / "config.json", '{\n  "learning_rate": 0.1,\n  "epochs": 3\n}\n')
+
+    profile = profile_data(lines, DataType.URI_FILE)
+
+    assert profile is not None
+    assert profile.schema_ == {"a": "integer", "b": "string"}
+    assert profile_data(config, DataType.URI_FILE) is None
+
+
+def test_folder_of_csvs_is_profiled_as_one_table(tmp_path: Path) -> None:
+    folder = tmp_path / "parts"
+    write(folder / "a.csv", "x,y\n1,a\n2,b\n")
+    write(folder / "more" / "b.csv", "x,y\n3,c\n4,d\n5,e\n")
+    write(folder / ".DS_Store", "not a table")  # hidden files are ignored
+
+    profile = profile_data(folder, DataType.URI_FOLDER)
+
+    assert profile is not None
+    assert profile.row_count == 5
+    assert column(profile, "x").max == 5.0
+
+
+def test_folder_mixing_csv_and_images_is_not_tabular(tmp_path: Path) -> None:
+    folder = tmp_path / "mixed"
+    write(folder / "labels.csv", "file,label\nimg.png,cat\n")
+    (folder / "img.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+
+    assert profile_data(folder, DataType.URI_FOLDER) is None
+
+
+def test_non_tabular_file_is_not_profiled(tmp_path: Path) -> None:
+    model = tmp_path / "model.pkl"
+    model.write_bytes(os.urandom(64))
+
+    assert profile_data(model, DataType.URI_FILE) is None
+
+
+def test_corrupt_parquet_is_an_invalid_argument_naming_the_file(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.parquet"
+    broken.write_bytes(os.urandom(256))
+
+    with pytest.raises(InvalidArgument, match=r"broken\.parquet.*as parquet"):
+        profile_data(broken, DataType.URI_FILE)
+
+
+def test_malformed_csv_is_an_invalid_argument_with_the_parser_reason(tmp_path: Path) -> None:
+    broken = write(tmp_path / "ragged.csv", "a,b\n1,2\n3,4,5,6\n")
+
+    with pytest.raises(InvalidArgument, match=r"ragged\.csv.*Expected 2 fields"):
+        profile_data(broken, DataType.URI_FILE)
+
+
+def test_mltable_read_delimited_honours_the_delimiter(tmp_path: Path) -> None:
+    folder = tmp_path / "table"
+    write(folder / "data.csv", "a;b\n1;x\n2;y\n3;x\n")
+    write(
+        folder / "MLTable",
+        "paths:\n  - file: ./data.csv\ntransformations:\n  - read_delimited:\n"
+        "      delimiter: ';'\n      encoding: 'utf8'\n      header: all_files_same_headers\n",
+    )
+
+    profile = profile_data(folder, DataType.MLTABLE)
+
+    assert profile is not None
+    assert profile.row_count == 3
+    assert profile.schema_ == {"a": "integer", "b": "string"}
+    assert read_mltable(folder)["b"].tolist() == ["x", "y", "x"]
+
+
+def test_mltable_pattern_selects_matching_files(tmp_path: Path) -> None:
+    folder = tmp_path / "table"
+    write(folder / "dir" / "jan.csv", "a,b\n1,x\n")
+    write(folder / "dir" / "feb.csv", "a,b\n2,y\n3,z\n")
+    write(folder / "dir" / "notes.txt", "not part of the table")
+    write(folder / "MLTable", "paths:\n  - pattern: ./dir/*.csv\n")  # no read step: CSV
+
+    profile = profile_data(folder, DataType.MLTABLE)
+
+    assert profile is not None
+    assert profile.row_count == 3
+    assert sorted(read_mltable(folder)["a"].tolist()) == [1, 2, 3]
+
+
+def test_mltable_read_parquet_with_column_steps(tmp_path: Path) -> None:
+    folder = tmp_path / "table"
+    folder.mkdir()
+    pd.DataFrame({"a": [1, 2, 3], "b": [0.5, 1.5, 2.5], "c": ["x", "y", "z"]}).to_parquet(
+        folder / "part.parquet"
+    )
+    write(
+        folder / "MLTable",
+        "paths:\n  - folder: .\ntransformations:\n  - read_parquet\n"
+        "  - drop_columns: c\n  - take: 2\n",
+    )
+
+    frame = read_mltable(folder)
+
+    assert frame.to_dict("list") == {"a": [1, 2], "b": [0.5, 1.5]}
+
+
+def test_missing_mltable_file_names_the_expected_path(tmp_path: Path) -> None:
+    folder = tmp_path / "table"
+    folder.mkdir()
+
+    with pytest.raises(InvalidSpec, match=r"MLTable file not found: expected .*table[/\\]MLTable"):
+        profile_data(folder, DataType.MLTABLE)
+
+
+def test_mltable_path_escaping_the_folder_is_refused(tmp_path: Path) -> None:
+    write(tmp_path / "secret.csv", "a\n1\n")
+    folder = tmp_path / "table"
+    write(folder / "MLTable", "paths:\n  - file: ./data.csv\n  - file: ../secret.csv\n")
+    write(folder / "data.csv", "a\n2\n")
+
+    with pytest.raises(InvalidSpec, match=r"MLTable: paths\[1\]\.file '\.\./secret\.csv' escapes"):
+        profile_data(folder, DataType.MLTABLE)
+
+
+def test_malformed_mltable_yaml_names_the_file(tmp_path: Path) -> None:
+    folder = tmp_path / "table"
+    write(folder / "MLTable", "paths:\n  - file: [unclosed\n")
+
+    with pytest.raises(InvalidSpec, match=r"table[/\\]MLTable is not valid YAML"):
+        profile_data(folder, DataType.MLTABLE)
+
+
+def test_unsupported_mltable_step_is_refused_with_the_supported_ones(tmp_path: Path) -> None:
+    folder = tmp_path / "table"
+    write(folder / "data.csv", "a\n1\n")
+    write(folder / "MLTable", "paths:\n  - file: data.csv\ntransformations:\n  - filter: 'a > 1'\n")
+
+    with pytest.raises(InvalidSpec, match=r"transformations\[0\]: unsupported step 'filter'"):
+        read_mltable(folder)
+
+
+def test_whole_profile_is_json_serialisable(tmp_path: Path) -> None:
+    path = write(tmp_path / "people.csv", MIXED_CSV + "5,cy,False,2024-03-01,inf\n")
+
+    profile = profile_data(path, DataType.URI_FILE)
+
+    assert profile is not None
+    text = json.dumps(profile.model_dump(mode="json", by_alias=True), allow_nan=False)
+    assert json.loads(text)["schema"]["joined"] == "datetime"
+    assert column(profile, "score").max is None  # infinity is not JSON: reported as unknown
