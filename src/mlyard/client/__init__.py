@@ -1,0 +1,1 @@
+"""The SDK: `MLClient` and the active-run API; sits on `services/`."""

@@ -1,0 +1,237 @@
+"""A tracked run as the training script sees it: logging calls buffered and written in batches.
+
+Logging must not slow training down, so params, tags and metric points collect in memory and are
+written in one transaction when the buffer is large or old enough, when the run ends, before any
+read through the SDK, at interpreter exit and when the `with` block raises. Validation happens at
+the call, so a bad value fails where it was logged, not at the next flush.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import threading
+import time
+import weakref
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from mlyard.entities.job import DataInput, Job, JobStatus, Metric
+from mlyard.entities.model import ModelVersion
+from mlyard.errors import Conflict
+from mlyard.services import data as data_service
+from mlyard.services import job_artifacts
+from mlyard.services import jobs as job_service
+from mlyard.services import models as model_service
+from mlyard.services.workspace import Workspace
+
+FLUSH_POINTS = 5_000
+FLUSH_SECONDS = 2.0
+
+# Every run with unwritten data in this process, so reads and exit can flush them.
+_pending: weakref.WeakSet[Run] = weakref.WeakSet()
+_pending_lock = threading.Lock()
+
+
+def flush_pending() -> None:
+    """Write every buffered point of every run in this process (read-your-writes for the SDK)."""
+    with _pending_lock:
+        runs = list(_pending)
+    for run in runs:
+        run.flush()
+
+
+class Run:
+    """One run record being written; use `mlyard.start_run()` to get one."""
+
+    def __init__(self, workspace: Workspace, job_id: str, owns_job: bool = True) -> None:
+        self.workspace = workspace
+        self.id = job_id
+        # False when attached to a job started elsewhere (a runner); then we never end it.
+        self.owns_job = owns_job
+        self.ended = False
+        self._lock = threading.Lock()
+        self._params: dict[str, str] = {}
+        self._logged_params: dict[str, str] = {}
+        self._tags: dict[str, str] = {}
+        self._metrics: list[Metric] = []
+        self._last_flush = time.monotonic()
+        self._exit_hooks: list[Any] = []
+
+    # --- params, metrics, tags -----------------------------------------------------------------
+
+    def log_param(self, key: str, value: Any) -> None:
+        self.log_params({key: value})
+
+    def log_params(self, params: dict[str, Any]) -> None:
+        checked = job_service.check_params(params)
+        with self._lock:
+            for key, value in checked.items():
+                before = self._logged_params.get(key)
+                if before is not None and before != value:
+                    raise Conflict(
+                        f"param {key!r} of job {self.id} is already {before!r}, cannot change it "
+                        f"to {value!r}; params are immutable: log a metric or tag instead"
+                    )
+            self._logged_params.update(checked)
+            self._params.update(checked)
+        self._touch()
+
+    def log_metric(self, key: str, value: Any, step: int | None = None, timestamp: int | None = None) -> None:
+        point = job_service.make_metric(key, value, step, timestamp)
+        with self._lock:
+            self._metrics.append(point)
+            full = len(self._metrics) >= FLUSH_POINTS
+        self._touch(force=full)
+
+    def log_metrics(self, metrics: dict[str, Any], step: int | None = None, timestamp: int | None = None) -> None:
+        stamp = timestamp if timestamp is not None else int(time.time() * 1000)
+        points = [job_service.make_metric(k, v, step, stamp) for k, v in metrics.items()]
+        with self._lock:
+            self._metrics.extend(points)
+            full = len(self._metrics) >= FLUSH_POINTS
+        self._touch(force=full)
+
+    def set_tag(self, key: str, value: Any) -> None:
+        self.set_tags({key: value})
+
+    def set_tags(self, tags: dict[str, Any]) -> None:
+        checked = job_service.check_tags(tags)
+        with self._lock:
+            self._tags.update(checked)
+        self._touch()
+
+    # --- artifacts, data, models ---------------------------------------------------------------
+
+    def log_artifact(self, local_path: str | os.PathLike[str], artifact_path: str | None = None) -> str:
+        return job_artifacts.log_artifact(self.workspace, self.id, Path(local_path), artifact_path)
+
+    def log_artifacts(self, local_dir: str | os.PathLike[str], artifact_path: str | None = None) -> str:
+        return job_artifacts.log_artifacts(self.workspace, self.id, Path(local_dir), artifact_path)
+
+    def log_text(self, text: str, artifact_file: str) -> str:
+        return job_artifacts.log_bytes(self.workspace, self.id, text.encode(), artifact_file)
+
+    def log_dict(self, dictionary: dict[str, Any], artifact_file: str) -> str:
+        """Store a dict as JSON, or YAML when `artifact_file` ends in .yml/.yaml."""
+        if artifact_file.endswith((".yml", ".yaml")):
+            import yaml
+
+            text = yaml.safe_dump(dictionary, sort_keys=False)
+        else:
+            text = json.dumps(dictionary, indent=2, default=str)
+        return self.log_text(text, artifact_file)
+
+    def log_figure(self, figure: Any, artifact_file: str) -> str:
+        """Store a matplotlib figure as an image; the format follows the file's suffix."""
+        buffer = io.BytesIO()
+        suffix = Path(artifact_file).suffix.lstrip(".") or "png"
+        figure.savefig(buffer, format=suffix)
+        return job_artifacts.log_bytes(self.workspace, self.id, buffer.getvalue(), artifact_file)
+
+    def use_data(self, ref: str) -> Path:
+        """Resolve a data asset to a local path and record that this run read it."""
+        asset = data_service.get_data_asset(self.workspace, ref)
+        job_service.record_input(self.workspace, self.id,
+                                 DataInput(kind="data", name=asset.name, version=asset.version))
+        return data_service.local_path(self.workspace, asset)
+
+    def log_model(
+        self,
+        model: Any,
+        name: str,
+        flavor: str | None = None,
+        register: bool = True,
+        input_example: Any = None,
+        description: str | None = None,
+        tags: dict[str, str] | None = None,
+        properties: dict[str, str] | None = None,
+    ) -> ModelVersion | str:
+        """Save `model` with its flavor; register a new version of `name` (the default) linked
+        to this run, or keep it as a run artifact under `name/` when `register=False`."""
+        from mlyard.flavors import guess_flavor
+
+        chosen = flavor or guess_flavor(model)
+        self.flush()
+        if register:
+            return model_service.save_and_register_model(
+                self.workspace, model, name, chosen, input_example=input_example,
+                description=description, tags=tags, properties=properties, job_id=self.id,
+            )
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="mlyard-model-") as staging:
+            folder = Path(staging) / name
+            folder.mkdir()
+            model_service.save_model_folder(model, folder, chosen, input_example)
+            return self.log_artifact(folder)
+
+    # --- lifecycle -----------------------------------------------------------------------------
+
+    @property
+    def info(self) -> Job:
+        self.flush()
+        return job_service.get_job(self.workspace, self.id)
+
+    def flush(self) -> None:
+        with self._lock:
+            params, tags, metrics = self._params, self._tags, self._metrics
+            self._params, self._tags, self._metrics = {}, {}, []
+            self._last_flush = time.monotonic()
+        if not (params or tags or metrics):
+            return
+        try:
+            job_service.record_run_data(self.workspace, self.id, params, metrics, tags)
+        except BaseException:
+            # Put the points back so a retry (or the exit flush) can still write them.
+            with self._lock:
+                self._params = {**params, **self._params}
+                self._tags = {**tags, **self._tags}
+                self._metrics = metrics + self._metrics
+            raise
+
+    def end(self, status: JobStatus = JobStatus.COMPLETED, error: str | None = None) -> None:
+        if self.ended:
+            return
+        self.flush()
+        self.ended = True
+        with _pending_lock:
+            _pending.discard(self)
+        if self.owns_job:
+            job_service.end_job(self.workspace, self.id, status, error)
+
+    def _touch(self, force: bool = False) -> None:
+        with _pending_lock:
+            _pending.add(self)
+        if force or time.monotonic() - self._last_flush >= FLUSH_SECONDS:
+            self.flush()
+
+    def __enter__(self) -> Run:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        from mlyard.client import fluent
+
+        try:
+            if exc_type is None:
+                self.end(JobStatus.COMPLETED)
+            elif issubclass(exc_type, KeyboardInterrupt):
+                self.end(JobStatus.CANCELED, "interrupted (KeyboardInterrupt)")
+            else:
+                self.end(JobStatus.FAILED, f"{exc_type.__name__}: {exc}")
+        finally:
+            fluent.forget_run(self)
+
+    def __repr__(self) -> str:
+        return f"<mlyard.Run id={self.id!r}>"
+
+    @classmethod
+    def get_context(cls) -> Run:
+        """The run of the job this code runs in, or the active run, or a new local run."""
+        from mlyard.client import fluent
+
+        return fluent.active_run_or_start()
