@@ -1,0 +1,114 @@
+"""`mlyard data create|list|show|download`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from mlyard.cli.context import workspace_of
+from mlyard.cli.output import (
+    OutputFormat,
+    OutputOption,
+    parse_pairs,
+    print_fields,
+    print_json,
+    print_table,
+    say,
+)
+
+app = typer.Typer(help="Register and fetch versioned data assets.", no_args_is_help=True)
+
+
+@app.command("create")
+def create(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Option("--name", "-n")],
+    path: Annotated[Path, typer.Option("--path", "-p", help="a file, or a folder for uri_folder/mltable")],
+    type: Annotated[str, typer.Option("--type", "-t", help="uri_file, uri_folder or mltable")] = "uri_file",
+    version: Annotated[str | None, typer.Option("--version", "-v", help="default: next number")] = None,
+    description: Annotated[str | None, typer.Option("--description", "-d")] = None,
+    tag: Annotated[list[str] | None, typer.Option("--tag", help="KEY=VALUE, repeatable")] = None,
+    output: OutputOption = OutputFormat.table,
+) -> None:
+    """Register a file or folder as a new immutable version of a data asset."""
+    from mlyard.services.data import create_data_asset
+
+    registration = create_data_asset(workspace_of(ctx), name, path, type, version, description,
+                                     parse_pairs(tag, "--tag"))
+    if output == OutputFormat.json:
+        print_json(registration.asset.model_dump(mode="json", by_alias=True) | {"created": registration.created})
+        return
+    say(registration.message)
+    _print_asset(registration.asset)
+
+
+@app.command("list")
+def list_assets(
+    ctx: typer.Context,
+    name: Annotated[str | None, typer.Option("--name", "-n", help="list the versions of one asset")] = None,
+    output: OutputOption = OutputFormat.table,
+) -> None:
+    """Data assets (latest version of each), or every version of one."""
+    from mlyard.services.data import list_data_assets
+
+    assets = list_data_assets(workspace_of(ctx), name)
+    if output == OutputFormat.json:
+        print_json([a.summary() for a in assets])
+        return
+    print_table(f"{len(assets)} data asset version(s)",
+                ["name", "version", "type", "rows", "size", "hash", "created"],
+                [[a.name, a.version, a.type.value, a.row_count, _size(a.size_bytes), a.content_hash[:12],
+                  a.created_at] for a in assets])
+
+
+@app.command("show")
+def show(ctx: typer.Context, ref: Annotated[str, typer.Argument(help="name:version or name@latest")],
+         output: OutputOption = OutputFormat.table) -> None:
+    """One data asset version with its schema and column profile."""
+    from mlyard.services.data import get_data_asset
+
+    asset = get_data_asset(workspace_of(ctx), ref)
+    if output == OutputFormat.json:
+        print_json(asset.model_dump(mode="json", by_alias=True))
+        return
+    _print_asset(asset)
+    if asset.profile:
+        print_table("profile", ["column", "type", "nulls", "distinct", "min", "max", "mean", "top values"],
+                    [[c.name, c.type, c.null_count, c.distinct_count, c.min, c.max, c.mean,
+                      ", ".join(f"{v} ({n})" for v, n in c.top_values[:3])] for c in asset.profile])
+
+
+@app.command("download")
+def download(
+    ctx: typer.Context,
+    ref: Annotated[str, typer.Argument(help="name:version or name@latest")],
+    download_path: Annotated[Path, typer.Option("--download-path", "-p")] = Path("."),
+) -> None:
+    """Copy a data asset version to a local folder."""
+    from mlyard.services.data import download_data_asset
+
+    target = download_data_asset(workspace_of(ctx), ref, download_path)
+    say(f"downloaded to {target}")
+
+
+def _print_asset(asset: object) -> None:
+    from mlyard.entities.data import DataAsset
+
+    assert isinstance(asset, DataAsset)
+    print_fields(f"data asset {asset.ref}", {
+        "type": asset.type.value, "description": asset.description, "tags": asset.tags,
+        "rows": asset.row_count, "files": asset.file_count, "size": _size(asset.size_bytes),
+        "sha256": asset.content_hash, "schema": asset.data_schema, "source": asset.source_path,
+        "stored at": asset.artifact_path, "created": asset.created_at, "created by": asset.created_by,
+    })
+
+
+def _size(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} TB"

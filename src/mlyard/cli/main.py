@@ -1,0 +1,69 @@
+"""`mlyard`: the command line, shaped like `az ml` (noun, verb, options; `--output json`)."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from mlyard.cli import data, job, model, workspace
+from mlyard.cli.context import WorkspaceOptions
+
+app = typer.Typer(
+    name="mlyard",
+    help="Self-hosted MLOps: tracked experiments, data assets and a model registry.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(workspace.app, name="workspace")
+app.add_typer(job.app, name="job")
+app.add_typer(data.app, name="data")
+app.add_typer(model.app, name="model")
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    workspace_path: Annotated[str | None, typer.Option(
+        "--workspace", "-w", envvar="MLYARD_WORKSPACE",
+        help="workspace folder (default ./.mlyard)")] = None,
+    db: Annotated[str | None, typer.Option(
+        "--db", envvar="MLYARD_DB", help="database URL, e.g. postgresql+psycopg://user@host/db")] = None,
+    artifacts: Annotated[str | None, typer.Option(
+        "--artifacts", envvar="MLYARD_ARTIFACTS", help="artifact store URL (any fsspec URL)")] = None,
+) -> None:
+    ctx.obj = WorkspaceOptions(workspace_path, db, artifacts)
+
+
+@app.command("version")
+def version() -> None:
+    """Print mlyard's version."""
+    from mlyard import __version__
+
+    typer.echo(__version__)
+
+
+def run() -> None:
+    """Entry point: our errors become one red line and their exit code, never a traceback."""
+    from mlyard.errors import MlyardError
+
+    try:
+        app()  # standalone: usage errors print their message and exit 2
+    except MlyardError as exc:
+        _error(exc.message, exc.exit_code)
+    except KeyboardInterrupt:
+        _error("interrupted", 130)
+
+
+def _error(message: str, code: int) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+
+    Console(stderr=True).print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+    sys.exit(code)
+
+
+if __name__ == "__main__":
+    run()

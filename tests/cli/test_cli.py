@@ -1,0 +1,161 @@
+"""The CLI driven as a user drives it: subprocesses, exit codes, `--output json`."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+MLYARD = [sys.executable, "-m", "mlyard.cli.main"]
+
+
+def mlyard(*args: str, workspace: Path | None = None, expect: int = 0) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLYARD_")}
+    env["COLUMNS"] = "200"
+    prefix = ["--workspace", str(workspace)] if workspace else []
+    done = subprocess.run([*MLYARD, *prefix, *args], capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == expect, f"exit {done.returncode}\nstdout: {done.stdout}\nstderr: {done.stderr}"
+    return done
+
+
+def as_json(done: subprocess.CompletedProcess[str]):
+    return json.loads(done.stdout)
+
+
+@pytest.fixture
+def ws(workspace_path):
+    return workspace_path
+
+
+def test_workspace_create_and_show(tmp_path):
+    folder = tmp_path / "team"
+    created = as_json(mlyard("workspace", "create", "--output", "json", workspace=folder))
+    assert created["created"] is True and created["path"] == str(folder)
+    again = as_json(mlyard("workspace", "create", "-o", "json", workspace=folder))
+    assert again["created"] is False
+    shown = as_json(mlyard("workspace", "show", "-o", "json", workspace=folder))
+    assert shown["jobs"] == 0 and shown["schema_revision"] == shown["schema_head"]
+    table = mlyard("workspace", "show", workspace=folder).stdout
+    assert "schema_revision" in table and str(folder.name) in table
+
+
+def test_workspace_show_of_a_missing_workspace_fails_clearly(tmp_path):
+    done = mlyard("workspace", "show", workspace=tmp_path / "nowhere", expect=6)
+    assert "no workspace at" in done.stderr and "mlyard workspace create" in done.stderr
+
+
+def test_data_create_list_show_download(ws, diabetes_csv, tmp_path):
+    created = as_json(mlyard("data", "create", "--name", "diabetes", "--path", str(diabetes_csv),
+                             "--type", "uri_file", "--tag", "src=sklearn", "-o", "json", workspace=ws))
+    assert created["version"] == "1" and created["created"] and created["row_count"] == 442
+    again = mlyard("data", "create", "--name", "diabetes", "--path", str(diabetes_csv), workspace=ws)
+    assert "already registered as diabetes:1" in again.stderr
+    listed = as_json(mlyard("data", "list", "-o", "json", workspace=ws))
+    assert [(a["name"], a["version"]) for a in listed] == [("diabetes", "1")]
+    shown = mlyard("data", "show", "diabetes@latest", workspace=ws).stdout
+    assert "bmi" in shown and "442" in shown
+    mlyard("data", "download", "diabetes:1", "--download-path", str(tmp_path / "d"), workspace=ws)
+    assert (tmp_path / "d" / "diabetes.csv").read_bytes() == diabetes_csv.read_bytes()
+
+
+def test_data_errors_exit_non_zero_and_name_the_thing(ws, tmp_path):
+    done = mlyard("data", "create", "--name", "x", "--path", str(tmp_path / "missing.csv"), workspace=ws, expect=3)
+    assert "missing.csv does not exist" in done.stderr
+    assert "Traceback" not in done.stderr
+    done = mlyard("data", "show", "nope:1", workspace=ws, expect=3)
+    assert "data asset 'nope' does not exist" in done.stderr
+    done = mlyard("data", "create", "--name", "bad name", "--path", str(tmp_path), workspace=ws, expect=2)
+    assert "invalid data asset name 'bad name'" in done.stderr
+    done = mlyard("data", "create", "--name", "x", "--path", "a.csv", "--tag", "novalue", workspace=ws, expect=2)
+    assert "--tag expects KEY=VALUE" in done.stderr
+
+
+def _train(ws: Path, alphas: list[float]) -> list[str]:
+    """Run the quickstart's kind of training in a subprocess; returns job ids."""
+    script = f"""
+import mlyard
+from sklearn.datasets import load_diabetes
+from sklearn.linear_model import Ridge
+from sklearn.metrics import mean_squared_error
+X, y = load_diabetes(return_X_y=True)
+for alpha in {alphas!r}:
+    with mlyard.start_run(experiment="diabetes") as run:
+        model = Ridge(alpha=alpha).fit(X[:300], y[:300])
+        mlyard.log_param("alpha", alpha)
+        mlyard.log_metric("mse", mean_squared_error(y[300:], model.predict(X[300:])))
+        for step in range(3):
+            mlyard.log_metric("loss", 1.0 / (step + 1), step=step)
+        mlyard.log_model(model, name="ridge", flavor="sklearn", input_example=X[:2])
+        print(run.id)
+"""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLYARD_")}
+    env["MLYARD_WORKSPACE"] = str(ws)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.split()
+
+
+def test_job_and_model_commands(ws, tmp_path):
+    ids = _train(ws, [0.01, 1.0])
+    jobs = as_json(mlyard("job", "list", "-o", "json", workspace=ws))
+    assert [j["id"] for j in jobs] == ids[::-1]
+    best = as_json(mlyard("job", "list", "--filter", "params.alpha < 0.5", "-o", "json", workspace=ws))
+    assert [j["id"] for j in best] == [ids[0]]
+    ordered = as_json(mlyard("job", "list", "--order-by", "metrics.mse DESC", "-o", "json", workspace=ws))
+    assert len(ordered) == 2 and ordered[0]["metrics"]["mse"] >= ordered[1]["metrics"]["mse"]
+    shown = as_json(mlyard("job", "show", ids[0], "-o", "json", workspace=ws))
+    assert shown["status"] == "Completed" and shown["code"]["source_hash"] and shown["runtime"]["packages"]
+    history = as_json(mlyard("job", "metric-history", ids[0], "loss", "-o", "json", workspace=ws))
+    assert [p["step"] for p in history] == [0, 1, 2]
+    assert "Completed" in mlyard("job", "list", workspace=ws).stdout
+
+    mlyard("model", "alias", "set", "ridge", "production", "--version", "2", workspace=ws)
+    shown = as_json(mlyard("model", "show", "ridge@production", "-o", "json", workspace=ws))
+    assert shown["model"]["version"] == "2" and shown["job_id"] == ids[1]
+    assert shown["params"] == {"alpha": "1.0"}
+    text = mlyard("model", "show", "ridge@production", workspace=ws).stdout
+    assert "production" in text and ids[1] in text
+    compared = mlyard("model", "compare", "ridge", "--versions", "1,2", workspace=ws).stdout
+    assert "mse" in compared and "param alpha" in compared
+    versions = as_json(mlyard("model", "list", "ridge", "-o", "json", workspace=ws))
+    assert [(v["version"], v["aliases"]) for v in versions] == [("2", ["production"]), ("1", [])]
+    done = mlyard("model", "archive", "ridge:2", workspace=ws, expect=4)
+    assert "behind alias production" in done.stderr
+    mlyard("model", "archive", "ridge:1", workspace=ws)
+    assert len(as_json(mlyard("model", "list", "ridge", "-o", "json", workspace=ws))) == 1
+    mlyard("model", "download", "ridge@production", "--download-path", str(tmp_path), workspace=ws)
+    assert (tmp_path / "ridge-2" / "mlyard-model.yaml").exists()
+    models = as_json(mlyard("model", "list", "-o", "json", workspace=ws))
+    assert models[0]["aliases"] == {"production": "2"}
+
+
+def test_model_create_and_errors(ws, tmp_path):
+    folder = tmp_path / "m"
+    folder.mkdir()
+    (folder / "weights.bin").write_bytes(b"w")
+    created = as_json(mlyard("model", "create", "--name", "churn", "--path", str(folder),
+                             "--type", "custom_model", "--tag", "team=x", "-o", "json", workspace=ws))
+    assert created["version"] == "1" and created["tags"] == {"team": "x"}
+    done = mlyard("model", "show", "churn@production", workspace=ws, expect=3)
+    assert "no alias 'production'; set one with: mlyard model alias set churn production" in done.stderr
+    done = mlyard("model", "alias", "set", "churn", "production", "--version", "5", workspace=ws, expect=3)
+    assert "has no version '5'" in done.stderr
+    done = mlyard("model", "create", "--name", "churn", "--path", str(folder), "--version", "1",
+                  workspace=ws, expect=4)
+    assert "churn:1 already exists" in done.stderr
+    done = mlyard("model", "show", "ghost:1", workspace=ws, expect=3)
+    assert "model 'ghost' does not exist" in done.stderr
+    done = mlyard("job", "show", "no_such_job", workspace=ws, expect=3)
+    assert "job 'no_such_job' does not exist" in done.stderr
+    done = mlyard("job", "list", "--filter", "metrics.mse <", workspace=ws, expect=2)
+    assert "invalid filter clause" in done.stderr
+
+
+def test_help_and_unknown_command():
+    assert "workspace" in mlyard("--help").stdout
+    done = mlyard("frobnicate", expect=2)
+    assert "No such command" in done.stderr
