@@ -1,0 +1,44 @@
+# The two commands of the README: `make demo` and `make test`. Both create .venv themselves.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/python -m pip --disable-pip-version-check --quiet
+
+.PHONY: demo test bench lint clean install install-test
+
+demo: $(VENV)/.installed
+	$(BIN)/python examples/diabetes/quickstart.py
+
+test: $(VENV)/.installed-test
+	$(BIN)/python -m pytest
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check src tests bench examples
+	$(BIN)/lint-imports
+
+# The benchmark runs mlyard and MLflow side by side in their own environment.
+bench: .venv-bench/.installed
+	.venv-bench/bin/python bench/tracking.py
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --upgrade "pip>=24"
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(PIP) install -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(PIP) install -e ".[test]"
+	touch $(VENV)/.installed $@
+
+.venv-bench/.installed: pyproject.toml
+	$(PYTHON) -m venv .venv-bench
+	.venv-bench/bin/python -m pip --disable-pip-version-check --quiet install -e ".[bench]"
+	touch $@
+
+clean:
+	rm -rf $(VENV) .venv-bench .pytest_cache build *.egg-info src/*.egg-info
