@@ -33,8 +33,15 @@ def test_eight_writers_lose_no_point(workspace, workspace_path, tmp_path):
     for index in range(PROCESSES):
         script = tmp_path / f"writer{index}.py"
         script.write_text(textwrap.dedent(WRITER.format(index=index, steps=STEPS, keys=KEYS)))
-        processes.append(subprocess.Popen([sys.executable, str(script)], env=env,
-                                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+        processes.append(
+            subprocess.Popen(
+                [sys.executable, str(script)],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        )
     for process in processes:
         _, stderr = process.communicate(timeout=300)
         assert process.returncode == 0, stderr

@@ -28,8 +28,12 @@ def register_data(client: mlyard.MLClient) -> str:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "diabetes.csv"
         frame.to_csv(path, index=False)
-        registration = client.data.create(name="diabetes", path=path, type="uri_file",
-                                          description="scikit-learn diabetes data (442 patients)")
+        registration = client.data.create(
+            name="diabetes",
+            path=path,
+            type="uri_file",
+            description="scikit-learn diabetes data (442 patients)",
+        )
     print(registration.message)
     return registration.asset.ref
 
@@ -51,11 +55,19 @@ def train_once(client: mlyard.MLClient, data_ref: str, alpha: float) -> None:
 
         verdict = client.models.is_better(run, than=f"{MODEL_NAME}@production", metric="mse", goal="minimize")
         if verdict:
-            version = mlyard.log_model(model, name=MODEL_NAME, flavor="sklearn",
-                                       input_example=x_test.head(5), tags={"alpha": str(alpha)})
+            version = mlyard.log_model(
+                model,
+                name=MODEL_NAME,
+                flavor="sklearn",
+                input_example=x_test.head(5),
+                tags={"alpha": str(alpha)},
+            )
             assert isinstance(version, mlyard.ModelVersion)
             client.models.set_alias(MODEL_NAME, "production", version.version)
-            print(f"run {run.id}: alpha={alpha:.4f} mse={mse:.1f} → registered {version.ref} as production ({verdict.reason})")
+            print(
+                f"run {run.id}: alpha={alpha:.4f} mse={mse:.1f} → registered {version.ref} "
+                f"as production ({verdict.reason})"
+            )
         else:
             mlyard.set_tag("registered", "no")
             print(f"run {run.id}: alpha={alpha:.4f} mse={mse:.1f} → not registered ({verdict.reason})")
@@ -70,24 +82,34 @@ def report(client: mlyard.MLClient) -> None:
     for column in ("job", "status", "alpha", "mse"):
         runs.add_column(column)
     for job in client.jobs.search(experiments=EXPERIMENT, max_results=20):
-        runs.add_row(job.id, job.status.value, job.params.get("alpha", ""),
-                     f"{job.metrics['mse']:.1f}" if "mse" in job.metrics else "")
+        runs.add_row(
+            job.id,
+            job.status.value,
+            job.params.get("alpha", ""),
+            f"{job.metrics['mse']:.1f}" if "mse" in job.metrics else "",
+        )
     console.print(runs)
 
     versions = Table(title=f"model {MODEL_NAME}", title_justify="left")
     for column in ("version", "aliases", "mse", "alpha", "job"):
         versions.add_column(column)
     for row in client.models.compare(MODEL_NAME):
-        versions.add_row(row.model.version, ", ".join(row.model.aliases),
-                         f"{row.metrics.get('mse', float('nan')):.1f}", row.params.get("alpha", ""),
-                         row.job_id or "")
+        versions.add_row(
+            row.model.version,
+            ", ".join(row.model.aliases),
+            f"{row.metrics.get('mse', float('nan')):.1f}",
+            row.params.get("alpha", ""),
+            row.job_id or "",
+        )
     console.print(versions)
     production = client.models.get(f"{MODEL_NAME}@production")
     workspace = client.workspace
     console.print(f"production model: [bold]{production.ref}[/]")
     console.print(f"workspace: {workspace['path']}  (database {workspace['database']})")
-    console.print("look around:  mlyard job list   ·   mlyard model list diabetes-ridge   ·   "
-                  f"mlyard model show {MODEL_NAME}@production   ·   mlyard data show diabetes@latest")
+    console.print(
+        "look around:  mlyard job list   ·   mlyard model list diabetes-ridge   ·   "
+        f"mlyard model show {MODEL_NAME}@production   ·   mlyard data show diabetes@latest"
+    )
 
 
 def main() -> None:

@@ -42,7 +42,12 @@ _EXPORTS: dict[str, str] = {
     "MlyardError": "mlyard.errors",
 }
 
-__all__ = sorted([*_EXPORTS, "__version__"])
+__all__ = [
+    "DataAsset", "DataType", "Job", "JobStatus", "MLClient", "MlyardError", "ModelVersion", "Run",
+    "__version__", "active_run", "end_run", "log_artifact", "log_artifacts", "log_dict",
+    "log_figure", "log_metric", "log_metrics", "log_model", "log_param", "log_params", "log_text",
+    "set_tag", "set_tags", "start_run", "use_data",
+]  # fmt: skip
 
 if TYPE_CHECKING:
     from mlyard.client.fluent import (

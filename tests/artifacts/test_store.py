@@ -46,9 +46,7 @@ def outside_root(store: ArtifactStore) -> set[str]:
     fs, root = url_to_fs(store.root_url)
     parent = root.rstrip("/").rsplit("/", 1)[0] or "/"
     return {
-        name
-        for name in fs.find(parent, withdirs=True)
-        if name != root and not name.startswith(root + "/")
+        name for name in fs.find(parent, withdirs=True) if name != root and not name.startswith(root + "/")
     }
 
 
@@ -62,9 +60,7 @@ def test_put_bytes_then_get_bytes_returns_the_same_bytes(store: ArtifactStore) -
     assert store.exists("jobs/1/out.bin")
 
 
-def test_put_file_then_get_bytes_returns_the_file_content(
-    store: ArtifactStore, tmp_path: Path
-) -> None:
+def test_put_file_then_get_bytes_returns_the_file_content(store: ArtifactStore, tmp_path: Path) -> None:
     source = tmp_path / "metrics.json"
     source.write_text('{"rmse": 0.5}')
 
@@ -84,9 +80,7 @@ def test_put_file_replaces_an_existing_file(store: ArtifactStore, tmp_path: Path
     assert [info.path for info in store.list()] == ["model.pkl"]
 
 
-def test_put_dir_then_download_recreates_the_nested_folder(
-    store: ArtifactStore, tmp_path: Path
-) -> None:
+def test_put_dir_then_download_recreates_the_nested_folder(store: ArtifactStore, tmp_path: Path) -> None:
     source = make_tree(tmp_path / "model")
 
     store.put_dir(source, "models/m/1")
@@ -98,9 +92,7 @@ def test_put_dir_then_download_recreates_the_nested_folder(
     assert store.get_bytes("models/m/1/sub/b.txt") == b"bravo!"
 
 
-def test_put_dir_of_an_empty_folder_stores_an_empty_folder(
-    store: ArtifactStore, tmp_path: Path
-) -> None:
+def test_put_dir_of_an_empty_folder_stores_an_empty_folder(store: ArtifactStore, tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
 
     store.put_dir(tmp_path / "empty", "empty")
@@ -109,9 +101,7 @@ def test_put_dir_of_an_empty_folder_stores_an_empty_folder(
     assert store.list("empty") == []
 
 
-def test_put_dir_does_not_copy_files_linked_from_outside(
-    store: ArtifactStore, tmp_path: Path
-) -> None:
+def test_put_dir_does_not_copy_files_linked_from_outside(store: ArtifactStore, tmp_path: Path) -> None:
     source = make_tree(tmp_path / "src")
     (tmp_path / "secret.txt").write_text("outside")
     (source / "secret.txt").symlink_to(tmp_path / "secret.txt")
@@ -122,9 +112,7 @@ def test_put_dir_does_not_copy_files_linked_from_outside(
     assert hash_path(store.download("f", tmp_path / "copy")) == hash_path(source)
 
 
-def test_download_file_to_a_new_path_creates_its_folders(
-    store: ArtifactStore, tmp_path: Path
-) -> None:
+def test_download_file_to_a_new_path_creates_its_folders(store: ArtifactStore, tmp_path: Path) -> None:
     store.put_bytes(b"a,b\n", "data/d/x.csv")
 
     written = store.download("data/d/x.csv", tmp_path / "out" / "nested" / "x.csv")
@@ -134,9 +122,7 @@ def test_download_file_to_a_new_path_creates_its_folders(
     assert sorted(p.name for p in written.parent.iterdir()) == ["x.csv"]
 
 
-def test_download_file_into_an_existing_folder_keeps_its_name(
-    store: ArtifactStore, tmp_path: Path
-) -> None:
+def test_download_file_into_an_existing_folder_keeps_its_name(store: ArtifactStore, tmp_path: Path) -> None:
     store.put_bytes(b"a,b\n", "data/d/x.csv")
     (tmp_path / "out").mkdir()
 
@@ -146,9 +132,7 @@ def test_download_file_into_an_existing_folder_keeps_its_name(
     assert written.read_bytes() == b"a,b\n"
 
 
-def test_download_folder_into_an_existing_folder_merges(
-    store: ArtifactStore, tmp_path: Path
-) -> None:
+def test_download_folder_into_an_existing_folder_merges(store: ArtifactStore, tmp_path: Path) -> None:
     store.put_dir(make_tree(tmp_path / "src"), "f")
     destination = tmp_path / "out"
     destination.mkdir()
@@ -192,9 +176,7 @@ def test_list_of_a_missing_path_is_empty(store: ArtifactStore) -> None:
     assert store.list("nothing", recursive=True) == []
 
 
-def test_unfinished_writes_are_neither_listed_nor_downloaded(
-    store: ArtifactStore, tmp_path: Path
-) -> None:
+def test_unfinished_writes_are_neither_listed_nor_downloaded(store: ArtifactStore, tmp_path: Path) -> None:
     fs, root = url_to_fs(store.root_url)
     store.put_bytes(b"done", "f/done.txt")
     # What a writer killed mid-upload leaves behind.
@@ -203,9 +185,7 @@ def test_unfinished_writes_are_neither_listed_nor_downloaded(
 
     assert [info.path for info in store.list(recursive=True)] == ["f", "f/done.txt"]
     store.download("", tmp_path / "all")
-    assert sorted(
-        p.relative_to(tmp_path / "all").as_posix() for p in (tmp_path / "all").rglob("*")
-    ) == [
+    assert sorted(p.relative_to(tmp_path / "all").as_posix() for p in (tmp_path / "all").rglob("*")) == [
         "f",
         "f/done.txt",
     ]
@@ -267,9 +247,7 @@ def test_get_bytes_of_a_folder_says_it_is_a_folder(store: ArtifactStore) -> None
         store.get_bytes("d")
 
 
-def test_missing_local_source_raises_not_found_naming_it(
-    store: ArtifactStore, tmp_path: Path
-) -> None:
+def test_missing_local_source_raises_not_found_naming_it(store: ArtifactStore, tmp_path: Path) -> None:
     missing = tmp_path / "gone.csv"
 
     with pytest.raises(NotFound, match=re.escape(f"local file {missing} does not exist")):

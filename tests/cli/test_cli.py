@@ -49,8 +49,23 @@ def test_workspace_show_of_a_missing_workspace_fails_clearly(tmp_path):
 
 
 def test_data_create_list_show_download(ws, diabetes_csv, tmp_path):
-    created = as_json(mlyard("data", "create", "--name", "diabetes", "--path", str(diabetes_csv),
-                             "--type", "uri_file", "--tag", "src=sklearn", "-o", "json", workspace=ws))
+    created = as_json(
+        mlyard(
+            "data",
+            "create",
+            "--name",
+            "diabetes",
+            "--path",
+            str(diabetes_csv),
+            "--type",
+            "uri_file",
+            "--tag",
+            "src=sklearn",
+            "-o",
+            "json",
+            workspace=ws,
+        )
+    )
     assert created["version"] == "1" and created["created"] and created["row_count"] == 442
     again = mlyard("data", "create", "--name", "diabetes", "--path", str(diabetes_csv), workspace=ws)
     assert "already registered as diabetes:1" in again.stderr
@@ -63,14 +78,34 @@ def test_data_create_list_show_download(ws, diabetes_csv, tmp_path):
 
 
 def test_data_errors_exit_non_zero_and_name_the_thing(ws, tmp_path):
-    done = mlyard("data", "create", "--name", "x", "--path", str(tmp_path / "missing.csv"), workspace=ws, expect=3)
+    done = mlyard(
+        "data",
+        "create",
+        "--name",
+        "x",
+        "--path",
+        str(tmp_path / "missing.csv"),
+        workspace=ws,
+        expect=3,
+    )
     assert "missing.csv does not exist" in done.stderr
     assert "Traceback" not in done.stderr
     done = mlyard("data", "show", "nope:1", workspace=ws, expect=3)
     assert "data asset 'nope' does not exist" in done.stderr
     done = mlyard("data", "create", "--name", "bad name", "--path", str(tmp_path), workspace=ws, expect=2)
     assert "invalid data asset name 'bad name'" in done.stderr
-    done = mlyard("data", "create", "--name", "x", "--path", "a.csv", "--tag", "novalue", workspace=ws, expect=2)
+    done = mlyard(
+        "data",
+        "create",
+        "--name",
+        "x",
+        "--path",
+        "a.csv",
+        "--tag",
+        "novalue",
+        workspace=ws,
+        expect=2,
+    )
     assert "--tag expects KEY=VALUE" in done.stderr
 
 
@@ -94,7 +129,9 @@ for alpha in {alphas!r}:
 """
     env = {k: v for k, v in os.environ.items() if not k.startswith("MLYARD_")}
     env["MLYARD_WORKSPACE"] = str(ws)
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120
+    )
     assert done.returncode == 0, done.stderr
     return done.stdout.split()
 
@@ -137,15 +174,40 @@ def test_model_create_and_errors(ws, tmp_path):
     folder = tmp_path / "m"
     folder.mkdir()
     (folder / "weights.bin").write_bytes(b"w")
-    created = as_json(mlyard("model", "create", "--name", "churn", "--path", str(folder),
-                             "--type", "custom_model", "--tag", "team=x", "-o", "json", workspace=ws))
+    created = as_json(
+        mlyard(
+            "model",
+            "create",
+            "--name",
+            "churn",
+            "--path",
+            str(folder),
+            "--type",
+            "custom_model",
+            "--tag",
+            "team=x",
+            "-o",
+            "json",
+            workspace=ws,
+        )
+    )
     assert created["version"] == "1" and created["tags"] == {"team": "x"}
     done = mlyard("model", "show", "churn@production", workspace=ws, expect=3)
     assert "no alias 'production'; set one with: mlyard model alias set churn production" in done.stderr
     done = mlyard("model", "alias", "set", "churn", "production", "--version", "5", workspace=ws, expect=3)
     assert "has no version '5'" in done.stderr
-    done = mlyard("model", "create", "--name", "churn", "--path", str(folder), "--version", "1",
-                  workspace=ws, expect=4)
+    done = mlyard(
+        "model",
+        "create",
+        "--name",
+        "churn",
+        "--path",
+        str(folder),
+        "--version",
+        "1",
+        workspace=ws,
+        expect=4,
+    )
     assert "churn:1 already exists" in done.stderr
     done = mlyard("model", "show", "ghost:1", workspace=ws, expect=3)
     assert "model 'ghost' does not exist" in done.stderr

@@ -101,8 +101,14 @@ def test_artifacts_dict_text_and_figure(client, tmp_path):
         with pytest.raises(InvalidArgument):
             mlyard.log_artifact(report, artifact_path="/etc")
     names = sorted(a.path for a in client.jobs.list_artifacts(run.id))
-    assert names == ["config.json", "config.yaml", "curve.png", "docs/report.txt",
-                     "plots/sub/a.txt", "report.txt"]
+    assert names == [
+        "config.json",
+        "config.yaml",
+        "curve.png",
+        "docs/report.txt",
+        "plots/sub/a.txt",
+        "report.txt",
+    ]
     target = client.jobs.download(run.id, tmp_path / "down")
     assert json.loads((target / "config.json").read_text()) == {"features": 10}
     assert (target / "curve.png").read_bytes()[:4] == b"\x89PNG"
@@ -144,8 +150,13 @@ if {crash}:
 def test_no_point_is_lost_when_the_process_exits(client, workspace_path, crash, tmp_path):
     script = tmp_path / "train.py"
     script.write_text(textwrap.dedent(SCRIPT.format(points=12_345, crash=crash)))
-    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120,
-                          env={**_env(), "MLYARD_WORKSPACE": str(workspace_path)})
+    done = subprocess.run(
+        [sys.executable, str(script)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**_env(), "MLYARD_WORKSPACE": str(workspace_path)},
+    )
     assert done.returncode == (1 if crash else 0), done.stderr
     job = client.jobs.get(done.stdout.split()[0])
     assert len(client.jobs.metric_history(job.id, "loss")) == 12_345

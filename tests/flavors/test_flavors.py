@@ -51,6 +51,7 @@ def saving_flavor(request: pytest.FixtureRequest) -> Flavor:
 
 # --- the contract ------------------------------------------------------------------------------
 
+
 def test_saving_flavors_are_sklearn_and_custom() -> None:
     assert SAVING_FLAVORS == ["custom", "sklearn"]
 
@@ -102,6 +103,7 @@ def test_framework_versions_name_python(saving_flavor: Flavor) -> None:
 
 # --- the registry ------------------------------------------------------------------------------
 
+
 def test_unknown_flavor_names_the_valid_ones() -> None:
     with pytest.raises(
         InvalidArgument,
@@ -140,13 +142,12 @@ def test_importing_the_registry_and_guessing_a_plain_object_load_no_heavy_librar
         print([name for name in heavy if name in sys.modules])
         """
     )
-    result = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, check=True
-    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
 
 
 # --- signatures --------------------------------------------------------------------------------
+
 
 def test_signature_of_a_dataframe_names_normalised_column_types() -> None:
     frame = pd.DataFrame(
@@ -211,6 +212,7 @@ def test_signature_of_anything_else_is_none(example: object) -> None:
 
 # --- metadata ----------------------------------------------------------------------------------
 
+
 def test_metadata_round_trips_through_yaml(tmp_path: Path) -> None:
     metadata = ModelMetadata(
         flavor="sklearn",
@@ -253,6 +255,7 @@ def test_metadata_with_wrong_fields_is_an_invalid_spec_naming_file_and_field(
 
 # --- sklearn -----------------------------------------------------------------------------------
 
+
 def test_sklearn_framework_versions_name_its_libraries() -> None:
     versions = get_flavor("sklearn").framework_versions()
     assert {"scikit-learn", "joblib", "numpy", "python"} <= versions.keys()
@@ -284,6 +287,7 @@ def test_sklearn_load_names_a_missing_model_file(tmp_path: Path) -> None:
 
 
 # --- custom ------------------------------------------------------------------------------------
+
 
 def test_custom_load_returns_the_folder_of_a_prebuilt_model(tmp_path: Path) -> None:
     (tmp_path / "score.py").write_text("def run(data): return data\n")

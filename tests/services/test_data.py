@@ -12,8 +12,14 @@ from mlyard.services import data
 
 
 def test_registering_a_csv_records_hash_size_rows_schema_and_profile(workspace, diabetes_csv):
-    registration = data.create_data_asset(workspace, "diabetes", diabetes_csv, "uri_file",
-                                          description="bundled", tags={"src": "sklearn"})
+    registration = data.create_data_asset(
+        workspace,
+        "diabetes",
+        diabetes_csv,
+        "uri_file",
+        description="bundled",
+        tags={"src": "sklearn"},
+    )
     asset = registration.asset
     assert registration.created and asset.version == "1"
     assert asset.row_count == 442
@@ -79,13 +85,16 @@ def test_folders_and_mltables_are_registered(workspace, tmp_path):
     assert sorted(p.name for p in out.iterdir()) == ["a.csv", "b.csv"]
 
 
-@pytest.mark.parametrize("setup, kind, message", [
-    ("missing", "uri_file", "does not exist"),
-    ("folder", "uri_file", "is a folder; use --type uri_folder"),
-    ("file", "uri_folder", "is a file; --type uri_folder needs a folder"),
-    ("folder", "mltable", "has no MLTable file"),
-    ("file", "parquet", "invalid data type 'parquet'"),
-])
+@pytest.mark.parametrize(
+    "setup, kind, message",
+    [
+        ("missing", "uri_file", "does not exist"),
+        ("folder", "uri_file", "is a folder; use --type uri_folder"),
+        ("file", "uri_folder", "is a file; --type uri_folder needs a folder"),
+        ("folder", "mltable", "has no MLTable file"),
+        ("file", "parquet", "invalid data type 'parquet'"),
+    ],
+)
 def test_bad_paths_and_types_are_named_and_store_nothing(workspace, tmp_path, setup, kind, message):
     target = tmp_path / "thing"
     if setup == "folder":

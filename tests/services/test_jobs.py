@@ -72,8 +72,9 @@ def test_search_filters_on_metrics_params_tags_and_attributes(workspace):
     created = []
     for alpha, mse, team in [(0.05, 2800.0, "a"), (0.2, 2900.0, "b"), (0.5, 3100.0, "a")]:
         job = jobs.start_job(workspace, experiment="diabetes", tags={"team": team})
-        jobs.record_run_data(workspace, job.id, params={"alpha": str(alpha)},
-                             metrics=[jobs.make_metric("mse", mse)])
+        jobs.record_run_data(
+            workspace, job.id, params={"alpha": str(alpha)}, metrics=[jobs.make_metric("mse", mse)]
+        )
         created.append(job.id)
     other = jobs.start_job(workspace, experiment="other")
     jobs.end_job(workspace, other.id)
@@ -98,13 +99,16 @@ def test_search_orders_jobs_without_the_metric_last(workspace):
         assert ids == [with_metric.id, without.id]
 
 
-@pytest.mark.parametrize("bad, message", [
-    ("metrics.mse <", "invalid filter clause"),
-    ("metrix.mse < 3", "unknown field kind 'metrix'"),
-    ("attributes.colour = 'red'", "unknown attribute 'colour'"),
-    ("metrics.mse = 'high'", "compared with a number"),
-    ("tags.team = 'a", "unterminated quote|invalid filter clause"),
-])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        ("metrics.mse <", "invalid filter clause"),
+        ("metrix.mse < 3", "unknown field kind 'metrix'"),
+        ("attributes.colour = 'red'", "unknown attribute 'colour'"),
+        ("metrics.mse = 'high'", "compared with a number"),
+        ("tags.team = 'a", "unterminated quote|invalid filter clause"),
+    ],
+)
 def test_bad_filters_are_explained(workspace, bad, message):
     with pytest.raises(InvalidArgument, match=message):
         jobs.search_jobs(workspace, bad)

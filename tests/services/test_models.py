@@ -27,9 +27,15 @@ def _trained_job(workspace, mse, alpha="0.5"):
 def test_log_and_load_round_trip_with_signature_and_metadata(workspace, ridge):
     model, features = ridge
     job = _trained_job(workspace, 3000.0)
-    version = models.save_and_register_model(workspace, model, "diabetes-ridge", "sklearn",
-                                             input_example=features.head(3), job_id=job.id,
-                                             tags={"stage": "dev"})
+    version = models.save_and_register_model(
+        workspace,
+        model,
+        "diabetes-ridge",
+        "sklearn",
+        input_example=features.head(3),
+        job_id=job.id,
+        tags={"stage": "dev"},
+    )
     assert version.ref == "diabetes-ridge:1"
     assert version.signature is not None and version.signature.kind == "columns"
     assert [c["name"] for c in version.signature.columns or []][:2] == ["age", "sex"]
@@ -50,7 +56,9 @@ def test_versions_increment_and_aliases_resolve_everywhere(workspace, ridge):
     assert models.get_model_version(workspace, "azureml:m@production").aliases == ["production"]
     assert isinstance(models.load_model(workspace, "m@production"), Ridge)
     models.delete_alias(workspace, "m", "production")
-    with pytest.raises(NotFound, match="no alias 'production'; set one with: mlyard model alias set m production"):
+    with pytest.raises(
+        NotFound, match="no alias 'production'; set one with: mlyard model alias set m production"
+    ):
         models.get_model_version(workspace, "m@production")
 
 
@@ -130,14 +138,19 @@ def test_registering_a_folder_and_a_single_file(workspace, tmp_path):
     folder.mkdir()
     (folder / "weights.bin").write_bytes(b"\x00" * 100)
     (folder / "score.py").write_text("def init(): pass\n")
-    version = models.register_model_folder(workspace, "custom", folder, "custom_model",
-                                           properties={"framework": "none"})
+    version = models.register_model_folder(
+        workspace, "custom", folder, "custom_model", properties={"framework": "none"}
+    )
     assert version.flavor == "custom" and version.properties == {"framework": "none"}
     single = tmp_path / "model.onnx"
     single.write_bytes(b"onnx")
     assert models.register_model_folder(workspace, "custom", single).version == "2"
     loaded = models.load_model(workspace, "custom:1")
-    assert sorted(p.name for p in loaded.iterdir()) == ["mlyard-model.yaml", "score.py", "weights.bin"]
+    assert sorted(p.name for p in loaded.iterdir()) == [
+        "mlyard-model.yaml",
+        "score.py",
+        "weights.bin",
+    ]
 
 
 def test_register_bad_input_is_refused_and_leaves_nothing(workspace, tmp_path):

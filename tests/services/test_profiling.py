@@ -194,8 +194,7 @@ def test_mltable_read_parquet_with_column_steps(tmp_path: Path) -> None:
     )
     write(
         folder / "MLTable",
-        "paths:\n  - folder: .\ntransformations:\n  - read_parquet\n"
-        "  - drop_columns: c\n  - take: 2\n",
+        "paths:\n  - folder: .\ntransformations:\n  - read_parquet\n  - drop_columns: c\n  - take: 2\n",
     )
 
     frame = read_mltable(folder)

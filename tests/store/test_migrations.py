@@ -70,12 +70,15 @@ def test_a_database_of_someone_else_is_refused(tmp_path):
         upgrade(Database(f"sqlite:///{path}"))
 
 
-@pytest.mark.parametrize("breakage, message", [
-    ("file", "is a file, not a folder"),
-    ("corrupt-db", "corrupt or not SQLite"),
-    ("bad-config", "not a workspace file"),
-    ("bad-yaml", "not readable YAML"),
-])
+@pytest.mark.parametrize(
+    "breakage, message",
+    [
+        ("file", "is a file, not a folder"),
+        ("corrupt-db", "corrupt or not SQLite"),
+        ("bad-config", "not a workspace file"),
+        ("bad-yaml", "not readable YAML"),
+    ],
+)
 def test_corrupt_workspace_paths_are_explained(tmp_path: Path, breakage, message):
     folder = tmp_path / "ws"
     if breakage == "file":

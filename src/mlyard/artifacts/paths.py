@@ -27,11 +27,7 @@ def safe_relpath(path: str, what: str = "artifact path", *, allow_root: bool = F
         )
     parts = [part for part in posix.split("/") if part not in ("", ".")]
     if ".." in parts:
-        raise InvalidArgument(
-            f"{what} {path!r} contains '..'; artifact paths cannot point outside the store"
-        )
+        raise InvalidArgument(f"{what} {path!r} contains '..'; artifact paths cannot point outside the store")
     if not parts and not allow_root:
-        raise InvalidArgument(
-            f"{what} {path!r} is empty; give a relative path such as 'outputs/model.pkl'"
-        )
+        raise InvalidArgument(f"{what} {path!r} is empty; give a relative path such as 'outputs/model.pkl'")
     return "/".join(parts)

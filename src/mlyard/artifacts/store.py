@@ -188,9 +188,7 @@ class ArtifactStore:
             for entry in entries
             if entry["name"].rstrip("/") != base or entry["type"] != "directory"
         ]
-        return sorted(
-            (info for info in infos if not _is_in_flight(info.path)), key=lambda info: info.path
-        )
+        return sorted((info for info in infos if not _is_in_flight(info.path)), key=lambda info: info.path)
 
     def uri(self, path: str) -> str:
         """The full path or URL of `path`, for messages and display."""
@@ -217,9 +215,7 @@ class ArtifactStore:
     def _write_atomically(self, relative: str, write: Callable[[str], object]) -> None:
         target = self._full(relative)
         if self._fs.isdir(target):
-            raise Conflict(
-                f"artifact {self.uri(relative)} is a folder; choose another name for the file"
-            )
+            raise Conflict(f"artifact {self.uri(relative)} is a folder; choose another name for the file")
         temporary = f"{_parent(target)}/{_temporary_name(target.rsplit('/', 1)[-1])}"
         try:
             with self._file_in_the_way_is_conflict(relative):
@@ -302,8 +298,7 @@ def open_artifact_store(root_url: str) -> ArtifactStore:
 def _create_local_root(root: Path) -> None:
     if root.exists() and not root.is_dir():
         raise WorkspaceError(
-            f"artifact root {root} is a file, not a folder; point the workspace's artifacts "
-            "at a folder"
+            f"artifact root {root} is a file, not a folder; point the workspace's artifacts at a folder"
         )
     try:
         root.mkdir(parents=True, exist_ok=True)

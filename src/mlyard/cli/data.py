@@ -35,10 +35,13 @@ def create(
     """Register a file or folder as a new immutable version of a data asset."""
     from mlyard.services.data import create_data_asset
 
-    registration = create_data_asset(workspace_of(ctx), name, path, type, version, description,
-                                     parse_pairs(tag, "--tag"))
+    registration = create_data_asset(
+        workspace_of(ctx), name, path, type, version, description, parse_pairs(tag, "--tag")
+    )
     if output == OutputFormat.json:
-        print_json(registration.asset.model_dump(mode="json", by_alias=True) | {"created": registration.created})
+        print_json(
+            registration.asset.model_dump(mode="json", by_alias=True) | {"created": registration.created}
+        )
         return
     say(registration.message)
     _print_asset(registration.asset)
@@ -57,15 +60,30 @@ def list_assets(
     if output == OutputFormat.json:
         print_json([a.summary() for a in assets])
         return
-    print_table(f"{len(assets)} data asset version(s)",
-                ["name", "version", "type", "rows", "size", "hash", "created"],
-                [[a.name, a.version, a.type.value, a.row_count, _size(a.size_bytes), a.content_hash[:12],
-                  a.created_at] for a in assets])
+    print_table(
+        f"{len(assets)} data asset version(s)",
+        ["name", "version", "type", "rows", "size", "hash", "created"],
+        [
+            [
+                a.name,
+                a.version,
+                a.type.value,
+                a.row_count,
+                _size(a.size_bytes),
+                a.content_hash[:12],
+                a.created_at,
+            ]
+            for a in assets
+        ],
+    )
 
 
 @app.command("show")
-def show(ctx: typer.Context, ref: Annotated[str, typer.Argument(help="name:version or name@latest")],
-         output: OutputOption = OutputFormat.table) -> None:
+def show(
+    ctx: typer.Context,
+    ref: Annotated[str, typer.Argument(help="name:version or name@latest")],
+    output: OutputOption = OutputFormat.table,
+) -> None:
     """One data asset version with its schema and column profile."""
     from mlyard.services.data import get_data_asset
 
@@ -75,9 +93,23 @@ def show(ctx: typer.Context, ref: Annotated[str, typer.Argument(help="name:versi
         return
     _print_asset(asset)
     if asset.profile:
-        print_table("profile", ["column", "type", "nulls", "distinct", "min", "max", "mean", "top values"],
-                    [[c.name, c.type, c.null_count, c.distinct_count, c.min, c.max, c.mean,
-                      ", ".join(f"{v} ({n})" for v, n in c.top_values[:3])] for c in asset.profile])
+        print_table(
+            "profile",
+            ["column", "type", "nulls", "distinct", "min", "max", "mean", "top values"],
+            [
+                [
+                    c.name,
+                    c.type,
+                    c.null_count,
+                    c.distinct_count,
+                    c.min,
+                    c.max,
+                    c.mean,
+                    ", ".join(f"{v} ({n})" for v, n in c.top_values[:3]),
+                ]
+                for c in asset.profile
+            ],
+        )
 
 
 @app.command("download")
@@ -97,12 +129,23 @@ def _print_asset(asset: object) -> None:
     from mlyard.entities.data import DataAsset
 
     assert isinstance(asset, DataAsset)
-    print_fields(f"data asset {asset.ref}", {
-        "type": asset.type.value, "description": asset.description, "tags": asset.tags,
-        "rows": asset.row_count, "files": asset.file_count, "size": _size(asset.size_bytes),
-        "sha256": asset.content_hash, "schema": asset.data_schema, "source": asset.source_path,
-        "stored at": asset.artifact_path, "created": asset.created_at, "created by": asset.created_by,
-    })
+    print_fields(
+        f"data asset {asset.ref}",
+        {
+            "type": asset.type.value,
+            "description": asset.description,
+            "tags": asset.tags,
+            "rows": asset.row_count,
+            "files": asset.file_count,
+            "size": _size(asset.size_bytes),
+            "sha256": asset.content_hash,
+            "schema": asset.data_schema,
+            "source": asset.source_path,
+            "stored at": asset.artifact_path,
+            "created": asset.created_at,
+            "created by": asset.created_by,
+        },
+    )
 
 
 def _size(size: int) -> str:

@@ -16,9 +16,14 @@ app = typer.Typer(help="List, inspect and download jobs and their run records.",
 @app.command("list")
 def list_jobs(
     ctx: typer.Context,
-    experiment: Annotated[list[str] | None, typer.Option("--experiment", "-e", help="only these experiments")] = None,
-    filter: Annotated[str | None, typer.Option("--filter", "-f", help="e.g. \"metrics.mse < 3000 and params.alpha > 0.1\"")] = None,
-    order_by: Annotated[list[str] | None, typer.Option("--order-by", help="e.g. \"metrics.mse ASC\"")] = None,
+    experiment: Annotated[
+        list[str] | None, typer.Option("--experiment", "-e", help="only these experiments")
+    ] = None,
+    filter: Annotated[
+        str | None,
+        typer.Option("--filter", "-f", help='e.g. "metrics.mse < 3000 and params.alpha > 0.1"'),
+    ] = None,
+    order_by: Annotated[list[str] | None, typer.Option("--order-by", help='e.g. "metrics.mse ASC"')] = None,
     max_results: Annotated[int, typer.Option("--max-results", "-n")] = 50,
     output: OutputOption = OutputFormat.table,
 ) -> None:
@@ -32,9 +37,18 @@ def list_jobs(
     print_table(
         f"{len(jobs)} job(s)",
         ["id", "experiment", "status", "started", "duration", "params", "metrics"],
-        [[j.id, j.experiment, j.status.value, j.start_time,
-          f"{j.duration_seconds:.1f}s" if j.duration_seconds is not None else None,
-          j.params, j.metrics] for j in jobs],
+        [
+            [
+                j.id,
+                j.experiment,
+                j.status.value,
+                j.start_time,
+                f"{j.duration_seconds:.1f}s" if j.duration_seconds is not None else None,
+                j.params,
+                j.metrics,
+            ]
+            for j in jobs
+        ],
     )
 
 
@@ -48,23 +62,45 @@ def show(ctx: typer.Context, job_id: str, output: OutputOption = OutputFormat.ta
         print_json(job.model_dump(mode="json") | {"duration_seconds": job.duration_seconds})
         return
     code = job.code
-    print_fields(f"job {job.id}", {
-        "experiment": job.experiment, "display name": job.display_name, "status": job.status.value,
-        "started": job.start_time, "ended": job.end_time,
-        "duration": f"{job.duration_seconds:.1f}s" if job.duration_seconds is not None else None,
-        "error": job.error, "params": job.params, "metrics": job.metrics, "tags": job.tags,
-        "inputs": [f"{i.kind} {i.name}:{i.version}" for i in job.inputs],
-        "parent job": job.parent_job_id,
-        "code": code and {"dir": code.source_dir, "entry": code.entry_point,
-                          "hash": (code.source_hash or "")[:16], "git commit": code.git_commit,
-                          "branch": code.git_branch, "dirty": code.git_dirty},
-        "runtime": job.runtime and {"python": job.runtime.python_version, "host": job.runtime.host,
-                                    "user": job.runtime.user, "packages": len(job.runtime.packages)},
-    })
+    print_fields(
+        f"job {job.id}",
+        {
+            "experiment": job.experiment,
+            "display name": job.display_name,
+            "status": job.status.value,
+            "started": job.start_time,
+            "ended": job.end_time,
+            "duration": f"{job.duration_seconds:.1f}s" if job.duration_seconds is not None else None,
+            "error": job.error,
+            "params": job.params,
+            "metrics": job.metrics,
+            "tags": job.tags,
+            "inputs": [f"{i.kind} {i.name}:{i.version}" for i in job.inputs],
+            "parent job": job.parent_job_id,
+            "code": code
+            and {
+                "dir": code.source_dir,
+                "entry": code.entry_point,
+                "hash": (code.source_hash or "")[:16],
+                "git commit": code.git_commit,
+                "branch": code.git_branch,
+                "dirty": code.git_dirty,
+            },
+            "runtime": job.runtime
+            and {
+                "python": job.runtime.python_version,
+                "host": job.runtime.host,
+                "user": job.runtime.user,
+                "packages": len(job.runtime.packages),
+            },
+        },
+    )
 
 
 @app.command("metric-history")
-def metric_history(ctx: typer.Context, job_id: str, key: str, output: OutputOption = OutputFormat.table) -> None:
+def metric_history(
+    ctx: typer.Context, job_id: str, key: str, output: OutputOption = OutputFormat.table
+) -> None:
     """Every logged point of one metric of a job."""
     from mlyard.services.jobs import metric_history as history
 
@@ -72,8 +108,11 @@ def metric_history(ctx: typer.Context, job_id: str, key: str, output: OutputOpti
     if output == OutputFormat.json:
         print_json([p.model_dump() for p in points])
         return
-    print_table(f"{key} of {job_id}", ["step", "value", "timestamp"],
-                [[p.step, p.value, p.timestamp] for p in points])
+    print_table(
+        f"{key} of {job_id}",
+        ["step", "value", "timestamp"],
+        [[p.step, p.value, p.timestamp] for p in points],
+    )
 
 
 @app.command("download")

@@ -26,13 +26,23 @@ app.add_typer(model.app, name="model")
 @app.callback()
 def main(
     ctx: typer.Context,
-    workspace_path: Annotated[str | None, typer.Option(
-        "--workspace", "-w", envvar="MLYARD_WORKSPACE",
-        help="workspace folder (default ./.mlyard)")] = None,
-    db: Annotated[str | None, typer.Option(
-        "--db", envvar="MLYARD_DB", help="database URL, e.g. postgresql+psycopg://user@host/db")] = None,
-    artifacts: Annotated[str | None, typer.Option(
-        "--artifacts", envvar="MLYARD_ARTIFACTS", help="artifact store URL (any fsspec URL)")] = None,
+    workspace_path: Annotated[
+        str | None,
+        typer.Option(
+            "--workspace",
+            "-w",
+            envvar="MLYARD_WORKSPACE",
+            help="workspace folder (default ./.mlyard)",
+        ),
+    ] = None,
+    db: Annotated[
+        str | None,
+        typer.Option("--db", envvar="MLYARD_DB", help="database URL, e.g. postgresql+psycopg://user@host/db"),
+    ] = None,
+    artifacts: Annotated[
+        str | None,
+        typer.Option("--artifacts", envvar="MLYARD_ARTIFACTS", help="artifact store URL (any fsspec URL)"),
+    ] = None,
 ) -> None:
     ctx.obj = WorkspaceOptions(workspace_path, db, artifacts)
 

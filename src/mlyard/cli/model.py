@@ -19,8 +19,9 @@ from mlyard.cli.output import (
 )
 
 app = typer.Typer(help="The model registry: versions, aliases, lineage.", no_args_is_help=True)
-alias_app = typer.Typer(help="Move named pointers (production, staging, …) between versions.",
-                        no_args_is_help=True)
+alias_app = typer.Typer(
+    help="Move named pointers (production, staging, …) between versions.", no_args_is_help=True
+)
 app.add_typer(alias_app, name="alias")
 
 
@@ -29,7 +30,9 @@ def create(
     ctx: typer.Context,
     name: Annotated[str, typer.Option("--name", "-n")],
     path: Annotated[Path, typer.Option("--path", "-p", help="model folder or file")],
-    type: Annotated[str, typer.Option("--type", "-t", help="custom_model, mlflow_model or sklearn")] = "custom_model",
+    type: Annotated[
+        str, typer.Option("--type", "-t", help="custom_model, mlflow_model or sklearn")
+    ] = "custom_model",
     version: Annotated[str | None, typer.Option("--version", "-v", help="default: next number")] = None,
     description: Annotated[str | None, typer.Option("--description", "-d")] = None,
     tag: Annotated[list[str] | None, typer.Option("--tag", help="KEY=VALUE, repeatable")] = None,
@@ -39,8 +42,16 @@ def create(
     """Register a model folder or file as a new version."""
     from mlyard.services.models import register_model_folder
 
-    model = register_model_folder(workspace_of(ctx), name, path, type, version, description,
-                                  parse_pairs(tag, "--tag"), parse_pairs(property, "--property"))
+    model = register_model_folder(
+        workspace_of(ctx),
+        name,
+        path,
+        type,
+        version,
+        description,
+        parse_pairs(tag, "--tag"),
+        parse_pairs(property, "--property"),
+    )
     if output == OutputFormat.json:
         print_json(model.summary())
         return
@@ -51,7 +62,9 @@ def create(
 def list_models(
     ctx: typer.Context,
     name: Annotated[str | None, typer.Argument(help="list the versions of this model")] = None,
-    tag: Annotated[list[str] | None, typer.Option("--tag", help="KEY=VALUE (VALUE * = any), repeatable")] = None,
+    tag: Annotated[
+        list[str] | None, typer.Option("--tag", help="KEY=VALUE (VALUE * = any), repeatable")
+    ] = None,
     include_archived: Annotated[bool, typer.Option("--include-archived")] = False,
     output: OutputOption = OutputFormat.table,
 ) -> None:
@@ -66,22 +79,40 @@ def list_models(
         if output == OutputFormat.json:
             print_json([m.model_dump(mode="json") for m in models])
             return
-        print_table(f"{len(models)} model(s)", ["name", "versions", "latest", "aliases", "tags"],
-                    [[m.name, m.version_count, m.latest_version, m.aliases, m.tags] for m in models])
+        print_table(
+            f"{len(models)} model(s)",
+            ["name", "versions", "latest", "aliases", "tags"],
+            [[m.name, m.version_count, m.latest_version, m.aliases, m.tags] for m in models],
+        )
         return
     versions = list_model_versions(workspace, name, include_archived, tags)
     if output == OutputFormat.json:
         print_json([v.summary() for v in versions])
         return
-    print_table(f"{name}: {len(versions)} version(s)",
-                ["version", "aliases", "flavor", "job", "tags", "archived", "created"],
-                [[v.version, v.aliases, v.flavor, v.job_id, v.tags, "yes" if v.archived else "",
-                  v.created_at] for v in versions])
+    print_table(
+        f"{name}: {len(versions)} version(s)",
+        ["version", "aliases", "flavor", "job", "tags", "archived", "created"],
+        [
+            [
+                v.version,
+                v.aliases,
+                v.flavor,
+                v.job_id,
+                v.tags,
+                "yes" if v.archived else "",
+                v.created_at,
+            ]
+            for v in versions
+        ],
+    )
 
 
 @app.command("show")
-def show(ctx: typer.Context, ref: Annotated[str, typer.Argument(help="name:version, name@alias or name@latest")],
-         output: OutputOption = OutputFormat.table) -> None:
+def show(
+    ctx: typer.Context,
+    ref: Annotated[str, typer.Argument(help="name:version, name@alias or name@latest")],
+    output: OutputOption = OutputFormat.table,
+) -> None:
     """A model version with its lineage: the run, its data, parameters and metrics."""
     from mlyard.services.models import lineage
 
@@ -90,16 +121,27 @@ def show(ctx: typer.Context, ref: Annotated[str, typer.Argument(help="name:versi
         print_json(found.model_dump(mode="json", by_alias=True))
         return
     model = found.model
-    print_fields(f"model {model.ref}", {
-        "aliases": model.aliases, "flavor": model.flavor, "description": model.description,
-        "tags": model.tags, "properties": model.properties, "archived": model.archived or None,
-        "signature": model.signature and model.signature.model_dump(exclude_none=True),
-        "sha256": model.content_hash, "stored at": model.artifact_path,
-        "created": model.created_at, "created by": model.created_by,
-        "produced by job": found.job_id, "experiment": found.experiment,
-        "params": found.params, "metrics": found.metrics,
-        "data": [f"{d.name}:{d.version} ({d.content_hash[:12]})" for d in found.data],
-    })
+    print_fields(
+        f"model {model.ref}",
+        {
+            "aliases": model.aliases,
+            "flavor": model.flavor,
+            "description": model.description,
+            "tags": model.tags,
+            "properties": model.properties,
+            "archived": model.archived or None,
+            "signature": model.signature and model.signature.model_dump(exclude_none=True),
+            "sha256": model.content_hash,
+            "stored at": model.artifact_path,
+            "created": model.created_at,
+            "created by": model.created_by,
+            "produced by job": found.job_id,
+            "experiment": found.experiment,
+            "params": found.params,
+            "metrics": found.metrics,
+            "data": [f"{d.name}:{d.version} ({d.content_hash[:12]})" for d in found.data],
+        },
+    )
 
 
 @app.command("compare")
@@ -122,14 +164,25 @@ def compare(
     print_table(
         f"{name}: versions side by side",
         ["version", "aliases", "job", *metric_keys, *[f"param {k}" for k in param_keys]],
-        [[r.model.version, r.model.aliases, r.job_id, *[r.metrics.get(k) for k in metric_keys],
-          *[r.params.get(k) for k in param_keys]] for r in rows],
+        [
+            [
+                r.model.version,
+                r.model.aliases,
+                r.job_id,
+                *[r.metrics.get(k) for k in metric_keys],
+                *[r.params.get(k) for k in param_keys],
+            ]
+            for r in rows
+        ],
     )
 
 
 @app.command("download")
-def download(ctx: typer.Context, ref: str,
-             download_path: Annotated[Path, typer.Option("--download-path", "-p")] = Path(".")) -> None:
+def download(
+    ctx: typer.Context,
+    ref: str,
+    download_path: Annotated[Path, typer.Option("--download-path", "-p")] = Path("."),
+) -> None:
     """Copy a model version's folder to a local path."""
     from mlyard.services.models import download_model, get_model_version
 

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
+
 class OutputFormat(StrEnum):
     table = "table"
     json = "json"
@@ -57,7 +58,7 @@ def format_cell(value: Any) -> str:
     if isinstance(value, list | tuple):
         return ", ".join(format_cell(v) for v in value)
     if hasattr(value, "isoformat"):
-        return value.strftime("%Y-%m-%d %H:%M:%S")
+        return str(value.strftime("%Y-%m-%d %H:%M:%S"))
     return str(value)
 
 

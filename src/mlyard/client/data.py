@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import os
 from pathlib import Path
 
@@ -25,14 +26,15 @@ class DataOperations:
     ) -> data_service.Registration:
         """Register a file or folder; identical content returns the existing version
         (`registration.created` is False then)."""
-        return data_service.create_data_asset(self._workspace, name, Path(path), type, version,
-                                              description, tags)
+        return data_service.create_data_asset(
+            self._workspace, name, Path(path), type, version, description, tags
+        )
 
     def get(self, ref: str) -> DataAsset:
         """`name:version` or `name@latest` (a bare name means latest)."""
         return data_service.get_data_asset(self._workspace, ref)
 
-    def list(self, name: str | None = None) -> list[DataAsset]:
+    def list(self, name: str | None = None) -> builtins.list[DataAsset]:
         return data_service.list_data_assets(self._workspace, name)
 
     def local_path(self, ref: str) -> Path:

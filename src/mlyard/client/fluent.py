@@ -53,9 +53,13 @@ def start_run(
         else:
             parent = _active[-1].id if (_active and nested) else None
             job = job_service.start_job(
-                ws, experiment=experiment or os.environ.get("MLYARD_EXPERIMENT_NAME"),
-                display_name=display_name, tags=job_service.check_tags(tags or {}),
-                code=code_snapshot(), runtime=runtime_info(), parent_job_id=parent,
+                ws,
+                experiment=experiment or os.environ.get("MLYARD_EXPERIMENT_NAME"),
+                display_name=display_name,
+                tags=job_service.check_tags(tags or {}),
+                code=code_snapshot(),
+                runtime=runtime_info(),
+                parent_job_id=parent,
             )
             run = Run(ws, job.id)
         _active.append(run)
@@ -135,12 +139,19 @@ def log_figure(figure: Any, artifact_file: str) -> str:
     return active_run_or_start().log_figure(figure, artifact_file)
 
 
-def log_model(model: Any, name: str, flavor: str | None = None, register: bool = True,
-              input_example: Any = None, description: str | None = None,
-              tags: dict[str, str] | None = None,
-              properties: dict[str, str] | None = None) -> ModelVersion | str:
-    return active_run_or_start().log_model(model, name, flavor, register, input_example,
-                                           description, tags, properties)
+def log_model(
+    model: Any,
+    name: str,
+    flavor: str | None = None,
+    register: bool = True,
+    input_example: Any = None,
+    description: str | None = None,
+    tags: dict[str, str] | None = None,
+    properties: dict[str, str] | None = None,
+) -> ModelVersion | str:
+    return active_run_or_start().log_model(
+        model, name, flavor, register, input_example, description, tags, properties
+    )
 
 
 def use_data(ref: str) -> Path:

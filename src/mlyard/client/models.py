@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -37,8 +38,12 @@ class ModelOperations:
         """`name:version`, `name@alias` or `name@latest`."""
         return model_service.get_model_version(self._workspace, ref)
 
-    def list(self, name: str | None = None, tags: dict[str, str] | None = None,
-             include_archived: bool = False) -> list[Model] | list[ModelVersion]:
+    def list(
+        self,
+        name: str | None = None,
+        tags: dict[str, str] | None = None,
+        include_archived: bool = False,
+    ) -> builtins.list[Model] | builtins.list[ModelVersion]:
         """Models (no name) or the versions of one model, newest first; filter by tags."""
         if name is None:
             return model_service.list_models(self._workspace, tags)
@@ -61,12 +66,18 @@ class ModelOperations:
         flush_pending()
         return model_service.lineage(self._workspace, ref)
 
-    def compare(self, name: str, versions: Sequence[str | int] | None = None) -> list[ModelLineage]:
+    def compare(self, name: str, versions: Sequence[str | int] | None = None) -> builtins.list[ModelLineage]:
         flush_pending()
         return model_service.compare(self._workspace, name, [str(v) for v in versions] if versions else None)
 
-    def is_better(self, candidate: str | Run, than: str = "production", metric: str = "mse",
-                  goal: str = "minimize", name: str | None = None) -> Comparison:
+    def is_better(
+        self,
+        candidate: str | Run,
+        than: str = "production",
+        metric: str = "mse",
+        goal: str = "minimize",
+        name: str | None = None,
+    ) -> Comparison:
         """Does `candidate` (a run, job id or model reference) beat the model behind `than`?"""
         flush_pending()
         candidate_id = candidate.id if isinstance(candidate, Run) else candidate

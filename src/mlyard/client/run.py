@@ -86,7 +86,9 @@ class Run:
             full = len(self._metrics) >= FLUSH_POINTS
         self._touch(force=full)
 
-    def log_metrics(self, metrics: dict[str, Any], step: int | None = None, timestamp: int | None = None) -> None:
+    def log_metrics(
+        self, metrics: dict[str, Any], step: int | None = None, timestamp: int | None = None
+    ) -> None:
         stamp = timestamp if timestamp is not None else int(time.time() * 1000)
         points = [job_service.make_metric(k, v, step, stamp) for k, v in metrics.items()]
         with self._lock:
@@ -134,8 +136,9 @@ class Run:
     def use_data(self, ref: str) -> Path:
         """Resolve a data asset to a local path and record that this run read it."""
         asset = data_service.get_data_asset(self.workspace, ref)
-        job_service.record_input(self.workspace, self.id,
-                                 DataInput(kind="data", name=asset.name, version=asset.version))
+        job_service.record_input(
+            self.workspace, self.id, DataInput(kind="data", name=asset.name, version=asset.version)
+        )
         return data_service.local_path(self.workspace, asset)
 
     def log_model(
@@ -157,8 +160,15 @@ class Run:
         self.flush()
         if register:
             return model_service.save_and_register_model(
-                self.workspace, model, name, chosen, input_example=input_example,
-                description=description, tags=tags, properties=properties, job_id=self.id,
+                self.workspace,
+                model,
+                name,
+                chosen,
+                input_example=input_example,
+                description=description,
+                tags=tags,
+                properties=properties,
+                job_id=self.id,
             )
         import tempfile
 
@@ -212,7 +222,10 @@ class Run:
         return self
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         from mlyard.client import fluent
 

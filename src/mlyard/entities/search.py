@@ -28,8 +28,17 @@ KINDS: dict[str, Kind] = {
     "attributes": "attributes",
     "attr": "attributes",
 }
-ATTRIBUTES = ("id", "status", "experiment", "display_name", "type", "created_at", "start_time",
-              "end_time", "parent_job_id")
+ATTRIBUTES = (
+    "id",
+    "status",
+    "experiment",
+    "display_name",
+    "type",
+    "created_at",
+    "start_time",
+    "end_time",
+    "parent_job_id",
+)
 OPERATORS = ("=", "!=", "<", "<=", ">", ">=", "LIKE", "ILIKE")
 
 _CLAUSE = re.compile(
@@ -64,7 +73,7 @@ def parse_filter(text: str | None) -> list[Clause]:
         match = _CLAUSE.fullmatch(part)
         if match is None:
             raise InvalidArgument(
-                f"invalid filter clause {part.strip()!r}: expected e.g. \"metrics.mse < 3000\", "
+                f'invalid filter clause {part.strip()!r}: expected e.g. "metrics.mse < 3000", '
                 "\"params.alpha = '0.5'\" or \"attributes.status = 'Completed'\""
             )
         kind = _kind(match["kind"], part)
@@ -101,7 +110,9 @@ def parse_order_by(terms: list[str] | str | None) -> list[OrderTerm]:
         kind = _kind(kind_text, term)
         key = key.strip("`")
         if kind == "attributes" and key not in ATTRIBUTES:
-            raise InvalidArgument(f"unknown attribute {key!r} in order_by; valid ones are: {', '.join(ATTRIBUTES)}")
+            raise InvalidArgument(
+                f"unknown attribute {key!r} in order_by; valid ones are: {', '.join(ATTRIBUTES)}"
+            )
         result.append(OrderTerm(kind=kind, key=key, ascending=direction == "ASC"))
     return result
 

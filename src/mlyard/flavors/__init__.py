@@ -60,7 +60,7 @@ def get_flavor(name: str) -> Flavor:
 
 
 def guess_flavor(model: object) -> str:
-    """"sklearn" for scikit-learn estimators (and their subclasses), "custom" for anything else.
+    """ "sklearn" for scikit-learn estimators (and their subclasses), "custom" for anything else.
 
     scikit-learn is imported only when a class in the object's MRO comes from it, so guessing
     the flavor of a plain object costs nothing.

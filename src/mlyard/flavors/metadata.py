@@ -14,9 +14,7 @@ from mlyard.errors import InvalidSpec, NotFound
 def write_metadata(folder: Path, metadata: ModelMetadata) -> None:
     """Write `metadata` as YAML to `folder/mlyard-model.yaml`, replacing any earlier file."""
     content = metadata.model_dump(mode="json", exclude_none=True)
-    (folder / MODEL_METADATA_FILE).write_text(
-        yaml.safe_dump(content, sort_keys=False), encoding="utf-8"
-    )
+    (folder / MODEL_METADATA_FILE).write_text(yaml.safe_dump(content, sort_keys=False), encoding="utf-8")
 
 
 def read_metadata(folder: Path) -> ModelMetadata:

@@ -80,8 +80,11 @@ def read_mlmodel(folder: Path) -> dict[str, Any]:
         content = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise InvalidSpec(f"{path} is not readable YAML: {exc}") from exc
-    if not isinstance(content, dict) or not isinstance(content.get("flavors"), dict) \
-            or not content["flavors"]:
+    if (
+        not isinstance(content, dict)
+        or not isinstance(content.get("flavors"), dict)
+        or not content["flavors"]
+    ):
         raise InvalidSpec(f"{path} is not an MLmodel file: it needs a 'flavors' mapping")
     return content
 

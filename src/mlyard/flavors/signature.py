@@ -39,26 +39,21 @@ def infer_signature(example: Any) -> ModelSignature | None:
         import pandas as pd
 
         if isinstance(example, pd.DataFrame):
-            columns = [
-                {"name": str(name), "type": _pandas_type(series)}
-                for name, series in example.items()
-            ]
+            columns = [{"name": str(name), "type": _pandas_type(series)} for name, series in example.items()]
             return ModelSignature(kind="columns", columns=columns)
     if "numpy" in sys.modules:
         import numpy as np
 
         if isinstance(example, np.ndarray):
             return _tensor_signature(example)
-    if isinstance(example, list) and example and all(
-        isinstance(row, list | tuple) for row in example
-    ):
+    if isinstance(example, list) and example and all(isinstance(row, list | tuple) for row in example):
         return _list_of_lists_signature(example)
-    if isinstance(example, dict) and example and all(
-        isinstance(values, list | tuple) for values in example.values()
+    if (
+        isinstance(example, dict)
+        and example
+        and all(isinstance(values, list | tuple) for values in example.values())
     ):
-        columns = [
-            {"name": str(name), "type": _python_type(values)} for name, values in example.items()
-        ]
+        columns = [{"name": str(name), "type": _python_type(values)} for name, values in example.items()]
         return ModelSignature(kind="columns", columns=columns)
     return None
 

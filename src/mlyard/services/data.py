@@ -78,8 +78,18 @@ def create_data_asset(
     profile = profile_data(source.resolve(), data_type)
     artifact_path = _upload(workspace, name, source, digest.sha256, data_type)
     try:
-        row = _insert(workspace, name, version, data_type, description, tags or {}, digest,
-                      profile, artifact_path, source)
+        row = _insert(
+            workspace,
+            name,
+            version,
+            data_type,
+            description,
+            tags or {},
+            digest,
+            profile,
+            artifact_path,
+            source,
+        )
     except BaseException:
         _remove_unreferenced(workspace, artifact_path)
         raise
@@ -94,11 +104,16 @@ def get_data_asset(workspace: Workspace, ref: str | AssetRef) -> DataAsset:
         elif parsed.alias == "latest":
             row = versions.latest_row(session, DataAssetRow, parsed.name)
         else:
-            raise InvalidArgument(f"data assets have no aliases; use {parsed.name}:VERSION or {parsed.name}@latest")
+            raise InvalidArgument(
+                f"data assets have no aliases; use {parsed.name}:VERSION or {parsed.name}@latest"
+            )
         if row is None:
             known = data_rows.list_versions(session, parsed.name)
             if not known:
-                raise NotFound(f"data asset {parsed.name!r} does not exist; register it with: mlyard data create --name {parsed.name} --path ...")
+                raise NotFound(
+                    f"data asset {parsed.name!r} does not exist; register it with: "
+                    f"mlyard data create --name {parsed.name} --path ..."
+                )
             raise NotFound(
                 f"data asset {parsed.name!r} has no version {parsed.version!r}; versions: "
                 + ", ".join(r.version for r in known[:20])
@@ -165,22 +180,39 @@ def _upload(workspace: Workspace, name: str, source: Path, sha256: str, data_typ
     return folder
 
 
-def _insert(workspace: Workspace, name: str, version: str | None, data_type: DataType,
-            description: str | None, tags: dict[str, str], digest: HashResult,
-            profile: TableProfile | None, artifact_path: str, source: Path) -> DataAssetRow:
+def _insert(
+    workspace: Workspace,
+    name: str,
+    version: str | None,
+    data_type: DataType,
+    description: str | None,
+    tags: dict[str, str],
+    digest: HashResult,
+    profile: TableProfile | None,
+    artifact_path: str,
+    source: Path,
+) -> DataAssetRow:
     now = datetime.now(UTC)
 
     def work(session: Session) -> DataAssetRow:
         chosen = version or str(versions.next_version_number(session, DataAssetRow, name))
         row = DataAssetRow(
-            name=name, version=chosen, version_number=versions.numeric_version(chosen),
-            type=data_type.value, description=description, tags=tags,
-            content_hash=digest.sha256, size_bytes=digest.size_bytes, file_count=digest.file_count,
+            name=name,
+            version=chosen,
+            version_number=versions.numeric_version(chosen),
+            type=data_type.value,
+            description=description,
+            tags=tags,
+            content_hash=digest.sha256,
+            size_bytes=digest.size_bytes,
+            file_count=digest.file_count,
             row_count=profile.row_count if profile else None,
             data_schema=profile.schema_ if profile else None,
             profile=[c.model_dump(mode="json") for c in profile.columns] if profile else None,
-            artifact_path=artifact_path, source_path=str(source.resolve()),
-            created_at=now, created_by=current_user(),
+            artifact_path=artifact_path,
+            source_path=str(source.resolve()),
+            created_at=now,
+            created_by=current_user(),
         )
         session.add(row)
         session.flush()
@@ -191,7 +223,9 @@ def _insert(workspace: Workspace, name: str, version: str | None, data_type: Dat
             return workspace.database.write(work)
         except IntegrityError:
             if version is not None:
-                raise AlreadyExists(f"data asset {name}:{version} was just registered by someone else") from None
+                raise AlreadyExists(
+                    f"data asset {name}:{version} was just registered by someone else"
+                ) from None
             # Another writer took the next number between our read and insert: take the next one.
     raise AlreadyExists(f"could not allocate a version for data asset {name!r}; try again")
 

@@ -20,7 +20,9 @@ def _destination(job_id: str, artifact_path: str | None, name: str) -> str:
     return "/".join(part for part in (job_artifact_root(job_id), folder, leaf) if part)
 
 
-def log_artifact(workspace: Workspace, job_id: str, local_path: Path, artifact_path: str | None = None) -> str:
+def log_artifact(
+    workspace: Workspace, job_id: str, local_path: Path, artifact_path: str | None = None
+) -> str:
     """Store a file (or a folder, recursively) as an artifact of the job; returns its path."""
     get_job(workspace, job_id)
     source = Path(local_path)
@@ -35,7 +37,9 @@ def log_artifact(workspace: Workspace, job_id: str, local_path: Path, artifact_p
     return destination
 
 
-def log_artifacts(workspace: Workspace, job_id: str, local_dir: Path, artifact_path: str | None = None) -> str:
+def log_artifacts(
+    workspace: Workspace, job_id: str, local_dir: Path, artifact_path: str | None = None
+) -> str:
     """Store the contents of a folder (not the folder itself) under `artifact_path`."""
     get_job(workspace, job_id)
     source = Path(local_dir)
@@ -61,14 +65,15 @@ def list_job_artifacts(workspace: Workspace, job_id: str) -> list[ArtifactInfo]:
     get_job(workspace, job_id)
     root = job_artifact_root(job_id)
     return [
-        ArtifactInfo(path=info.path[len(root) + 1:], is_dir=info.is_dir, size=info.size)
+        ArtifactInfo(path=info.path[len(root) + 1 :], is_dir=info.is_dir, size=info.size)
         for info in workspace.artifacts.list(root, recursive=True)
         if not info.is_dir
     ]
 
 
-def download_job_artifacts(workspace: Workspace, job_id: str, destination: Path,
-                           artifact_path: str | None = None) -> Path:
+def download_job_artifacts(
+    workspace: Workspace, job_id: str, destination: Path, artifact_path: str | None = None
+) -> Path:
     get_job(workspace, job_id)
     root = job_artifact_root(job_id)
     source = f"{root}/{safe_relpath(artifact_path)}" if artifact_path else root

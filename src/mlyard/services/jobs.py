@@ -48,20 +48,33 @@ def start_job(
         experiment_id = job_rows.get_or_create_experiment(session, experiment)
         if parent_job_id and not job_rows.job_exists(session, parent_job_id):
             raise NotFound(f"parent job {parent_job_id!r} does not exist")
-        job_rows.insert_job(session, JobRow(
-            id=job_id, experiment_id=experiment_id, display_name=display_name, type=job_type,
-            status=JobStatus.RUNNING.value, parent_job_id=parent_job_id, created_at=now,
-            start_time=now, code=code.model_dump(mode="json") if code else None,
-            runtime=runtime.model_dump(mode="json") if runtime else None,
-        ))
+        job_rows.insert_job(
+            session,
+            JobRow(
+                id=job_id,
+                experiment_id=experiment_id,
+                display_name=display_name,
+                type=job_type,
+                status=JobStatus.RUNNING.value,
+                parent_job_id=parent_job_id,
+                created_at=now,
+                start_time=now,
+                code=code.model_dump(mode="json") if code else None,
+                runtime=runtime.model_dump(mode="json") if runtime else None,
+            ),
+        )
         job_rows.upsert_tags(session, job_id, clean_tags)
 
     workspace.database.write(work)
     return get_job(workspace, job_id)
 
 
-def end_job(workspace: Workspace, job_id: str, status: JobStatus = JobStatus.COMPLETED,
-            error: str | None = None) -> Job:
+def end_job(
+    workspace: Workspace,
+    job_id: str,
+    status: JobStatus = JobStatus.COMPLETED,
+    error: str | None = None,
+) -> Job:
     """Move a job to a terminal status; ending an already-ended job is refused."""
     if not status.is_terminal:
         raise InvalidArgument(f"end status must be Completed, Failed or Canceled, not {status.value}")
@@ -137,7 +150,9 @@ def make_metric(key: str, value: Any, step: int | None = None, timestamp: int | 
     if step is not None and (isinstance(step, bool) or not isinstance(step, int)):
         raise InvalidArgument(f"step of metric {key!r} must be an integer, got {step!r}")
     return Metric(
-        key=key, value=float(value), step=step or 0,
+        key=key,
+        value=float(value),
+        step=step or 0,
         timestamp=timestamp if timestamp is not None else int(time.time() * 1000),
     )
 
@@ -233,4 +248,3 @@ def _coerce_number(key: str, value: Any) -> float:
         if isinstance(number, Real) and not isinstance(number, bool):
             return float(number)
     raise InvalidArgument(f"metric {key!r} must be a number, got {value!r} ({type(value).__name__})")
-

@@ -28,7 +28,13 @@ from mlyard.entities.model import (
     ModelMetadata,
     ModelVersion,
 )
-from mlyard.entities.names import AssetRef, parse_ref, validate_alias, validate_name, validate_version
+from mlyard.entities.names import (
+    AssetRef,
+    parse_ref,
+    validate_alias,
+    validate_name,
+    validate_version,
+)
 from mlyard.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
 from mlyard.flavors import get_flavor
 from mlyard.flavors.metadata import read_metadata, write_metadata
@@ -89,8 +95,9 @@ def register_model_folder(
                 created_at=datetime.now(UTC),
             )
             write_metadata(staging, metadata)
-        return _register_staged(workspace, name, staging, metadata, version, description,
-                                tags, properties, job_id)
+        return _register_staged(
+            workspace, name, staging, metadata, version, description, tags, properties, job_id
+        )
 
 
 def save_and_register_model(
@@ -110,8 +117,9 @@ def save_and_register_model(
         staging = Path(staging_dir) / "model"
         staging.mkdir()
         metadata = save_model_folder(model, staging, flavor, input_example)
-        return _register_staged(workspace, name, staging, metadata, None, description,
-                                tags, properties, job_id)
+        return _register_staged(
+            workspace, name, staging, metadata, None, description, tags, properties, job_id
+        )
 
 
 def save_model_folder(model: Any, folder: Path, flavor: str, input_example: Any = None) -> ModelMetadata:
@@ -130,8 +138,14 @@ def save_model_folder(model: Any, folder: Path, flavor: str, input_example: Any 
 
 
 def _register_staged(
-    workspace: Workspace, name: str, staging: Path, metadata: ModelMetadata, version: str | None,
-    description: str | None, tags: dict[str, str] | None, properties: dict[str, str] | None,
+    workspace: Workspace,
+    name: str,
+    staging: Path,
+    metadata: ModelMetadata,
+    version: str | None,
+    description: str | None,
+    tags: dict[str, str] | None,
+    properties: dict[str, str] | None,
     job_id: str | None,
 ) -> ModelVersion:
     tags = {str(k): str(v) for k, v in (tags or {}).items()}
@@ -153,11 +167,20 @@ def _register_staged(
                 "without --version to get the next one"
             )
         row = ModelVersionRow(
-            name=name, version=chosen, version_number=versions.numeric_version(chosen),
-            flavor=metadata.flavor, description=description, tags=tags, properties=properties,
-            archived=False, content_hash=digest.sha256, artifact_path=artifact_path,
+            name=name,
+            version=chosen,
+            version_number=versions.numeric_version(chosen),
+            flavor=metadata.flavor,
+            description=description,
+            tags=tags,
+            properties=properties,
+            archived=False,
+            content_hash=digest.sha256,
+            artifact_path=artifact_path,
             signature=metadata.signature.model_dump(mode="json") if metadata.signature else None,
-            job_id=job_id, created_at=now, created_by=current_user(),
+            job_id=job_id,
+            created_at=now,
+            created_by=current_user(),
         )
         session.add(row)
         session.flush()
@@ -170,7 +193,9 @@ def _register_staged(
                 return model_rows.to_version_entity(row)
             except IntegrityError:
                 if version is not None:
-                    raise AlreadyExists(f"model {name}:{version} was just registered by someone else") from None
+                    raise AlreadyExists(
+                        f"model {name}:{version} was just registered by someone else"
+                    ) from None
         raise Conflict(f"could not allocate a version for model {name!r}; try again")
     except BaseException:
         workspace.artifacts.delete(artifact_path)
@@ -179,12 +204,15 @@ def _register_staged(
 
 # --- reading -----------------------------------------------------------------------------------
 
+
 def get_model_version(workspace: Workspace, ref: str | AssetRef) -> ModelVersion:
     """Resolve `name:version`, `name@alias` or `name@latest` (a bare name means latest)."""
     parsed = parse_ref(ref) if isinstance(ref, str) else ref
     with workspace.database.read() as session:
         row = _resolve_row(session, parsed)
-        return model_rows.to_version_entity(row, model_rows.aliases_by_version(session, row.name)[row.version])
+        return model_rows.to_version_entity(
+            row, model_rows.aliases_by_version(session, row.name)[row.version]
+        )
 
 
 def _resolve_row(session: Session, ref: AssetRef) -> ModelVersionRow:
@@ -193,7 +221,9 @@ def _resolve_row(session: Session, ref: AssetRef) -> ModelVersionRow:
     if ref.version is not None:
         row = versions.version_row(session, ModelVersionRow, ref.name, ref.version)
         if row is None:
-            raise NotFound(f"model {ref.name!r} has no version {ref.version!r}; see: mlyard model list {ref.name}")
+            raise NotFound(
+                f"model {ref.name!r} has no version {ref.version!r}; see: mlyard model list {ref.name}"
+            )
         return row
     if ref.alias == "latest":
         row = versions.latest_row(session, ModelVersionRow, ref.name)
@@ -217,8 +247,12 @@ def list_models(workspace: Workspace, tags: dict[str, str] | None = None) -> lis
         return model_rows.list_models(session, tags)
 
 
-def list_model_versions(workspace: Workspace, name: str, include_archived: bool = False,
-                        tags: dict[str, str] | None = None) -> list[ModelVersion]:
+def list_model_versions(
+    workspace: Workspace,
+    name: str,
+    include_archived: bool = False,
+    tags: dict[str, str] | None = None,
+) -> list[ModelVersion]:
     with workspace.database.read() as session:
         if model_rows.get_model_row(session, name) is None:
             raise NotFound(f"model {name!r} does not exist; list models with: mlyard model list")
@@ -252,6 +286,7 @@ def load_model(workspace: Workspace, ref: str) -> Any:
 
 
 # --- aliases and archiving ---------------------------------------------------------------------
+
 
 def set_alias(workspace: Workspace, name: str, alias: str, version: str) -> str | None:
     """Point `alias` at `version`; returns the version it pointed at before (or None)."""
@@ -296,6 +331,7 @@ def set_archived(workspace: Workspace, ref: str, archived: bool) -> ModelVersion
 
 # --- lineage and comparison --------------------------------------------------------------------
 
+
 def lineage(workspace: Workspace, ref: str) -> ModelLineage:
     model = get_model_version(workspace, ref)
     if model.job_id is None:
@@ -312,15 +348,26 @@ def lineage(workspace: Workspace, ref: str) -> ModelLineage:
                 data.append(get_data_asset(workspace, f"{edge.name}:{edge.version}"))
             except NotFound:
                 continue
-    return ModelLineage(model=model, job_id=job.id, experiment=job.experiment, params=job.params,
-                        metrics=job.metrics, inputs=job.inputs, data=data)
+    return ModelLineage(
+        model=model,
+        job_id=job.id,
+        experiment=job.experiment,
+        params=job.params,
+        metrics=job.metrics,
+        inputs=job.inputs,
+        data=data,
+    )
 
 
-def compare(workspace: Workspace, name: str, versions_wanted: Sequence[str] | None = None) -> list[ModelLineage]:
+def compare(
+    workspace: Workspace, name: str, versions_wanted: Sequence[str] | None = None
+) -> list[ModelLineage]:
     """Lineage of several versions side by side (all non-archived versions when none given)."""
-    wanted = list(versions_wanted) if versions_wanted else [
-        m.version for m in reversed(list_model_versions(workspace, name))
-    ]
+    wanted = (
+        list(versions_wanted)
+        if versions_wanted
+        else [m.version for m in reversed(list_model_versions(workspace, name))]
+    )
     return [lineage(workspace, f"{name}:{v}") for v in wanted]
 
 
@@ -345,31 +392,52 @@ def is_better(
         champion = get_model_version(workspace, champion_ref)
     except NotFound:
         return Comparison(
-            better=True, metric=metric, goal=goal, candidate=candidate_label,
-            candidate_value=candidate_value, champion=None, champion_value=None,
+            better=True,
+            metric=metric,
+            goal=goal,
+            candidate=candidate_label,
+            candidate_value=candidate_value,
+            champion=None,
+            champion_value=None,
             reason=f"no {champion_ref} model yet: {candidate_label} wins by default",
         )
     if candidate_model is not None and candidate_model.ref == champion.ref:
-        return Comparison(better=False, metric=metric, goal=goal, candidate=candidate_label,
-                          candidate_value=candidate_value, champion=champion.ref,
-                          champion_value=candidate_value,
-                          reason=f"{candidate_label} already is {champion_ref}")
+        return Comparison(
+            better=False,
+            metric=metric,
+            goal=goal,
+            candidate=candidate_label,
+            candidate_value=candidate_value,
+            champion=champion.ref,
+            champion_value=candidate_value,
+            reason=f"{candidate_label} already is {champion_ref}",
+        )
     champion_value = _model_metric(workspace, champion, metric)
     champion_label = f"{champion_ref} ({champion.ref})"
     if champion_value is None:
         return Comparison(
-            better=True, metric=metric, goal=goal, candidate=candidate_label,
-            candidate_value=candidate_value, champion=champion.ref, champion_value=None,
+            better=True,
+            metric=metric,
+            goal=goal,
+            candidate=candidate_label,
+            candidate_value=candidate_value,
+            champion=champion.ref,
+            champion_value=None,
             reason=f"{champion_label} has no {metric} recorded: {candidate_label} wins",
         )
     better = candidate_value < champion_value if goal == "minimize" else candidate_value > champion_value
     relation = ("<" if better else "≥") if goal == "minimize" else (">" if better else "≤")
     verdict = "better" if better else "not better"
     return Comparison(
-        better=better, metric=metric, goal=goal, candidate=candidate_label,
-        candidate_value=candidate_value, champion=champion.ref, champion_value=champion_value,
+        better=better,
+        metric=metric,
+        goal=goal,
+        candidate=candidate_label,
+        candidate_value=candidate_value,
+        champion=champion.ref,
+        champion_value=champion_value,
         reason=f"{verdict}: {candidate_label} {metric} {candidate_value:.6g} {relation} "
-               f"{champion_label} {champion_value:.6g}",
+        f"{champion_label} {champion_value:.6g}",
     )
 
 
@@ -383,7 +451,9 @@ def _champion_ref(than: str, name: str | None) -> str:
     return f"{name}@{than}"
 
 
-def _candidate_metric(workspace: Workspace, candidate: str, metric: str) -> tuple[float, str, ModelVersion | None]:
+def _candidate_metric(
+    workspace: Workspace, candidate: str, metric: str
+) -> tuple[float, str, ModelVersion | None]:
     if "@" in candidate or ":" in candidate:
         model = get_model_version(workspace, candidate)
         value = _model_metric(workspace, model, metric)

@@ -52,9 +52,7 @@ _SUFFIX_FORMATS = {
     ".pq": "parquet",
     ".jsonl": "jsonl",
 }
-_ISO_DATETIME = re.compile(
-    r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$"
-)
+_ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$")
 # Azure ML's encoding names -> Python codec names
 _ENCODINGS = {
     "utf8": "utf-8",
@@ -104,9 +102,7 @@ def read_mltable(folder: Path) -> pd.DataFrame:
     named = [_step(spec_file, i, step) for i, step in enumerate(steps)]
     reads = [(i, name, opts) for i, (name, opts) in enumerate(named) if name in _READ_OPTIONS]
     if len(reads) > 1:
-        raise InvalidSpec(
-            f"{spec_file}: transformations[{reads[1][0]}]: only one read step is allowed"
-        )
+        raise InvalidSpec(f"{spec_file}: transformations[{reads[1][0]}]: only one read step is allowed")
     index, reader, options = reads[0] if reads else (-1, "read_delimited", {})
     unknown = set(options) - _READ_OPTIONS[reader]
     if unknown:
@@ -125,9 +121,7 @@ def read_mltable(folder: Path) -> pd.DataFrame:
 def profile_frame(frame: pd.DataFrame) -> TableProfile:
     """Summarise a DataFrame column by column with vectorised pandas operations."""
     columns = [_profile_column(str(name), frame.iloc[:, i]) for i, name in enumerate(frame.columns)]
-    return TableProfile(
-        row_count=len(frame), schema={c.name: c.type for c in columns}, columns=columns
-    )
+    return TableProfile(row_count=len(frame), schema={c.name: c.type for c in columns}, columns=columns)
 
 
 # ---- which files, in which format ------------------------------------------------------------
@@ -245,8 +239,7 @@ def _mltable_files(folder: Path, spec_file: Path, paths: Any) -> list[Path]:
     """The files the `paths` entries select, in order; each must stay inside `folder`."""
     if not isinstance(paths, list) or not paths:
         raise InvalidSpec(
-            f"{spec_file}: 'paths' must be a non-empty list of '- file:', '- folder:' or "
-            "'- pattern:' entries"
+            f"{spec_file}: 'paths' must be a non-empty list of '- file:', '- folder:' or '- pattern:' entries"
         )
     root = folder.resolve()
     files: list[Path] = []
@@ -297,8 +290,7 @@ def _step(spec_file: Path, index: int, step: Any) -> tuple[str, Any]:
     known = (*_READ_OPTIONS, *_TABLE_TRANSFORMS)
     if name not in known:
         raise InvalidSpec(
-            f"{spec_file}: transformations[{index}]: unsupported step {name!r}; "
-            f"supported: {', '.join(known)}"
+            f"{spec_file}: transformations[{index}]: unsupported step {name!r}; supported: {', '.join(known)}"
         )
     if name in _READ_OPTIONS and value is None:
         value = {}
@@ -354,9 +346,7 @@ def _read_mltable_files(
     return frames
 
 
-def _apply_step(
-    spec_file: Path, index: int, name: str, value: Any, frame: pd.DataFrame
-) -> pd.DataFrame:
+def _apply_step(spec_file: Path, index: int, name: str, value: Any, frame: pd.DataFrame) -> pd.DataFrame:
     """A row or column step after reading: take, skip, keep_columns, drop_columns."""
     where = f"{spec_file}: transformations[{index}].{name}"
     if name in ("take", "skip"):
@@ -369,8 +359,7 @@ def _apply_step(
     missing = [c for c in wanted if c not in frame.columns]
     if missing:
         raise InvalidSpec(
-            f"{where}: no column(s) {', '.join(missing)}; columns: "
-            + ", ".join(map(str, frame.columns))
+            f"{where}: no column(s) {', '.join(missing)}; columns: " + ", ".join(map(str, frame.columns))
         )
     return frame[wanted] if name == "keep_columns" else frame.drop(columns=wanted)
 

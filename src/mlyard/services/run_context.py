@@ -20,11 +20,28 @@ from pathlib import Path
 from mlyard.entities.job import CodeSnapshot, RuntimeInfo
 
 # Folders that are never source: environments, caches, workspaces, VCS internals.
-IGNORED_DIRS = frozenset({
-    ".git", ".hg", ".svn", ".venv", "venv", "env", "__pycache__", ".mypy_cache", ".pytest_cache",
-    ".ruff_cache", ".mlyard", "mlruns", "node_modules", ".ipynb_checkpoints", ".tox", "build",
-    "dist", ".eggs",
-})
+IGNORED_DIRS = frozenset(
+    {
+        ".git",
+        ".hg",
+        ".svn",
+        ".venv",
+        "venv",
+        "env",
+        "__pycache__",
+        ".mypy_cache",
+        ".pytest_cache",
+        ".ruff_cache",
+        ".mlyard",
+        "mlruns",
+        "node_modules",
+        ".ipynb_checkpoints",
+        ".tox",
+        "build",
+        "dist",
+        ".eggs",
+    }
+)
 MAX_HASHED_FILE_BYTES = 10 * 1024 * 1024
 MAX_HASHED_FILES = 5_000
 
@@ -49,8 +66,13 @@ def _snapshot(folder: Path, script: str | None) -> CodeSnapshot:
     source_hash, count = hash_source_folder(folder)
     commit, branch, dirty = _git_state(folder)
     return CodeSnapshot(
-        source_dir=str(folder), entry_point=script, source_hash=source_hash, file_count=count,
-        git_commit=commit, git_branch=branch, git_dirty=dirty,
+        source_dir=str(folder),
+        entry_point=script,
+        source_hash=source_hash,
+        file_count=count,
+        git_commit=commit,
+        git_branch=branch,
+        git_dirty=dirty,
     )
 
 
@@ -105,7 +127,7 @@ def _git_state(folder: Path) -> tuple[str | None, str | None, bool | None]:
 def runtime_info() -> RuntimeInfo:
     packages: dict[str, str] = {}
     for dist in metadata.distributions():
-        name = dist.metadata.get("Name")
+        name = dist.metadata["Name"]
         if name:
             packages[name.lower()] = dist.version
     try:

@@ -11,6 +11,7 @@ from mlyard.store.tables import DataAssetRow, ExperimentRow, JobRow, ModelRow, M
 
 def workspace_stats(workspace: Workspace) -> dict[str, int | str | None]:
     with workspace.database.read() as session:
+
         def count(column: object) -> int:
             return int(session.execute(select(func.count(column))).scalar() or 0)  # type: ignore[arg-type]
 

@@ -109,20 +109,25 @@ def _open_uncached(folder: Path, db: str | None, artifacts: str | None, create: 
         _check_matches(config_path, config, "database", db)
         _check_matches(config_path, config, "artifacts", artifacts)
     elif not create:
-        raise WorkspaceError(f"no workspace at {folder}; create one with: mlyard workspace create --workspace {folder}")
+        raise WorkspaceError(
+            f"no workspace at {folder}; create one with: mlyard workspace create --workspace {folder}"
+        )
     else:
         config = _new_config(folder, db, artifacts)
         folder.mkdir(parents=True, exist_ok=True)
         _write_config(config_path, config)
     db_url = _resolve_db(folder, config["database"])
     if db_url.startswith("sqlite:///"):
-        _check_sqlite_file(Path(db_url[len("sqlite:///"):]))
+        _check_sqlite_file(Path(db_url[len("sqlite:///") :]))
     database = Database(db_url)
     upgrade(database)
     store = open_artifact_store(_resolve_artifacts(folder, config["artifacts"]))
     return Workspace(
-        path=folder, name=str(config.get("name") or folder.name), database=database,
-        artifacts=store, created_at=str(config.get("created_at", "")),
+        path=folder,
+        name=str(config.get("name") or folder.name),
+        database=database,
+        artifacts=store,
+        created_at=str(config.get("created_at", "")),
     )
 
 
@@ -141,8 +146,11 @@ def _read_config(config_path: Path) -> dict[str, Any]:
         config = yaml.safe_load(config_path.read_text())
     except (OSError, yaml.YAMLError) as exc:
         raise WorkspaceError(f"{config_path} is not readable YAML: {exc}") from exc
-    if not isinstance(config, dict) or not isinstance(config.get("database"), str) \
-            or not isinstance(config.get("artifacts"), str):
+    if (
+        not isinstance(config, dict)
+        or not isinstance(config.get("database"), str)
+        or not isinstance(config.get("artifacts"), str)
+    ):
         raise WorkspaceError(
             f"{config_path} is not a workspace file: it needs 'database' and 'artifacts' entries"
         )

@@ -33,25 +33,30 @@ def to_entity(row: DataAssetRow) -> DataAsset:
 def find_by_hash(session: Session, name: str, content_hash: str, data_type: str) -> DataAssetRow | None:
     return session.scalars(
         select(DataAssetRow)
-        .where(DataAssetRow.name == name, DataAssetRow.content_hash == content_hash,
-               DataAssetRow.type == data_type)
+        .where(
+            DataAssetRow.name == name,
+            DataAssetRow.content_hash == content_hash,
+            DataAssetRow.type == data_type,
+        )
         .order_by(DataAssetRow.id.desc())
         .limit(1)
     ).first()
 
 
 def list_versions(session: Session, name: str) -> list[DataAssetRow]:
-    return list(session.scalars(
-        select(DataAssetRow).where(DataAssetRow.name == name).order_by(DataAssetRow.id.desc())
-    ))
+    return list(
+        session.scalars(
+            select(DataAssetRow).where(DataAssetRow.name == name).order_by(DataAssetRow.id.desc())
+        )
+    )
 
 
 def list_latest(session: Session) -> list[DataAssetRow]:
     """The newest version of every data asset name."""
     newest = select(func.max(DataAssetRow.id)).group_by(DataAssetRow.name)
-    return list(session.scalars(
-        select(DataAssetRow).where(DataAssetRow.id.in_(newest)).order_by(DataAssetRow.name)
-    ))
+    return list(
+        session.scalars(select(DataAssetRow).where(DataAssetRow.id.in_(newest)).order_by(DataAssetRow.name))
+    )
 
 
 def count_versions(session: Session) -> dict[str, int]:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, overload
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, insert, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from mlyard.entities.job import CodeSnapshot, DataInput, Job, JobStatus, Metric, RuntimeInfo
@@ -24,6 +24,10 @@ from mlyard.store.tables import (
 from mlyard.store.upsert import insert_for
 
 
+@overload
+def as_utc(value: datetime) -> datetime: ...
+@overload
+def as_utc(value: None) -> None: ...
 def as_utc(value: datetime | None) -> datetime | None:
     """SQLite hands datetimes back naive; everything we store is UTC."""
     if value is None or value.tzinfo is not None:
@@ -33,10 +37,9 @@ def as_utc(value: datetime | None) -> datetime | None:
 
 # --- experiments -------------------------------------------------------------------------------
 
+
 def get_or_create_experiment(session: Session, name: str) -> int:
-    stmt = insert_for(session, ExperimentRow.__table__).values(
-        name=name, created_at=datetime.now(UTC)
-    )
+    stmt = insert_for(session, ExperimentRow.__table__).values(name=name, created_at=datetime.now(UTC))
     session.execute(stmt.on_conflict_do_nothing(index_elements=["name"]))
     return session.execute(select(ExperimentRow.id).where(ExperimentRow.name == name)).scalar_one()
 
@@ -53,6 +56,7 @@ def list_experiments(session: Session) -> list[tuple[str, int]]:
 
 
 # --- jobs --------------------------------------------------------------------------------------
+
 
 def insert_job(session: Session, row: JobRow) -> None:
     session.add(row)
@@ -79,8 +83,10 @@ def load_jobs(session: Session, job_ids: Sequence[str]) -> list[Job]:
     params = _grouped(session, select(ParamRow.job_id, ParamRow.key, ParamRow.value), job_ids, ParamRow)
     tags = _grouped(session, select(TagRow.job_id, TagRow.key, TagRow.value), job_ids, TagRow)
     metrics = _grouped(
-        session, select(LatestMetricRow.job_id, LatestMetricRow.key, LatestMetricRow.value),
-        job_ids, LatestMetricRow,
+        session,
+        select(LatestMetricRow.job_id, LatestMetricRow.key, LatestMetricRow.value),
+        job_ids,
+        LatestMetricRow,
     )
     inputs: dict[str, list[DataInput]] = defaultdict(list)
     for edge in session.scalars(select(JobInputRow).where(JobInputRow.job_id.in_(job_ids))):
@@ -128,6 +134,7 @@ def _to_job(
 
 
 # --- params, tags, inputs ----------------------------------------------------------------------
+
 
 def get_params(session: Session, job_id: str, keys: Iterable[str]) -> dict[str, str]:
     rows = session.execute(
@@ -182,14 +189,23 @@ def _as_number(value: str) -> float | None:
 
 # --- metrics -----------------------------------------------------------------------------------
 
+
 def insert_metrics(session: Session, job_id: str, metrics: Sequence[Metric]) -> None:
     """Append points to the history and move each key's latest point forward."""
     if not metrics:
         return
     session.execute(
-        MetricRow.__table__.insert(),
-        [{"job_id": job_id, "key": m.key, "value": m.value, "step": m.step, "timestamp": m.timestamp}
-         for m in metrics],
+        insert(MetricRow),
+        [
+            {
+                "job_id": job_id,
+                "key": m.key,
+                "value": m.value,
+                "step": m.step,
+                "timestamp": m.timestamp,
+            }
+            for m in metrics
+        ],
     )
     latest: dict[str, Metric] = {}
     for metric in metrics:
@@ -204,13 +220,25 @@ def insert_metrics(session: Session, job_id: str, metrics: Sequence[Metric]) -> 
     )
     stmt = stmt.on_conflict_do_update(
         index_elements=["job_id", "key"],
-        set_={"value": stmt.excluded.value, "step": stmt.excluded.step, "timestamp": stmt.excluded.timestamp},
+        set_={
+            "value": stmt.excluded.value,
+            "step": stmt.excluded.step,
+            "timestamp": stmt.excluded.timestamp,
+        },
         where=newer,
     )
     session.execute(
         stmt,
-        [{"job_id": job_id, "key": m.key, "value": m.value, "step": m.step, "timestamp": m.timestamp}
-         for m in latest.values()],
+        [
+            {
+                "job_id": job_id,
+                "key": m.key,
+                "value": m.value,
+                "step": m.step,
+                "timestamp": m.timestamp,
+            }
+            for m in latest.values()
+        ],
     )
 
 
@@ -224,9 +252,11 @@ def metric_history(session: Session, job_id: str, key: str) -> list[Metric]:
 
 
 def metric_keys(session: Session, job_id: str) -> list[str]:
-    return list(session.scalars(
-        select(LatestMetricRow.key).where(LatestMetricRow.job_id == job_id).order_by(LatestMetricRow.key)
-    ))
+    return list(
+        session.scalars(
+            select(LatestMetricRow.key).where(LatestMetricRow.job_id == job_id).order_by(LatestMetricRow.key)
+        )
+    )
 
 
 # --- search ------------------------------------------------------------------------------------
@@ -272,7 +302,7 @@ def search_job_ids(
 def _column_for(stmt: Any, kind: str, key: str, numeric: bool, outer: bool = False) -> tuple[Any, Any]:
     if kind == "attributes":
         return _ATTRIBUTE_COLUMNS[key], stmt
-    table = {"metrics": LatestMetricRow, "params": ParamRow, "tags": TagRow}[kind]
+    table: Any = {"metrics": LatestMetricRow, "params": ParamRow, "tags": TagRow}[kind]
     joined = aliased(table)
     on = and_(joined.job_id == JobRow.id, joined.key == key)
     stmt = stmt.outerjoin(joined, on) if outer else stmt.join(joined, on)

@@ -27,7 +27,8 @@ def get_model_row(session: Session, name: str) -> ModelRow | None:
 def aliases_by_version(session: Session, name: str) -> dict[str, list[str]]:
     grouped: dict[str, list[str]] = defaultdict(list)
     rows = session.execute(
-        select(ModelAliasRow.version, ModelAliasRow.alias).where(ModelAliasRow.name == name)
+        select(ModelAliasRow.version, ModelAliasRow.alias)
+        .where(ModelAliasRow.name == name)
         .order_by(ModelAliasRow.alias)
     )
     for version, alias in rows:
@@ -37,7 +38,8 @@ def aliases_by_version(session: Session, name: str) -> dict[str, list[str]]:
 
 def aliases_of(session: Session, name: str) -> dict[str, str]:
     rows = session.execute(
-        select(ModelAliasRow.alias, ModelAliasRow.version).where(ModelAliasRow.name == name)
+        select(ModelAliasRow.alias, ModelAliasRow.version)
+        .where(ModelAliasRow.name == name)
         .order_by(ModelAliasRow.alias)
     )
     return {alias: version for alias, version in rows}
@@ -122,11 +124,17 @@ def list_models(session: Session, tags: dict[str, str] | None) -> list[Model]:
         if not _has_tags(row.tags, tags) and not _any_version_has_tags(session, row.name, tags):
             continue
         count, _ = stats.get(row.name, (0, None))
-        models.append(Model(
-            name=row.name, description=row.description, tags=row.tags or {},
-            latest_version=latest_versions.get(row.name), version_count=count,
-            aliases=aliases.get(row.name, {}), created_at=as_utc(row.created_at),
-        ))
+        models.append(
+            Model(
+                name=row.name,
+                description=row.description,
+                tags=row.tags or {},
+                latest_version=latest_versions.get(row.name),
+                version_count=count,
+                aliases=aliases.get(row.name, {}),
+                created_at=as_utc(row.created_at),
+            )
+        )
     return models
 
 

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 
-def insert_for(session: Session, table: Table) -> Any:
+def insert_for(session: Session, table: Any) -> Any:
     """A dialect-specific insert that offers `on_conflict_do_update` / `on_conflict_do_nothing`."""
     if session.get_bind().dialect.name == "postgresql":
         return postgresql.insert(table)

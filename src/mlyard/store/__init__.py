@@ -1,0 +1,1 @@
+"""SQLAlchemy tables, migrations and queries; no business rules here."""
