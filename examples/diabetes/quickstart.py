@@ -10,7 +10,10 @@ model behind `diabetes-ridge@production` (the first run always does), and the al
 from __future__ import annotations
 
 import argparse
+import os
 import random
+import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -65,12 +68,12 @@ def train_once(client: mlyard.MLClient, data_ref: str, alpha: float) -> None:
             assert isinstance(version, mlyard.ModelVersion)
             client.models.set_alias(MODEL_NAME, "production", version.version)
             print(
-                f"run {run.id}: alpha={alpha:.4f} mse={mse:.1f} → registered {version.ref} "
+                f"run {run.id}: alpha={alpha} mse={mse:.1f} → registered {version.ref} "
                 f"as production ({verdict.reason})"
             )
         else:
             mlyard.set_tag("registered", "no")
-            print(f"run {run.id}: alpha={alpha:.4f} mse={mse:.1f} → not registered ({verdict.reason})")
+            print(f"run {run.id}: alpha={alpha} mse={mse:.1f} → not registered ({verdict.reason})")
 
 
 def report(client: mlyard.MLClient) -> None:
@@ -106,10 +109,14 @@ def report(client: mlyard.MLClient) -> None:
     workspace = client.workspace
     console.print(f"production model: [bold]{production.ref}[/]")
     console.print(f"workspace: {workspace['path']}  (database {workspace['database']})")
-    console.print(
-        "look around:  mlyard job list   ·   mlyard model list diabetes-ridge   ·   "
-        f"mlyard model show {MODEL_NAME}@production   ·   mlyard data show diabetes@latest"
-    )
+    cli = "mlyard" if shutil.which("mlyard") else str(Path(sys.executable).parent / "mlyard")
+    if os.environ.get("MLYARD_WORKSPACE"):
+        cli += f" --workspace {workspace['path']}"
+    console.print("look around:", highlight=False)
+    for command in ("job list --experiment diabetes", f"model list {MODEL_NAME}",
+                    f"model show {MODEL_NAME}@production", f"model compare {MODEL_NAME}",
+                    "data show diabetes@latest"):  # fmt: skip
+        console.print(f"  {cli} {command}", highlight=False, soft_wrap=True)
 
 
 def main() -> None:
@@ -121,13 +128,11 @@ def main() -> None:
 
     client = mlyard.MLClient(workspace=args.workspace)
     if args.workspace:
-        import os
-
         os.environ["MLYARD_WORKSPACE"] = args.workspace  # the active-run API uses it too
     data_ref = register_data(client)
     rng = random.Random(args.seed)
     for _ in range(args.runs):
-        train_once(client, data_ref, alpha=10 ** rng.uniform(-3, 0.5))
+        train_once(client, data_ref, alpha=round(10 ** rng.uniform(-3, 0.5), 4))
     report(client)
 
 

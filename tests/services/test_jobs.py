@@ -14,11 +14,13 @@ def test_started_job_is_running_and_ending_it_records_status_and_duration(worksp
     assert job.status == JobStatus.RUNNING
     assert job.experiment == "exp" and job.tags == {"team": "a"}
 
-    ended = jobs.end_job(workspace, job.id, JobStatus.FAILED, "boom")
+    jobs.end_job(workspace, job.id, JobStatus.FAILED, "boom", metrics=[jobs.make_metric("mse", 1.0)])
+    ended = jobs.get_job(workspace, job.id)
     assert ended.status == JobStatus.FAILED
     assert ended.error == "boom"
     assert ended.end_time is not None and ended.duration_seconds is not None
     assert ended.duration_seconds >= 0
+    assert ended.metrics == {"mse": 1.0}
 
 
 def test_ending_an_ended_job_is_refused(workspace):

@@ -106,7 +106,7 @@ def metric_history(
 
     points = history(workspace_of(ctx), job_id, key)
     if output == OutputFormat.json:
-        print_json([p.model_dump() for p in points])
+        print_json([p.to_dict() for p in points])
         return
     print_table(
         f"{key} of {job_id}",

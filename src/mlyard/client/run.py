@@ -58,7 +58,7 @@ class Run:
         self._tags: dict[str, str] = {}
         self._metrics: list[Metric] = []
         self._last_flush = time.monotonic()
-        self._exit_hooks: list[Any] = []
+        self._registered = False  # whether this run is in `_pending`
 
     # --- params, metrics, tags -----------------------------------------------------------------
 
@@ -186,35 +186,52 @@ class Run:
         return job_service.get_job(self.workspace, self.id)
 
     def flush(self) -> None:
-        with self._lock:
-            params, tags, metrics = self._params, self._tags, self._metrics
-            self._params, self._tags, self._metrics = {}, {}, []
-            self._last_flush = time.monotonic()
+        params, tags, metrics = self._take_buffer()
         if not (params or tags or metrics):
             return
         try:
             job_service.record_run_data(self.workspace, self.id, params, metrics, tags)
         except BaseException:
-            # Put the points back so a retry (or the exit flush) can still write them.
-            with self._lock:
-                self._params = {**params, **self._params}
-                self._tags = {**tags, **self._tags}
-                self._metrics = metrics + self._metrics
+            self._restore_buffer(params, tags, metrics)
             raise
 
     def end(self, status: JobStatus = JobStatus.COMPLETED, error: str | None = None) -> None:
+        """Write what is buffered and, if this run started its job, end it (one transaction)."""
         if self.ended:
             return
-        self.flush()
+        if not self.owns_job:
+            self.flush()
+        else:
+            params, tags, metrics = self._take_buffer()
+            try:
+                job_service.end_job(self.workspace, self.id, status, error, params, metrics, tags)
+            except BaseException:
+                self._restore_buffer(params, tags, metrics)
+                raise
         self.ended = True
         with _pending_lock:
             _pending.discard(self)
-        if self.owns_job:
-            job_service.end_job(self.workspace, self.id, status, error)
+        self._registered = False
+
+    def _take_buffer(self) -> tuple[dict[str, str], dict[str, str], list[Metric]]:
+        with self._lock:
+            taken = self._params, self._tags, self._metrics
+            self._params, self._tags, self._metrics = {}, {}, []
+            self._last_flush = time.monotonic()
+        return taken
+
+    def _restore_buffer(self, params: dict[str, str], tags: dict[str, str], metrics: list[Metric]) -> None:
+        """Put unwritten data back so a retry (or the exit flush) can still write it."""
+        with self._lock:
+            self._params = {**params, **self._params}
+            self._tags = {**tags, **self._tags}
+            self._metrics = metrics + self._metrics
 
     def _touch(self, force: bool = False) -> None:
-        with _pending_lock:
-            _pending.add(self)
+        if not self._registered:
+            with _pending_lock:
+                _pending.add(self)
+            self._registered = True
         if force or time.monotonic() - self._last_flush >= FLUSH_SECONDS:
             self.flush()
 

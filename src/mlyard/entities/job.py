@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -52,13 +53,17 @@ class RuntimeInfo(BaseModel):
     packages: dict[str, str] = Field(default_factory=dict)
 
 
-class Metric(BaseModel):
-    model_config = ConfigDict(frozen=True)
+@dataclass(frozen=True, slots=True)
+class Metric:
+    """One logged point. A plain dataclass, not pydantic: it is created per `log_metric` call."""
 
     key: str
     value: float
-    step: int = 0
+    step: int
     timestamp: int  # milliseconds since the epoch, as MLflow records it
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"key": self.key, "value": self.value, "step": self.step, "timestamp": self.timestamp}
 
 
 class DataInput(BaseModel):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from mlyard.errors import InvalidArgument
 
@@ -45,8 +46,11 @@ def validate_alias(alias: str) -> str:
     return alias
 
 
+@lru_cache(maxsize=4096)
 def validate_key(key: str, what: str) -> str:
-    """Keys of params, metrics and tags: short, printable, no quotes (they appear in filters)."""
+    """Keys of params, metrics and tags: short, printable, no quotes (they appear in filters).
+
+    Cached: a training loop logs the same few keys thousands of times."""
     if not isinstance(key, str) or not _KEY.match(key):
         raise InvalidArgument(
             f"invalid {what} key {key!r}: use 1-250 letters, digits, '_', '-', '.', '/', ' ' or ':'"

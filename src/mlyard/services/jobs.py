@@ -50,7 +50,7 @@ def start_job(
             raise NotFound(f"parent job {parent_job_id!r} does not exist")
         job_rows.insert_job(
             session,
-            JobRow(
+            dict(
                 id=job_id,
                 experiment_id=experiment_id,
                 display_name=display_name,
@@ -66,7 +66,11 @@ def start_job(
         job_rows.upsert_tags(session, job_id, clean_tags)
 
     workspace.database.write(work)
-    return get_job(workspace, job_id)
+    return Job(
+        id=job_id, experiment=experiment, display_name=display_name, type=job_type,
+        status=JobStatus.RUNNING, created_at=now, start_time=now, tags=clean_tags, code=code,
+        runtime=runtime, parent_job_id=parent_job_id,
+    )  # fmt: skip
 
 
 def end_job(
@@ -74,21 +78,26 @@ def end_job(
     job_id: str,
     status: JobStatus = JobStatus.COMPLETED,
     error: str | None = None,
-) -> Job:
-    """Move a job to a terminal status; ending an already-ended job is refused."""
+    params: dict[str, str] | None = None,
+    metrics: Sequence[Metric] = (),
+    tags: dict[str, str] | None = None,
+) -> None:
+    """Write the run's last data and move it to a terminal status, in one transaction.
+
+    Ending an already-ended job is refused.
+    """
     if not status.is_terminal:
         raise InvalidArgument(f"end status must be Completed, Failed or Canceled, not {status.value}")
 
     def work(session: Session) -> None:
-        row = _job_row(session, job_id)
-        if JobStatus(row.status).is_terminal:
-            raise Conflict(f"job {job_id} already ended as {row.status}")
-        row.status = status.value
-        row.end_time = datetime.now(UTC)
-        row.error = error
+        before = job_rows.finish_job(session, job_id, status.value, datetime.now(UTC), error)
+        if before is None:
+            raise NotFound(f"job {job_id!r} does not exist; list jobs with: mlyard job list")
+        if before in job_rows.TERMINAL_STATUSES:
+            raise Conflict(f"job {job_id} already ended as {before}")
+        _write_run_data(session, job_id, params or {}, metrics, tags or {})
 
     workspace.database.write(work)
-    return get_job(workspace, job_id)
 
 
 def get_job(workspace: Workspace, job_id: str) -> Job:
@@ -107,24 +116,28 @@ def record_run_data(
     tags: dict[str, str] | None = None,
 ) -> None:
     """Write params, metric points and tags of one job in one transaction (the flush path)."""
-    params = params or {}
-    tags = tags or {}
 
     def work(session: Session) -> None:
         _job_row(session, job_id)
-        if params:
-            existing = job_rows.get_params(session, job_id, params)
-            for key, value in params.items():
-                if key in existing and existing[key] != value:
-                    raise Conflict(
-                        f"param {key!r} of job {job_id} is already {existing[key]!r}, cannot change "
-                        f"it to {value!r}; params are immutable: log a metric or tag instead"
-                    )
-            job_rows.insert_params(session, job_id, params)
-        job_rows.insert_metrics(session, job_id, metrics)
-        job_rows.upsert_tags(session, job_id, tags)
+        _write_run_data(session, job_id, params or {}, metrics, tags or {})
 
     workspace.database.write(work)
+
+
+def _write_run_data(
+    session: Session, job_id: str, params: dict[str, str], metrics: Sequence[Metric], tags: dict[str, str]
+) -> None:
+    if params:
+        existing = job_rows.get_params(session, job_id, params)
+        for key, value in params.items():
+            if key in existing and existing[key] != value:
+                raise Conflict(
+                    f"param {key!r} of job {job_id} is already {existing[key]!r}, cannot change "
+                    f"it to {value!r}; params are immutable: log a metric or tag instead"
+                )
+        job_rows.insert_params(session, job_id, params)
+    job_rows.insert_metrics(session, job_id, metrics)
+    job_rows.upsert_tags(session, job_id, tags)
 
 
 def check_params(params: dict[str, Any]) -> dict[str, str]:
@@ -145,16 +158,17 @@ def check_tags(tags: dict[str, Any]) -> dict[str, str]:
 def make_metric(key: str, value: Any, step: int | None = None, timestamp: int | None = None) -> Metric:
     """Validate one metric point at the boundary: a named number with an integer step."""
     validate_key(key, "metric")
-    if isinstance(value, bool) or not isinstance(value, Real):
-        value = _coerce_number(key, value)
-    if step is not None and (isinstance(step, bool) or not isinstance(step, int)):
+    if type(value) is not float:  # the common case skips the slower checks below
+        if isinstance(value, bool) or not isinstance(value, Real):
+            value = _coerce_number(key, value)
+        value = float(value)
+    if step is None:
+        step = 0
+    elif type(step) is not int:
         raise InvalidArgument(f"step of metric {key!r} must be an integer, got {step!r}")
-    return Metric(
-        key=key,
-        value=float(value),
-        step=step or 0,
-        timestamp=timestamp if timestamp is not None else int(time.time() * 1000),
-    )
+    if timestamp is None:
+        timestamp = int(time.time() * 1000)
+    return Metric(key, value, step, timestamp)
 
 
 def set_tags(workspace: Workspace, job_id: str, tags: dict[str, Any]) -> None:

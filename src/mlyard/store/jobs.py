@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any, overload
 
-from sqlalchemy import and_, func, insert, or_, select
+from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from mlyard.entities.job import CodeSnapshot, DataInput, Job, JobStatus, Metric, RuntimeInfo
@@ -22,6 +22,8 @@ from mlyard.store.tables import (
     TagRow,
 )
 from mlyard.store.upsert import insert_for
+
+TERMINAL_STATUSES = frozenset(status.value for status in JobStatus if status.is_terminal)
 
 
 @overload
@@ -39,9 +41,15 @@ def as_utc(value: datetime | None) -> datetime | None:
 
 
 def get_or_create_experiment(session: Session, name: str) -> int:
+    # Core statements on the connection: starting a run is on the hot path of training scripts.
+    connection = session.connection()
+    find = select(ExperimentRow.id).where(ExperimentRow.name == name)
+    found = connection.execute(find).scalar()
+    if found is not None:
+        return int(found)
     stmt = insert_for(session, ExperimentRow.__table__).values(name=name, created_at=datetime.now(UTC))
-    session.execute(stmt.on_conflict_do_nothing(index_elements=["name"]))
-    return session.execute(select(ExperimentRow.id).where(ExperimentRow.name == name)).scalar_one()
+    connection.execute(stmt.on_conflict_do_nothing(index_elements=["name"]))
+    return int(connection.execute(find).scalar_one())
 
 
 def list_experiments(session: Session) -> list[tuple[str, int]]:
@@ -58,9 +66,25 @@ def list_experiments(session: Session) -> list[tuple[str, int]]:
 # --- jobs --------------------------------------------------------------------------------------
 
 
-def insert_job(session: Session, row: JobRow) -> None:
-    session.add(row)
-    session.flush()
+def insert_job(session: Session, values: dict[str, Any]) -> None:
+    session.connection().execute(insert(JobRow), [values])
+
+
+def finish_job(
+    session: Session, job_id: str, status: str, end_time: datetime, error: str | None
+) -> str | None:
+    """Set a terminal status unless the job already has one; returns the status it had
+    (None when the job does not exist)."""
+    connection = session.connection()
+    before = connection.execute(select(JobRow.status).where(JobRow.id == job_id)).scalar()
+    if before is None or before in TERMINAL_STATUSES:
+        return before
+    connection.execute(
+        update(JobRow)
+        .where(JobRow.id == job_id)
+        .values(status=status, end_time=end_time, error=error)
+    )
+    return str(before)
 
 
 def get_job_row(session: Session, job_id: str) -> JobRow | None:
@@ -194,18 +218,13 @@ def insert_metrics(session: Session, job_id: str, metrics: Sequence[Metric]) -> 
     """Append points to the history and move each key's latest point forward."""
     if not metrics:
         return
-    session.execute(
-        insert(MetricRow),
-        [
-            {
-                "job_id": job_id,
-                "key": m.key,
-                "value": m.value,
-                "step": m.step,
-                "timestamp": m.timestamp,
-            }
-            for m in metrics
-        ],
+    # Core executemany with positional rows, not the ORM bulk path: the hot path of logging.
+    connection = session.connection()
+    marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    connection.exec_driver_sql(
+        f"INSERT INTO metrics (job_id, key, value, step, timestamp) VALUES "
+        f"({marker}, {marker}, {marker}, {marker}, {marker})",
+        [(job_id, m.key, m.value, m.step, m.timestamp) for m in metrics],
     )
     latest: dict[str, Metric] = {}
     for metric in metrics:
@@ -227,7 +246,7 @@ def insert_metrics(session: Session, job_id: str, metrics: Sequence[Metric]) -> 
         },
         where=newer,
     )
-    session.execute(
+    connection.execute(
         stmt,
         [
             {
