@@ -1,4 +1,8 @@
-"""A tracked run as the training script sees it: logging calls buffered and written in batches.
+"""A tracked run as the training script sees it, and which run is active in this process.
+
+Inside a job started by mlyard (`MLYARD_JOB_ID` set by the runner) the active run is that job;
+outside one, the first logging call starts a local run. A run started here is ended at
+interpreter exit if the script did not end it: Failed if the script died of an exception.
 
 Logging must not slow training down, so params, tags and metric points collect in memory and are
 written in one transaction when the buffer is large or old enough, when the run ends, before any
@@ -8,9 +12,12 @@ the call, so a bad value fails where it was logged, not at the next flush.
 
 from __future__ import annotations
 
+import atexit
 import io
 import json
 import os
+import sys
+import tempfile
 import threading
 import time
 import weakref
@@ -21,11 +28,13 @@ from typing import Any
 from mlyard.entities.job import DataInput, Job, JobStatus, Metric
 from mlyard.entities.model import ModelVersion
 from mlyard.errors import Conflict
+from mlyard.flavors import guess_flavor
 from mlyard.services import data as data_service
 from mlyard.services import job_artifacts
 from mlyard.services import jobs as job_service
 from mlyard.services import models as model_service
-from mlyard.services.workspace import Workspace
+from mlyard.services.run_context import code_snapshot, runtime_info
+from mlyard.services.workspace import Workspace, open_workspace
 
 FLUSH_POINTS = 5_000
 FLUSH_SECONDS = 2.0
@@ -154,8 +163,6 @@ class Run:
     ) -> ModelVersion | str:
         """Save `model` with its flavor; register a new version of `name` (the default) linked
         to this run, or keep it as a run artifact under `name/` when `register=False`."""
-        from mlyard.flavors import guess_flavor
-
         chosen = flavor or guess_flavor(model)
         self.flush()
         if register:
@@ -170,8 +177,6 @@ class Run:
                 properties=properties,
                 job_id=self.id,
             )
-        import tempfile
-
         with tempfile.TemporaryDirectory(prefix="mlyard-model-") as staging:
             folder = Path(staging) / name
             folder.mkdir()
@@ -244,8 +249,6 @@ class Run:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        from mlyard.client import fluent
-
         try:
             if exc_type is None:
                 self.end(JobStatus.COMPLETED)
@@ -254,7 +257,7 @@ class Run:
             else:
                 self.end(JobStatus.FAILED, f"{exc_type.__name__}: {exc}")
         finally:
-            fluent.forget_run(self)
+            forget_run(self)
 
     def __repr__(self) -> str:
         return f"<mlyard.Run id={self.id!r}>"
@@ -262,6 +265,112 @@ class Run:
     @classmethod
     def get_context(cls) -> Run:
         """The run of the job this code runs in, or the active run, or a new local run."""
-        from mlyard.client import fluent
+        return active_run_or_start()
 
-        return fluent.active_run_or_start()
+
+# --- the active run: the one piece of process-wide state -------------------------------------
+
+ENV_JOB_ID = "MLYARD_JOB_ID"
+
+_lock = threading.RLock()
+_active: list[Run] = []
+_uncaught: list[str] = []
+_exit_hook_installed = False
+
+
+def start_run(
+    experiment: str | None = None,
+    display_name: str | None = None,
+    tags: dict[str, Any] | None = None,
+    workspace: str | os.PathLike[str] | None = None,
+    nested: bool = False,
+    job_id: str | None = None,
+) -> Run:
+    """Start a run (or attach to job `job_id`) and make it the active one; use it as `with`."""
+    with _lock:
+        if _active and not nested and job_id is None:
+            raise Conflict(
+                f"run {_active[-1].id} is already active; end it with mlyard.end_run() or pass "
+                "nested=True to start a child run"
+            )
+        ws = open_workspace(workspace)
+        if job_id is not None:
+            job_service.get_job(ws, job_id)
+            run = Run(ws, job_id, owns_job=False)
+        else:
+            parent = _active[-1].id if (_active and nested) else None
+            job = job_service.start_job(
+                ws,
+                experiment=experiment or os.environ.get("MLYARD_EXPERIMENT_NAME"),
+                display_name=display_name,
+                tags=job_service.check_tags(tags or {}),
+                code=code_snapshot(),
+                runtime=runtime_info(),
+                parent_job_id=parent,
+            )
+            run = Run(ws, job.id)
+        _active.append(run)
+        _install_exit_hook()
+        return run
+
+
+def active_run() -> Run | None:
+    with _lock:
+        return _active[-1] if _active else None
+
+
+def active_run_or_start() -> Run:
+    with _lock:
+        if _active:
+            return _active[-1]
+        job_id = os.environ.get(ENV_JOB_ID)
+        return start_run(job_id=job_id) if job_id else start_run()
+
+
+def end_run(status: JobStatus | str = JobStatus.COMPLETED) -> None:
+    with _lock:
+        if not _active:
+            return
+        run = _active[-1]
+    run.end(JobStatus(status))
+    forget_run(run)
+
+
+def forget_run(run: Run) -> None:
+    with _lock:
+        if run in _active:
+            _active.remove(run)
+
+
+def _install_exit_hook() -> None:
+    global _exit_hook_installed
+    if _exit_hook_installed:
+        return
+    _exit_hook_installed = True
+    previous_hook = sys.excepthook
+
+    def record_uncaught(kind: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:
+        _uncaught.append(f"{kind.__name__}: {value}")
+        previous_hook(kind, value, tb)
+
+    sys.excepthook = record_uncaught
+    atexit.register(_at_exit)
+
+
+def _at_exit() -> None:
+    """Write what is buffered and end the runs this process started."""
+    try:
+        flush_pending()
+    except Exception as exc:  # noqa: BLE001 - at exit, report rather than raise
+        print(f"mlyard: could not write buffered run data at exit: {exc}", file=sys.stderr)
+    with _lock:
+        runs = list(reversed(_active))
+        _active.clear()
+    for run in runs:
+        try:
+            if _uncaught:
+                run.end(JobStatus.FAILED, _uncaught[-1])
+            else:
+                run.end(JobStatus.COMPLETED)
+        except Exception as exc:  # noqa: BLE001
+            print(f"mlyard: could not end run {run.id} at exit: {exc}", file=sys.stderr)

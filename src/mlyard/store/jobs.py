@@ -80,9 +80,7 @@ def finish_job(
     if before is None or before in TERMINAL_STATUSES:
         return before
     connection.execute(
-        update(JobRow)
-        .where(JobRow.id == job_id)
-        .values(status=status, end_time=end_time, error=error)
+        update(JobRow).where(JobRow.id == job_id).values(status=status, end_time=end_time, error=error)
     )
     return str(before)
 
