@@ -196,3 +196,15 @@ def test_list_models_and_versions_by_tag(workspace, ridge):
     assert [m.name for m in models.list_models(workspace, {"team": "y"})] == ["b"]
     assert [m.name for m in models.list_models(workspace, {"team": "*"})] == ["a", "b"]
     assert models.list_model_versions(workspace, "a", tags={"team": "y"}) == []
+
+
+def test_concurrent_registrations_get_distinct_versions(workspace, tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    folder = tmp_path / "m"
+    folder.mkdir()
+    (folder / "weights.bin").write_bytes(b"w")
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        registered = list(pool.map(lambda _: models.register_model_folder(workspace, "m", folder), range(6)))
+    assert sorted(int(v.version) for v in registered) == [1, 2, 3, 4, 5, 6]
+    assert len(workspace.artifacts.list("models/m")) == 6

@@ -13,7 +13,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from mlyard.artifacts import HashResult, hash_path
@@ -22,12 +21,11 @@ from mlyard.entities.names import AssetRef, parse_ref, validate_name, validate_v
 from mlyard.errors import AlreadyExists, InvalidArgument, NotFound
 from mlyard.services.profiling import profile_data
 from mlyard.services.run_context import current_user
+from mlyard.services.versioning import insert_new_version
 from mlyard.services.workspace import Workspace
 from mlyard.store import data_assets as data_rows
 from mlyard.store import versions
 from mlyard.store.tables import DataAssetRow
-
-_VERSION_RACE_RETRIES = 10
 
 
 @dataclass(frozen=True)
@@ -218,16 +216,7 @@ def _insert(
         session.flush()
         return row
 
-    for _ in range(_VERSION_RACE_RETRIES):
-        try:
-            return workspace.database.write(work)
-        except IntegrityError:
-            if version is not None:
-                raise AlreadyExists(
-                    f"data asset {name}:{version} was just registered by someone else"
-                ) from None
-            # Another writer took the next number between our read and insert: take the next one.
-    raise AlreadyExists(f"could not allocate a version for data asset {name!r}; try again")
+    return insert_new_version(workspace, work, f"data asset {name}", version)
 
 
 def _remove_unreferenced(workspace: Workspace, artifact_path: str) -> None:

@@ -15,7 +15,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from mlyard.artifacts import hash_path
@@ -42,6 +41,7 @@ from mlyard.flavors.signature import infer_signature
 from mlyard.services import jobs as job_service
 from mlyard.services.data import get_data_asset
 from mlyard.services.run_context import current_user
+from mlyard.services.versioning import insert_new_version
 from mlyard.services.workspace import Workspace
 from mlyard.store import jobs as job_rows
 from mlyard.store import models as model_rows
@@ -49,7 +49,6 @@ from mlyard.store import versions
 from mlyard.store.tables import ModelVersionRow
 
 Goal = Literal["minimize", "maximize"]
-_VERSION_RACE_RETRIES = 10
 
 
 def flavor_for_type(model_type: str) -> str:
@@ -187,19 +186,11 @@ def _register_staged(
         return row
 
     try:
-        for _ in range(_VERSION_RACE_RETRIES):
-            try:
-                row = workspace.database.write(work)
-                return model_rows.to_version_entity(row)
-            except IntegrityError:
-                if version is not None:
-                    raise AlreadyExists(
-                        f"model {name}:{version} was just registered by someone else"
-                    ) from None
-        raise Conflict(f"could not allocate a version for model {name!r}; try again")
+        row = insert_new_version(workspace, work, f"model {name}", version)
     except BaseException:
         workspace.artifacts.delete(artifact_path)
         raise
+    return model_rows.to_version_entity(row)
 
 
 # --- reading -----------------------------------------------------------------------------------
@@ -388,57 +379,32 @@ def is_better(
         raise InvalidArgument(f"goal must be 'minimize' or 'maximize', got {goal!r}")
     candidate_value, candidate_label, candidate_model = _candidate_metric(workspace, candidate, metric)
     champion_ref = _champion_ref(than, name or (candidate_model.name if candidate_model else None))
+
+    def verdict(better: bool, champion: str | None, champion_value: float | None, reason: str) -> Comparison:
+        return Comparison(
+            better=better, metric=metric, goal=goal, candidate=candidate_label,
+            candidate_value=candidate_value, champion=champion, champion_value=champion_value,
+            reason=reason,
+        )  # fmt: skip
+
     try:
         champion = get_model_version(workspace, champion_ref)
     except NotFound:
-        return Comparison(
-            better=True,
-            metric=metric,
-            goal=goal,
-            candidate=candidate_label,
-            candidate_value=candidate_value,
-            champion=None,
-            champion_value=None,
-            reason=f"no {champion_ref} model yet: {candidate_label} wins by default",
-        )
+        return verdict(True, None, None, f"no {champion_ref} model yet: {candidate_label} wins by default")
     if candidate_model is not None and candidate_model.ref == champion.ref:
-        return Comparison(
-            better=False,
-            metric=metric,
-            goal=goal,
-            candidate=candidate_label,
-            candidate_value=candidate_value,
-            champion=champion.ref,
-            champion_value=candidate_value,
-            reason=f"{candidate_label} already is {champion_ref}",
-        )
+        return verdict(False, champion.ref, candidate_value, f"{candidate_label} already is {champion_ref}")
     champion_value = _model_metric(workspace, champion, metric)
     champion_label = f"{champion_ref} ({champion.ref})"
     if champion_value is None:
-        return Comparison(
-            better=True,
-            metric=metric,
-            goal=goal,
-            candidate=candidate_label,
-            candidate_value=candidate_value,
-            champion=champion.ref,
-            champion_value=None,
-            reason=f"{champion_label} has no {metric} recorded: {candidate_label} wins",
-        )
+        reason = f"{champion_label} has no {metric} recorded: {candidate_label} wins"
+        return verdict(True, champion.ref, None, reason)
     better = candidate_value < champion_value if goal == "minimize" else candidate_value > champion_value
     relation = ("<" if better else "≥") if goal == "minimize" else (">" if better else "≤")
-    verdict = "better" if better else "not better"
-    return Comparison(
-        better=better,
-        metric=metric,
-        goal=goal,
-        candidate=candidate_label,
-        candidate_value=candidate_value,
-        champion=champion.ref,
-        champion_value=champion_value,
-        reason=f"{verdict}: {candidate_label} {metric} {candidate_value:.6g} {relation} "
-        f"{champion_label} {champion_value:.6g}",
+    reason = (
+        f"{'better' if better else 'not better'}: {candidate_label} {metric} {candidate_value:.6g} "
+        f"{relation} {champion_label} {champion_value:.6g}"
     )
+    return verdict(better, champion.ref, champion_value, reason)
 
 
 def _champion_ref(than: str, name: str | None) -> str:
