@@ -21,7 +21,6 @@ from mlyard.errors import Conflict, InvalidArgument, NotFound
 from mlyard.services.ids import new_job_id
 from mlyard.services.workspace import Workspace
 from mlyard.store import jobs as job_rows
-from mlyard.store.tables import JobRow
 
 DEFAULT_EXPERIMENT = "Default"
 MAX_PARAM_VALUE = 6000
@@ -118,7 +117,7 @@ def record_run_data(
     """Write params, metric points and tags of one job in one transaction (the flush path)."""
 
     def work(session: Session) -> None:
-        _job_row(session, job_id)
+        _require_job(session, job_id)
         _write_run_data(session, job_id, params or {}, metrics, tags or {})
 
     workspace.database.write(work)
@@ -177,7 +176,7 @@ def set_tags(workspace: Workspace, job_id: str, tags: dict[str, Any]) -> None:
 
 def delete_tag(workspace: Workspace, job_id: str, key: str) -> None:
     def work(session: Session) -> None:
-        _job_row(session, job_id)
+        _require_job(session, job_id)
         if not job_rows.delete_tag(session, job_id, key):
             raise NotFound(f"job {job_id} has no tag {key!r}")
 
@@ -186,7 +185,7 @@ def delete_tag(workspace: Workspace, job_id: str, key: str) -> None:
 
 def record_input(workspace: Workspace, job_id: str, edge: DataInput) -> None:
     def work(session: Session) -> None:
-        _job_row(session, job_id)
+        _require_job(session, job_id)
         job_rows.insert_input(session, job_id, edge)
 
     workspace.database.write(work)
@@ -194,7 +193,7 @@ def record_input(workspace: Workspace, job_id: str, edge: DataInput) -> None:
 
 def metric_history(workspace: Workspace, job_id: str, key: str) -> list[Metric]:
     with workspace.database.read() as session:
-        _job_row(session, job_id)
+        _require_job(session, job_id)
         history = job_rows.metric_history(session, job_id, key)
         if not history:
             keys = job_rows.metric_keys(session, job_id)
@@ -213,6 +212,11 @@ def search_jobs(
     max_results: int = 1000,
     offset: int = 0,
 ) -> list[Job]:
+    """Jobs matching every clause of `filter`, newest first unless `order_by` says otherwise.
+
+    Results carry status, times, params, latest metrics, tags and inputs, but not the code
+    snapshot or the runtime record (installed packages): `get_job` returns those.
+    """
     clauses = parse_filter(filter)
     order = parse_order_by(order_by)  # type: ignore[arg-type]
     if isinstance(experiments, str):
@@ -221,7 +225,7 @@ def search_jobs(
         raise InvalidArgument(f"max_results must be between 1 and {MAX_SEARCH_RESULTS}, got {max_results}")
     with workspace.database.read() as session:
         ids = job_rows.search_job_ids(session, clauses, order, experiments, max_results, offset)
-        return job_rows.load_jobs(session, ids)
+        return job_rows.load_jobs(session, ids, with_details=False)
 
 
 def list_experiments(workspace: Workspace) -> list[tuple[str, int]]:
@@ -229,11 +233,9 @@ def list_experiments(workspace: Workspace) -> list[tuple[str, int]]:
         return job_rows.list_experiments(session)
 
 
-def _job_row(session: Session, job_id: str) -> JobRow:
-    row = job_rows.get_job_row(session, job_id)
-    if row is None:
+def _require_job(session: Session, job_id: str) -> None:
+    if not job_rows.job_exists(session, job_id):
         raise NotFound(f"job {job_id!r} does not exist; list jobs with: mlyard job list")
-    return row
 
 
 def _check_tags(tags: dict[str, Any]) -> dict[str, str]:

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any, overload
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, func, insert, literal, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from mlyard.entities.job import CodeSnapshot, DataInput, Job, JobStatus, Metric, RuntimeInfo
@@ -85,59 +85,70 @@ def finish_job(
     return str(before)
 
 
-def get_job_row(session: Session, job_id: str) -> JobRow | None:
-    return session.get(JobRow, job_id)
-
-
 def job_exists(session: Session, job_id: str) -> bool:
     return session.execute(select(JobRow.id).where(JobRow.id == job_id)).first() is not None
 
 
-def load_jobs(session: Session, job_ids: Sequence[str]) -> list[Job]:
-    """Jobs with their params, latest metrics, tags and inputs, in the order of `job_ids`."""
+_JOB_COLUMNS = (
+    JobRow.id, JobRow.display_name, JobRow.type, JobRow.status, JobRow.parent_job_id,
+    JobRow.created_at, JobRow.start_time, JobRow.end_time, JobRow.error,
+)  # fmt: skip
+
+
+def load_jobs(session: Session, job_ids: Sequence[str], with_details: bool = True) -> list[Job]:
+    """Jobs with their params, latest metrics, tags and inputs, in the order of `job_ids`.
+
+    `with_details=False` leaves out the code snapshot and the runtime record (installed
+    packages): listings and searches do not show them, and decoding them dominated their cost.
+    """
     if not job_ids:
         return []
-    rows = session.execute(
-        select(JobRow, ExperimentRow.name)
+    # Core rows from the connection: the ORM's result processing doubled the cost of a search.
+    connection = session.connection()
+    details = (JobRow.code, JobRow.runtime) if with_details else (
+        literal(None).label("code"), literal(None).label("runtime"),
+    )  # fmt: skip
+    rows = connection.execute(
+        select(*_JOB_COLUMNS, *details, ExperimentRow.name.label("experiment"))
         .join(ExperimentRow, JobRow.experiment_id == ExperimentRow.id)
         .where(JobRow.id.in_(job_ids))
     ).all()
-    params = _grouped(session, select(ParamRow.job_id, ParamRow.key, ParamRow.value), job_ids, ParamRow)
-    tags = _grouped(session, select(TagRow.job_id, TagRow.key, TagRow.value), job_ids, TagRow)
-    metrics = _grouped(
-        session,
-        select(LatestMetricRow.job_id, LatestMetricRow.key, LatestMetricRow.value),
-        job_ids,
-        LatestMetricRow,
-    )
+    params = _grouped(connection, ParamRow, job_ids)
+    tags = _grouped(connection, TagRow, job_ids)
+    metrics = _grouped(connection, LatestMetricRow, job_ids)
     inputs: dict[str, list[DataInput]] = defaultdict(list)
-    for edge in session.scalars(select(JobInputRow).where(JobInputRow.job_id.in_(job_ids))):
-        inputs[edge.job_id].append(DataInput(kind=edge.kind, name=edge.name, version=edge.version))
+    edges = connection.execute(
+        select(JobInputRow.job_id, JobInputRow.kind, JobInputRow.name, JobInputRow.version)
+        .where(JobInputRow.job_id.in_(job_ids))
+        .order_by(JobInputRow.kind, JobInputRow.name, JobInputRow.version)
+    )
+    for job_id, kind, name, version in edges:
+        inputs[job_id].append(DataInput(kind=kind, name=name, version=version))
     by_id = {
-        row.id: _to_job(row, experiment, params[row.id], metrics[row.id], tags[row.id], inputs[row.id])
-        for row, experiment in rows
+        row.id: _to_job(row, params[row.id], metrics[row.id], tags[row.id], inputs[row.id]) for row in rows
     }
     return [by_id[job_id] for job_id in job_ids if job_id in by_id]
 
 
-def _grouped(session: Session, stmt: Any, job_ids: Sequence[str], table: Any) -> dict[str, dict[str, Any]]:
+def _grouped(connection: Connection, table: Any, job_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
     grouped: dict[str, dict[str, Any]] = defaultdict(dict)
-    for job_id, key, value in session.execute(stmt.where(table.job_id.in_(job_ids))):
+    stmt = select(table.job_id, table.key, table.value).where(table.job_id.in_(job_ids))
+    for job_id, key, value in connection.execute(stmt).all():
         grouped[job_id][key] = value
     return grouped
 
 
 def _to_job(
-    row: JobRow,
-    experiment: str,
+    row: Any,
     params: dict[str, str],
     metrics: dict[str, float],
     tags: dict[str, str],
     inputs: list[DataInput],
 ) -> Job:
-    return Job(
+    # model_construct: every field comes from our own rows, validated when they were written.
+    return Job.model_construct(
         id=row.id,
-        experiment=experiment,
+        experiment=row.experiment,
         display_name=row.display_name,
         type=row.type,
         status=JobStatus(row.status),
@@ -149,9 +160,9 @@ def _to_job(
         params=params,
         metrics=metrics,
         tags=tags,
-        inputs=sorted(inputs, key=lambda edge: (edge.kind, edge.name, edge.version)),
-        code=CodeSnapshot.model_validate(row.code) if row.code else None,
-        runtime=RuntimeInfo.model_validate(row.runtime) if row.runtime else None,
+        inputs=inputs,
+        code=CodeSnapshot.model_construct(**row.code) if row.code else None,
+        runtime=RuntimeInfo.model_construct(**row.runtime) if row.runtime else None,
     )
 
 
