@@ -221,3 +221,15 @@ def test_help_and_unknown_command():
     assert "workspace" in mlyard("--help").stdout
     done = mlyard("frobnicate", expect=2)
     assert "No such command" in done.stderr
+
+
+def test_help_loads_no_database_or_data_library():
+    """Start-up is a feature: `mlyard --help` must not pay for SQLAlchemy, pydantic or pandas."""
+    code = (
+        "import sys\nfrom mlyard.cli.main import app\n"
+        "try:\n    app(['--help'])\nexcept SystemExit:\n    pass\n"
+        "heavy = ('sqlalchemy', 'pydantic', 'pandas', 'sklearn', 'fsspec')\n"
+        "print(sorted(m for m in heavy if m in sys.modules), file=sys.stderr)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.stderr.strip().splitlines()[-1] == "[]"

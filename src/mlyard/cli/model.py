@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -17,6 +17,9 @@ from mlyard.cli.output import (
     print_table,
     say,
 )
+
+if TYPE_CHECKING:
+    from mlyard.entities.model import ModelSignature
 
 app = typer.Typer(help="The model registry: versions, aliases, lineage.", no_args_is_help=True)
 alias_app = typer.Typer(
@@ -130,7 +133,7 @@ def show(
             "tags": model.tags,
             "properties": model.properties,
             "archived": model.archived or None,
-            "signature": model.signature and model.signature.model_dump(exclude_none=True),
+            "signature": _describe_signature(model.signature),
             "sha256": model.content_hash,
             "stored at": model.artifact_path,
             "created": model.created_at,
@@ -249,3 +252,12 @@ def alias_list(ctx: typer.Context, name: str, output: OutputOption = OutputForma
         print_json(aliases)
     else:
         print_table(f"aliases of {name}", ["alias", "version"], list(aliases.items()))
+
+
+def _describe_signature(signature: ModelSignature | None) -> str | None:
+    """`age: number, sex: number, …` for columns; `tensor [None, 10] float64` for arrays."""
+    if signature is None:
+        return None
+    if signature.kind == "columns":
+        return ", ".join(f"{c.get('name')}: {c.get('type')}" for c in signature.columns or [])
+    return f"tensor {signature.shape} {signature.dtype or ''}".strip()
