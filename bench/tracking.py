@@ -287,7 +287,7 @@ ROWS = {  # phase: (row name, what each system does in it)
         "whole-run batch",
         "mlyard: Run.log_metrics per step (buffered, written at end)\nMLflow: one log_batch per run",
     ),
-    "search": ("search", "median wall time of 'metrics.m0 < t' over the per-call runs"),
+    "search": ("search", "median wall time of 'metrics.m0 < t' over the first logging phase's runs"),
 }
 
 

@@ -160,8 +160,7 @@ def _to_job(
     tags: dict[str, str],
     inputs: list[DataInput],
 ) -> Job:
-    # model_construct: every field comes from our own rows, validated when they were written.
-    return Job.model_construct(
+    return Job(
         id=row.id,
         experiment=row.experiment,
         display_name=row.display_name,
@@ -176,8 +175,8 @@ def _to_job(
         metrics=metrics,
         tags=tags,
         inputs=inputs,
-        code=CodeSnapshot.model_construct(**row.code) if row.code else None,
-        runtime=RuntimeInfo.model_construct(**row.runtime) if row.runtime else None,
+        code=CodeSnapshot.model_validate(row.code) if row.code else None,
+        runtime=RuntimeInfo.model_validate(row.runtime) if row.runtime else None,
     )
 
 
