@@ -131,3 +131,21 @@ def test_unknown_asset_and_version_errors_name_them(workspace, tmp_path):
         data.get_data_asset(workspace, "t:7")
     with pytest.raises(InvalidArgument, match="invalid data asset name"):
         data.create_data_asset(workspace, "../evil", path)
+
+
+def test_concurrent_registrations_of_the_same_folder_make_one_version(workspace, tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    folder = tmp_path / "images"
+    folder.mkdir()
+    for index in range(5):
+        (folder / f"{index}.bin").write_bytes(bytes([index]) * 1000)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(
+            pool.map(lambda _: data.create_data_asset(workspace, "images", folder, "uri_folder"), range(4))
+        )
+    assert {r.asset.version for r in results} == {"1"}
+    assert sum(r.created for r in results) == 1
+    assert [a.version for a in data.list_data_assets(workspace, "images")] == ["1"]
+    stored = data.local_path(workspace, results[0].asset)
+    assert sorted(p.name for p in stored.iterdir()) == [f"{i}.bin" for i in range(5)]

@@ -74,9 +74,9 @@ def create_data_asset(
         return Registration(data_rows.to_entity(same), created=False)
 
     profile = profile_data(source.resolve(), data_type)
-    artifact_path = _upload(workspace, name, source, digest.sha256, data_type)
+    artifact_path, uploaded = _upload(workspace, name, source, digest.sha256, data_type)
     try:
-        row = _insert(
+        row, created = _insert(
             workspace,
             name,
             version,
@@ -89,9 +89,10 @@ def create_data_asset(
             source,
         )
     except BaseException:
-        _remove_unreferenced(workspace, artifact_path)
+        if uploaded:
+            _remove_unreferenced(workspace, artifact_path)
         raise
-    return Registration(data_rows.to_entity(row), created=True)
+    return Registration(data_rows.to_entity(row), created=created)
 
 
 def get_data_asset(workspace: Workspace, ref: str | AssetRef) -> DataAsset:
@@ -165,17 +166,27 @@ def _check_source(source: Path, data_type: DataType) -> None:
         raise InvalidArgument(f"mltable folder {source} has no MLTable file")
 
 
-def _upload(workspace: Workspace, name: str, source: Path, sha256: str, data_type: DataType) -> str:
-    """Store content under a folder named by its hash, so identical content is stored once."""
+def _upload(
+    workspace: Workspace, name: str, source: Path, sha256: str, data_type: DataType
+) -> tuple[str, bool]:
+    """Store content under a folder named by its hash, so identical content is stored once.
+
+    Returns the artifact path and whether this call stored it (False: it was there already).
+    """
     folder = f"data/{name}/{sha256[:32]}"
     if data_type == DataType.URI_FILE:
         target = f"{folder}/{source.name}"
-        if not workspace.artifacts.exists(target):
-            workspace.artifacts.put_file(source, target)
-        return target
-    if not workspace.artifacts.exists(folder):
+        if workspace.artifacts.exists(target):
+            return target, False
+        workspace.artifacts.put_file(source, target)
+        return target, True
+    if workspace.artifacts.exists(folder):
+        return folder, False
+    try:
         workspace.artifacts.put_dir(source, folder)
-    return folder
+    except AlreadyExists:
+        return folder, False  # a concurrent registration of the same content stored it first
+    return folder, True
 
 
 def _insert(
@@ -189,10 +200,17 @@ def _insert(
     profile: TableProfile | None,
     artifact_path: str,
     source: Path,
-) -> DataAssetRow:
+) -> tuple[DataAssetRow, bool]:
+    """Insert the new version; returns (row, True), or (the existing row, False) when a
+    concurrent registration stored the same content under this name first."""
     now = datetime.now(UTC)
 
-    def work(session: Session) -> DataAssetRow:
+    def work(session: Session) -> tuple[DataAssetRow, bool]:
+        versions.lock_asset_name(session, "data", name)
+        if version is None:
+            same = data_rows.find_by_hash(session, name, digest.sha256, data_type.value)
+            if same is not None:
+                return same, False
         chosen = version or str(versions.next_version_number(session, DataAssetRow, name))
         row = DataAssetRow(
             name=name,
@@ -214,7 +232,7 @@ def _insert(
         )
         session.add(row)
         session.flush()
-        return row
+        return row, True
 
     return insert_new_version(workspace, work, f"data asset {name}", version)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from mlyard.store.tables import DataAssetRow, ModelVersionRow
@@ -33,3 +33,16 @@ def version_row(session: Session, table: type[VersionedRow], name: str, version:
 
 def numeric_version(version: str) -> int | None:
     return int(version) if version.isdigit() else None
+
+
+def lock_asset_name(session: Session, kind: str, name: str) -> None:
+    """Serialise writers of one asset name until the transaction ends.
+
+    SQLite write transactions are serial already (BEGIN IMMEDIATE); PostgreSQL takes a
+    transaction-scoped advisory lock, so "is this content registered yet?" and "insert the next
+    version" cannot interleave with another writer of the same name.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": f"{kind}:{name}"}
+        )
