@@ -39,7 +39,7 @@ def start_job(
     parent_job_id: str | None = None,
 ) -> Job:
     experiment = validate_name(DEFAULT_EXPERIMENT if experiment is None else experiment, "experiment name")
-    clean_tags = _check_tags(tags or {})
+    clean_tags = check_tags(tags or {})
     now = datetime.now(UTC)
     job_id = new_job_id()
 
@@ -140,18 +140,13 @@ def _write_run_data(
 
 
 def check_params(params: dict[str, Any]) -> dict[str, str]:
-    checked = {}
-    for key, value in params.items():
-        validate_key(key, "param")
-        text = value if isinstance(value, str) else _stringify(value)
-        if len(text) > MAX_PARAM_VALUE:
-            raise InvalidArgument(f"param {key!r} is {len(text)} characters; the limit is {MAX_PARAM_VALUE}")
-        checked[key] = text
-    return checked
+    """Validated params as strings (MLflow's convention: values are text)."""
+    return _check_values(params, "param", MAX_PARAM_VALUE)
 
 
 def check_tags(tags: dict[str, Any]) -> dict[str, str]:
-    return _check_tags(tags)
+    """Validated tags as strings."""
+    return _check_values(tags, "tag", MAX_TAG_VALUE)
 
 
 def make_metric(key: str, value: Any, step: int | None = None, timestamp: int | None = None) -> Metric:
@@ -171,7 +166,7 @@ def make_metric(key: str, value: Any, step: int | None = None, timestamp: int | 
 
 
 def set_tags(workspace: Workspace, job_id: str, tags: dict[str, Any]) -> None:
-    record_run_data(workspace, job_id, tags=_check_tags(tags))
+    record_run_data(workspace, job_id, tags=check_tags(tags))
 
 
 def delete_tag(workspace: Workspace, job_id: str, key: str) -> None:
@@ -238,19 +233,15 @@ def _require_job(session: Session, job_id: str) -> None:
         raise NotFound(f"job {job_id!r} does not exist; list jobs with: mlyard job list")
 
 
-def _check_tags(tags: dict[str, Any]) -> dict[str, str]:
+def _check_values(values: dict[str, Any], what: str, limit: int) -> dict[str, str]:
     checked = {}
-    for key, value in tags.items():
-        validate_key(key, "tag")
-        text = value if isinstance(value, str) else _stringify(value)
-        if len(text) > MAX_TAG_VALUE:
-            raise InvalidArgument(f"tag {key!r} is {len(text)} characters; the limit is {MAX_TAG_VALUE}")
+    for key, value in values.items():
+        validate_key(key, what)
+        text = value if isinstance(value, str) else str(value)
+        if len(text) > limit:
+            raise InvalidArgument(f"{what} {key!r} is {len(text)} characters; the limit is {limit}")
         checked[key] = text
     return checked
-
-
-def _stringify(value: Any) -> str:
-    return str(value)
 
 
 def _coerce_number(key: str, value: Any) -> float:
