@@ -233,3 +233,14 @@ def test_help_loads_no_database_or_data_library():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.stderr.strip().splitlines()[-1] == "[]"
+
+
+def test_workspace_create_on_postgresql_records_the_database(tmp_path, pg_database):
+    folder = tmp_path / "team"
+    created = as_json(mlyard("--db", pg_database, "workspace", "create", "-o", "json", workspace=folder))
+    assert created["created"] and created["database"].startswith("postgresql+psycopg://")
+    # Later commands find the database through workspace.yaml, without --db.
+    shown = as_json(mlyard("workspace", "show", "-o", "json", workspace=folder))
+    assert shown["database"] == created["database"] and shown["jobs"] == 0
+    done = mlyard("--db", "sqlite:////tmp/elsewhere.db", "workspace", "show", workspace=folder, expect=6)
+    assert "uses database" in done.stderr

@@ -170,3 +170,11 @@ def _env() -> dict[str, str]:
     import os
 
     return {k: v for k, v in os.environ.items() if not k.startswith("MLYARD_")}
+
+
+def test_interrupting_a_run_marks_it_canceled(client):
+    with pytest.raises(KeyboardInterrupt), mlyard.start_run() as run:
+        mlyard.log_metric("loss", 0.5)
+        raise KeyboardInterrupt
+    job = client.jobs.get(run.id)
+    assert job.status == mlyard.JobStatus.CANCELED and job.metrics == {"loss": 0.5}
