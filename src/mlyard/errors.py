@@ -77,24 +77,3 @@ class StoreError(MlyardError):
     error_code = "STORE_UNAVAILABLE"
     http_status = 503
     exit_code = 7
-
-
-_BY_CODE: dict[str, type[MlyardError]] = {
-    cls.error_code: cls
-    for cls in (
-        InvalidArgument,
-        InvalidSpec,
-        NotFound,
-        AlreadyExists,
-        Conflict,
-        PermissionDenied,
-        WorkspaceError,
-        StoreError,
-    )
-}
-
-
-def error_from_dict(payload: dict[str, str]) -> MlyardError:
-    """Turn an error JSON body back into the exception that produced it (remote clients)."""
-    cls = _BY_CODE.get(payload.get("error_code", ""), MlyardError)
-    return cls(payload.get("message", "unknown error"))

@@ -151,6 +151,12 @@ def test_job_and_model_commands(ws, tmp_path):
     assert "Completed" in mlyard("job", "list", workspace=ws).stdout
 
     mlyard("model", "alias", "set", "ridge", "production", "--version", "2", workspace=ws)
+    mlyard("model", "alias", "set", "ridge", "staging", "--version", "1", workspace=ws)
+    aliases = as_json(mlyard("model", "alias", "list", "ridge", "-o", "json", workspace=ws))
+    assert aliases == {"production": "2", "staging": "1"}
+    mlyard("model", "alias", "delete", "ridge", "staging", workspace=ws)
+    done = mlyard("model", "alias", "list", "nope", workspace=ws, expect=3)
+    assert "model 'nope' does not exist" in done.stderr
     shown = as_json(mlyard("model", "show", "ridge@production", "-o", "json", workspace=ws))
     assert shown["model"]["version"] == "2" and shown["job_id"] == ids[1]
     assert shown["params"] == {"alpha": "1.0"}

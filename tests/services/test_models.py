@@ -54,6 +54,7 @@ def test_versions_increment_and_aliases_resolve_everywhere(workspace, ridge):
     assert models.set_alias(workspace, "m", "production", "3") == "2"
     assert models.get_model_version(workspace, "m@production").version == "3"
     assert models.get_model_version(workspace, "azureml:m@production").aliases == ["production"]
+    assert models.model_aliases(workspace, "m") == {"production": "3"}
     assert isinstance(models.load_model(workspace, "m@production"), Ridge)
     models.delete_alias(workspace, "m", "production")
     with pytest.raises(

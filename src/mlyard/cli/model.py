@@ -240,14 +240,9 @@ def alias_delete(ctx: typer.Context, name: str, alias: str) -> None:
 @alias_app.command("list")
 def alias_list(ctx: typer.Context, name: str, output: OutputOption = OutputFormat.table) -> None:
     """The aliases of a model and the versions they point at."""
-    from mlyard.services.models import list_models
+    from mlyard.services.models import model_aliases
 
-    models = [m for m in list_models(workspace_of(ctx)) if m.name == name]
-    if not models:
-        from mlyard.errors import NotFound
-
-        raise NotFound(f"model {name!r} does not exist; list models with: mlyard model list")
-    aliases = models[0].aliases
+    aliases = model_aliases(workspace_of(ctx), name)
     if output == OutputFormat.json:
         print_json(aliases)
     else:

@@ -303,7 +303,7 @@ def start_run(
                 ws,
                 experiment=experiment or os.environ.get("MLYARD_EXPERIMENT_NAME"),
                 display_name=display_name,
-                tags=job_service.check_tags(tags or {}),
+                tags=tags,
                 code=code_snapshot(),
                 runtime=runtime_info(),
                 parent_job_id=parent,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from mlyard.artifacts import ArtifactInfo, safe_relpath
 from mlyard.errors import NotFound
-from mlyard.services.jobs import get_job
+from mlyard.services.jobs import ensure_job_exists
 from mlyard.services.workspace import Workspace
 
 
@@ -24,14 +24,13 @@ def log_artifact(
     workspace: Workspace, job_id: str, local_path: Path, artifact_path: str | None = None
 ) -> str:
     """Store a file (or a folder, recursively) as an artifact of the job; returns its path."""
-    get_job(workspace, job_id)
+    ensure_job_exists(workspace, job_id)
     source = Path(local_path)
     if not source.exists():
         raise NotFound(f"artifact file {source} does not exist")
     destination = _destination(job_id, artifact_path, source.name)
     if source.is_dir():
-        for file in sorted(p for p in source.rglob("*") if p.is_file()):
-            workspace.artifacts.put_file(file, f"{destination}/{file.relative_to(source).as_posix()}")
+        _put_tree(workspace, source, destination)
     else:
         workspace.artifacts.put_file(source, destination)
     return destination
@@ -41,20 +40,25 @@ def log_artifacts(
     workspace: Workspace, job_id: str, local_dir: Path, artifact_path: str | None = None
 ) -> str:
     """Store the contents of a folder (not the folder itself) under `artifact_path`."""
-    get_job(workspace, job_id)
+    ensure_job_exists(workspace, job_id)
     source = Path(local_dir)
     if not source.is_dir():
         raise NotFound(f"artifact folder {source} does not exist or is not a folder")
     root = job_artifact_root(job_id)
     if artifact_path:
         root = f"{root}/{safe_relpath(artifact_path)}"
-    for file in sorted(p for p in source.rglob("*") if p.is_file()):
-        workspace.artifacts.put_file(file, f"{root}/{file.relative_to(source).as_posix()}")
+    _put_tree(workspace, source, root)
     return root
 
 
+def _put_tree(workspace: Workspace, source: Path, destination: str) -> None:
+    """Each file below `source` at the same relative path below `destination`."""
+    for file in sorted(p for p in source.rglob("*") if p.is_file()):
+        workspace.artifacts.put_file(file, f"{destination}/{file.relative_to(source).as_posix()}")
+
+
 def log_bytes(workspace: Workspace, job_id: str, data: bytes, artifact_file: str) -> str:
-    get_job(workspace, job_id)
+    ensure_job_exists(workspace, job_id)
     destination = f"{job_artifact_root(job_id)}/{safe_relpath(artifact_file)}"
     workspace.artifacts.put_bytes(data, destination)
     return destination
@@ -62,7 +66,7 @@ def log_bytes(workspace: Workspace, job_id: str, data: bytes, artifact_file: str
 
 def list_job_artifacts(workspace: Workspace, job_id: str) -> list[ArtifactInfo]:
     """Every file the job logged, with paths relative to the job's artifact folder."""
-    get_job(workspace, job_id)
+    ensure_job_exists(workspace, job_id)
     root = job_artifact_root(job_id)
     return [
         ArtifactInfo(path=info.path[len(root) + 1 :], is_dir=info.is_dir, size=info.size)
@@ -74,7 +78,7 @@ def list_job_artifacts(workspace: Workspace, job_id: str) -> list[ArtifactInfo]:
 def download_job_artifacts(
     workspace: Workspace, job_id: str, destination: Path, artifact_path: str | None = None
 ) -> Path:
-    get_job(workspace, job_id)
+    ensure_job_exists(workspace, job_id)
     root = job_artifact_root(job_id)
     source = f"{root}/{safe_relpath(artifact_path)}" if artifact_path else root
     if not workspace.artifacts.exists(source):

@@ -228,6 +228,12 @@ def list_experiments(workspace: Workspace) -> list[tuple[str, int]]:
         return job_rows.list_experiments(session)
 
 
+def ensure_job_exists(workspace: Workspace, job_id: str) -> None:
+    """`NotFound` unless the job exists; one indexed lookup, for hot paths that need no record."""
+    with workspace.database.read() as session:
+        _require_job(session, job_id)
+
+
 def _require_job(session: Session, job_id: str) -> None:
     if not job_rows.job_exists(session, job_id):
         raise NotFound(f"job {job_id!r} does not exist; list jobs with: mlyard job list")

@@ -233,6 +233,14 @@ def _resolve_row(session: Session, ref: AssetRef) -> ModelVersionRow:
     return row
 
 
+def model_aliases(workspace: Workspace, name: str) -> dict[str, str]:
+    """alias → version of one model."""
+    with workspace.database.read() as session:
+        if model_rows.get_model_row(session, name) is None:
+            raise NotFound(f"model {name!r} does not exist; list models with: mlyard model list")
+        return model_rows.aliases_of(session, name)
+
+
 def list_models(workspace: Workspace, tags: dict[str, str] | None = None) -> list[Model]:
     with workspace.database.read() as session:
         return model_rows.list_models(session, tags)

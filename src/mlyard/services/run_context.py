@@ -130,18 +130,18 @@ def runtime_info() -> RuntimeInfo:
         name = dist.metadata["Name"]
         if name:
             packages[name.lower()] = dist.version
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):  # no passwd entry in some containers
-        user = os.environ.get("USER", "unknown")
     return RuntimeInfo(
         python_version=platform.python_version(),
         platform=platform.platform(),
         host=socket.gethostname(),
-        user=user,
+        user=current_user(),
         packages=dict(sorted(packages.items())),
     )
 
 
+@lru_cache(maxsize=1)
 def current_user() -> str:
-    return runtime_info().user
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry in some containers
+        return os.environ.get("USER", "unknown")
