@@ -51,6 +51,15 @@ class JobRow(Base):
     error: Mapped[str | None] = mapped_column(Text)
     code: Mapped[dict[str, Any] | None]
     runtime: Mapped[dict[str, Any] | None]
+    # Submitted jobs (command, pipeline, sweep, parallel) keep their resolved spec; tracked runs have none.
+    spec: Mapped[dict[str, Any] | None]
+    # Which process runs the job, and when it last said so: a job whose runner died is failed, not left Running.
+    runner_pid: Mapped[int | None]
+    runner_host: Mapped[str | None] = mapped_column(String(255))
+    heartbeat_at: Mapped[datetime | None]
+    # Step reuse: the signature of a deterministic step, and the earlier job whose outputs it reused.
+    reuse_key: Mapped[str | None] = mapped_column(String(64), index=True)
+    reused_from: Mapped[str | None] = mapped_column(String(64))
 
 
 class ParamRow(Base):
@@ -172,3 +181,65 @@ class ModelAliasRow(Base):
     alias: Mapped[str] = mapped_column(String(64), primary_key=True)
     version: Mapped[str] = mapped_column(String(64))
     updated_at: Mapped[datetime]
+
+
+class JobOutputRow(Base):
+    """A folder or file a job produced, stored under `jobs/<id>/outputs/<name>`; maybe registered as an asset."""
+
+    __tablename__ = "job_outputs"
+
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), primary_key=True)
+    type: Mapped[str] = mapped_column(String(32))
+    artifact_path: Mapped[str] = mapped_column(Text)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    asset_kind: Mapped[str | None] = mapped_column(String(16))  # "data" or "model" when registered
+    asset_name: Mapped[str | None] = mapped_column(String(255))
+    asset_version: Mapped[str | None] = mapped_column(String(64))
+
+
+class EnvironmentRow(Base):
+    __tablename__ = "environments"
+    __table_args__ = (UniqueConstraint("name", "version", name="uq_environments_name_version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(255), index=True)
+    version: Mapped[str] = mapped_column(String(64))
+    version_number: Mapped[int | None]
+    spec: Mapped[dict[str, Any]]
+    spec_hash: Mapped[str] = mapped_column(String(64))
+    description: Mapped[str | None] = mapped_column(Text)
+    tags: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+    created_by: Mapped[str | None] = mapped_column(String(255))
+
+
+class ComponentRow(Base):
+    __tablename__ = "components"
+    __table_args__ = (UniqueConstraint("name", "version", name="uq_components_name_version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(255), index=True)
+    version: Mapped[str] = mapped_column(String(64))
+    version_number: Mapped[int | None]
+    spec: Mapped[dict[str, Any]]
+    # The component's code folder, stored content-addressed so a later edit of the folder changes nothing.
+    code_path: Mapped[str | None] = mapped_column(Text)
+    code_hash: Mapped[str | None] = mapped_column(String(64))
+    description: Mapped[str | None] = mapped_column(Text)
+    tags: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+    created_by: Mapped[str | None] = mapped_column(String(255))
+
+
+class ComputeRow(Base):
+    """A named compute target (`mlyard compute create --type ray --address …`)."""
+
+    __tablename__ = "computes"
+
+    name: Mapped[str] = mapped_column(String(255), primary_key=True)
+    type: Mapped[str] = mapped_column(String(32))
+    address: Mapped[str | None] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
+    properties: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]

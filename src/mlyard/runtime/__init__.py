@@ -1,0 +1,1 @@
+"""Execution: turns a job into processes (runner, environments, pipelines, sweeps, executors)."""
