@@ -8,7 +8,8 @@
     ├── Conflict               409 / exit 4   the request clashes with current state
     ├── PermissionDenied       403 / exit 5
     ├── WorkspaceError         400 / exit 6   the workspace path or database is unusable
-    └── StoreError             503 / exit 7   the database could not be reached or stayed locked
+    ├── StoreError             503 / exit 7   the database could not be reached or stayed locked
+    └── JobNotCompleted        409 / exit 8   a job waited on ended Failed or Canceled
 
 Messages say what happened and what to do about it.
 """
@@ -77,3 +78,11 @@ class StoreError(MlyardError):
     error_code = "STORE_UNAVAILABLE"
     http_status = 503
     exit_code = 7
+
+
+class JobNotCompleted(MlyardError):
+    """A job that was waited on (`--stream`, `client.jobs.wait`) ended Failed or Canceled."""
+
+    error_code = "JOB_NOT_COMPLETED"
+    http_status = 409
+    exit_code = 8

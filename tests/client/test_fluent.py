@@ -110,8 +110,8 @@ def test_artifacts_dict_text_and_figure(client, tmp_path):
         "report.txt",
     ]
     target = client.jobs.download(run.id, tmp_path / "down")
-    assert json.loads((target / "config.json").read_text()) == {"features": 10}
-    assert (target / "curve.png").read_bytes()[:4] == b"\x89PNG"
+    assert json.loads((target / "artifacts" / "config.json").read_text()) == {"features": 10}
+    assert (target / "artifacts" / "curve.png").read_bytes()[:4] == b"\x89PNG"
 
 
 def test_use_data_returns_a_path_and_records_lineage(client, diabetes_csv):

@@ -1,4 +1,4 @@
-"""`mlyard job list|show|metric-history|download` (a tracked run is a job record)."""
+"""`mlyard job create|stream|cancel|list|show|download|metric-history` (a tracked run is a job too)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,91 @@ from typing import Annotated
 import typer
 
 from mlyard.cli.context import workspace_of
-from mlyard.cli.output import OutputFormat, OutputOption, print_fields, print_json, print_table, say
+from mlyard.cli.output import (
+    OutputFormat,
+    OutputOption,
+    parse_pairs,
+    print_fields,
+    print_json,
+    print_table,
+    say,
+)
 
-app = typer.Typer(help="List, inspect and download jobs and their run records.", no_args_is_help=True)
+app = typer.Typer(
+    help="Submit, follow, cancel, list and inspect jobs and their run records.", no_args_is_help=True
+)
+
+
+@app.command("create")
+def create(
+    ctx: typer.Context,
+    file: Annotated[
+        Path, typer.Option("--file", "-f", help="job YAML: command, pipeline, sweep or parallel")
+    ],
+    stream: Annotated[bool, typer.Option("--stream", "-s", help="follow the log until the job ends")] = False,
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", help="override a field: inputs.alpha=0.3 (repeatable)")
+    ] = None,
+    experiment_name: Annotated[str | None, typer.Option("--experiment-name", "-e")] = None,
+    display_name: Annotated[str | None, typer.Option("--display-name")] = None,
+    output: OutputOption = OutputFormat.table,
+) -> None:
+    """Submit a job from YAML and start it; with --stream, follow it and exit non-zero unless it completes."""
+    from mlyard.runtime.launch import launch_detached
+    from mlyard.services.job_submission import submit_job_file
+
+    workspace = workspace_of(ctx)
+    overrides = parse_pairs(set_, "--set")
+    job = submit_job_file(workspace, file, overrides, experiment_name, display_name)
+    launch_detached(workspace, job.id)
+    if not stream:
+        if output == OutputFormat.json:
+            print_json(job.summary())
+        else:
+            say(f"job {job.id} ({job.type}) queued in experiment {job.experiment}")
+            say(f"follow it with: mlyard job stream {job.id}")
+        return
+    say(f"job {job.id} ({job.type}) started; streaming its log (Ctrl-C stops following, not the job)")
+    _follow(workspace, job.id, output)
+
+
+@app.command("stream")
+def stream(ctx: typer.Context, job_id: str, output: OutputOption = OutputFormat.table) -> None:
+    """Follow a job's log until it ends; exit non-zero unless it completed."""
+    _follow(workspace_of(ctx), job_id, output)
+
+
+@app.command("cancel")
+def cancel(ctx: typer.Context, job_id: str) -> None:
+    """Stop a job and its child jobs (SIGTERM, then SIGKILL after a grace period); it ends Canceled."""
+    from mlyard.services.job_runs import request_cancel
+
+    status = request_cancel(workspace_of(ctx), job_id)
+    if status.is_terminal:
+        say(f"job {job_id} {status.value}")
+    else:
+        say(f"job {job_id}: cancel requested; its runner stops it and records Canceled")
+
+
+def _follow(workspace: object, job_id: str, output: OutputFormat) -> None:
+    import sys
+
+    from mlyard.runtime.streaming import follow, require_completed
+    from mlyard.services.workspace import Workspace
+
+    assert isinstance(workspace, Workspace)
+
+    def write(text: str) -> None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+
+    job = follow(workspace, job_id, None if output == OutputFormat.json else write)
+    if output == OutputFormat.json:
+        print_json(job.summary())
+    else:
+        duration = f" in {job.duration_seconds:.1f}s" if job.duration_seconds is not None else ""
+        say(f"job {job.id} {job.status.value}{duration}")
+    require_completed(job)
 
 
 @app.command("list")
@@ -28,18 +110,22 @@ def list_jobs(
     output: OutputOption = OutputFormat.table,
 ) -> None:
     """Jobs, newest first, with their params and latest metrics."""
+    from mlyard.services.job_runs import reap_lost_jobs
     from mlyard.services.jobs import search_jobs
 
-    jobs = search_jobs(workspace_of(ctx), filter, order_by, experiment, max_results)
+    workspace = workspace_of(ctx)
+    reap_lost_jobs(workspace)
+    jobs = search_jobs(workspace, filter, order_by, experiment, max_results)
     if output == OutputFormat.json:
         print_json([job.summary() for job in jobs])
         return
     print_table(
         f"{len(jobs)} job(s)",
-        ["id", "experiment", "status", "started", "duration", "params", "metrics"],
+        ["id", "type", "experiment", "status", "started", "duration", "params", "metrics"],
         [
             [
                 j.id,
+                j.type,
                 j.experiment,
                 j.status.value,
                 j.start_time,
@@ -54,20 +140,34 @@ def list_jobs(
 
 @app.command("show")
 def show(ctx: typer.Context, job_id: str, output: OutputOption = OutputFormat.table) -> None:
-    """Everything a job recorded: status, params, metrics, tags, data it read, code and runtime."""
+    """Everything a job recorded: status, params, metrics, tags, data it read, outputs, code and runtime."""
+    from mlyard.services.job_runs import children, job_outputs, reap_lost_jobs
     from mlyard.services.jobs import get_job
 
-    job = get_job(workspace_of(ctx), job_id)
+    workspace = workspace_of(ctx)
+    reap_lost_jobs(workspace)
+    job = get_job(workspace, job_id)
+    outputs = job_outputs(workspace, job_id)
+    steps = children(workspace, job_id)
     if output == OutputFormat.json:
-        print_json(job.model_dump(mode="json") | {"duration_seconds": job.duration_seconds})
+        print_json(
+            job.model_dump(mode="json")
+            | {
+                "duration_seconds": job.duration_seconds,
+                "outputs": [o.model_dump(mode="json") for o in outputs],
+                "children": [{"id": i, "status": s.value, "name": n} for i, s, n in steps],
+            }
+        )
         return
     code = job.code
     print_fields(
         f"job {job.id}",
         {
             "experiment": job.experiment,
+            "type": job.type,
             "display name": job.display_name,
             "status": job.status.value,
+            "reused outputs of": job.reused_from,
             "started": job.start_time,
             "ended": job.end_time,
             "duration": f"{job.duration_seconds:.1f}s" if job.duration_seconds is not None else None,
@@ -76,6 +176,8 @@ def show(ctx: typer.Context, job_id: str, output: OutputOption = OutputFormat.ta
             "metrics": job.metrics,
             "tags": job.tags,
             "inputs": [f"{i.kind} {i.name}:{i.version}" for i in job.inputs],
+            "outputs": {o.name: o.asset_ref or o.artifact_path for o in outputs},
+            "child jobs": {n or i: f"{i} {s.value}" for i, s, n in steps},
             "parent job": job.parent_job_id,
             "code": code
             and {
@@ -120,12 +222,15 @@ def download(
     ctx: typer.Context,
     job_id: str,
     download_path: Annotated[Path, typer.Option("--download-path", "-p")] = Path("."),
-    artifact_path: Annotated[str | None, typer.Option("--artifact-path", help="one file or folder")] = None,
+    output_name: Annotated[str | None, typer.Option("--output-name", help="only this output")] = None,
+    artifact_path: Annotated[
+        str | None, typer.Option("--artifact-path", help="only this artifact file or folder")
+    ] = None,
 ) -> None:
-    """Download a job's artifacts."""
-    from mlyard.services.job_artifacts import download_job_artifacts
+    """Download a job's logs, outputs and artifacts (into DOWNLOAD_PATH/JOB_ID)."""
+    from mlyard.services.job_artifacts import download_job
 
-    target = download_job_artifacts(workspace_of(ctx), job_id, download_path / job_id, artifact_path)
+    target = download_job(workspace_of(ctx), job_id, download_path / job_id, output_name, artifact_path)
     say(f"downloaded to {target}")
 
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import builtins
 import os
-from collections.abc import Sequence
+import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from mlyard.artifacts import ArtifactInfo
 from mlyard.client.run import flush_pending
-from mlyard.entities.job import Job, Metric
+from mlyard.entities.job import Job, JobOutputInfo, JobStatus, Metric
 from mlyard.services import job_artifacts
 from mlyard.services import jobs as job_service
 from mlyard.services.workspace import Workspace
@@ -55,7 +56,66 @@ class JobOperations:
         job_id: str,
         download_path: str | os.PathLike[str] = ".",
         artifact_path: str | None = None,
+        output_name: str | None = None,
     ) -> Path:
-        return job_artifacts.download_job_artifacts(
-            self._workspace, job_id, Path(download_path), artifact_path
+        """A job's `logs/`, `outputs/` and `artifacts/` into `download_path`; or one output
+        (`output_name`), or one artifact file or folder (`artifact_path`)."""
+        return job_artifacts.download_job(
+            self._workspace, job_id, Path(download_path), output_name, artifact_path
         )
+
+    # --- submitted jobs ------------------------------------------------------------------------
+
+    def create(
+        self,
+        source: str | os.PathLike[str],
+        overrides: dict[str, str] | None = None,
+        experiment: str | None = None,
+        display_name: str | None = None,
+        wait: bool = False,
+    ) -> Job:
+        """Submit a job YAML (`command`, `pipeline`, `sweep`, `parallel`) and start its runner.
+
+        Returns the queued job at once, or with `wait=True` the ended job (raising
+        `JobNotCompleted` when it failed or was canceled).
+        """
+        from mlyard.runtime.launch import launch_detached
+        from mlyard.services.job_submission import submit_job_file
+
+        job = submit_job_file(self._workspace, Path(source), overrides, experiment, display_name)
+        launch_detached(self._workspace, job.id)
+        return self.wait(job.id) if wait else job
+
+    def stream(self, job_id: str, write: Callable[[str], None] | None = None) -> Job:
+        """Print the job's log as it grows (or pass it to `write`) until it ends; returns the job."""
+        from mlyard.runtime.streaming import follow
+
+        return follow(self._workspace, job_id, write or _print_raw)
+
+    def wait(self, job_id: str, timeout: float | None = None) -> Job:
+        """Block until the job ends; `JobNotCompleted` unless it Completed."""
+        from mlyard.runtime.streaming import follow, require_completed
+
+        return require_completed(follow(self._workspace, job_id, None, timeout))
+
+    def cancel(self, job_id: str) -> JobStatus:
+        """Stop a job (and its child jobs): SIGTERM, then SIGKILL; it ends Canceled."""
+        from mlyard.services.job_runs import request_cancel
+
+        return request_cancel(self._workspace, job_id)
+
+    def outputs(self, job_id: str) -> builtins.list[JobOutputInfo]:
+        from mlyard.services.job_runs import job_outputs
+
+        return job_outputs(self._workspace, job_id)
+
+    def children(self, job_id: str) -> builtins.list[Job]:
+        """A pipeline's steps or a sweep's trials, oldest first."""
+        from mlyard.services.job_runs import children
+
+        return [self.get(child_id) for child_id, _, _ in children(self._workspace, job_id)]
+
+
+def _print_raw(text: str) -> None:
+    sys.stdout.write(text)
+    sys.stdout.flush()

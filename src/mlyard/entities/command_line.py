@@ -55,6 +55,8 @@ def render_command(
     def resolve(match: re.Match[str], optional: bool) -> str | None:
         kind, name = match[1], match[2]
         table = values[kind]
+        if name not in table and optional:
+            return None  # an optional part may name an input the job does not declare
         if name not in table:
             declared = ", ".join(sorted(table)) or "none"
             raise InvalidSpec(f"command uses {match[0]}, but {kind} has no {name!r} (declared: {declared})")

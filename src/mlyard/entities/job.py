@@ -76,6 +76,24 @@ class DataInput(BaseModel):
     version: str
 
 
+class JobOutputInfo(BaseModel):
+    """An output a job produced: stored under `jobs/<id>/outputs/<name>`, maybe registered as an asset."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    type: str
+    artifact_path: str
+    content_hash: str
+    asset_kind: str | None = None  # "data" or "model" when the output was registered
+    asset_name: str | None = None
+    asset_version: str | None = None
+
+    @property
+    def asset_ref(self) -> str | None:
+        return f"{self.asset_name}:{self.asset_version}" if self.asset_name else None
+
+
 class Job(BaseModel):
     """A job and its run record; `metrics` holds the latest value of each metric key."""
 
@@ -95,6 +113,7 @@ class Job(BaseModel):
     code: CodeSnapshot | None = None
     runtime: RuntimeInfo | None = None
     parent_job_id: str | None = None
+    reused_from: str | None = None  # a pipeline step that reused this earlier job's outputs
 
     @property
     def duration_seconds(self) -> float | None:

@@ -152,10 +152,62 @@ class CommandJobSpec(BaseModel):
 
 def load_command_job(path: Path) -> CommandJobSpec:
     """Read and validate a command job YAML; errors name the file and the field."""
-    data = load_yaml(path)
-    for field in CLOUD_ONLY_FIELDS:
-        data.pop(field, None)
+    return command_job_from_dict(load_yaml(path), str(path))
+
+
+def command_job_from_dict(data: dict[str, Any], source: str) -> CommandJobSpec:
+    data = {key: value for key, value in data.items() if key not in CLOUD_ONLY_FIELDS}
     job_type = data.get("type", "command")
     if job_type != "command":
-        raise InvalidSpec(f"{path}: type: this reader takes command jobs, got {job_type!r}")
-    return validate_spec(CommandJobSpec, data, str(path))
+        raise InvalidSpec(f"{source}: type: this reader takes command jobs, got {job_type!r}")
+    return validate_spec(CommandJobSpec, data, source)
+
+
+class ResolvedInput(BaseModel):
+    """An input as the runner needs it: a literal, a local path, or a pinned asset version.
+
+    `source` tells which: `literal` (value), `local` (path), `data` / `model` (name + version,
+    resolved from `@latest` or an alias at submission), `job_output` (job_id + output name).
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    type: str
+    source: Literal["literal", "local", "data", "model", "job_output"]
+    value: LiteralValue | None = None
+    path: str | None = None
+    name: str | None = None
+    version: str | None = None
+    job_id: str | None = None
+    output: str | None = None
+    mode: str | None = None
+    content_hash: str | None = None  # of the data behind it; part of a step's reuse signature
+
+    def describe(self) -> str:
+        if self.source == "literal":
+            return repr(self.value)
+        if self.source == "local":
+            return str(self.path)
+        if self.source == "job_output":
+            return f"output {self.output} of job {self.job_id}"
+        return f"{self.source} {self.name}:{self.version}"
+
+
+class ResolvedCommandJob(BaseModel):
+    """A command job with every reference pinned and every path absolute: what a runner executes.
+
+    Stored as the job's spec, so a runner on any machine (or a rerun) executes exactly this.
+    """
+
+    type: Literal["command"] = "command"
+    command: str
+    code: str | None = None  # absolute folder
+    code_hash: str | None = None
+    inputs: dict[str, ResolvedInput | None] = Field(default_factory=dict)  # None: optional, not given
+    outputs: dict[str, JobOutput] = Field(default_factory=dict)
+    environment: dict[str, Any] | None = None  # a ResolvedEnvironment; None runs in mlyard's interpreter
+    environment_ref: str | None = None  # how the user named it, for display
+    environment_variables: dict[str, str] = Field(default_factory=dict)
+    compute: str | None = None
+    timeout_seconds: int | None = None
+    search_space: dict[str, LiteralValue] = Field(default_factory=dict)  # a sweep trial's sampled values

@@ -37,10 +37,14 @@ def start_job(
     runtime: RuntimeInfo | None = None,
     job_type: str = "run",
     parent_job_id: str | None = None,
+    status: JobStatus = JobStatus.RUNNING,
+    spec: dict[str, Any] | None = None,
 ) -> Job:
+    """A new job record: Running for a tracked run, Queued for a submitted job (with its spec)."""
     experiment = validate_name(DEFAULT_EXPERIMENT if experiment is None else experiment, "experiment name")
     clean_tags = check_tags(tags or {})
     now = datetime.now(UTC)
+    start_time = now if status == JobStatus.RUNNING else None
     job_id = new_job_id()
 
     def work(session: Session) -> None:
@@ -54,12 +58,13 @@ def start_job(
                 experiment_id=experiment_id,
                 display_name=display_name,
                 type=job_type,
-                status=JobStatus.RUNNING.value,
+                status=status.value,
                 parent_job_id=parent_job_id,
                 created_at=now,
-                start_time=now,
+                start_time=start_time,
                 code=code.model_dump(mode="json") if code else None,
                 runtime=runtime.model_dump(mode="json") if runtime else None,
+                spec=spec,
             ),
         )
         job_rows.upsert_tags(session, job_id, clean_tags)
@@ -67,7 +72,7 @@ def start_job(
     workspace.database.write(work)
     return Job(
         id=job_id, experiment=experiment, display_name=display_name, type=job_type,
-        status=JobStatus.RUNNING, created_at=now, start_time=now, tags=clean_tags, code=code,
+        status=status, created_at=now, start_time=start_time, tags=clean_tags, code=code,
         runtime=runtime, parent_job_id=parent_job_id,
     )  # fmt: skip
 

@@ -64,7 +64,7 @@ def code_snapshot(source_dir: Path | None = None) -> CodeSnapshot:
 @lru_cache(maxsize=16)
 def _snapshot(folder: Path, script: str | None) -> CodeSnapshot:
     source_hash, count = hash_source_folder(folder)
-    commit, branch, dirty = _git_state(folder)
+    commit, branch, dirty = git_state(folder)
     return CodeSnapshot(
         source_dir=str(folder),
         entry_point=script,
@@ -105,7 +105,7 @@ def _source_files(folder: Path) -> list[Path]:
     return files
 
 
-def _git_state(folder: Path) -> tuple[str | None, str | None, bool | None]:
+def git_state(folder: Path) -> tuple[str | None, str | None, bool | None]:
     def git(*args: str) -> str | None:
         try:
             done = subprocess.run(

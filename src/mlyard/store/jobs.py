@@ -91,7 +91,7 @@ def job_exists(session: Session, job_id: str) -> bool:
 
 _JOB_COLUMNS = (
     JobRow.id, JobRow.display_name, JobRow.type, JobRow.status, JobRow.parent_job_id,
-    JobRow.created_at, JobRow.start_time, JobRow.end_time, JobRow.error,
+    JobRow.created_at, JobRow.start_time, JobRow.end_time, JobRow.error, JobRow.reused_from,
 )  # fmt: skip
 
 
@@ -167,6 +167,7 @@ def _to_job(
         type=row.type,
         status=JobStatus(row.status),
         parent_job_id=row.parent_job_id,
+        reused_from=row.reused_from,
         created_at=as_utc(row.created_at),
         start_time=as_utc(row.start_time),
         end_time=as_utc(row.end_time),

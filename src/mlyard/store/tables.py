@@ -53,7 +53,7 @@ class JobRow(Base):
     runtime: Mapped[dict[str, Any] | None]
     # Submitted jobs (command, pipeline, sweep, parallel) keep their resolved spec; tracked runs have none.
     spec: Mapped[dict[str, Any] | None]
-    # Which process runs the job, and when it last said so: a job whose runner died is failed, not left Running.
+    # Which process runs the job and when it last said so: a job whose runner died is failed, not Running.
     runner_pid: Mapped[int | None]
     runner_host: Mapped[str | None] = mapped_column(String(255))
     heartbeat_at: Mapped[datetime | None]
@@ -184,7 +184,7 @@ class ModelAliasRow(Base):
 
 
 class JobOutputRow(Base):
-    """A folder or file a job produced, stored under `jobs/<id>/outputs/<name>`; maybe registered as an asset."""
+    """A folder or file a job produced, under `jobs/<id>/outputs/<name>`, maybe registered as an asset."""
 
     __tablename__ = "job_outputs"
 

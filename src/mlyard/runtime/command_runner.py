@@ -1,0 +1,417 @@
+"""Runs one command job in a subprocess: the heart of every job type (pipeline steps, sweep trials…).
+
+    claim → environment → working copy of the code → inputs → command → process
+          → live log → outputs uploaded (and registered) → Completed | Failed | Canceled
+
+The process gets `MLYARD_JOB_ID` and `MLYARD_WORKSPACE`, so `mlyard.log_metric` inside it writes
+to this job. It runs in its own process group: a cancel (seen through the database, so it may
+come from any process or machine) or a timeout sends SIGTERM to the whole group and SIGKILL
+after a grace period.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from mlyard.entities.command_line import render_command
+from mlyard.entities.job import CodeSnapshot, DataInput, JobOutputInfo, JobStatus
+from mlyard.entities.job_spec import JobOutput, ResolvedCommandJob, ResolvedInput
+from mlyard.errors import Conflict, MlyardError
+from mlyard.services import job_runs
+from mlyard.services.jobs import end_job, record_input
+from mlyard.services.workspace import ENV_WORKSPACE, Workspace
+
+ENV_JOB_ID = "MLYARD_JOB_ID"
+ENV_SCRATCH = "MLYARD_SCRATCH"
+CANCEL_GRACE_SECONDS = float(os.environ.get("MLYARD_CANCEL_GRACE", "10"))
+POLL_SECONDS = 0.2
+STATUS_CHECK_SECONDS = 0.5
+LOG_SYNC_SECONDS = 1.0
+ERROR_LOG_LINES = 20
+_CODE_IGNORE = shutil.ignore_patterns(
+    ".git", "__pycache__", "*.pyc", ".mlyard", ".venv", "venv", "node_modules", ".mypy_cache",
+    ".pytest_cache", ".ruff_cache", ".ipynb_checkpoints",
+)  # fmt: skip
+
+LogCallback = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class RunResult:
+    status: JobStatus
+    error: str | None = None
+    exit_code: int | None = None
+
+
+def scratch_root() -> Path:
+    """Where jobs get their working folders: `MLYARD_SCRATCH`, or the system's temporary folder."""
+    configured = os.environ.get(ENV_SCRATCH)
+    return Path(configured) if configured else Path(tempfile.gettempdir()) / "mlyard-jobs"
+
+
+def run_command_job(
+    workspace: Workspace,
+    job_id: str,
+    job: ResolvedCommandJob,
+    on_log: LogCallback | None = None,
+    claim: bool = True,
+) -> RunResult:
+    """Execute a queued command job to its end and record the outcome; never raises for the job's faults."""
+    if claim:
+        job_runs.claim(workspace, job_id)
+    log = JobLog(workspace, job_id, on_log)
+    workdir = scratch_root() / job_id
+    try:
+        result = _execute(workspace, job_id, job, log, workdir)
+    except MlyardError as exc:
+        log.write(f"[mlyard] {exc.message}\n")
+        result = RunResult(JobStatus.FAILED, exc.message)
+    except Exception as exc:  # a runner bug must still end the job, with the reason
+        log.write(f"[mlyard] runner error: {exc!r}\n")
+        result = RunResult(JobStatus.FAILED, f"runner error: {exc!r}")
+    finally:
+        log.close()
+        shutil.rmtree(workdir, ignore_errors=True)
+    with contextlib.suppress(Conflict):  # already ended: canceled before it was claimed
+        end_job(workspace, job_id, result.status, result.error)
+    return result
+
+
+def _execute(
+    workspace: Workspace, job_id: str, job: ResolvedCommandJob, log: JobLog, workdir: Path
+) -> RunResult:
+    workdir.mkdir(parents=True, exist_ok=True)
+    python = job_python(workspace, job, log)
+    code_dir = _working_copy(job, workdir)
+    if job.code is not None:
+        job_runs.set_code(workspace, job_id, _code_record(job).model_dump(mode="json"))
+    input_values = {
+        name: _materialize(workspace, job_id, name, given, workdir) for name, given in job.inputs.items()
+    }
+    output_paths = {name: _output_path(workdir, name, output) for name, output in job.outputs.items()}
+    command = render_command(
+        job.command, input_values, {k: str(v) for k, v in output_paths.items()},
+        {key: str(value) for key, value in job.search_space.items()},
+    )  # fmt: skip
+    log.write(f"[mlyard] running in {code_dir}: {command}\n")
+    result = _run_process(
+        workspace, job_id, command, code_dir, _process_env(workspace, job_id, job, python), job, log
+    )
+    if result.status == JobStatus.COMPLETED:
+        _store_outputs(workspace, job_id, job, output_paths, log)
+    return result
+
+
+def job_python(workspace: Workspace, job: ResolvedCommandJob, log: JobLog) -> Path:
+    """The interpreter a job runs with: its environment's (built on first use), or mlyard's own."""
+    if job.environment is None:
+        return Path(sys.executable)
+    from mlyard.entities.environment_spec import ResolvedEnvironment
+    from mlyard.runtime.environments import prepare_environment
+
+    environment = ResolvedEnvironment.model_validate(job.environment)
+    return prepare_environment(workspace, environment, log=log.write).python
+
+
+def _run_process(
+    workspace: Workspace,
+    job_id: str,
+    command: str,
+    cwd: Path,
+    env: dict[str, str],
+    job: ResolvedCommandJob,
+    log: JobLog,
+) -> RunResult:
+    shell = "/bin/bash" if Path("/bin/bash").exists() else "/bin/sh"
+    process = subprocess.Popen(
+        [shell, "-c", command],
+        cwd=cwd,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # its own process group: signals reach everything it starts
+    )
+    pump = threading.Thread(target=log.pump, args=(process,), name=f"log-{job_id}", daemon=True)
+    pump.start()
+    started = time.monotonic()
+    last_check = last_beat = started
+    stop_reason: tuple[JobStatus, str] | None = None
+    while process.poll() is None:
+        time.sleep(POLL_SECONDS)
+        now = time.monotonic()
+        if job.timeout_seconds is not None and now - started > job.timeout_seconds:
+            stop_reason = (JobStatus.FAILED, f"timed out after {job.timeout_seconds} s (limits.timeout)")
+        elif now - last_check >= STATUS_CHECK_SECONDS:
+            last_check = now
+            beat = now - last_beat >= job_runs.HEARTBEAT_SECONDS
+            status = job_runs.heartbeat(workspace, job_id) if beat else job_runs.status_of(workspace, job_id)
+            last_beat = now if beat else last_beat
+            if status == JobStatus.CANCEL_REQUESTED or status.is_terminal:
+                stop_reason = (JobStatus.CANCELED, "canceled by request")
+        if stop_reason is not None:
+            log.write(f"[mlyard] stopping the job: {stop_reason[1]}\n")
+            _stop(process)
+            break
+        log.sync_if_due()
+    process.wait()
+    pump.join(timeout=5)
+    if process.stdout is not None:
+        process.stdout.close()
+    if stop_reason is not None:
+        return RunResult(stop_reason[0], stop_reason[1], process.returncode)
+    if process.returncode != 0:
+        tail = log.tail()
+        return RunResult(
+            JobStatus.FAILED,
+            f"command exited with code {process.returncode}; last lines of the log:\n{tail}",
+            process.returncode,
+        )
+    return RunResult(JobStatus.COMPLETED, None, 0)
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM to the process group, SIGKILL if it is still there after the grace period."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=CANCEL_GRACE_SECONDS)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def _process_env(workspace: Workspace, job_id: str, job: ResolvedCommandJob, python: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(job.environment_variables)
+    env[ENV_JOB_ID] = job_id
+    env[ENV_WORKSPACE] = str(workspace.path)
+    env["AZUREML_RUN_ID"] = job_id  # scripts written for Azure ML read it
+    env["PYTHONUNBUFFERED"] = "1"  # so the log streams as the job prints
+    # `python` in the command is the environment's interpreter.
+    env["PATH"] = os.pathsep.join([str(python.parent), env.get("PATH", "")])
+    env.pop("VIRTUAL_ENV", None)
+    return env
+
+
+def _working_copy(job: ResolvedCommandJob, workdir: Path) -> Path:
+    """The job runs in its own copy of the code, so editing the source meanwhile changes nothing."""
+    target = workdir / "code"
+    if job.code is None:
+        target.mkdir(parents=True, exist_ok=True)
+        return target
+    source = Path(job.code)
+    if source.is_file():
+        target.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, target / source.name)
+    else:
+        shutil.copytree(source, target, ignore=_CODE_IGNORE, dirs_exist_ok=True)
+    return target
+
+
+def _code_record(job: ResolvedCommandJob) -> CodeSnapshot:
+    from mlyard.services.run_context import git_state
+
+    assert job.code is not None
+    folder = Path(job.code)
+    commit, branch, dirty = git_state(folder if folder.is_dir() else folder.parent)
+    return CodeSnapshot(
+        source_dir=str(folder),
+        source_hash=job.code_hash,
+        git_commit=commit,
+        git_branch=branch,
+        git_dirty=dirty,
+    )
+
+
+def _materialize(
+    workspace: Workspace, job_id: str, name: str, given: ResolvedInput | None, workdir: Path
+) -> str | None:
+    """The value a command's `${{inputs.name}}` becomes: a literal, or a local path to the data."""
+    if given is None:
+        return None
+    if given.source == "literal":
+        return str(given.value)
+    path = input_path(workspace, given, workdir / "inputs" / name)
+    if given.source in ("data", "model"):
+        assert given.name is not None and given.version is not None
+        record_input(workspace, job_id, DataInput(kind=given.source, name=given.name, version=given.version))
+    if given.mode in ("download", "rw_mount") and not path.is_relative_to(workdir):
+        # The job may change a writable input; it gets its own copy, never the stored one.
+        copy = workdir / "inputs" / name / path.name
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        if path.is_dir():
+            shutil.copytree(path, copy)
+        else:
+            shutil.copy2(path, copy)
+        path = copy
+    return str(path)
+
+
+def input_path(workspace: Workspace, given: ResolvedInput, cache: Path) -> Path:
+    """A local path to an asset input's content (downloaded into `cache` when the store is remote)."""
+    if given.source == "local":
+        assert given.path is not None
+        return Path(given.path)
+    if given.source == "data":
+        from mlyard.services.data import get_data_asset, local_path
+
+        return local_path(workspace, get_data_asset(workspace, f"{given.name}:{given.version}"))
+    if given.source == "model":
+        from mlyard.services.models import get_model_version, model_local_path
+
+        return model_local_path(workspace, get_model_version(workspace, f"{given.name}:{given.version}"))
+    assert given.job_id is not None and given.output is not None
+    output = job_runs.job_output(workspace, given.job_id, given.output)
+    folder = workspace.artifacts.local_path(output.artifact_path)
+    if folder is None or not folder.exists():
+        folder = cache
+        if workspace.artifacts.exists(output.artifact_path):
+            workspace.artifacts.download(output.artifact_path, folder)
+        else:
+            folder.mkdir(parents=True, exist_ok=True)  # the producing step wrote nothing
+    if given.type == "uri_file":
+        files = sorted(p for p in folder.rglob("*") if p.is_file())
+        if len(files) == 1:
+            return files[0]
+    return folder
+
+
+def _output_path(workdir: Path, name: str, output: JobOutput) -> Path:
+    """Where the job writes an output: a folder, or for `uri_file` a file named after the output."""
+    folder = workdir / "outputs" / name
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / name if output.type == "uri_file" else folder
+
+
+def _store_outputs(
+    workspace: Workspace, job_id: str, job: ResolvedCommandJob, paths: dict[str, Path], log: JobLog
+) -> None:
+    from mlyard.artifacts.hashing import hash_path
+
+    for name, output in job.outputs.items():
+        folder = paths[name].parent if output.type == "uri_file" else paths[name]
+        destination = job_runs.output_path(job_id, name)
+        if any(folder.iterdir()):
+            workspace.artifacts.put_dir(folder, destination)
+        digest = hash_path(folder).sha256
+        info = JobOutputInfo(name=name, type=output.type, artifact_path=destination, content_hash=digest)
+        if output.name:
+            info = _register_output(workspace, job_id, name, output, paths[name], info)
+            log.write(f"[mlyard] output {name} registered as {info.asset_kind} {info.asset_ref}\n")
+        job_runs.record_output(workspace, job_id, info)
+
+
+def _register_output(
+    workspace: Workspace, job_id: str, name: str, output: JobOutput, path: Path, info: JobOutputInfo
+) -> JobOutputInfo:
+    assert output.name is not None
+    where = f"outputs.{name}"
+    try:
+        if output.type in ("custom_model", "mlflow_model"):
+            from mlyard.services.models import register_model_folder
+
+            model = register_model_folder(
+                workspace, output.name, path, flavor=output.type, version=output.version,
+                description=output.description, job_id=job_id,
+            )  # fmt: skip
+            return info.model_copy(
+                update=dict(asset_kind="model", asset_name=model.name, asset_version=model.version)
+            )
+        from mlyard.services.data import create_data_asset
+
+        if not path.exists():
+            raise MlyardError(f"the job wrote nothing to {path}")
+        registration = create_data_asset(
+            workspace, output.name, path, type=output.type, version=output.version,
+            description=output.description, tags={"mlyard.job_id": job_id},
+        )  # fmt: skip
+    except MlyardError as exc:
+        raise type(exc)(f"{where}: registering as {output.name}: {exc.message}") from None
+    asset = registration.asset
+    return info.model_copy(update=dict(asset_kind="data", asset_name=asset.name, asset_version=asset.version))
+
+
+class JobLog:
+    """The job's stdout+stderr: kept in a local file, mirrored to the artifact store every second.
+
+    Readers (`mlyard job stream`, another machine) read the stored copy, so they need nothing
+    but the workspace.
+    """
+
+    def __init__(self, workspace: Workspace, job_id: str, on_log: LogCallback | None) -> None:
+        self._workspace = workspace
+        self._destination = job_runs.log_path(job_id)
+        self._on_log = on_log
+        self._lock = threading.Lock()
+        # Open for the job's whole life (closed in `close`), so not a `with` block.
+        self._file = tempfile.NamedTemporaryFile(  # noqa: SIM115
+            prefix=f"mlyard-{job_id}-", suffix=".log", delete=False
+        )
+        self._path = Path(self._file.name)
+        self._dirty = False
+        self._last_sync = 0.0
+        self._tail: deque[str] = deque(maxlen=ERROR_LOG_LINES)
+        self._partial = ""
+
+    def write(self, text: str) -> None:
+        data = text.encode("utf-8", errors="replace")
+        self._write_bytes(data)
+
+    def _write_bytes(self, data: bytes) -> None:
+        text = data.decode("utf-8", errors="replace")
+        with self._lock:
+            self._file.write(data)
+            self._file.flush()
+            self._dirty = True
+            lines = (self._partial + text).split("\n")
+            self._partial = lines.pop()
+            self._tail.extend(lines)
+        if self._on_log is not None:
+            self._on_log(text)
+
+    def pump(self, process: subprocess.Popen[bytes]) -> None:
+        assert process.stdout is not None
+        stream = process.stdout
+        while chunk := stream.read1(65536):  # type: ignore[attr-defined]
+            self._write_bytes(chunk)
+            self.sync_if_due()
+
+    def tail(self) -> str:
+        with self._lock:
+            lines = [*self._tail, *([self._partial] if self._partial else [])]
+        return "\n".join(lines[-ERROR_LOG_LINES:])
+
+    def sync_if_due(self) -> None:
+        if self._dirty and time.monotonic() - self._last_sync >= LOG_SYNC_SECONDS:
+            self.sync()
+
+    def sync(self) -> None:
+        with self._lock:
+            if not self._dirty:
+                return
+            self._dirty = False
+            self._last_sync = time.monotonic()
+            self._workspace.artifacts.put_file(self._path, self._destination)
+
+    def close(self) -> None:
+        with self._lock:
+            self._file.close()
+            self._dirty = True
+        try:
+            self.sync()
+        finally:
+            self._path.unlink(missing_ok=True)

@@ -1,0 +1,97 @@
+"""`mlyard job create|stream|cancel|show|download` as a user types them."""
+
+from __future__ import annotations
+
+import json
+import re
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.cli.test_cli import as_json, mlyard
+
+
+@pytest.fixture
+def ws(tmp_path: Path) -> Path:
+    return tmp_path / "ws"
+
+
+def write_job(folder: Path, body: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "src").mkdir(exist_ok=True)
+    (folder / "src" / "main.py").write_text(
+        textwrap.dedent(
+            """\
+            import pathlib, sys
+            import mlyard
+            print("hello from the job", sys.argv[1:])
+            mlyard.log_metric("accuracy", 0.93)
+            pathlib.Path(sys.argv[2], "result.txt").write_text("ok")
+            """
+        )
+    )
+    path = folder / "job.yml"
+    path.write_text(textwrap.dedent(body))
+    return path
+
+
+JOB = """\
+$schema: https://azuremlschemas.azureedge.net/latest/commandJob.schema.json
+code: src
+command: python main.py ${{inputs.greeting}} ${{outputs.result}}
+inputs:
+  greeting: hi
+outputs:
+  result: {type: uri_folder}
+experiment_name: cli-jobs
+"""
+
+
+def test_create_stream_show_download(ws, tmp_path):
+    path = write_job(tmp_path / "proj", JOB)
+    done = mlyard("job", "create", "--file", str(path), "--stream", workspace=ws)
+    assert "hello from the job ['hi'" in done.stdout
+    job_id = re.search(r"job (\S+) Completed", done.stdout + done.stderr)[1]
+    shown = as_json(mlyard("job", "show", job_id, "-o", "json", workspace=ws))
+    assert shown["status"] == "Completed" and shown["metrics"] == {"accuracy": 0.93}
+    assert [o["name"] for o in shown["outputs"]] == ["result"]
+    mlyard("job", "download", job_id, "--download-path", str(tmp_path / "dl"), workspace=ws)
+    assert (tmp_path / "dl" / job_id / "outputs" / "result" / "result.txt").read_text() == "ok"
+    assert "hello from the job" in (tmp_path / "dl" / job_id / "logs" / "std_log.txt").read_text()
+    listed = as_json(mlyard("job", "list", "-o", "json", workspace=ws))
+    assert [(j["id"], j["type"]) for j in listed] == [(job_id, "command")]
+
+
+def test_set_override_and_a_failing_job_exit_non_zero(ws, tmp_path):
+    path = write_job(
+        tmp_path / "proj", JOB.replace("command: python main.py", "command: exit 5 ; python main.py")
+    )
+    done = mlyard(
+        "job", "create", "-f", str(path), "--stream", "--set", "inputs.greeting=yo", workspace=ws, expect=8
+    )
+    assert "Failed" in done.stderr and "exited with code 5" in done.stderr
+
+
+def test_create_without_stream_returns_at_once_then_cancel(ws, tmp_path):
+    path = write_job(tmp_path / "proj", "command: echo started; sleep 60\n")
+    created = as_json(mlyard("job", "create", "-f", str(path), "-o", "json", workspace=ws))
+    assert created["status"] == "Queued"
+    deadline = time.monotonic() + 30
+    while as_json(mlyard("job", "show", created["id"], "-o", "json", workspace=ws))["status"] != "Running":
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    done = mlyard("job", "cancel", created["id"], workspace=ws)
+    assert "cancel requested" in done.stderr
+    streamed = mlyard("job", "stream", created["id"], workspace=ws, expect=8)
+    assert "Canceled" in streamed.stderr
+
+
+def test_bad_spec_gives_exit_2_and_no_job(ws, tmp_path):
+    path = write_job(tmp_path / "proj", "comand: echo hi\n")
+    done = mlyard("job", "create", "-f", str(path), workspace=ws, expect=2)
+    assert "job.yml: comand: unknown field" in done.stderr
+    missing = mlyard("job", "create", "-f", str(tmp_path / "nope.yml"), workspace=ws, expect=3)
+    assert "nope.yml does not exist" in missing.stderr
+    assert json.loads(mlyard("job", "list", "-o", "json", workspace=ws).stdout) == []
