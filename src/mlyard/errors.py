@@ -9,7 +9,8 @@
     ├── PermissionDenied       403 / exit 5
     ├── WorkspaceError         400 / exit 6   the workspace path or database is unusable
     ├── StoreError             503 / exit 7   the database could not be reached or stayed locked
-    └── JobNotCompleted        409 / exit 8   a job waited on ended Failed or Canceled
+    ├── JobNotCompleted        409 / exit 8   a job waited on ended Failed or Canceled
+    └── EnvironmentBuildError  422 / exit 9   an environment could not be built (log tail attached)
 
 Messages say what happened and what to do about it.
 """
@@ -86,3 +87,11 @@ class JobNotCompleted(MlyardError):
     error_code = "JOB_NOT_COMPLETED"
     http_status = 409
     exit_code = 8
+
+
+class EnvironmentBuildError(MlyardError):
+    """Building an environment failed (no such interpreter, a package that does not install, …)."""
+
+    error_code = "ENVIRONMENT_BUILD_FAILED"
+    http_status = 422
+    exit_code = 9

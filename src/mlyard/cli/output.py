@@ -27,13 +27,15 @@ def print_json(data: Any) -> None:
 
 def print_table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table(title=title, title_justify="left", header_style="bold")
     for column in columns:
         table.add_column(column, overflow="fold")
     for row in rows:
-        table.add_row(*[format_cell(cell) for cell in row])
+        # Values are data, not Rich markup: `scikit-learn[alldeps]` must show its brackets.
+        table.add_row(*[escape(format_cell(cell)) for cell in row])
     Console().print(table)
 
 

@@ -1,4 +1,4 @@
-"""Queries shared by every versioned asset table (data assets, model versions)."""
+"""Queries shared by every versioned asset table (data assets, model versions, environments, components)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from typing import TypeVar
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from mlyard.store.tables import DataAssetRow, ModelVersionRow
+from mlyard.store.tables import ComponentRow, DataAssetRow, EnvironmentRow, ModelVersionRow
 
-VersionedRow = TypeVar("VersionedRow", DataAssetRow, ModelVersionRow)
+VersionedRow = TypeVar("VersionedRow", DataAssetRow, ModelVersionRow, EnvironmentRow, ComponentRow)
 
 
 def next_version_number(session: Session, table: type[VersionedRow], name: str) -> int:
