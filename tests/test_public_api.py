@@ -9,6 +9,10 @@ import mlyard
 
 EXPECTED = {
     "MLClient",
+    "Input",
+    "Output",
+    "command_component",
+    "pipeline",
     "Run",
     "start_run",
     "end_run",

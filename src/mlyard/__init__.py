@@ -40,16 +40,22 @@ _EXPORTS: dict[str, str] = {
     "ModelVersion": "mlyard.entities.model",
     "DataType": "mlyard.entities.data",
     "MlyardError": "mlyard.errors",
+    "Input": "mlyard.client.dsl",
+    "Output": "mlyard.client.dsl",
+    "command_component": "mlyard.client.dsl",
+    "pipeline": "mlyard.client.dsl",
 }
 
 __all__ = [
-    "DataAsset", "DataType", "Job", "JobStatus", "MLClient", "MlyardError", "ModelVersion", "Run",
-    "__version__", "active_run", "end_run", "log_artifact", "log_artifacts", "log_dict",
+    "DataAsset", "DataType", "Input", "Job", "JobStatus", "MLClient", "MlyardError", "ModelVersion",
+    "Output", "Run", "__version__", "active_run", "command_component", "end_run", "log_artifact",
+    "log_artifacts", "log_dict",
     "log_figure", "log_metric", "log_metrics", "log_model", "log_param", "log_params", "log_text",
-    "set_tag", "set_tags", "start_run", "use_data",
+    "pipeline", "set_tag", "set_tags", "start_run", "use_data",
 ]  # fmt: skip
 
 if TYPE_CHECKING:
+    from mlyard.client.dsl import Input, Output, command_component, pipeline
     from mlyard.client.fluent import (
         active_run,
         end_run,

@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from mlyard.client.components import ComponentOperations
 from mlyard.client.data import DataOperations
+from mlyard.client.environments import EnvironmentOperations
 from mlyard.client.jobs import JobOperations
 from mlyard.client.models import ModelOperations
 from mlyard.services.workspace import Workspace, open_workspace
@@ -26,7 +28,9 @@ class MLClient:
         self._workspace: Workspace = open_workspace(workspace, db=db, artifacts=artifacts)
         self.jobs = JobOperations(self._workspace)
         self.data = DataOperations(self._workspace)
+        self.environments = EnvironmentOperations(self._workspace)
         self.models = ModelOperations(self._workspace)
+        self.components = ComponentOperations(self._workspace)
 
     @property
     def workspace(self) -> dict[str, Any]:

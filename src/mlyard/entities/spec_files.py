@@ -6,8 +6,11 @@ a user always learns the file, the field path and what was expected — never a 
 
 from __future__ import annotations
 
+import difflib
+import types
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
@@ -43,8 +46,46 @@ def validate_spec(model: type[SpecT], data: dict[str, Any], source: str) -> Spec
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        problems = [f"{source}: {_location(error['loc'])}: {_message(error)}" for error in exc.errors()]
+        located = [(_location(error["loc"]), error) for error in exc.errors()]
+        problems = [
+            f"{source}: {where}: {_message(error, model)}"
+            for where, error in located
+            if not _is_union_noise(where, error, located)
+        ]
         raise InvalidSpec("\n".join(problems)) from None
+
+
+_SCALAR_MISSES = frozenset({"string_type", "int_type", "float_type", "bool_type"})
+
+
+def _is_union_noise(where: str, error: Any, located: list[tuple[str, Any]]) -> bool:
+    """A mapping given where a value-or-mapping union is expected fails every scalar branch too.
+
+    Those "expected text, got {...}" lines hide the real problem, which the mapping branch reports
+    at the same place or deeper; drop them when it did.
+    """
+
+    def scalar_miss(problem: Any) -> bool:
+        return problem["type"] in _SCALAR_MISSES and isinstance(problem.get("input"), dict | list)
+
+    return scalar_miss(error) and any(
+        not scalar_miss(other) and (place == where or place.startswith(where + "."))
+        for place, other in located
+    )
+
+
+def did_you_mean(name: str, candidates: Iterable[str]) -> str:
+    """` (did you mean 'x'?)` when one of `candidates` is close to `name`, else an empty string.
+
+    Close means similar spelling (difflib), or the only candidate that begins with `name` or that
+    `name` begins with (`model` → `model_output`).
+    """
+    names = list(candidates)
+    close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+    if not close and name:
+        lowered = name.lower()
+        close = [c for c in names if c.lower().startswith(lowered) or (c and lowered.startswith(c.lower()))]
+    return f" (did you mean {close[0]!r}?)" if len(close) == 1 else ""
 
 
 def _location(loc: tuple[int | str, ...]) -> str:
@@ -62,18 +103,63 @@ def _location(loc: tuple[int | str, ...]) -> str:
 _TYPE_TAGS = frozenset({"str", "int", "float", "bool", "dict[str,any]", "list[any]", "none"})
 
 
-def _message(error: Any) -> str:
+def _message(error: Any, model: type[BaseModel]) -> str:
     kind, given = error["type"], error.get("input")
     if kind == "extra_forbidden":
-        return "unknown field (check the spelling)"
+        name = str(error["loc"][-1])
+        hint = did_you_mean(name, _field_names(model, error["loc"][:-1])) or " (check the spelling)"
+        return f"unknown field {name!r}{hint}"
     if kind == "missing":
         return "required field is missing"
     expected = {
         "float_parsing": "number", "float_type": "number", "int_parsing": "integer",
         "int_type": "integer", "int_from_float": "integer", "bool_parsing": "true or false",
         "bool_type": "true or false", "string_type": "text", "dict_type": "a mapping",
-        "list_type": "a list",
+        "list_type": "a list", "model_type": "a mapping",
+        "literal_error": error.get("ctx", {}).get("expected"),
     }.get(kind)  # fmt: skip
     if expected is not None:
         return f"expected {expected}, got {given!r}"
     return str(error["msg"]).removeprefix("Value error, ")
+
+
+def _field_names(model: type[BaseModel], loc: tuple[int | str, ...]) -> set[str]:
+    """The fields allowed at `loc` inside `model`, found by following the type annotations."""
+    current: list[Any] = [model]
+    for part in loc:
+        current = [inner for annotation in current for inner in _step_into(annotation, part)]
+    return {
+        field.alias or name
+        for annotation in current
+        for arm in _arms(annotation)
+        if _is_model(arm)
+        for name, field in arm.model_fields.items()
+    }
+
+
+def _step_into(annotation: Any, part: int | str) -> list[Any]:
+    inner: list[Any] = []
+    for arm in _arms(annotation):
+        if _is_model(arm):
+            fields = {field.alias or name: field for name, field in arm.model_fields.items()}
+            # a part that is no field is pydantic's tag for a union branch or validator: stay here
+            inner.append(fields[part].annotation if part in fields else arm)
+        elif get_origin(arm) is dict and isinstance(part, str):
+            inner.append(get_args(arm)[1])
+        elif get_origin(arm) in (list, tuple) and isinstance(part, int):
+            inner.append(get_args(arm)[0])
+    return inner
+
+
+def _arms(annotation: Any) -> list[Any]:
+    """The alternatives of a union (or the annotation itself), with `Annotated` metadata dropped."""
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return _arms(get_args(annotation)[0])
+    if origin is Union or origin is types.UnionType:
+        return [arm for member in get_args(annotation) for arm in _arms(member)]
+    return [annotation]
+
+
+def _is_model(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)

@@ -1,0 +1,103 @@
+"""`mlyard component create|list|show`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from mlyard.cli.context import workspace_of
+from mlyard.cli.output import OutputFormat, OutputOption, print_fields, print_json, print_table, say
+
+if TYPE_CHECKING:
+    from mlyard.entities.component import Component
+
+app = typer.Typer(help="Register and inspect versioned, reusable command components.", no_args_is_help=True)
+
+
+@app.command("create")
+def create(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Option("--file", "-f", help="command component YAML")],
+    name: Annotated[str | None, typer.Option("--name", "-n", help="overrides the YAML's name")] = None,
+    version: Annotated[str | None, typer.Option("--version", "-v", help="default: next number")] = None,
+    output: OutputOption = OutputFormat.table,
+) -> None:
+    """Register a component (its code folder is stored with it) as a new immutable version."""
+    from mlyard.services.components import create_component
+
+    registration = create_component(workspace_of(ctx), file, name=name, version=version)
+    if output == OutputFormat.json:
+        print_json(_as_json(registration.component) | {"created": registration.created})
+        return
+    say(registration.message)
+    _print_component(registration.component)
+
+
+@app.command("list")
+def list_components(
+    ctx: typer.Context,
+    name: Annotated[
+        str | None, typer.Option("--name", "-n", help="list the versions of one component")
+    ] = None,
+    output: OutputOption = OutputFormat.table,
+) -> None:
+    """Components (latest version of each), or every version of one."""
+    from mlyard.services.components import list_components as listing
+
+    found = listing(workspace_of(ctx), name)
+    if output == OutputFormat.json:
+        print_json([_as_json(c) for c in found])
+        return
+    print_table(
+        f"{len(found)} component(s)",
+        ["name", "version", "inputs", "outputs", "deterministic", "created"],
+        [
+            [
+                c.name,
+                c.version,
+                list(c.spec.inputs),
+                list(c.spec.outputs),
+                c.spec.is_deterministic,
+                c.created_at,
+            ]
+            for c in found
+        ],
+    )
+
+
+@app.command("show")
+def show(ctx: typer.Context, ref: str, output: OutputOption = OutputFormat.table) -> None:
+    """One component version: NAME:VERSION or NAME@latest."""
+    from mlyard.services.components import get_component
+
+    component = get_component(workspace_of(ctx), ref)
+    if output == OutputFormat.json:
+        print_json(_as_json(component))
+        return
+    _print_component(component)
+
+
+def _as_json(component: Component) -> dict[str, object]:
+    return component.model_dump(mode="json")
+
+
+def _print_component(component: Component) -> None:
+    spec = component.spec
+    print_fields(
+        f"component {component.ref}",
+        {
+            "description": component.description,
+            "command": spec.command,
+            "inputs": {k: f"{v.type}{' (optional)' if v.optional else ''}" for k, v in spec.inputs.items()},
+            "outputs": {k: v.type for k, v in spec.outputs.items()},
+            "environment": spec.environment
+            if isinstance(spec.environment, str)
+            else spec.environment and "inline",
+            "deterministic": spec.is_deterministic,
+            "code": component.code_path,
+            "tags": component.tags,
+            "created": component.created_at,
+        },
+    )

@@ -1,0 +1,303 @@
+"""The pipeline job spec, as Azure ML CLI v2 YAML writes it (`type: pipeline`).
+
+    $schema: https://azuremlschemas.azureedge.net/latest/pipelineJob.schema.json
+    type: pipeline
+    inputs:
+      max_epochs: 20
+    outputs:
+      trained_model: {mode: upload}
+    settings:
+      default_compute: azureml:cpu-cluster
+      continue_on_step_failure: false
+    jobs:
+      train:
+        type: command
+        component: ./train.yml              # or azureml:train:1, train@latest, or inline
+        inputs:
+          training_data: {type: uri_folder, path: ./data}
+          max_epochs: ${{parent.inputs.max_epochs}}
+        outputs:
+          model_output: ${{parent.outputs.trained_model}}
+      score:
+        command: python score.py --model ${{inputs.model}}   # an inline command step
+        environment: azureml:AzureML-sklearn-1.0-ubuntu20.04-py38-cpu@latest
+        inputs:
+          model: ${{parent.jobs.train.outputs.model_output}}
+
+This module reads and checks the shape only; component references stay unresolved, and the
+bindings between steps are checked by `pipeline_graph` once the components are known.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    PlainValidator,
+    Tag,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from mlyard.entities.command_line import bindings
+from mlyard.entities.component_spec import CommandComponentSpec
+from mlyard.entities.job_spec import CLOUD_ONLY_FIELDS, JobInput, JobLimits, JobOutput, LiteralValue
+from mlyard.entities.names import AssetRef, parse_ref
+from mlyard.entities.spec_files import did_you_mean, load_yaml, validate_spec
+from mlyard.errors import InvalidArgument, InvalidSpec
+
+# Step kinds Azure ML runs inside pipelines that mlyard does not run there yet.
+UNSUPPORTED_STEP_TYPES = ("sweep", "parallel", "pipeline", "automl", "spark", "data_transfer", "import")
+_STEP_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
+
+
+def _plain_value(value: Any) -> LiteralValue:
+    if isinstance(value, str | int | float | bool):
+        return value
+    raise ValueError(f"expected a value (text, number, true or false) or a mapping, got {value!r}")
+
+
+def _mapping_or_value(value: Any) -> str:
+    return "union[mapping]" if isinstance(value, dict | BaseModel) else "union[value]"
+
+
+# A value or a mapping, told apart by the value's own shape so an error names only the branch the
+# user meant. The tags start with "union[" so error locations skip them (see spec_files).
+PlainValue = Annotated[LiteralValue, PlainValidator(_plain_value)]
+InputValue = Annotated[
+    Annotated[JobInput, Tag("union[mapping]")] | Annotated[PlainValue, Tag("union[value]")],
+    Discriminator(_mapping_or_value),
+]
+ComponentRef = Annotated[
+    Annotated[CommandComponentSpec, Tag("union[mapping]")] | Annotated[str, Tag("union[value]")],
+    Discriminator(_mapping_or_value),
+]
+OutputValue = Annotated[
+    Annotated[JobOutput, Tag("union[mapping]")] | Annotated[str, Tag("union[value]")],
+    Discriminator(_mapping_or_value),
+]
+
+
+def _is_path(component: str) -> bool:
+    return component.startswith(("file:", "./", "../", "/")) or component.endswith((".yml", ".yaml"))
+
+
+def _drop_cloud_only(data: Any) -> Any:
+    if isinstance(data, dict):
+        return {key: value for key, value in data.items() if key not in CLOUD_ONLY_FIELDS}
+    return data
+
+
+def _values_as_text(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: item if isinstance(item, str) else str(item) for key, item in value.items()}
+    return value
+
+
+class PipelineStep(BaseModel):
+    """One step under `jobs:` — a component (`component:`) or an inline command (`command:`).
+
+    Inputs take a literal, a binding (`${{parent.inputs.x}}`, `${{parent.jobs.a.outputs.b}}`) or an
+    input mapping (`{type: uri_folder, path: ./data}`); outputs take `${{parent.outputs.c}}`, an
+    output mapping, or nothing (a `uri_folder` mlyard places).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["command"] = "command"
+    component: ComponentRef | None = None
+    inputs: dict[str, InputValue | None] = Field(default_factory=dict)
+    outputs: dict[str, OutputValue | None] = Field(default_factory=dict)
+    # inline command steps only; inputs and outputs come first so their bindings can be checked
+    command: str | None = Field(default=None, min_length=1)
+    code: str | None = None
+    environment: str | dict[str, Any] | None = None  # on a component step: overrides the component's
+    environment_variables: dict[str, str] = Field(default_factory=dict)
+    compute: str | None = None
+    name: str | None = None
+    display_name: str | None = None
+    description: str | None = None
+    comment: str | None = None
+    tags: dict[str, str] = Field(default_factory=dict)
+    properties: dict[str, str] = Field(default_factory=dict)
+    is_deterministic: bool | None = None  # None: as the component says
+    retry: int = Field(default=0, ge=0, description="times a failed step is run again")
+    # as on a command job: Azure ML's keys are accepted and ignored; on Ray, `cpu`, `memory`, `gpu`
+    resources: dict[str, Any] | None = None
+    limits: JobLimits | None = None
+    timeout: int | None = Field(default=None, gt=0, description="seconds; same as limits.timeout")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _supported_step(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            step_type = data.get("type", "command")
+            if step_type in UNSUPPORTED_STEP_TYPES:
+                raise ValueError(
+                    f"type: {step_type} steps are not supported inside pipelines yet; use a command step"
+                )
+        return _drop_cloud_only(data)
+
+    @field_validator("component")
+    @classmethod
+    def _reference_is_readable(cls, component: Any) -> Any:
+        if isinstance(component, str) and not _is_path(component):
+            try:
+                parse_ref(component, default_alias=None)
+            except InvalidArgument as exc:
+                raise ValueError(
+                    f"{exc.message}; a component is a YAML path (./train.yml), name:version or name@latest"
+                ) from None
+        return component
+
+    @field_validator("environment_variables", "tags", "properties", mode="before")
+    @classmethod
+    def _text_values(cls, value: Any) -> Any:
+        return _values_as_text(value)
+
+    @field_validator("command")
+    @classmethod
+    def _bindings_resolve(cls, command: str | None, info: ValidationInfo) -> str | None:
+        if command is None:
+            return None
+        for binding in bindings(command):
+            if binding.kind == "search_space":
+                raise ValueError(f"uses {binding}, but a pipeline step binds only inputs and outputs")
+            if binding.optional:
+                continue  # dropped when not given
+            declared = info.data.get(binding.kind, {})
+            if binding.name not in declared:
+                names = ", ".join(sorted(declared)) or "none"
+                hint = did_you_mean(binding.name, declared)
+                raise ValueError(
+                    f"uses {binding}, but this step's {binding.kind} have no {binding.name!r}{hint} "
+                    f"(declared: {names})"
+                )
+        return command
+
+    @model_validator(mode="after")
+    def _component_or_command(self) -> PipelineStep:
+        if self.component is None and self.command is None:
+            raise ValueError("give either component (a YAML path, name:version or a mapping) or command")
+        if self.component is not None and (self.command is not None or self.code is not None):
+            raise ValueError("give either component or command and code, not both")
+        return self
+
+    @property
+    def is_inline(self) -> bool:
+        """Whether the step is an inline command rather than a component."""
+        return self.component is None
+
+    @property
+    def component_path(self) -> str | None:
+        """The component YAML (`./train.yml`, `file:./train.yml`) as written, relative to the pipeline."""
+        if isinstance(self.component, str) and _is_path(self.component):
+            return self.component.removeprefix("file:")
+        return None
+
+    @property
+    def component_ref(self) -> AssetRef | None:
+        """The registered component (`azureml:train:1`, `train@latest`) the step runs, if it names one."""
+        if isinstance(self.component, str) and not _is_path(self.component):
+            return parse_ref(self.component, default_alias=None)
+        return None
+
+    @property
+    def timeout_seconds(self) -> int | None:
+        return self.timeout or (self.limits.timeout if self.limits else None)
+
+
+class PipelineSettings(BaseModel):
+    """`settings:` of a pipeline job.
+
+    Azure ML's own preview settings `on_init` / `on_finalize` are accepted and ignored. Any other
+    key is refused (Azure ML ignores them silently), so a misspelt `force_rerun` cannot pass unseen.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    default_compute: str | None = None
+    default_datastore: str | None = None
+    continue_on_step_failure: bool = False
+    force_rerun: bool = False
+    max_concurrency: int | None = Field(default=None, ge=1, description="None: one step per CPU core")
+    on_init: str | None = None
+    on_finalize: str | None = None
+
+
+class PipelineJobSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["pipeline"] = "pipeline"
+    name: str | None = None
+    display_name: str | None = None
+    experiment_name: str | None = None
+    description: str | None = None
+    tags: dict[str, str] = Field(default_factory=dict)
+    properties: dict[str, str] = Field(default_factory=dict)
+    compute: str | None = None
+    inputs: dict[str, InputValue] = Field(default_factory=dict)
+    outputs: dict[str, JobOutput] = Field(default_factory=dict)
+    settings: PipelineSettings = Field(default_factory=PipelineSettings)
+    jobs: dict[str, PipelineStep] = Field(min_length=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_cloud_only_fields(cls, data: Any) -> Any:
+        return _drop_cloud_only(data)
+
+    @field_validator("tags", "properties", mode="before")
+    @classmethod
+    def _text_values(cls, value: Any) -> Any:
+        return _values_as_text(value)
+
+    @field_validator("outputs", mode="before")
+    @classmethod
+    def _empty_output_is_a_folder(cls, value: Any) -> Any:
+        # `outputs: {report: }` is how Azure ML YAML asks for a default uri_folder output
+        if isinstance(value, dict):
+            return {key: {} if item is None else item for key, item in value.items()}
+        return value
+
+    @field_validator("settings", mode="before")
+    @classmethod
+    def _empty_settings(cls, value: Any) -> Any:
+        return {} if value is None else value
+
+    @field_validator("jobs")
+    @classmethod
+    def _step_names_are_bindable(cls, jobs: dict[str, PipelineStep]) -> dict[str, PipelineStep]:
+        for name in jobs:
+            if not _STEP_NAME.match(name):
+                raise ValueError(
+                    f"step name {name!r}: start with a letter or '_', then letters, digits, '_' or '-'"
+                )
+        return jobs
+
+    @property
+    def default_compute(self) -> str | None:
+        """The compute of steps that name none: `settings.default_compute`, else top-level `compute`."""
+        return self.settings.default_compute or self.compute
+
+    def step_compute(self, step: str) -> str | None:
+        return self.jobs[step].compute or self.default_compute
+
+
+def load_pipeline_job(path: Path) -> PipelineJobSpec:
+    """Read and validate a pipeline job YAML; errors name the file and the field.
+
+    Component references (`./train.yml`, `azureml:train:1`) stay as written: resolving them, and
+    checking the bindings between steps, is `pipeline_graph.build_graph`'s work.
+    """
+    data = load_yaml(path)
+    job_type = data.get("type")
+    if job_type != "pipeline":
+        raise InvalidSpec(f"{path}: type: this reader takes pipeline jobs (type: pipeline), got {job_type!r}")
+    return validate_spec(PipelineJobSpec, data, str(path))

@@ -1,0 +1,84 @@
+"""What every job with children shares: starting a child command job, watching for cancels, stopping children.
+
+Pipelines (steps), sweeps (trials) and parallel jobs (mini-batches) all run their children as
+command jobs through an executor, heartbeat while they wait, and stop their children when they
+are canceled or give up.
+"""
+
+from __future__ import annotations
+
+import time
+
+from mlyard.entities.job import JobStatus
+from mlyard.entities.job_spec import ResolvedCommandJob
+from mlyard.errors import Conflict
+from mlyard.runtime.command_runner import RunResult
+from mlyard.runtime.executors import executor_for
+from mlyard.services import job_runs
+from mlyard.services.job_submission import queue_job
+from mlyard.services.workspace import Workspace
+
+CHECK_SECONDS = 0.5
+
+
+def start_child(
+    workspace: Workspace,
+    parent_id: str,
+    experiment: str,
+    job: ResolvedCommandJob,
+    display_name: str,
+    tags: dict[str, str] | None = None,
+) -> str:
+    """Record a Queued child command job of `parent_id`; returns its id."""
+    child = queue_job(
+        workspace,
+        job.model_dump(mode="json"),
+        "command",
+        experiment,
+        display_name,
+        tags,
+        parent_job_id=parent_id,
+    )
+    return child.id
+
+
+def run_child(
+    workspace: Workspace, child_id: str, job: ResolvedCommandJob, default_compute: str | None
+) -> RunResult:
+    """Run a queued child to its end on its compute (the job's own, else the parent's)."""
+    return executor_for(workspace, job.compute or default_compute).run(workspace, child_id, job)
+
+
+def cancel_children(workspace: Workspace, parent_id: str) -> None:
+    """Ask every child of `parent_id` that has not ended to stop."""
+    for child_id, status, _ in job_runs.children(workspace, parent_id):
+        if not status.is_terminal:
+            try:
+                job_runs.request_cancel(workspace, child_id)
+            except Conflict:
+                continue  # it ended meanwhile
+
+
+class CancelWatch:
+    """Polls the parent's status (and heartbeats) at most every `CHECK_SECONDS`; says when to stop."""
+
+    def __init__(self, workspace: Workspace, job_id: str) -> None:
+        self.workspace = workspace
+        self.job_id = job_id
+        self._last_check = time.monotonic()
+        self._last_beat = self._last_check
+        self.canceled = False
+
+    def check(self) -> bool:
+        """True once a cancel was requested (or the job was ended from outside)."""
+        now = time.monotonic()
+        if self.canceled or now - self._last_check < CHECK_SECONDS:
+            return self.canceled
+        self._last_check = now
+        if now - self._last_beat >= job_runs.HEARTBEAT_SECONDS:
+            status = job_runs.heartbeat(self.workspace, self.job_id)
+            self._last_beat = now
+        else:
+            status = job_runs.status_of(self.workspace, self.job_id)
+        self.canceled = status == JobStatus.CANCEL_REQUESTED or status.is_terminal
+        return self.canceled
