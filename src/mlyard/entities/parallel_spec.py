@@ -1,0 +1,212 @@
+"""The parallel job spec, as Azure ML CLI v2 YAML writes it (`type: parallel`).
+
+    type: parallel
+    inputs:
+      sales: {type: mltable, path: azureml:sales@latest}
+    outputs:
+      scores: {type: uri_folder}
+    input_data: ${{inputs.sales}}
+    partition_keys: [region, store_format]     # one mini-batch per partition of the table
+    mini_batch_size: "10"                      # or: this many files per mini-batch ("1mb": by size)
+    resources: {instance_count: 2}
+    max_concurrency_per_instance: 2
+    error_threshold: 5                         # failed mini-batches tolerated; -1: any number
+    mini_batch_error_threshold: 5
+    retry_settings: {max_retries: 2, timeout: 60}
+    task:
+      type: run_function
+      code: ./src
+      entry_script: train_partition.py         # init() once, run(mini_batch) per mini-batch
+      environment: azureml:my-env@latest
+      program_arguments: --horizon ${{inputs.horizon}}
+      append_row_to: ${{outputs.scores}}
+
+A mini-batch is a pandas DataFrame (partitions, or rows of a table) or a list of file paths.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from mlyard.entities.command_line import bindings
+from mlyard.entities.job_spec import JobInput, JobOutput, LiteralValue, ResolvedInput
+from mlyard.entities.spec_files import load_yaml, validate_spec
+from mlyard.errors import InvalidSpec
+
+CLOUD_ONLY_FIELDS = ("identity", "queue_settings", "services", "distribution")
+DEFAULT_OUTPUT_FILE = "parallel_run_step.txt"  # Azure ML's name for the appended rows
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(kb|mb|gb|b)?\s*$", re.IGNORECASE)
+_BOUND_INPUT = re.compile(r"^\$\{\{\s*inputs\.([A-Za-z_][A-Za-z0-9_\-]*)\s*\}\}$")
+_BOUND_OUTPUT = re.compile(r"^\$\{\{\s*outputs\.([A-Za-z_][A-Za-z0-9_\-]*)\s*\}\}$")
+
+
+class RetrySettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    max_retries: int = Field(default=3, ge=0)
+    timeout: int = Field(default=60, gt=0, description="seconds per mini-batch")
+
+
+class ParallelResources(BaseModel):
+    model_config = ConfigDict(extra="allow")  # instance_type, properties, … are cloud-only
+
+    instance_count: int = Field(default=1, ge=1)
+
+
+class ParallelTask(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["run_function"] = "run_function"
+    code: str | None = None
+    entry_script: str = Field(min_length=1)
+    environment: str | dict[str, Any] | None = None
+    program_arguments: str | None = None
+    append_row_to: str | None = None
+    environment_variables: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("append_row_to")
+    @classmethod
+    def _an_output(cls, value: str | None) -> str | None:
+        if value is not None and not _BOUND_OUTPUT.match(value):
+            raise ValueError("expected ${{outputs.<name>}}")
+        return value
+
+
+class ParallelJobSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["parallel"] = "parallel"
+    name: str | None = None
+    display_name: str | None = None
+    experiment_name: str | None = None
+    description: str | None = None
+    tags: dict[str, str] = Field(default_factory=dict)
+    compute: str | None = None
+    inputs: dict[str, JobInput | LiteralValue] = Field(default_factory=dict)
+    outputs: dict[str, JobOutput] = Field(default_factory=dict)
+    input_data: str
+    mini_batch_size: str | int | None = None
+    partition_keys: list[str] | None = None
+    resources: ParallelResources = Field(default_factory=ParallelResources)
+    max_concurrency_per_instance: int = Field(default=1, ge=1)
+    error_threshold: int = Field(default=-1, ge=-1)
+    mini_batch_error_threshold: int = Field(default=-1, ge=-1)
+    retry_settings: RetrySettings = Field(default_factory=RetrySettings)
+    logging_level: str | None = None
+    environment_variables: dict[str, str] = Field(default_factory=dict)
+    task: ParallelTask
+
+    @field_validator("environment_variables", "tags", mode="before")
+    @classmethod
+    def _values_as_text(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {key: item if isinstance(item, str) else str(item) for key, item in value.items()}
+        return value
+
+    @field_validator("outputs", mode="before")
+    @classmethod
+    def _empty_output_is_a_folder(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {key: {} if item is None else item for key, item in value.items()}
+        return value
+
+    @field_validator("mini_batch_size")
+    @classmethod
+    def _size(cls, value: str | int | None) -> str | int | None:
+        if value is not None and not _SIZE.match(str(value)):
+            raise ValueError(f"expected a number of files or rows, or a size like 10kb or 1mb, got {value!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _bindings_resolve(self) -> ParallelJobSpec:
+        match = _BOUND_INPUT.match(self.input_data)
+        if match is None:
+            raise ValueError("input_data: expected ${{inputs.<name>}}")
+        if match[1] not in self.inputs:
+            raise ValueError(f"input_data: {self.input_data} names no declared input")
+        if self.task.append_row_to is not None:
+            output = _BOUND_OUTPUT.match(self.task.append_row_to)
+            if output is not None and output[1] not in self.outputs:
+                raise ValueError(f"task.append_row_to: {self.task.append_row_to} names no declared output")
+        for binding in bindings(self.task.program_arguments or ""):
+            declared = self.inputs if binding.kind == "inputs" else self.outputs
+            if binding.kind == "search_space" or (binding.name not in declared and not binding.optional):
+                raise ValueError(f"task.program_arguments: uses {binding}, which names nothing declared")
+        if self.partition_keys is not None and not self.partition_keys:
+            raise ValueError("partition_keys: give at least one column")
+        return self
+
+    @property
+    def data_input(self) -> str:
+        match = _BOUND_INPUT.match(self.input_data)
+        assert match is not None
+        return match[1]
+
+    @property
+    def append_output(self) -> str | None:
+        match = _BOUND_OUTPUT.match(self.task.append_row_to or "")
+        return match[1] if match else None
+
+    @property
+    def workers(self) -> int:
+        return self.resources.instance_count * self.max_concurrency_per_instance
+
+    def batch_limit(self) -> tuple[str, float]:
+        """("files" or "bytes", how many) per mini-batch; Azure ML's default is 10 files."""
+        if self.mini_batch_size is None:
+            return "count", 10
+        match = _SIZE.match(str(self.mini_batch_size))
+        assert match is not None
+        number, unit = float(match[1]), (match[2] or "").lower()
+        if not unit:
+            return "count", max(1, int(number))
+        factor = {"b": 1, "kb": 1024, "mb": 1024**2, "gb": 1024**3}[unit]
+        return "bytes", number * factor
+
+
+def parallel_job_from_dict(data: dict[str, Any], source: str) -> ParallelJobSpec:
+    data = {key: value for key, value in data.items() if key not in CLOUD_ONLY_FIELDS}
+    return validate_spec(ParallelJobSpec, data, source)
+
+
+def load_parallel_job(path: Path) -> ParallelJobSpec:
+    data = load_yaml(path)
+    if data.get("type") != "parallel":
+        raise InvalidSpec(f"{path}: type: this reader takes parallel jobs, got {data.get('type')!r}")
+    return parallel_job_from_dict(data, str(path))
+
+
+class ResolvedParallelJob(BaseModel):
+    """A parallel job with inputs pinned, code and environment resolved: what its runner executes."""
+
+    type: Literal["parallel"] = "parallel"
+    inputs: dict[str, ResolvedInput | None] = Field(default_factory=dict)
+    outputs: dict[str, JobOutput] = Field(default_factory=dict)
+    data_input: str
+    partition_keys: list[str] | None = None
+    batch_unit: Literal["count", "bytes"] = "count"
+    batch_limit: float = 10
+    workers: int = 1
+    error_threshold: int = -1
+    mini_batch_error_threshold: int = -1
+    max_retries: int = 3
+    timeout_seconds: int = 60
+    code: str | None = None
+    code_hash: str | None = None
+    entry_script: str
+    program_arguments: str | None = None
+    append_output: str | None = None
+    environment: dict[str, Any] | None = None
+    environment_ref: str | None = None
+    environment_variables: dict[str, str] = Field(default_factory=dict)
+    compute: str | None = None
+
+    @property
+    def failure_limit(self) -> int | None:
+        """Failed mini-batches tolerated (None: any number); the stricter threshold wins."""
+        limits = [n for n in (self.error_threshold, self.mini_batch_error_threshold) if n >= 0]
+        return min(limits) if limits else None
