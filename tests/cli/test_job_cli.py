@@ -95,3 +95,18 @@ def test_bad_spec_gives_exit_2_and_no_job(ws, tmp_path):
     missing = mlyard("job", "create", "-f", str(tmp_path / "nope.yml"), workspace=ws, expect=3)
     assert "nope.yml does not exist" in missing.stderr
     assert json.loads(mlyard("job", "list", "-o", "json", workspace=ws).stdout) == []
+
+
+def test_compute_create_list_show_delete(ws, tmp_path):
+    path = write_job(tmp_path / "proj", JOB + "compute: azureml:cpu-cluster\n")
+    refused = mlyard("job", "create", "-f", str(path), workspace=ws, expect=2)
+    assert "mlyard compute create --name cpu-cluster --type local" in refused.stderr
+    mlyard("compute", "create", "--name", "cpu-cluster", "--type", "local", workspace=ws)
+    names = [c["name"] for c in as_json(mlyard("compute", "list", "-o", "json", workspace=ws))]
+    assert names == ["local", "ray", "cpu-cluster"]
+    assert as_json(mlyard("compute", "show", "cpu-cluster", "-o", "json", workspace=ws))["type"] == "local"
+    mlyard("job", "create", "-f", str(path), "--stream", workspace=ws)
+    mlyard("compute", "delete", "cpu-cluster", workspace=ws)
+    mlyard("compute", "show", "cpu-cluster", workspace=ws, expect=3)
+    bad = mlyard("compute", "create", "--name", "x", "--type", "k8s", workspace=ws, expect=2)
+    assert "local or ray" in bad.stderr

@@ -11,10 +11,11 @@ from pathlib import Path
 import pytest
 
 from mlyard.entities.job import JobStatus
-from mlyard.errors import InvalidSpec, NotFound
+from mlyard.errors import InvalidArgument, InvalidSpec, NotFound
 from mlyard.runtime.launch import launch_detached, run_job
 from mlyard.runtime.streaming import follow, read_log
 from mlyard.services import job_runs
+from mlyard.services.computes import create_compute
 from mlyard.services.data import create_data_asset
 from mlyard.services.job_artifacts import download_job
 from mlyard.services.job_submission import submit_job_file
@@ -82,6 +83,10 @@ resources: {instance_count: 1}
 
 
 def test_command_job_runs_and_records_everything(workspace, project, tmp_path):
+    # Azure ML's compute name runs here once a compute of that name exists.
+    with pytest.raises(InvalidArgument, match="compute 'azureml:cpu-cluster' does not exist here"):
+        submit_job_file(workspace, job_yaml(project, COMMAND_JOB))
+    create_compute(workspace, "cpu-cluster", "local")
     job = submit_job_file(workspace, job_yaml(project, COMMAND_JOB))
     assert job.status == JobStatus.QUEUED and job.type == "command"
     result = run_job(workspace, job.id)
@@ -107,6 +112,7 @@ def test_command_job_runs_and_records_everything(workspace, project, tmp_path):
 
 
 def test_data_asset_inputs_are_pinned_and_recorded_as_lineage(workspace, project):
+    create_compute(workspace, "cpu-cluster", "local")
     create_data_asset(workspace, "rows", project / "data" / "rows.csv")
     spec = COMMAND_JOB.replace("./data/rows.csv", "azureml:rows@latest").replace("name: rows-model", "")
     job = submit_job_file(workspace, job_yaml(project, spec))
@@ -116,6 +122,7 @@ def test_data_asset_inputs_are_pinned_and_recorded_as_lineage(workspace, project
 
 
 def test_optional_input_left_out_drops_its_part_of_the_command(workspace, project):
+    create_compute(workspace, "cpu-cluster", "local")
     spec = COMMAND_JOB.replace("  epochs: {type: integer, value: 3}\n", "")
     job = submit_job_file(workspace, job_yaml(project, spec))
     assert run_job(workspace, job.id).status == JobStatus.COMPLETED
@@ -215,6 +222,7 @@ def test_bad_specs_are_refused_before_any_job_is_recorded(workspace, tmp_path):
 
 
 def test_set_overrides_fields_before_validation(workspace, project):
+    create_compute(workspace, "cpu-cluster", "local")
     job = submit_job_file(
         workspace, job_yaml(project, COMMAND_JOB), overrides={"inputs.alpha": "0.25", "inputs.epochs": "2"}
     )

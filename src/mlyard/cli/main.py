@@ -7,12 +7,12 @@ from typing import Annotated
 
 import typer
 
-from mlyard.cli import data, job, model, workspace
+from mlyard.cli import component, compute, data, environment, job, model, workspace
 from mlyard.cli.context import WorkspaceOptions
 
 app = typer.Typer(
     name="mlyard",
-    help="Self-hosted MLOps: tracked experiments, data assets and a model registry.",
+    help="Self-hosted MLOps: experiments, data, models, environments, components, pipelines and sweeps.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
@@ -20,7 +20,10 @@ app = typer.Typer(
 app.add_typer(workspace.app, name="workspace")
 app.add_typer(job.app, name="job")
 app.add_typer(data.app, name="data")
+app.add_typer(environment.app, name="environment")
 app.add_typer(model.app, name="model")
+app.add_typer(component.app, name="component")
+app.add_typer(compute.app, name="compute")
 
 
 @app.callback()

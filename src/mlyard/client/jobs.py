@@ -7,6 +7,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from mlyard.artifacts import ArtifactInfo
 from mlyard.client.run import flush_pending
@@ -68,7 +69,7 @@ class JobOperations:
 
     def create(
         self,
-        source: str | os.PathLike[str],
+        source: str | os.PathLike[str] | Any,
         overrides: dict[str, str] | None = None,
         experiment: str | None = None,
         display_name: str | None = None,
@@ -80,9 +81,18 @@ class JobOperations:
         `JobNotCompleted` when it failed or was canceled).
         """
         from mlyard.runtime.launch import launch_detached
-        from mlyard.services.job_submission import submit_job_file
+        from mlyard.services.job_submission import apply_override, submit_job_dict, submit_job_file
 
-        job = submit_job_file(self._workspace, Path(source), overrides, experiment, display_name)
+        if hasattr(source, "to_spec"):  # a pipeline or component call built with the Python DSL
+            data = dict(source.to_spec())
+            for key, value in (overrides or {}).items():
+                apply_override(data, key, value, "job")
+            data.update(
+                {k: v for k, v in (("experiment_name", experiment), ("display_name", display_name)) if v}
+            )
+            job = submit_job_dict(self._workspace, data, Path.cwd(), data.get("display_name") or "job")
+        else:
+            job = submit_job_file(self._workspace, Path(source), overrides, experiment, display_name)
         launch_detached(self._workspace, job.id)
         return self.wait(job.id) if wait else job
 

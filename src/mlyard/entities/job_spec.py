@@ -29,7 +29,7 @@ from mlyard.errors import InvalidSpec
 ASSET_INPUT_TYPES = ("uri_file", "uri_folder", "mltable", "custom_model", "mlflow_model", "triton_model")
 LITERAL_INPUT_TYPES = ("string", "integer", "number", "boolean")
 OUTPUT_TYPES = ("uri_file", "uri_folder", "mltable", "custom_model", "mlflow_model")
-CLOUD_ONLY_FIELDS = ("resources", "distribution", "services", "identity", "queue_settings")
+CLOUD_ONLY_FIELDS = ("distribution", "services", "identity", "queue_settings")
 LiteralValue = str | int | float | bool
 
 
@@ -105,6 +105,9 @@ class CommandJobSpec(BaseModel):
     limits: JobLimits | None = None
     timeout: int | None = Field(default=None, gt=0, description="seconds; same as limits.timeout")
     name: str | None = None
+    # Azure ML's keys (instance_type, instance_count, …) are accepted and ignored; on Ray, mlyard
+    # reads `cpu`, `memory` (bytes or 2Gi) and `gpu` as the task's resources.
+    resources: dict[str, Any] | None = None
 
     @field_validator("environment_variables", "tags", mode="before")
     @classmethod
@@ -211,3 +214,4 @@ class ResolvedCommandJob(BaseModel):
     compute: str | None = None
     timeout_seconds: int | None = None
     search_space: dict[str, LiteralValue] = Field(default_factory=dict)  # a sweep trial's sampled values
+    resources: dict[str, Any] | None = None  # cpu / memory / gpu of a Ray task

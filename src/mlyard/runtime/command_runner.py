@@ -310,16 +310,31 @@ def _store_outputs(
         digest = hash_path(folder).sha256
         info = JobOutputInfo(name=name, type=output.type, artifact_path=destination, content_hash=digest)
         if output.name:
-            info = _register_output(workspace, job_id, name, output, paths[name], info)
+            info = register_output(workspace, job_id, name, output, info, paths[name])
             log.write(f"[mlyard] output {name} registered as {info.asset_kind} {info.asset_ref}\n")
         job_runs.record_output(workspace, job_id, info)
 
 
-def _register_output(
-    workspace: Workspace, job_id: str, name: str, output: JobOutput, path: Path, info: JobOutputInfo
+def register_output(
+    workspace: Workspace,
+    job_id: str,
+    name: str,
+    output: JobOutput,
+    info: JobOutputInfo,
+    path: Path | None = None,
 ) -> JobOutputInfo:
+    """Register a job output as the model or data asset its `name:` (and `version:`) asks for."""
     assert output.name is not None
     where = f"outputs.{name}"
+    if path is None:
+        with tempfile.TemporaryDirectory(prefix="mlyard-output-") as staging:
+            stored = workspace.artifacts.local_path(info.artifact_path)
+            if stored is None:
+                stored = workspace.artifacts.download(info.artifact_path, Path(staging) / name)
+            if output.type == "uri_file":
+                files = sorted(p for p in stored.rglob("*") if p.is_file())
+                stored = files[0] if len(files) == 1 else stored
+            return register_output(workspace, job_id, name, output, info, stored)
     try:
         if output.type in ("custom_model", "mlflow_model"):
             from mlyard.services.models import register_model_folder

@@ -29,8 +29,13 @@ def run_job(workspace: Workspace, job_id: str, on_log: LogCallback | None = None
     job_type = spec.get("type")
     if job_type == "command":
         from mlyard.entities.job_spec import ResolvedCommandJob
+        from mlyard.runtime.executors import LocalExecutor, executor_for
 
-        return run_command_job(workspace, job_id, ResolvedCommandJob.model_validate(spec), on_log)
+        job = ResolvedCommandJob.model_validate(spec)
+        executor = executor_for(workspace, job.compute)
+        if isinstance(executor, LocalExecutor):
+            return run_command_job(workspace, job_id, job, on_log)
+        return executor.run(workspace, job_id, job)
     if job_type == "pipeline":
         from mlyard.runtime.pipeline_runner import run_pipeline_job
 

@@ -191,3 +191,38 @@ def set_reuse(workspace: Workspace, job_id: str, reuse_key: str | None, reused_f
 
 def set_code(workspace: Workspace, job_id: str, code: dict[str, Any]) -> None:
     workspace.database.write(lambda session: rows.set_code(session, job_id, code))
+
+
+def record_reused_job(
+    workspace: Workspace,
+    parent_job_id: str,
+    display_name: str,
+    spec: dict[str, Any],
+    reuse_key: str,
+    reused_from: str,
+    tags: dict[str, str] | None = None,
+) -> str:
+    """A pipeline step satisfied by an earlier identical run: Completed at once, its outputs shared."""
+    from mlyard.services.jobs import get_job, start_job
+
+    parent = get_job(workspace, parent_job_id)
+    job = start_job(
+        workspace,
+        experiment=parent.experiment,
+        display_name=display_name,
+        tags=tags,
+        job_type="command",
+        parent_job_id=parent_job_id,
+        status=JobStatus.QUEUED,
+        spec=spec,
+    )
+
+    def work(session: Session) -> None:
+        now = datetime.now(UTC)
+        rows.claim(session, job.id, os.getpid(), this_host(), now)
+        rows.set_reuse(session, job.id, reuse_key, reused_from)
+        rows.copy_outputs(session, reused_from, job.id)
+
+    workspace.database.write(work)
+    end_job(workspace, job.id, JobStatus.COMPLETED)
+    return job.id

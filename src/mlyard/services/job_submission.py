@@ -34,6 +34,9 @@ def resolve_command_job(
     workspace: Workspace, spec: CommandJobSpec, base_dir: Path, source: str
 ) -> ResolvedCommandJob:
     """Pin every reference of `spec`; `source` names the spec file in errors."""
+    from mlyard.services.computes import check_compute
+
+    check_compute(workspace, spec.compute, f"{source}: compute")
     code, code_hash = resolve_code(spec.code, base_dir, f"{source}: code")
     inputs: dict[str, ResolvedInput | None] = {}
     for name, given in spec.inputs.items():
@@ -50,6 +53,7 @@ def resolve_command_job(
         environment_variables=spec.environment_variables,
         compute=spec.compute,
         timeout_seconds=spec.timeout_seconds,
+        resources=spec.resources,
     )
 
 
@@ -199,10 +203,13 @@ def resolve_environment(
         return None, None
     from mlyard.services.environments import resolve_environment as resolve
 
+    where = f"{source}: environment"
     try:
-        resolved = resolve(workspace, environment, base_dir)
+        resolved = resolve(workspace, environment, base_dir, where)
     except MlyardError as exc:
-        raise type(exc)(f"{source}: environment: {exc.message}") from None
+        if exc.message.startswith(where):
+            raise
+        raise type(exc)(f"{where}: {exc.message}") from None
     shown = environment if isinstance(environment, str) else "(inline)"
     return (resolved.model_dump(mode="json") if resolved is not None else None), shown
 
@@ -257,24 +264,29 @@ def submit_job_file(
         data["experiment_name"] = experiment
     if display_name:
         data["display_name"] = display_name
+    return submit_job_dict(workspace, data, path.resolve().parent, str(path))
+
+
+def submit_job_dict(workspace: Workspace, data: dict[str, Any], base_dir: Path, source: str) -> Job:
+    """Queue a job given as the mapping its YAML would hold; relative paths are from `base_dir`."""
+    path = source
     job_type = data.get("type", "command")
-    base_dir = path.resolve().parent
     if job_type == "command":
         from mlyard.entities.job_spec import command_job_from_dict
 
-        return submit_command_job(workspace, command_job_from_dict(data, str(path)), base_dir, str(path))
+        return submit_command_job(workspace, command_job_from_dict(data, path), base_dir, path)
     if job_type == "pipeline":
         from mlyard.services.pipelines import submit_pipeline_job
 
-        return submit_pipeline_job(workspace, data, base_dir, str(path))
+        return submit_pipeline_job(workspace, data, base_dir, path)
     if job_type == "sweep":
         from mlyard.services.sweeps import submit_sweep_job
 
-        return submit_sweep_job(workspace, data, base_dir, str(path))
+        return submit_sweep_job(workspace, data, base_dir, path)
     if job_type == "parallel":
         from mlyard.services.parallel import submit_parallel_job
 
-        return submit_parallel_job(workspace, data, base_dir, str(path))
+        return submit_parallel_job(workspace, data, base_dir, path)
     raise InvalidSpec(f"{path}: type: expected command, pipeline, sweep or parallel, got {job_type!r}")
 
 

@@ -151,3 +151,9 @@ def outputs(session: Session, job_id: str) -> list[JobOutputInfo]:
         )
         for row in rows
     ]
+
+
+def copy_outputs(session: Session, from_job_id: str, to_job_id: str) -> None:
+    """A reusing step points at the same stored outputs: no bytes are copied."""
+    for output in outputs(session, from_job_id):
+        insert_output(session, to_job_id, output)

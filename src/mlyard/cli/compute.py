@@ -1,0 +1,71 @@
+"""`mlyard compute create|list|show|delete`: named targets for `compute:` in job YAML."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from mlyard.cli.context import workspace_of
+from mlyard.cli.output import OutputFormat, OutputOption, print_fields, print_json, print_table, say
+
+app = typer.Typer(
+    help="Name compute targets (local processes or a Ray cluster) for jobs.", no_args_is_help=True
+)
+
+
+@app.command("create")
+def create(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Option("--name", "-n", help="the name jobs use: compute: azureml:NAME")],
+    type: Annotated[str, typer.Option("--type", "-t", help="local or ray")] = "local",
+    address: Annotated[
+        str | None, typer.Option("--address", help="Ray cluster address, e.g. ray://head:10001 or auto")
+    ] = None,
+    description: Annotated[str | None, typer.Option("--description", "-d")] = None,
+    output: OutputOption = OutputFormat.table,
+) -> None:
+    """Create a named compute target; YAML naming it (`compute: azureml:NAME`) then runs unchanged."""
+    from mlyard.services.computes import create_compute
+
+    compute = create_compute(workspace_of(ctx), name, type, address, description)
+    if output == OutputFormat.json:
+        print_json(compute.model_dump(mode="json"))
+        return
+    where = f" at {compute.address}" if compute.address else ""
+    say(f"created compute {compute.name} ({compute.type}{where})")
+
+
+@app.command("list")
+def list_computes(ctx: typer.Context, output: OutputOption = OutputFormat.table) -> None:
+    """Built-in and created compute targets."""
+    from mlyard.services.computes import list_computes as listing
+
+    computes = listing(workspace_of(ctx))
+    if output == OutputFormat.json:
+        print_json([c.model_dump(mode="json") for c in computes])
+        return
+    print_table("compute targets", ["name", "type", "address", "description"], [
+        [c.name, c.type, c.address, c.description] for c in computes
+    ])  # fmt: skip
+
+
+@app.command("show")
+def show(ctx: typer.Context, name: str, output: OutputOption = OutputFormat.table) -> None:
+    """One compute target."""
+    from mlyard.services.computes import get_compute
+
+    compute = get_compute(workspace_of(ctx), name)
+    if output == OutputFormat.json:
+        print_json(compute.model_dump(mode="json"))
+        return
+    print_fields(f"compute {compute.name}", compute.model_dump(exclude={"name"}))
+
+
+@app.command("delete")
+def delete(ctx: typer.Context, name: str) -> None:
+    """Delete a created compute target (jobs naming it are then refused)."""
+    from mlyard.services.computes import delete_compute
+
+    delete_compute(workspace_of(ctx), name)
+    say(f"deleted compute {name}")
