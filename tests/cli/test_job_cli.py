@@ -110,3 +110,27 @@ def test_compute_create_list_show_delete(ws, tmp_path):
     mlyard("compute", "show", "cpu-cluster", workspace=ws, expect=3)
     bad = mlyard("compute", "create", "--name", "x", "--type", "k8s", workspace=ws, expect=2)
     assert "local or ray" in bad.stderr
+
+
+def test_stream_of_a_pipeline_shows_step_status_changes(ws, tmp_path):
+    path = tmp_path / "pipeline.yml"
+    path.write_text(
+        textwrap.dedent(
+            """\
+            type: pipeline
+            jobs:
+              first:
+                command: echo one > ${{outputs.out}}/one.txt
+                outputs: {out: {type: uri_folder}}
+              second:
+                command: cat ${{inputs.x}}/one.txt
+                inputs: {x: "${{parent.jobs.first.outputs.out}}"}
+            """
+        )
+    )
+    done = mlyard("job", "create", "-f", str(path), "--stream", workspace=ws)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("[")]
+    assert lines[1].startswith("[first] Running as job") and lines[2].startswith("[first] Completed")
+    assert lines[3].startswith("[second] Running as job") and lines[-1].startswith("[pipeline] Completed")
+    again = mlyard("job", "create", "-f", str(path), "--stream", workspace=ws)
+    assert "[first] Completed: reused the outputs of job" in again.stdout

@@ -245,3 +245,72 @@ def _alive(pid: int) -> bool:
         return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
         return False
+
+
+def test_models_mltables_and_folders_as_inputs_and_a_data_asset_as_output(workspace, tmp_path):
+    from mlyard.services.models import register_model_folder
+
+    model_dir = tmp_path / "model"
+    model_dir.mkdir()
+    (model_dir / "weights.txt").write_text("0.5")
+    register_model_folder(workspace, "ridge", model_dir)
+    table = tmp_path / "table"
+    table.mkdir()
+    (table / "part.csv").write_text("a,b\n1,2\n")
+    (table / "MLTable").write_text(
+        "paths:\n  - file: ./part.csv\ntransformations:\n  - read_delimited: {delimiter: ','}\n"
+    )
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "readme.txt").write_text("hello")
+    create_data_asset(workspace, "table", table, type="mltable")
+    spec = job_yaml(
+        tmp_path,
+        """\
+        command: >-
+          cat ${{inputs.model}}/weights.txt ${{inputs.table}}/part.csv ${{inputs.docs}}/readme.txt
+          > ${{outputs.summary}}/summary.txt
+        inputs:
+          model: {type: custom_model, path: azureml:ridge@latest}
+          table: {type: mltable, path: azureml:table:1}
+          docs: {type: uri_folder, path: ./docs, mode: download}
+        outputs:
+          summary: {type: uri_folder, name: summaries, version: 3}
+        """,
+    )
+    job = submit_job_file(workspace, spec)
+    result = run_job(workspace, job.id)
+    assert result.status == JobStatus.COMPLETED, result.error
+    done = get_job(workspace, job.id)
+    assert {(i.kind, i.name) for i in done.inputs} == {("model", "ridge"), ("data", "table")}
+    [output] = job_runs.job_outputs(workspace, job.id)
+    assert output.asset_ref == "summaries:3" and output.asset_kind == "data"
+    from mlyard.services.data import get_data_asset, local_path
+
+    summary = local_path(workspace, get_data_asset(workspace, "summaries:3"))
+    assert (summary / "summary.txt").read_text() == "0.5a,b\n1,2\nhello"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_a_job_in_a_built_environment_logs_to_its_job(workspace, tmp_path, monkeypatch):
+    monkeypatch.setenv("MLYARD_ENV_CACHE", str(tmp_path / "envs"))
+    write(
+        tmp_path / "conda.yml", "name: tiny\ndependencies:\n  - python=3.11\n  - pip\n  - pip:\n    - six\n"
+    )
+    spec = job_yaml(
+        tmp_path,
+        """\
+        command: >-
+          python -c "import six, sys, mlyard;
+          mlyard.log_metric('in_venv', float(sys.prefix != sys.base_prefix));
+          print('six from', six.__file__)"
+        environment:
+          conda_file: ./conda.yml
+        """,
+    )
+    job = submit_job_file(workspace, spec)
+    result = run_job(workspace, job.id)
+    assert result.status == JobStatus.COMPLETED, result.error
+    assert get_job(workspace, job.id).metrics == {"in_venv": 1.0}
+    log = read_log(workspace, job.id).decode()
+    assert f"six from {tmp_path / 'envs'}" in log
