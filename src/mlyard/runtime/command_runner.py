@@ -149,8 +149,12 @@ def _run_process(
     started = time.monotonic()
     last_check = last_beat = started
     stop_reason: tuple[JobStatus, str] | None = None
-    while process.poll() is None:
-        time.sleep(POLL_SECONDS)
+    while True:
+        try:  # returns the moment the process ends: a quick step costs no polling delay
+            process.wait(timeout=POLL_SECONDS)
+            break
+        except subprocess.TimeoutExpired:
+            pass
         now = time.monotonic()
         if job.timeout_seconds is not None and now - started > job.timeout_seconds:
             stop_reason = (JobStatus.FAILED, f"timed out after {job.timeout_seconds} s (limits.timeout)")
