@@ -134,3 +134,8 @@ def test_stream_of_a_pipeline_shows_step_status_changes(ws, tmp_path):
     assert lines[3].startswith("[second] Running as job") and lines[-1].startswith("[pipeline] Completed")
     again = mlyard("job", "create", "-f", str(path), "--stream", workspace=ws)
     assert "[first] Completed: reused the outputs of job" in again.stdout
+    top = as_json(mlyard("job", "list", "-o", "json", workspace=ws))
+    assert [j["type"] for j in top] == ["pipeline", "pipeline"]
+    steps = as_json(mlyard("job", "list", "--parent-job-name", top[0]["id"], "-o", "json", workspace=ws))
+    assert sorted(j["display_name"] for j in steps) == ["first", "second"]
+    assert len(as_json(mlyard("job", "list", "--all", "-o", "json", workspace=ws))) == 6

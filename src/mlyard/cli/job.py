@@ -107,15 +107,20 @@ def list_jobs(
     ] = None,
     order_by: Annotated[list[str] | None, typer.Option("--order-by", help='e.g. "metrics.mse ASC"')] = None,
     max_results: Annotated[int, typer.Option("--max-results", "-n")] = 50,
+    parent_job_name: Annotated[
+        str | None, typer.Option("--parent-job-name", help="the steps, trials or mini-batches of this job")
+    ] = None,
+    all_jobs: Annotated[bool, typer.Option("--all", help="child jobs too")] = False,
     output: OutputOption = OutputFormat.table,
 ) -> None:
-    """Jobs, newest first, with their params and latest metrics."""
+    """Jobs, newest first, with their params and latest metrics (top-level jobs unless asked)."""
     from mlyard.services.job_runs import reap_lost_jobs
     from mlyard.services.jobs import search_jobs
 
     workspace = workspace_of(ctx)
     reap_lost_jobs(workspace)
-    jobs = search_jobs(workspace, filter, order_by, experiment, max_results)
+    parent = parent_job_name if parent_job_name else (None if all_jobs else "")
+    jobs = search_jobs(workspace, filter, order_by, experiment, max_results, parent=parent)
     if output == OutputFormat.json:
         print_json([job.summary() for job in jobs])
         return

@@ -35,11 +35,15 @@ class JobOperations:
         order_by: Sequence[str] | str | None = None,
         experiments: Sequence[str] | str | None = None,
         max_results: int = 1000,
+        parent_job_name: str | None = None,
     ) -> builtins.list[Job]:
         """Jobs matching e.g. `metrics.mse < 3000 and params.alpha > 0.1`, ordered by e.g.
-        `["metrics.mse ASC"]` (newest first by default)."""
+        `["metrics.mse ASC"]` (newest first by default); only the children of
+        `parent_job_name` when given."""
         flush_pending()
-        return job_service.search_jobs(self._workspace, filter, order_by, experiments, max_results)
+        return job_service.search_jobs(
+            self._workspace, filter, order_by, experiments, max_results, parent=parent_job_name
+        )
 
     def metric_history(self, job_id: str, key: str) -> builtins.list[Metric]:
         flush_pending()

@@ -211,8 +211,12 @@ def search_jobs(
     experiments: Sequence[str] | str | None = None,
     max_results: int = 1000,
     offset: int = 0,
+    parent: str | None = None,
 ) -> list[Job]:
     """Jobs matching every clause of `filter`, newest first unless `order_by` says otherwise.
+
+    `parent`: None for every job, "" for top-level jobs only (no pipeline steps, sweep trials or
+    mini-batches), or a job id for that job's children.
 
     Results carry status, times, params, latest metrics, tags and inputs, but not the code
     snapshot or the runtime record (installed packages): `get_job` returns those.
@@ -224,7 +228,7 @@ def search_jobs(
     if not 0 < max_results <= MAX_SEARCH_RESULTS:
         raise InvalidArgument(f"max_results must be between 1 and {MAX_SEARCH_RESULTS}, got {max_results}")
     with workspace.database.read() as session:
-        ids = job_rows.search_job_ids(session, clauses, order, experiments, max_results, offset)
+        ids = job_rows.search_job_ids(session, clauses, order, experiments, max_results, offset, parent)
         return job_rows.load_jobs(session, ids, with_details=False)
 
 

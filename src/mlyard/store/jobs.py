@@ -324,9 +324,15 @@ def search_job_ids(
     experiments: Sequence[str] | None,
     max_results: int,
     offset: int = 0,
+    parent: str | None = None,
 ) -> list[str]:
-    """Ids of jobs matching every clause; default order newest first."""
+    """Ids of jobs matching every clause; default order newest first.
+
+    `parent`: None for every job, "" for top-level jobs only, or a job id for its children.
+    """
     stmt = select(JobRow.id).join(ExperimentRow, JobRow.experiment_id == ExperimentRow.id)
+    if parent is not None:
+        stmt = stmt.where(JobRow.parent_job_id.is_(None) if parent == "" else JobRow.parent_job_id == parent)
     if experiments:
         stmt = stmt.where(ExperimentRow.name.in_(list(experiments)))
     for clause in clauses:
