@@ -74,6 +74,18 @@ def test_a_component_called_alone_is_a_command_job(client, steps):
     assert numbers.name == "numbers"
 
 
+def test_a_function_component_registers_and_runs_by_reference(client, steps, tmp_path):
+    registered = client.components.create_or_update(steps.make_numbers)
+    assert registered.ref == "make_numbers:1"
+    assert client.components.create_or_update(steps.make_numbers).ref == "make_numbers:1"
+    pipeline = tmp_path / "p.yml"
+    pipeline.write_text(
+        "type: pipeline\njobs:\n  make:\n    component: azureml:make_numbers:1\n    inputs: {count: 2}\n"
+    )
+    job = client.jobs.create(pipeline, wait=True)
+    assert job.status == JobStatus.COMPLETED
+
+
 def test_dsl_mistakes_are_named(steps):
     with pytest.raises(InvalidSpec, match="component total has no input 'scal'"):
         steps.total(numbers=None, scal=2)

@@ -5,8 +5,10 @@ from __future__ import annotations
 import builtins
 import os
 from pathlib import Path
+from typing import Any
 
 from mlyard.entities.component import Component
+from mlyard.entities.component_spec import CommandComponentSpec
 from mlyard.services import components as component_service
 from mlyard.services.workspace import Workspace
 
@@ -16,11 +18,17 @@ class ComponentOperations:
         self._workspace = workspace
 
     def create_or_update(
-        self, path: str | os.PathLike[str], name: str | None = None, version: str | None = None
+        self, source: str | os.PathLike[str] | Any, name: str | None = None, version: str | None = None
     ) -> Component:
-        """Register a component YAML; the same spec and code again returns the existing version."""
+        """Register a component YAML or a `@command_component` function; the same spec and code
+        again returns the existing version."""
+        given: Path | CommandComponentSpec = (
+            CommandComponentSpec.model_validate(source.spec_dict())
+            if hasattr(source, "spec_dict")
+            else Path(source)
+        )
         return component_service.create_component(
-            self._workspace, Path(path), name=name, version=version
+            self._workspace, given, name=name, version=version
         ).component
 
     def get(self, ref: str) -> Component:
