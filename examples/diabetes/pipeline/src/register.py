@@ -1,0 +1,34 @@
+"""Evaluate the candidate and register it only if it beats production; losing is a normal outcome."""
+
+import argparse
+import pickle
+from pathlib import Path
+
+import pandas as pd
+from sklearn.metrics import mean_squared_error
+
+import mlyard
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--model_input")
+parser.add_argument("--test_data")
+parser.add_argument("--model_name")
+args = parser.parse_args()
+
+model = pickle.loads(Path(args.model_input, "model.pkl").read_bytes())
+test = pd.read_parquet(Path(args.test_data, "test.parquet"))
+features = test.drop(columns="target")
+mse = float(mean_squared_error(test["target"], model.predict(features)))
+mlyard.log_metric("mse", mse)
+mlyard.log_param("alpha", model.alpha)
+
+client = mlyard.MLClient()
+run = mlyard.Run.get_context()
+verdict = client.models.is_better(run, than=f"{args.model_name}@production", metric="mse", goal="minimize")
+if verdict:
+    version = mlyard.log_model(model, name=args.model_name, flavor="sklearn", input_example=features.head(5))
+    client.models.set_alias(args.model_name, "production", version.version)
+    print(f"registered {version.ref} as production ({verdict.reason})")
+else:
+    mlyard.set_tag("registered", "no")
+    print(f"not registered ({verdict.reason})")
