@@ -32,9 +32,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from mlyard.entities.command_line import bindings
-from mlyard.entities.job_spec import JobInput, LiteralValue
+from mlyard.entities.job_spec import JobInput
 from mlyard.entities.names import validate_name
 from mlyard.entities.spec_files import did_you_mean, load_yaml, validate_spec
+from mlyard.entities.spec_values import LiteralValue, TextMap
 from mlyard.errors import InvalidArgument, InvalidSpec
 
 InputType = Literal[
@@ -198,7 +199,7 @@ class CommandComponentSpec(BaseModel):
     version: str | None = None
     display_name: str | None = None
     description: str | None = None
-    tags: dict[str, str] = Field(default_factory=dict)
+    tags: TextMap = Field(default_factory=dict)
     is_deterministic: bool = True
     # inputs and outputs come before command: its validator checks its bindings against them.
     inputs: dict[str, ComponentInput] = Field(default_factory=dict)
@@ -206,7 +207,7 @@ class CommandComponentSpec(BaseModel):
     command: str = Field(min_length=1)
     code: str | None = None
     environment: str | dict[str, Any] | None = None
-    environment_variables: dict[str, str] = Field(default_factory=dict)
+    environment_variables: TextMap = Field(default_factory=dict)
 
     @model_validator(mode="before")
     @classmethod
@@ -230,13 +231,6 @@ class CommandComponentSpec(BaseModel):
     @classmethod
     def _version_as_text(cls, value: Any) -> Any:
         return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
-
-    @field_validator("environment_variables", "tags", mode="before")
-    @classmethod
-    def _values_as_text(cls, value: Any) -> Any:
-        if isinstance(value, dict):
-            return {key: item if isinstance(item, str) else str(item) for key, item in value.items()}
-        return value
 
     @field_validator("command")
     @classmethod

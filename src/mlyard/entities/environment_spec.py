@@ -33,6 +33,7 @@ from mlyard.entities.requirements import (
     read_requirements_file,
 )
 from mlyard.entities.spec_files import load_yaml, validate_spec
+from mlyard.entities.spec_values import TextMap
 from mlyard.errors import InvalidSpec
 
 CLOUD_ONLY_FIELDS = ("datastore", "intellectual_property", "stage", "auto_rebuild")
@@ -70,8 +71,8 @@ class EnvironmentSpec(BaseModel):
     name: str | None = None
     version: str | None = None
     description: str | None = None
-    tags: dict[str, str] = Field(default_factory=dict)
-    properties: dict[str, str] = Field(default_factory=dict)
+    tags: TextMap = Field(default_factory=dict)
+    properties: TextMap = Field(default_factory=dict)
     image: str | None = None
     conda_file: str | dict[str, Any] | None = None  # a path relative to the YAML, or the file's mapping
     build: BuildContext | None = None
@@ -97,13 +98,6 @@ class EnvironmentSpec(BaseModel):
                 return python_version_of(value)
             except ValueError as exc:
                 raise ValueError(str(exc)) from None
-        return value
-
-    @field_validator("tags", "properties", mode="before")
-    @classmethod
-    def _values_as_text(cls, value: Any) -> Any:
-        if isinstance(value, dict):
-            return {key: item if isinstance(item, str) else str(item) for key, item in value.items()}
         return value
 
     @field_validator("os_type", mode="before")

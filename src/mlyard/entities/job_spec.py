@@ -18,19 +18,27 @@ Fields Azure ML uses for its cloud only (`resources`, `distribution`, `services`
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from mlyard.entities.command_line import bindings
 from mlyard.entities.spec_files import load_yaml, validate_spec
+from mlyard.entities.spec_values import LiteralValue, TextMap, empty_is_mapping
 from mlyard.errors import InvalidSpec
 
 ASSET_INPUT_TYPES = ("uri_file", "uri_folder", "mltable", "custom_model", "mlflow_model", "triton_model")
 LITERAL_INPUT_TYPES = ("string", "integer", "number", "boolean")
 OUTPUT_TYPES = ("uri_file", "uri_folder", "mltable", "custom_model", "mlflow_model")
 CLOUD_ONLY_FIELDS = ("distribution", "services", "identity", "queue_settings")
-LiteralValue = str | int | float | bool
 
 
 class JobInput(BaseModel):
@@ -80,6 +88,10 @@ class JobOutput(BaseModel):
         return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
 
 
+# `outputs: {report: }` asks for an output with every default (a uri_folder).
+OutputMap = Annotated[dict[str, JobOutput], BeforeValidator(empty_is_mapping)]
+
+
 class JobLimits(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -92,29 +104,22 @@ class CommandJobSpec(BaseModel):
     type: Literal["command"] = "command"
     # inputs and outputs come before command: its validator checks its bindings against them.
     inputs: dict[str, JobInput | LiteralValue] = Field(default_factory=dict)
-    outputs: dict[str, JobOutput] = Field(default_factory=dict)
+    outputs: OutputMap = Field(default_factory=dict)
     command: str = Field(min_length=1)
     code: str | None = None
     environment: str | dict[str, Any] | None = None
-    environment_variables: dict[str, str] = Field(default_factory=dict)
+    environment_variables: TextMap = Field(default_factory=dict)
     compute: str | None = None
     experiment_name: str | None = None
     display_name: str | None = None
     description: str | None = None
-    tags: dict[str, str] = Field(default_factory=dict)
+    tags: TextMap = Field(default_factory=dict)
     limits: JobLimits | None = None
     timeout: int | None = Field(default=None, gt=0, description="seconds; same as limits.timeout")
     name: str | None = None
     # Azure ML's keys (instance_type, instance_count, …) are accepted and ignored; on Ray, mlyard
     # reads `cpu`, `memory` (bytes or 2Gi) and `gpu` as the task's resources.
     resources: dict[str, Any] | None = None
-
-    @field_validator("environment_variables", "tags", mode="before")
-    @classmethod
-    def _values_as_text(cls, value: Any) -> Any:
-        if isinstance(value, dict):
-            return {key: item if isinstance(item, str) else str(item) for key, item in value.items()}
-        return value
 
     @field_validator("command")
     @classmethod

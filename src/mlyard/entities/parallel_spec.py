@@ -33,8 +33,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from mlyard.entities.command_line import bindings
-from mlyard.entities.job_spec import JobInput, JobOutput, LiteralValue, ResolvedInput
+from mlyard.entities.job_spec import JobInput, JobOutput, OutputMap, ResolvedInput
 from mlyard.entities.spec_files import load_yaml, validate_spec
+from mlyard.entities.spec_values import LiteralValue, TextMap
 from mlyard.errors import InvalidSpec
 
 CLOUD_ONLY_FIELDS = ("identity", "queue_settings", "services", "distribution")
@@ -66,7 +67,7 @@ class ParallelTask(BaseModel):
     environment: str | dict[str, Any] | None = None
     program_arguments: str | None = None
     append_row_to: str | None = None
-    environment_variables: dict[str, str] = Field(default_factory=dict)
+    environment_variables: TextMap = Field(default_factory=dict)
 
     @field_validator("append_row_to")
     @classmethod
@@ -84,10 +85,10 @@ class ParallelJobSpec(BaseModel):
     display_name: str | None = None
     experiment_name: str | None = None
     description: str | None = None
-    tags: dict[str, str] = Field(default_factory=dict)
+    tags: TextMap = Field(default_factory=dict)
     compute: str | None = None
     inputs: dict[str, JobInput | LiteralValue] = Field(default_factory=dict)
-    outputs: dict[str, JobOutput] = Field(default_factory=dict)
+    outputs: OutputMap = Field(default_factory=dict)
     input_data: str
     mini_batch_size: str | int | None = None
     partition_keys: list[str] | None = None
@@ -97,22 +98,8 @@ class ParallelJobSpec(BaseModel):
     mini_batch_error_threshold: int = Field(default=-1, ge=-1)
     retry_settings: RetrySettings = Field(default_factory=RetrySettings)
     logging_level: str | None = None
-    environment_variables: dict[str, str] = Field(default_factory=dict)
+    environment_variables: TextMap = Field(default_factory=dict)
     task: ParallelTask
-
-    @field_validator("environment_variables", "tags", mode="before")
-    @classmethod
-    def _values_as_text(cls, value: Any) -> Any:
-        if isinstance(value, dict):
-            return {key: item if isinstance(item, str) else str(item) for key, item in value.items()}
-        return value
-
-    @field_validator("outputs", mode="before")
-    @classmethod
-    def _empty_output_is_a_folder(cls, value: Any) -> Any:
-        if isinstance(value, dict):
-            return {key: {} if item is None else item for key, item in value.items()}
-        return value
 
     @field_validator("mini_batch_size")
     @classmethod

@@ -13,7 +13,8 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from mlyard.entities.job_spec import JobInput, LiteralValue
+from mlyard.entities.job_spec import JobInput
+from mlyard.entities.spec_values import LiteralValue
 from mlyard.errors import InvalidSpec
 
 _NAME = r"[A-Za-z_][A-Za-z0-9_\-]*"

@@ -27,10 +27,11 @@ from mlyard.entities.component_spec import (
     can_feed,
     literal_type_of,
 )
-from mlyard.entities.job_spec import JobInput, JobOutput, LiteralValue
+from mlyard.entities.job_spec import JobInput, JobOutput
 from mlyard.entities.pipeline_bindings import Binding, binding_of, binding_text, bound_to
 from mlyard.entities.pipeline_spec import PipelineJobSpec, PipelineStep
 from mlyard.entities.spec_files import did_you_mean
+from mlyard.entities.spec_values import LiteralValue
 from mlyard.errors import InvalidSpec
 
 

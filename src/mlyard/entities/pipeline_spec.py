@@ -48,9 +48,16 @@ from pydantic import (
 
 from mlyard.entities.command_line import bindings
 from mlyard.entities.component_spec import CommandComponentSpec
-from mlyard.entities.job_spec import CLOUD_ONLY_FIELDS, JobInput, JobLimits, JobOutput, LiteralValue
+from mlyard.entities.job_spec import (
+    CLOUD_ONLY_FIELDS,
+    JobInput,
+    JobLimits,
+    JobOutput,
+    OutputMap,
+)
 from mlyard.entities.names import AssetRef, parse_ref
 from mlyard.entities.spec_files import did_you_mean, load_yaml, validate_spec
+from mlyard.entities.spec_values import LiteralValue, TextMap, mapping_or_value, plain_value, without
 from mlyard.errors import InvalidArgument, InvalidSpec
 
 # Step kinds Azure ML runs inside pipelines that mlyard does not run there yet.
@@ -58,47 +65,25 @@ UNSUPPORTED_STEP_TYPES = ("sweep", "parallel", "pipeline", "automl", "spark", "d
 _STEP_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
 
 
-def _plain_value(value: Any) -> LiteralValue:
-    if isinstance(value, str | int | float | bool):
-        return value
-    raise ValueError(f"expected a value (text, number, true or false) or a mapping, got {value!r}")
-
-
-def _mapping_or_value(value: Any) -> str:
-    return "union[mapping]" if isinstance(value, dict | BaseModel) else "union[value]"
-
-
 # A value or a mapping, told apart by the value's own shape so an error names only the branch the
 # user meant. The tags start with "union[" so error locations skip them (see spec_files).
-PlainValue = Annotated[LiteralValue, PlainValidator(_plain_value)]
+PlainValue = Annotated[LiteralValue, PlainValidator(plain_value)]
 InputValue = Annotated[
     Annotated[JobInput, Tag("union[mapping]")] | Annotated[PlainValue, Tag("union[value]")],
-    Discriminator(_mapping_or_value),
+    Discriminator(mapping_or_value),
 ]
 ComponentRef = Annotated[
     Annotated[CommandComponentSpec, Tag("union[mapping]")] | Annotated[str, Tag("union[value]")],
-    Discriminator(_mapping_or_value),
+    Discriminator(mapping_or_value),
 ]
 OutputValue = Annotated[
     Annotated[JobOutput, Tag("union[mapping]")] | Annotated[str, Tag("union[value]")],
-    Discriminator(_mapping_or_value),
+    Discriminator(mapping_or_value),
 ]
 
 
 def _is_path(component: str) -> bool:
     return component.startswith(("file:", "./", "../", "/")) or component.endswith((".yml", ".yaml"))
-
-
-def _drop_cloud_only(data: Any) -> Any:
-    if isinstance(data, dict):
-        return {key: value for key, value in data.items() if key not in CLOUD_ONLY_FIELDS}
-    return data
-
-
-def _values_as_text(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {key: item if isinstance(item, str) else str(item) for key, item in value.items()}
-    return value
 
 
 class PipelineStep(BaseModel):
@@ -119,14 +104,14 @@ class PipelineStep(BaseModel):
     command: str | None = Field(default=None, min_length=1)
     code: str | None = None
     environment: str | dict[str, Any] | None = None  # on a component step: overrides the component's
-    environment_variables: dict[str, str] = Field(default_factory=dict)
+    environment_variables: TextMap = Field(default_factory=dict)
     compute: str | None = None
     name: str | None = None
     display_name: str | None = None
     description: str | None = None
     comment: str | None = None
-    tags: dict[str, str] = Field(default_factory=dict)
-    properties: dict[str, str] = Field(default_factory=dict)
+    tags: TextMap = Field(default_factory=dict)
+    properties: TextMap = Field(default_factory=dict)
     is_deterministic: bool | None = None  # None: as the component says
     retry: int = Field(default=0, ge=0, description="times a failed step is run again")
     # as on a command job: Azure ML's keys are accepted and ignored; on Ray, `cpu`, `memory`, `gpu`
@@ -143,7 +128,7 @@ class PipelineStep(BaseModel):
                 raise ValueError(
                     f"type: {step_type} steps are not supported inside pipelines yet; use a command step"
                 )
-        return _drop_cloud_only(data)
+        return without(data, CLOUD_ONLY_FIELDS)
 
     @field_validator("component")
     @classmethod
@@ -156,11 +141,6 @@ class PipelineStep(BaseModel):
                     f"{exc.message}; a component is a YAML path (./train.yml), name:version or name@latest"
                 ) from None
         return component
-
-    @field_validator("environment_variables", "tags", "properties", mode="before")
-    @classmethod
-    def _text_values(cls, value: Any) -> Any:
-        return _values_as_text(value)
 
     @field_validator("command")
     @classmethod
@@ -240,31 +220,18 @@ class PipelineJobSpec(BaseModel):
     display_name: str | None = None
     experiment_name: str | None = None
     description: str | None = None
-    tags: dict[str, str] = Field(default_factory=dict)
-    properties: dict[str, str] = Field(default_factory=dict)
+    tags: TextMap = Field(default_factory=dict)
+    properties: TextMap = Field(default_factory=dict)
     compute: str | None = None
     inputs: dict[str, InputValue] = Field(default_factory=dict)
-    outputs: dict[str, JobOutput] = Field(default_factory=dict)
+    outputs: OutputMap = Field(default_factory=dict)
     settings: PipelineSettings = Field(default_factory=PipelineSettings)
     jobs: dict[str, PipelineStep] = Field(min_length=1)
 
     @model_validator(mode="before")
     @classmethod
     def _drop_cloud_only_fields(cls, data: Any) -> Any:
-        return _drop_cloud_only(data)
-
-    @field_validator("tags", "properties", mode="before")
-    @classmethod
-    def _text_values(cls, value: Any) -> Any:
-        return _values_as_text(value)
-
-    @field_validator("outputs", mode="before")
-    @classmethod
-    def _empty_output_is_a_folder(cls, value: Any) -> Any:
-        # `outputs: {report: }` is how Azure ML YAML asks for a default uri_folder output
-        if isinstance(value, dict):
-            return {key: {} if item is None else item for key, item in value.items()}
-        return value
+        return without(data, CLOUD_ONLY_FIELDS)
 
     @field_validator("settings", mode="before")
     @classmethod

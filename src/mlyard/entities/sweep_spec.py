@@ -52,8 +52,15 @@ from pydantic import (
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from mlyard.entities.command_line import bindings
-from mlyard.entities.job_spec import CLOUD_ONLY_FIELDS, CommandJobSpec, JobInput, JobLimits, JobOutput
+from mlyard.entities.job_spec import (
+    CLOUD_ONLY_FIELDS,
+    CommandJobSpec,
+    JobInput,
+    JobLimits,
+    OutputMap,
+)
 from mlyard.entities.spec_files import IGNORED_KEYS, load_yaml, validate_spec
+from mlyard.entities.spec_values import TextMap, mapping_or_value, plain_value, without
 from mlyard.errors import InvalidSpec
 
 SearchValue = str | int | float | bool
@@ -368,18 +375,6 @@ EarlyTermination = Annotated[
 # --- the trial and the sweep -----------------------------------------------------------------------
 
 
-def _drop_cloud_only(data: Any) -> Any:
-    if isinstance(data, dict):
-        return {key: value for key, value in data.items() if key not in CLOUD_ONLY_FIELDS}
-    return data
-
-
-def _values_as_text(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {key: item if isinstance(item, str) else str(item) for key, item in value.items()}
-    return value
-
-
 class SweepTrial(BaseModel):
     """The command each trial runs; `${{search_space.x}}` takes the trial's sampled value.
 
@@ -392,28 +387,13 @@ class SweepTrial(BaseModel):
     command: str = Field(min_length=1)
     code: str | None = None
     environment: str | dict[str, Any] | None = None
-    environment_variables: dict[str, str] = Field(default_factory=dict)
+    environment_variables: TextMap = Field(default_factory=dict)
     resources: dict[str, Any] | None = None  # as on a command job: what a Ray executor reserves
 
     @model_validator(mode="before")
     @classmethod
     def _drop_cloud_only_fields(cls, data: Any) -> Any:
-        return _drop_cloud_only(data)
-
-    @field_validator("environment_variables", mode="before")
-    @classmethod
-    def _text_values(cls, value: Any) -> Any:
-        return _values_as_text(value)
-
-
-def _plain_value(value: Any) -> SearchValue:
-    if isinstance(value, str | int | float | bool):
-        return value
-    raise ValueError(f"expected a value (text, number, true or false) or a mapping, got {value!r}")
-
-
-def _mapping_or_value(value: Any) -> str:
-    return "union[mapping]" if isinstance(value, dict | BaseModel) else "union[value]"
+        return without(data, CLOUD_ONLY_FIELDS)
 
 
 def _component_ref(value: Any) -> str:
@@ -424,13 +404,13 @@ def _component_ref(value: Any) -> str:
 
 InputValue = Annotated[
     Annotated[JobInput, Tag("union[mapping]")]
-    | Annotated[SearchValue, PlainValidator(_plain_value), Tag("union[value]")],
-    Discriminator(_mapping_or_value),
+    | Annotated[SearchValue, PlainValidator(plain_value), Tag("union[value]")],
+    Discriminator(mapping_or_value),
 ]
 Trial = Annotated[
     Annotated[SweepTrial, Tag("union[mapping]")]
     | Annotated[str, PlainValidator(_component_ref), Tag("union[value]")],
-    Discriminator(_mapping_or_value),
+    Discriminator(mapping_or_value),
 ]
 
 
@@ -444,11 +424,11 @@ class SweepJobSpec(BaseModel):
     display_name: str | None = None
     experiment_name: str | None = None
     description: str | None = None
-    tags: dict[str, str] = Field(default_factory=dict)
-    properties: dict[str, str] = Field(default_factory=dict)
+    tags: TextMap = Field(default_factory=dict)
+    properties: TextMap = Field(default_factory=dict)
     compute: str | None = None
     inputs: dict[str, InputValue] = Field(default_factory=dict)
-    outputs: dict[str, JobOutput] = Field(default_factory=dict)
+    outputs: OutputMap = Field(default_factory=dict)
     trial: Trial
     search_space: dict[str, Distribution]
     sampling_algorithm: SamplingAlgorithm = Field(default_factory=RandomSamplingAlgorithm)
@@ -460,23 +440,10 @@ class SweepJobSpec(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _drop_ignored_fields(cls, data: Any) -> Any:
-        data = _drop_cloud_only(data)
+        data = without(data, CLOUD_ONLY_FIELDS)
         if isinstance(data, dict):
             return {key: value for key, value in data.items() if key not in IGNORED_KEYS}
         return data
-
-    @field_validator("tags", "properties", mode="before")
-    @classmethod
-    def _text_values(cls, value: Any) -> Any:
-        return _values_as_text(value)
-
-    @field_validator("outputs", mode="before")
-    @classmethod
-    def _empty_outputs(cls, value: Any) -> Any:
-        # `outputs: {model: }` asks for a uri_folder placed by mlyard, as in Azure ML
-        if isinstance(value, dict):
-            return {key: {} if item is None else item for key, item in value.items()}
-        return value
 
     @model_validator(mode="after")
     def _consistent(self) -> SweepJobSpec:

@@ -17,11 +17,11 @@ from mlyard.entities.job_spec import (
     LITERAL_INPUT_TYPES,
     CommandJobSpec,
     JobInput,
-    LiteralValue,
     ResolvedCommandJob,
     ResolvedInput,
 )
 from mlyard.entities.names import parse_ref
+from mlyard.entities.spec_values import LiteralValue
 from mlyard.errors import InvalidArgument, InvalidSpec, MlyardError, NotFound
 from mlyard.services.jobs import start_job
 from mlyard.services.workspace import Workspace
