@@ -314,3 +314,12 @@ def test_a_job_in_a_built_environment_logs_to_its_job(workspace, tmp_path, monke
     assert get_job(workspace, job.id).metrics == {"in_venv": 1.0}
     log = read_log(workspace, job.id).decode()
     assert f"six from {tmp_path / 'envs'}" in log
+
+
+def test_a_runner_started_for_a_submission_that_fails_exits_quietly(workspace):
+    from mlyard.runtime.runner_process import PendingRunner
+
+    with pytest.raises(NotFound), PendingRunner(workspace.path) as runner:
+        raise NotFound("the spec named a missing file")
+    assert runner.process.wait(timeout=60) == 0
+    assert not runner.log_path.exists()

@@ -23,7 +23,11 @@ class WorkspaceOptions:
         return open_workspace(self.path, db=self.db, artifacts=self.artifacts, create=create)
 
 
-def workspace_of(ctx: typer.Context) -> Workspace:
+def workspace_options(ctx: typer.Context) -> WorkspaceOptions:
     options = ctx.find_root().obj
     assert isinstance(options, WorkspaceOptions)
-    return options.open()
+    return options
+
+
+def workspace_of(ctx: typer.Context) -> Workspace:
+    return workspace_options(ctx).open()

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from mlyard.cli.context import workspace_of
+from mlyard.cli.context import workspace_of, workspace_options
 from mlyard.cli.output import (
     OutputFormat,
     OutputOption,
@@ -17,6 +17,7 @@ from mlyard.cli.output import (
     print_table,
     say,
 )
+from mlyard.services.workspace_location import resolve_path
 
 app = typer.Typer(
     help="Submit, follow, cancel, list and inspect jobs and their run records.", no_args_is_help=True
@@ -38,13 +39,17 @@ def create(
     output: OutputOption = OutputFormat.table,
 ) -> None:
     """Submit a job from YAML and start it; with --stream, follow it and exit non-zero unless it completes."""
-    from mlyard.runtime.launch import launch_detached
-    from mlyard.services.job_submission import submit_job_file
+    from mlyard.runtime.runner_process import PendingRunner  # light: the runner starts first
 
-    workspace = workspace_of(ctx)
-    overrides = parse_pairs(set_, "--set")
-    job = submit_job_file(workspace, file, overrides, experiment_name, display_name)
-    launch_detached(workspace, job.id)
+    options = workspace_options(ctx)
+    with PendingRunner(resolve_path(options.path), options.db, options.artifacts) as runner:
+        # The runner does its imports while the job is checked and recorded here.
+        from mlyard.services.job_submission import submit_job_file
+
+        workspace = options.open()
+        overrides = parse_pairs(set_, "--set")
+        job = submit_job_file(workspace, file, overrides, experiment_name, display_name)
+        runner.assign(workspace, job.id)
     if not stream:
         if output == OutputFormat.json:
             print_json(job.summary())

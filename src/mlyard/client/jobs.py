@@ -84,20 +84,20 @@ class JobOperations:
         Returns the queued job at once, or with `wait=True` the ended job (raising
         `JobNotCompleted` when it failed or was canceled).
         """
-        from mlyard.runtime.launch import launch_detached
+        from mlyard.runtime.runner_process import PendingRunner
         from mlyard.services.job_submission import apply_override, submit_job_dict, submit_job_file
 
-        if hasattr(source, "to_spec"):  # a pipeline or component call built with the Python DSL
-            data = dict(source.to_spec())
-            for key, value in (overrides or {}).items():
-                apply_override(data, key, value, "job")
-            data.update(
-                {k: v for k, v in (("experiment_name", experiment), ("display_name", display_name)) if v}
-            )
-            job = submit_job_dict(self._workspace, data, Path.cwd(), data.get("display_name") or "job")
-        else:
-            job = submit_job_file(self._workspace, Path(source), overrides, experiment, display_name)
-        launch_detached(self._workspace, job.id)
+        with PendingRunner(self._workspace.path) as runner:  # starts while the job is checked and recorded
+            if hasattr(source, "to_spec"):  # a pipeline or component call built with the Python DSL
+                data = dict(source.to_spec())
+                for key, value in (overrides or {}).items():
+                    apply_override(data, key, value, "job")
+                named = (("experiment_name", experiment), ("display_name", display_name))
+                data.update({key: value for key, value in named if value})
+                job = submit_job_dict(self._workspace, data, Path.cwd(), data.get("display_name") or "job")
+            else:
+                job = submit_job_file(self._workspace, Path(source), overrides, experiment, display_name)
+            runner.assign(self._workspace, job.id)
         return self.wait(job.id) if wait else job
 
     def stream(self, job_id: str, write: Callable[[str], None] | None = None) -> Job:

@@ -29,12 +29,12 @@ from mlyard.entities.command_line import render_command
 from mlyard.entities.job import CodeSnapshot, DataInput, JobOutputInfo, JobStatus
 from mlyard.entities.job_spec import JobOutput, ResolvedCommandJob, ResolvedInput
 from mlyard.errors import Conflict, MlyardError
+from mlyard.runtime.runner_process import scratch_root
 from mlyard.services import job_runs
 from mlyard.services.jobs import end_job, record_input
 from mlyard.services.workspace import ENV_WORKSPACE, Workspace
 
 ENV_JOB_ID = "MLYARD_JOB_ID"
-ENV_SCRATCH = "MLYARD_SCRATCH"
 CANCEL_GRACE_SECONDS = float(os.environ.get("MLYARD_CANCEL_GRACE", "10"))
 POLL_SECONDS = 0.2
 STATUS_CHECK_SECONDS = 0.5
@@ -53,12 +53,6 @@ class RunResult:
     status: JobStatus
     error: str | None = None
     exit_code: int | None = None
-
-
-def scratch_root() -> Path:
-    """Where jobs get their working folders: `MLYARD_SCRATCH`, or the system's temporary folder."""
-    configured = os.environ.get(ENV_SCRATCH)
-    return Path(configured) if configured else Path(tempfile.gettempdir()) / "mlyard-jobs"
 
 
 def run_command_job(

@@ -8,16 +8,15 @@ its own session, so the job outlives the command that submitted it (as an Azure 
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
-import subprocess
 import sys
-import threading
 import traceback
-from pathlib import Path
 
 from mlyard.entities.job import JobStatus
 from mlyard.errors import Conflict, MlyardError
-from mlyard.runtime.command_runner import LogCallback, RunResult, run_command_job, scratch_root
+from mlyard.runtime.command_runner import LogCallback, RunResult, run_command_job
+from mlyard.runtime.runner_process import WAIT_FOR_JOB, PendingRunner
 from mlyard.services import job_runs
 from mlyard.services.jobs import end_job
 from mlyard.services.workspace import ENV_WORKSPACE, Workspace, open_workspace
@@ -53,32 +52,23 @@ def run_job(workspace: Workspace, job_id: str, on_log: LogCallback | None = None
 
 def launch_detached(workspace: Workspace, job_id: str) -> int:
     """Start a runner process for a queued job and return its pid; the job records who runs it."""
-    logs = scratch_root() / "runners"
-    logs.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ)
-    env[ENV_WORKSPACE] = str(workspace.path)
-    with open(logs / f"{job_id}.log", "ab") as runner_log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "mlyard.runtime.launch", job_id],
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=runner_log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # Ctrl-C on the submitting terminal does not stop the job
-            close_fds=True,
-        )
-    # Reap it when it ends, so a long-lived submitter (a notebook, a server) collects no zombies.
-    threading.Thread(target=process.wait, name=f"reap-{job_id}", daemon=True).start()
-    job_runs.note_runner(workspace, job_id, process.pid)
-    return process.pid
+    with PendingRunner(workspace.path) as runner:
+        return runner.assign(workspace, job_id)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
-        print("usage: python -m mlyard.runtime.launch JOB_ID", file=sys.stderr)
+        print(f"usage: python -m mlyard.runtime.launch JOB_ID | {WAIT_FOR_JOB}", file=sys.stderr)
         return 2
-    job_id = args[0]
+    if args[0] == WAIT_FOR_JOB:
+        _warm_up()
+        job_id = sys.stdin.readline().strip()
+        if not job_id:
+            return 0  # abandoned: the submission failed
+    else:
+        job_id = args[0]
+    # Opened only now: a first command may be creating the workspace while this process starts.
     workspace = open_workspace(os.environ.get(ENV_WORKSPACE), create=False)
     try:
         result = run_job(workspace, job_id)
@@ -92,11 +82,16 @@ def main(argv: list[str] | None = None) -> int:
             end_job(workspace, job_id, JobStatus.FAILED, f"runner error: {reason}")
         print(f"mlyard runner: {reason}", file=sys.stderr)
         return 1
+    finally:
+        gc.freeze()  # nothing left to collect: skip the costly teardown of every object at exit
     return 0 if result.status == JobStatus.COMPLETED else 1
 
 
-def runner_log(job_id: str) -> Path:
-    return scratch_root() / "runners" / f"{job_id}.log"
+def _warm_up() -> None:
+    """Import what any job needs while the submitter is still recording the job."""
+    import mlyard.entities.job_spec  # noqa: F401
+    import mlyard.runtime.executors  # noqa: F401
+    import mlyard.runtime.pipeline_runner  # noqa: F401
 
 
 if __name__ == "__main__":

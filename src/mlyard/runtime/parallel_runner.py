@@ -31,9 +31,9 @@ from mlyard.runtime.command_runner import (
     RunResult,
     input_path,
     register_output,
-    scratch_root,
 )
 from mlyard.runtime.parallel_worker import BATCH_FILE, ROWS_FILE
+from mlyard.runtime.runner_process import scratch_root
 from mlyard.services import job_runs
 from mlyard.services.jobs import end_job, get_job, record_input
 from mlyard.services.workspace import Workspace

@@ -11,7 +11,10 @@ from mlyard.services import job_runs
 from mlyard.services.jobs import get_job
 from mlyard.services.workspace import Workspace
 
+# Quick polls at first, so a short job is reported done at once; slower ones after a while.
+FIRST_POLL_SECONDS = 0.05
 POLL_SECONDS = 0.3
+QUICK_POLLING_SECONDS = 5.0
 REAP_EVERY_SECONDS = 2.0
 
 
@@ -43,7 +46,8 @@ def follow(
     A job whose runner dies meanwhile is failed by `reap_lost_jobs`, so this never waits forever
     on a dead job. `timeout` (seconds) raises TimeoutError while the job goes on.
     """
-    deadline = None if timeout is None else time.monotonic() + timeout
+    started = time.monotonic()
+    deadline = None if timeout is None else started + timeout
     offset = 0
     last_reap = 0.0
     while True:
@@ -64,7 +68,7 @@ def follow(
             return get_job(workspace, job_id)
         if deadline is not None and now > deadline:
             raise TimeoutError(f"job {job_id} is still {status.value} after {timeout} s")
-        time.sleep(POLL_SECONDS)
+        time.sleep(FIRST_POLL_SECONDS if now - started < QUICK_POLLING_SECONDS else POLL_SECONDS)
 
 
 def require_completed(job: Job) -> Job:

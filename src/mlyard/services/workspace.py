@@ -20,15 +20,18 @@ import yaml
 
 from mlyard.artifacts import ArtifactStore, open_artifact_store
 from mlyard.errors import WorkspaceError
+
+# Re-exported: callers find every workspace name here.
+from mlyard.services.workspace_location import DEFAULT_PATH as DEFAULT_PATH
+from mlyard.services.workspace_location import ENV_ARTIFACTS as ENV_ARTIFACTS
+from mlyard.services.workspace_location import ENV_DB as ENV_DB
+from mlyard.services.workspace_location import ENV_WORKSPACE as ENV_WORKSPACE
+from mlyard.services.workspace_location import resolve_path as resolve_path
 from mlyard.store.database import Database, redact_url
 from mlyard.store.migrate import upgrade
 
 CONFIG_FILE = "workspace.yaml"
 DATABASE_FILE = "mlyard.db"
-DEFAULT_PATH = ".mlyard"
-ENV_WORKSPACE = "MLYARD_WORKSPACE"
-ENV_DB = "MLYARD_DB"
-ENV_ARTIFACTS = "MLYARD_ARTIFACTS"
 
 
 @dataclass
@@ -57,11 +60,6 @@ class Workspace:
 
 _open: dict[tuple[str, str | None, str | None], Workspace] = {}
 _open_lock = threading.Lock()
-
-
-def resolve_path(path: str | os.PathLike[str] | None = None) -> Path:
-    chosen = path or os.environ.get(ENV_WORKSPACE) or DEFAULT_PATH
-    return Path(chosen).expanduser().absolute()
 
 
 def open_workspace(
