@@ -4,10 +4,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip --disable-pip-version-check --quiet
 
-.PHONY: demo test bench lint clean install install-test
+.PHONY: demo test bench bench-pipelines lint clean install install-test
 
 demo: $(VENV)/.installed
 	$(BIN)/python examples/diabetes/quickstart.py
+	@echo "--- the same loop as a pipeline (prep → train → register if better), then again: prep and train are reused"
+	$(BIN)/mlyard job create --file examples/diabetes/pipeline/pipeline.yml --stream
+	$(BIN)/mlyard job create --file examples/diabetes/pipeline/pipeline.yml --stream
+	@echo "--- look at it: $(BIN)/mlyard job list · $(BIN)/mlyard job list --parent-job-name <pipeline job id>"
 
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest
@@ -19,6 +23,10 @@ lint: $(VENV)/.installed-test
 # The benchmark runs mlyard and MLflow side by side in their own environment.
 bench: .venv-bench/.installed
 	.venv-bench/bin/python bench/tracking.py
+
+# Pipelines against Metaflow's local runtime, and the Ray executor's overhead (same environment).
+bench-pipelines: .venv-bench/.installed
+	.venv-bench/bin/python bench/pipelines.py
 
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
