@@ -17,9 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 
 from mlyard.artifacts import ArtifactStore, open_artifact_store
-from mlyard.errors import WorkspaceError
+from mlyard.errors import StoreError, WorkspaceError
 
 # Re-exported: callers find every workspace name here.
 from mlyard.services.workspace_location import DEFAULT_PATH as DEFAULT_PATH
@@ -88,6 +90,16 @@ def create_workspace(
     folder = resolve_path(path)
     existed = (folder / CONFIG_FILE).exists()
     return open_workspace(folder, db=db, artifacts=artifacts, create=True), not existed
+
+
+def check_database(workspace: Workspace) -> None:
+    """`StoreError` unless the workspace's database answers a trivial query (for health checks)."""
+    try:
+        with workspace.database.read() as session:
+            session.execute(text("SELECT 1"))
+    except SQLAlchemyError as exc:
+        reason = getattr(exc, "orig", None) or exc
+        raise StoreError(f"database {redact_url(workspace.db_url)} is unreachable: {reason}") from exc
 
 
 def close_all() -> None:

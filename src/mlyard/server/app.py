@@ -1,0 +1,64 @@
+"""`create_app`: the FastAPI application of the team server, built from a `ServerConfig`.
+
+Middleware, outermost first: request context (request id, metrics, last-resort 500) → body size
+limit → FastAPI's exception handlers (the JSON error shape) → routes.
+"""
+
+from __future__ import annotations
+
+from fastapi import Depends, FastAPI, Request
+from prometheus_client import CollectorRegistry
+
+from mlyard import __version__
+from mlyard.entities.names import validate_name
+from mlyard.errors import InvalidArgument
+from mlyard.server.config import ServerConfig
+from mlyard.server.error_handlers import install_error_handlers
+from mlyard.server.middleware import BodyLimitMiddleware, HttpMetrics, RequestContextMiddleware
+from mlyard.server.routes import jobs, registry, system
+from mlyard.server.schemas import ErrorBody
+from mlyard.server.workspaces import ServedWorkspaces
+
+# Documented on every route: the shape all refusals share.
+_ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
+    code: {"model": ErrorBody} for code in (400, 404, 409, 413, 500, 503)
+}
+
+
+def create_app(config: ServerConfig) -> FastAPI:
+    """The app serving `config.workspaces`; opens nothing until a request (or `serve`) needs it."""
+    _check_config(config)
+    app = FastAPI(
+        dependencies=[Depends(_refuse_nul_characters)],
+        title="mlyard",
+        version=__version__,
+        description="The mlyard team server: REST API over the workspaces it serves.",
+        responses=_ERROR_RESPONSES,
+    )
+    app.state.workspaces = ServedWorkspaces(config.workspaces)
+    app.state.metrics_registry = CollectorRegistry(auto_describe=True)
+    install_error_handlers(app)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=config.max_body_bytes)
+    app.add_middleware(RequestContextMiddleware, metrics=HttpMetrics(app.state.metrics_registry))
+    app.include_router(system.router)
+    app.include_router(jobs.router)
+    app.include_router(registry.router)
+    return app
+
+
+def _check_config(config: ServerConfig) -> None:
+    if not config.workspaces:
+        raise InvalidArgument("the server needs at least one workspace to serve")
+    for name in config.workspaces:
+        validate_name(name, "workspace name")
+    if config.max_body_bytes <= 0:
+        raise InvalidArgument(f"max_body_bytes must be positive, got {config.max_body_bytes}")
+
+
+async def _refuse_nul_characters(request: Request) -> None:
+    """NUL in a path or query value is refused (PostgreSQL text cannot hold it); bodies check their own."""
+    if "\x00" in request.scope["path"]:
+        raise InvalidArgument("the path must not contain NUL characters (%00)")
+    for name, value in request.query_params.multi_items():
+        if "\x00" in name or "\x00" in value:
+            raise InvalidArgument(f"query parameter {name!r} must not contain NUL characters (%00)")

@@ -1,0 +1,61 @@
+"""`serve`: run the team server with uvicorn on a loopback address."""
+
+from __future__ import annotations
+
+import copy
+import socket
+from collections.abc import Callable
+from typing import Any
+
+from mlyard.errors import Conflict
+from mlyard.server.config import ServerConfig, check_loopback
+
+
+def serve(
+    config: ServerConfig,
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    announce: Callable[[str], None] = print,
+) -> None:
+    """Check the address, open every workspace, bind, announce the URL, and serve until stopped.
+
+    Everything that can be refused (a public address, an unusable workspace, a port in use) is
+    refused before the server starts. `port=0` picks a free port; the announced URL names it.
+    """
+    import uvicorn
+
+    from mlyard.server.app import create_app
+
+    check_loopback(host)
+    app = create_app(config)
+    for name in app.state.workspaces.names():
+        app.state.workspaces.open(name)
+    listener = _bind(host, port)
+    bound_port = listener.getsockname()[1]
+    url = f"http://{f'[{host}]' if ':' in host else host}:{bound_port}"
+    announce(f"mlyard server listening on {url} (API docs: {url}/docs); serving workspaces: "
+             + ", ".join(app.state.workspaces.names()))  # fmt: skip
+    server = uvicorn.Server(uvicorn.Config(app, log_config=_log_config(), timeout_graceful_shutdown=10))
+    server.run(sockets=[listener])
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind((host, port))
+    except OSError as exc:
+        listener.close()
+        raise Conflict(f"cannot listen on {host}:{port} ({exc.strerror}); choose another --port") from exc
+    listener.listen(2048)
+    return listener
+
+
+def _log_config() -> dict[str, Any]:
+    """uvicorn's logging, plus the `mlyard` loggers (unexpected errors with their request id)."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config: dict[str, Any] = copy.deepcopy(LOGGING_CONFIG)
+    config["loggers"]["mlyard"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
+    return config

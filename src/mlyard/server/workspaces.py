@@ -1,0 +1,59 @@
+"""The served workspaces by name, and the route dependency that resolves `{ws}` to an open one."""
+
+from __future__ import annotations
+
+import threading
+from typing import Annotated
+
+from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
+
+from mlyard.errors import NotFound, StoreError, WorkspaceError
+from mlyard.server.config import WorkspaceLocation
+from mlyard.services.workspace import Workspace, open_workspace
+
+
+class ServedWorkspaces:
+    """Name → workspace; each opened on first use and kept open for the server's life."""
+
+    def __init__(self, locations: dict[str, WorkspaceLocation]) -> None:
+        self.locations = dict(locations)
+        self._open: dict[str, Workspace] = {}
+        self._lock = threading.Lock()
+
+    def names(self) -> list[str]:
+        return sorted(self.locations)
+
+    def cached(self, name: str) -> Workspace | None:
+        """The open workspace, or None when it must still be opened (`NotFound` if unknown)."""
+        if name not in self.locations:
+            known = ", ".join(self.names())
+            raise NotFound(f"workspace {name!r} is not served here; this server serves: {known}")
+        return self._open.get(name)
+
+    def open(self, name: str) -> Workspace:
+        """Open (migrating its schema if needed) a served workspace; blocking."""
+        workspace = self.cached(name)
+        if workspace is None:
+            location = self.locations[name]
+            with self._lock:
+                try:
+                    workspace = open_workspace(
+                        location.path, db=location.db, artifacts=location.artifacts, create=False
+                    )
+                except WorkspaceError as exc:  # the server's own setup is broken, not the request
+                    raise StoreError(f"workspace {name!r} is unavailable: {exc.message}") from exc
+                self._open[name] = workspace
+        return workspace
+
+
+async def served_workspace(ws: str, request: Request) -> Workspace:
+    """The dependency behind every `/api/v1/workspaces/{ws}/...` route."""
+    workspaces: ServedWorkspaces = request.app.state.workspaces
+    workspace = workspaces.cached(ws)
+    if workspace is None:
+        workspace = await run_in_threadpool(workspaces.open, ws)
+    return workspace
+
+
+WorkspaceDep = Annotated[Workspace, Depends(served_workspace)]

@@ -1,0 +1,117 @@
+"""`mlyard server start` as a user runs it: a real process, real HTTP, stopped by the test."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+MLYARD = [sys.executable, "-m", "mlyard.cli.main"]
+START_TIMEOUT = 30.0
+
+
+def _environment() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith("MLYARD_")}
+
+
+def _wait_for_url(process: subprocess.Popen[bytes], log: Path) -> str:
+    """The URL the server announces once it is bound (it picks a free port with --port 0)."""
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        found = re.search(r"listening on (http://\S+) ", log.read_text())
+        if found:
+            return found.group(1)
+        if process.poll() is not None:
+            pytest.fail(f"server exited with {process.returncode}:\n{log.read_text()}")
+        time.sleep(0.05)
+    pytest.fail(f"server did not announce its URL within {START_TIMEOUT} s:\n{log.read_text()}")
+
+
+@pytest.fixture
+def server_url(tmp_path: Path) -> Iterator[str]:
+    """A server over a fresh SQLite workspace, terminated (then killed if it must be) afterwards."""
+    log = tmp_path / "server.log"
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            [*MLYARD, "--workspace", str(tmp_path / "ws"), "server", "start", "--port", "0"],
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            env=_environment(),
+        )
+    try:
+        url = _wait_for_url(process, log)
+        deadline = time.monotonic() + START_TIMEOUT
+        while httpx.get(f"{url}/healthz", timeout=2).status_code != 200:
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.05)
+        yield url
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            # uvicorn shuts down gracefully, then re-raises the signal so the exit status tells it.
+            assert process.wait(timeout=15) in (0, -signal.SIGTERM), log.read_text()
+            assert "Application shutdown complete" in log.read_text()
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+            raise
+
+
+def test_the_server_process_answers_real_http_and_counts_it(server_url):
+    api = f"{server_url}/api/v1/workspaces/default"
+    with httpx.Client(timeout=10) as client:
+        created = client.post(f"{api}/jobs", json={"experiment": "remote"})
+        assert created.status_code == 201 and created.headers["x-request-id"]
+        run_id = created.json()["id"]
+        batch = {"params": {"alpha": 0.5}, "metrics": [{"key": "loss", "value": 0.25, "step": 3}]}
+        assert client.post(f"{api}/jobs/{run_id}/log-batch", json=batch).status_code == 204
+        assert client.post(f"{api}/jobs/{run_id}/end").json()["status"] == "Completed"
+        found = client.get(f"{api}/jobs", params={"filter": "metrics.loss < 1"}).json()["value"]
+        assert [job["id"] for job in found] == [run_id]
+        assert client.get(f"{api}/jobs/{run_id}/log-batch").status_code == 405
+        assert client.get(f"{server_url}/docs").status_code == 200
+
+        metrics = client.get(f"{server_url}/metrics").text
+    jobs_route = "/api/v1/workspaces/{ws}/jobs"
+    assert f'mlyard_http_requests_total{{method="POST",route="{jobs_route}",status="201"}} 1.0' in metrics
+    assert f'mlyard_http_requests_total{{method="GET",route="{jobs_route}",status="200"}} 1.0' in metrics
+    assert 'route="/api/v1/workspaces/{ws}/jobs/{job_id}/log-batch",status="204"} 1.0' in metrics
+
+
+def test_a_non_loopback_host_is_refused_until_authentication_exists(tmp_path):
+    done = subprocess.run(
+        [*MLYARD, "--workspace", str(tmp_path / "ws"), "server", "start", "--host", "0.0.0.0", "--port", "0"],
+        capture_output=True,
+        text=True,
+        env={**_environment(), "COLUMNS": "200"},
+        timeout=60,
+    )
+    assert done.returncode == 5, done.stderr
+    assert "refusing to listen on '0.0.0.0'" in done.stderr and "API keys" in done.stderr
+    assert not (tmp_path / "ws").exists()  # refused before anything was created
+
+
+def test_a_port_in_use_is_refused_clearly(tmp_path):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = str(taken.getsockname()[1])
+        done = subprocess.run(
+            [*MLYARD, "--workspace", str(tmp_path / "ws"), "server", "start", "--port", port],
+            capture_output=True,
+            text=True,
+            env={**_environment(), "COLUMNS": "200"},
+            timeout=60,
+        )
+    assert done.returncode == 4, done.stderr
+    assert f"cannot listen on 127.0.0.1:{port}" in done.stderr and "--port" in done.stderr
