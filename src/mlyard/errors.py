@@ -6,7 +6,8 @@
     ├── NotFound               404 / exit 3   a workspace, job, data asset, model, alias… is missing
     ├── AlreadyExists          409 / exit 4   an immutable thing with that identity exists
     ├── Conflict               409 / exit 4   the request clashes with current state
-    ├── PermissionDenied       403 / exit 5
+    ├── PermissionDenied       403 / exit 5   known caller, not allowed (role, protected alias, …)
+    │   └── Unauthenticated    401 / exit 5   no valid API key (missing, wrong, revoked, expired)
     ├── WorkspaceError         400 / exit 6   the workspace path or database is unusable
     ├── StoreError             503 / exit 7   the database could not be reached or stayed locked
     ├── JobNotCompleted        409 / exit 8   a job waited on ended Failed or Canceled
@@ -67,6 +68,11 @@ class PermissionDenied(MlyardError):
     error_code = "PERMISSION_DENIED"
     http_status = 403
     exit_code = 5
+
+
+class Unauthenticated(PermissionDenied):
+    error_code = "UNAUTHENTICATED"
+    http_status = 401
 
 
 class WorkspaceError(MlyardError):

@@ -86,17 +86,59 @@ def test_the_server_process_answers_real_http_and_counts_it(server_url):
     assert 'route="/api/v1/workspaces/{ws}/jobs/{job_id}/log-batch",status="204"} 1.0' in metrics
 
 
-def test_a_non_loopback_host_is_refused_until_authentication_exists(tmp_path):
-    done = subprocess.run(
-        [*MLYARD, "--workspace", str(tmp_path / "ws"), "server", "start", "--host", "0.0.0.0", "--port", "0"],
+def _start_public(workspace: Path, *options: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            *MLYARD,
+            "--workspace",
+            str(workspace),
+            "server",
+            "start",
+            "--host",
+            "0.0.0.0",
+            "--port",
+            "0",
+            *options,
+        ],
         capture_output=True,
         text=True,
         env={**_environment(), "COLUMNS": "200"},
         timeout=60,
     )
+
+
+def test_a_non_loopback_host_is_refused_without_api_keys(tmp_path):
+    done = _start_public(tmp_path / "ws")
     assert done.returncode == 5, done.stderr
-    assert "refusing to listen on '0.0.0.0'" in done.stderr and "API keys" in done.stderr
+    assert "refusing to listen on '0.0.0.0'" in done.stderr and "mlyard key create" in done.stderr
     assert not (tmp_path / "ws").exists()  # refused before anything was created
+
+    from mlyard.services.workspace import create_workspace
+
+    create_workspace(tmp_path / "ws")
+    done = _start_public(tmp_path / "ws")
+    assert done.returncode == 5 and "has no API key" in done.stderr, done.stderr
+    done = _start_public(tmp_path / "ws", "--no-auth")
+    assert done.returncode == 5 and "without authentication" in done.stderr, done.stderr
+
+
+def test_beyond_loopback_is_allowed_once_every_workspace_has_a_key(tmp_path):
+    """The check `serve` makes before binding (tests never bind beyond 127.0.0.1 themselves)."""
+    from mlyard.errors import PermissionDenied
+    from mlyard.server.app import create_app
+    from mlyard.server.config import ServerConfig
+    from mlyard.server.main import _check_public
+    from mlyard.services.keys import create_key
+    from mlyard.services.workspace import create_workspace
+
+    workspace, _ = create_workspace(tmp_path / "ws")
+    app = create_app(ServerConfig.single(tmp_path / "ws"))
+    with pytest.raises(PermissionDenied, match="has no API key"):
+        _check_public(app, "0.0.0.0", auth=False)
+    create_key(workspace, "ops", "admin")
+    _check_public(app, "0.0.0.0", auth=True)
+    with pytest.raises(PermissionDenied, match="without authentication"):
+        _check_public(app, "0.0.0.0", auth=False)
 
 
 def test_a_port_in_use_is_refused_clearly(tmp_path):

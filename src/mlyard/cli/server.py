@@ -16,18 +16,32 @@ app = typer.Typer(help="Run the team server: the REST API over a workspace.", no
 def start(
     ctx: typer.Context,
     host: Annotated[
-        str, typer.Option("--host", help="loopback only until API keys exist: 127.0.0.1, ::1 or localhost")
+        str,
+        typer.Option("--host", help="127.0.0.1 by default; beyond loopback only with API keys required"),
     ] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", "-p", min=0, max=65535, help="0 picks a free port")] = 8080,
+    auth: Annotated[
+        bool | None,
+        typer.Option(
+            "--auth/--no-auth",
+            help="require API keys (default: yes once the workspace has a key); --no-auth: loopback only",
+        ),
+    ] = None,
 ) -> None:
     """Serve the workspace (--workspace/--db/--artifacts) as `default` until Ctrl-C; docs at /docs."""
-    from mlyard.server.config import ServerConfig, check_loopback
+    from mlyard.errors import PermissionDenied
+    from mlyard.server.config import ServerConfig, check_listen_address, is_loopback
     from mlyard.services.workspace_location import resolve_path
 
-    check_loopback(host)  # before any heavy import: a refused address answers at once
+    check_listen_address(host, auth)  # before any heavy import: a refused address answers at once
     options = workspace_options(ctx)
+    if not is_loopback(host) and not (resolve_path(options.path) / "workspace.yaml").exists():
+        raise PermissionDenied(
+            f"refusing to listen on {host!r}: there is no workspace yet, so no API key to reach it; "
+            "create one and a key first: mlyard key create --owner YOU --role admin"
+        )
     options.open()  # like every command: the workspace is created on first use
-    config = ServerConfig.single(resolve_path(options.path), options.db, options.artifacts)
+    config = ServerConfig.single(resolve_path(options.path), options.db, options.artifacts, auth=auth)
 
     from mlyard.server.main import serve
 

@@ -12,16 +12,17 @@ from prometheus_client import CollectorRegistry
 from mlyard import __version__
 from mlyard.entities.names import validate_name
 from mlyard.errors import InvalidArgument
+from mlyard.server.auth import Authenticator
 from mlyard.server.config import ServerConfig
 from mlyard.server.error_handlers import install_error_handlers
 from mlyard.server.middleware import BodyLimitMiddleware, HttpMetrics, RequestContextMiddleware
-from mlyard.server.routes import jobs, registry, system
-from mlyard.server.schemas import ErrorBody
+from mlyard.server.routes import access, jobs, promotions, registry, system
+from mlyard.server.schemas.common import ErrorBody
 from mlyard.server.workspaces import ServedWorkspaces
 
 # Documented on every route: the shape all refusals share.
 _ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
-    code: {"model": ErrorBody} for code in (400, 404, 409, 413, 500, 503)
+    code: {"model": ErrorBody} for code in (400, 401, 403, 404, 409, 413, 500, 503)
 }
 
 
@@ -36,6 +37,7 @@ def create_app(config: ServerConfig) -> FastAPI:
         responses=_ERROR_RESPONSES,
     )
     app.state.workspaces = ServedWorkspaces(config.workspaces)
+    app.state.authenticator = Authenticator(app.state.workspaces, config.auth)
     app.state.metrics_registry = CollectorRegistry(auto_describe=True)
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=config.max_body_bytes)
@@ -43,6 +45,9 @@ def create_app(config: ServerConfig) -> FastAPI:
     app.include_router(system.router)
     app.include_router(jobs.router)
     app.include_router(registry.router)
+    app.include_router(promotions.router)
+    app.include_router(access.router)
+    app.include_router(access.whoami_router)
     return app
 
 

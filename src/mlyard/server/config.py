@@ -31,6 +31,9 @@ class ServerConfig:
 
     workspaces: dict[str, WorkspaceLocation] = field(default_factory=dict)
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    # True: every request needs an API key; False: anyone on this machine acts as admin;
+    # None: on as soon as a served workspace has a key (decided at the first request).
+    auth: bool | None = None
 
     @classmethod
     def single(
@@ -39,9 +42,10 @@ class ServerConfig:
         db: str | None = None,
         artifacts: str | None = None,
         name: str = DEFAULT_WORKSPACE_NAME,
+        auth: bool | None = None,
     ) -> ServerConfig:
         """One workspace, served as `default` unless named otherwise (what `--workspace` gives)."""
-        return cls(workspaces={name: WorkspaceLocation(Path(path), db, artifacts)})
+        return cls(workspaces={name: WorkspaceLocation(Path(path), db, artifacts)}, auth=auth)
 
 
 def is_loopback(host: str) -> bool:
@@ -53,12 +57,15 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def check_loopback(host: str) -> None:
-    """Refuse any address beyond this machine: the server has no authentication yet."""
-    if not is_loopback(host):
-        raise PermissionDenied(
-            f"refusing to listen on {host!r}: the server has no authentication yet, so it binds to "
-            "loopback only (--host 127.0.0.1, ::1 or localhost). Authentication with API keys and "
-            "roles arrives with issue #4; until then reach it from another machine through an SSH "
-            "tunnel (ssh -L 8080:127.0.0.1:8080 HOST)"
-        )
+def check_listen_address(host: str, auth: bool | None) -> None:
+    """Refuse an address beyond this machine unless every request must carry an API key.
+
+    `auth=None` (not decided yet) passes: `serve` checks again once it knows.
+    """
+    if is_loopback(host) or auth is not False:
+        return
+    raise PermissionDenied(
+        f"refusing to listen on {host!r} without authentication: beyond loopback (127.0.0.1, ::1, "
+        "localhost) every request must carry an API key. Create one in each served workspace "
+        "(mlyard key create --owner YOU --role admin) and start the server without --no-auth"
+    )

@@ -17,7 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
 
-from mlyard.errors import InvalidArgument, MlyardError
+from mlyard.errors import InvalidArgument, MlyardError, Unauthenticated
 from mlyard.server.middleware import error_response
 
 logger = logging.getLogger("mlyard.server")
@@ -40,7 +40,10 @@ def install_error_handlers(app: FastAPI) -> None:
 async def _mlyard_error(request: Request, exc: MlyardError) -> JSONResponse:
     if exc.http_status >= 500:
         logger.warning("%s %s: %s", request.method, request.url.path, exc.message)
-    return JSONResponse(exc.to_dict(), status_code=exc.http_status)
+    response = JSONResponse(exc.to_dict(), status_code=exc.http_status)
+    if isinstance(exc, Unauthenticated):  # RFC 6750: say which scheme to use
+        response.headers["www-authenticate"] = 'Bearer realm="mlyard"'
+    return response
 
 
 async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

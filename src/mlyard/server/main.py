@@ -7,8 +7,8 @@ import socket
 from collections.abc import Callable
 from typing import Any
 
-from mlyard.errors import Conflict
-from mlyard.server.config import ServerConfig, check_loopback
+from mlyard.errors import Conflict, PermissionDenied
+from mlyard.server.config import ServerConfig, check_listen_address, is_loopback
 
 
 def serve(
@@ -26,17 +26,34 @@ def serve(
 
     from mlyard.server.app import create_app
 
-    check_loopback(host)
+    check_listen_address(host, config.auth)
     app = create_app(config)
     for name in app.state.workspaces.names():
         app.state.workspaces.open(name)
+    auth = all(app.state.authenticator.is_enabled(name) for name in app.state.workspaces.names())
+    if not is_loopback(host):
+        _check_public(app, host, auth)
     listener = _bind(host, port)
     bound_port = listener.getsockname()[1]
     url = f"http://{f'[{host}]' if ':' in host else host}:{bound_port}"
+    access = "API keys required" if auth else "no API key needed (loopback only)"
     announce(f"mlyard server listening on {url} (API docs: {url}/docs); serving workspaces: "
-             + ", ".join(app.state.workspaces.names()))  # fmt: skip
+             + ", ".join(app.state.workspaces.names()) + f"; {access}")  # fmt: skip
     server = uvicorn.Server(uvicorn.Config(app, log_config=_log_config(), timeout_graceful_shutdown=10))
     server.run(sockets=[listener])
+
+
+def _check_public(app: Any, host: str, auth: bool) -> None:
+    """Beyond loopback: authentication on, and a key in every served workspace (else none can use it)."""
+    from mlyard.services.keys import has_keys
+
+    keyless = [name for name in app.state.workspaces.names() if not has_keys(app.state.workspaces.open(name))]
+    if keyless:
+        raise PermissionDenied(
+            f"refusing to listen on {host!r}: workspace {', '.join(keyless)} has no API key, so nobody "
+            "could use it; create one first: mlyard key create --owner YOU --role admin"
+        )
+    check_listen_address(host, auth)
 
 
 def _bind(host: str, port: int) -> socket.socket:

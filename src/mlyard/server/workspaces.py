@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import threading
-from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
 from mlyard.errors import NotFound, StoreError, WorkspaceError
@@ -54,6 +53,3 @@ async def served_workspace(ws: str, request: Request) -> Workspace:
     if workspace is None:
         workspace = await run_in_threadpool(workspaces.open, ws)
     return workspace
-
-
-WorkspaceDep = Annotated[Workspace, Depends(served_workspace)]

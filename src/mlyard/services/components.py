@@ -23,8 +23,9 @@ from mlyard.entities.component import Component
 from mlyard.entities.component_spec import CommandComponentSpec, load_component
 from mlyard.entities.names import AssetRef, parse_ref, validate_name, validate_version
 from mlyard.errors import AlreadyExists, InvalidSpec, NotFound
+from mlyard.services import audit
 from mlyard.services.job_submission import code_hash, resolve_code
-from mlyard.services.run_context import IGNORED_DIRS, current_user
+from mlyard.services.run_context import IGNORED_DIRS
 from mlyard.services.versioning import insert_new_version
 from mlyard.services.workspace import Workspace
 from mlyard.store import versions
@@ -104,10 +105,12 @@ def create_component(
             description=spec.description,
             tags=spec.tags,
             created_at=now,
-            created_by=current_user(),
+            created_by=audit.current_actor().name,
         )
         session.add(row)
         session.flush()
+        audit.record(session, "component.create", "component", f"{name}:{number}",
+                     f"registered component {name}:{number}")  # fmt: skip
         return row, True
 
     row, created = insert_new_version(workspace, work, f"component {name}", chosen)

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from mlyard.entities.compute import Compute
 from mlyard.entities.names import validate_name
 from mlyard.errors import AlreadyExists, InvalidArgument, NotFound
+from mlyard.services import audit
 from mlyard.services.workspace import Workspace
 from mlyard.store.jobs import as_utc
 from mlyard.store.tables import ComputeRow
@@ -56,6 +57,8 @@ def create_compute(
                 created_at=compute.created_at,
             )  # fmt: skip
         )
+        audit.record(session, "compute.create", "compute", name, f"compute {name} ({type}"
+                     + (f" at {address}" if address else "") + ")")  # fmt: skip
 
     try:
         workspace.database.write(work)
@@ -84,7 +87,10 @@ def delete_compute(workspace: Workspace, name: str) -> None:
 
     def work(session: Session) -> int:
         result = session.execute(delete(ComputeRow).where(ComputeRow.name == name))
-        return int(getattr(result, "rowcount", 0))
+        deleted = int(getattr(result, "rowcount", 0))
+        if deleted:
+            audit.record(session, "compute.delete", "compute", name, f"compute {name} deleted")
+        return deleted
 
     if workspace.database.write(work) == 0:
         raise NotFound(f"compute {name!r} does not exist")

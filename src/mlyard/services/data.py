@@ -19,8 +19,8 @@ from mlyard.artifacts import HashResult, hash_path
 from mlyard.entities.data import DataAsset, DataType, TableProfile
 from mlyard.entities.names import AssetRef, parse_ref, validate_name, validate_version
 from mlyard.errors import AlreadyExists, InvalidArgument, NotFound
+from mlyard.services import audit
 from mlyard.services.profiling import profile_data
-from mlyard.services.run_context import current_user
 from mlyard.services.versioning import insert_new_version
 from mlyard.services.workspace import Workspace
 from mlyard.store import data_assets as data_rows
@@ -228,10 +228,16 @@ def _insert(
             artifact_path=artifact_path,
             source_path=str(source.resolve()),
             created_at=now,
-            created_by=current_user(),
+            created_by=audit.current_actor().name,
         )
         session.add(row)
         session.flush()
+        audit.record(
+            session, "data.create", "data", f"{name}:{chosen}",
+            f"registered data asset {name}:{chosen} ({data_type.value}, {digest.file_count} files, "
+            f"{digest.size_bytes} bytes)",
+            after={"content_hash": digest.sha256, "type": data_type.value},
+        )  # fmt: skip
         return row, True
 
     return insert_new_version(workspace, work, f"data asset {name}", version)

@@ -35,7 +35,7 @@ from mlyard.entities.environment_spec import (
 )
 from mlyard.entities.names import AssetRef, parse_ref, validate_name, validate_version
 from mlyard.errors import AlreadyExists, InvalidArgument, InvalidSpec, NotFound
-from mlyard.services.run_context import current_user
+from mlyard.services import audit
 from mlyard.services.versioning import insert_new_version
 from mlyard.services.workspace import Workspace
 from mlyard.store import environments as env_rows
@@ -214,10 +214,14 @@ def _insert(
             description=spec.description,
             tags=spec.tags,
             created_at=now,
-            created_by=current_user(),
+            created_by=audit.current_actor().name,
         )
         session.add(row)
         session.flush()
+        audit.record(
+            session, "environment.create", "environment", f"{name}:{chosen}",
+            f"registered environment {name}:{chosen}", after={"spec_hash": resolved.spec_hash},
+        )  # fmt: skip
         return EnvironmentRegistration(env_rows.to_entity(row), created=True)
 
     return insert_new_version(workspace, work, f"environment {name}", version)

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from mlyard.entities.job import JobOutputInfo, JobStatus
 from mlyard.errors import Conflict, NotFound
+from mlyard.services import audit
 from mlyard.services.jobs import end_job
 from mlyard.services.workspace import Workspace
 from mlyard.store import job_runs as rows
@@ -102,6 +103,8 @@ def request_cancel(workspace: Workspace, job_id: str) -> JobStatus:
         for child_id, child_status, _ in rows.children(session, job_id):
             if child_status in rows.ACTIVE_STATUSES:
                 rows.set_status(session, child_id, JobStatus.CANCEL_REQUESTED.value, rows.ACTIVE_STATUSES)
+        if before is not None and not rows.is_terminal(before):
+            audit.record(session, "job.cancel", "job", job_id, f"cancel requested (job was {before})")
         return before
 
     before = workspace.database.write(work)

@@ -18,6 +18,7 @@ from mlyard.entities.job import CodeSnapshot, DataInput, Job, JobStatus, Metric,
 from mlyard.entities.names import validate_key, validate_name
 from mlyard.entities.search import parse_filter, parse_order_by
 from mlyard.errors import Conflict, InvalidArgument, NotFound
+from mlyard.services import audit
 from mlyard.services.ids import new_job_id
 from mlyard.services.workspace import Workspace
 from mlyard.store import jobs as job_rows
@@ -68,6 +69,8 @@ def start_job(
             ),
         )
         job_rows.upsert_tags(session, job_id, clean_tags)
+        what = "run started" if spec is None else f"{job_type} job queued"
+        audit.record(session, "job.create", "job", job_id, f"{what} in experiment {experiment}")
 
     workspace.database.write(work)
     return Job(

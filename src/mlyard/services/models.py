@@ -34,13 +34,13 @@ from mlyard.entities.names import (
     validate_name,
     validate_version,
 )
-from mlyard.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
+from mlyard.errors import AlreadyExists, Conflict, InvalidArgument, NotFound, PermissionDenied
 from mlyard.flavors import get_flavor
 from mlyard.flavors.metadata import read_metadata, write_metadata
 from mlyard.flavors.signature import infer_signature
+from mlyard.services import audit
 from mlyard.services import jobs as job_service
 from mlyard.services.data import get_data_asset
-from mlyard.services.run_context import current_user
 from mlyard.services.versioning import insert_new_version
 from mlyard.services.workspace import Workspace
 from mlyard.store import jobs as job_rows
@@ -179,10 +179,16 @@ def _register_staged(
             signature=metadata.signature.model_dump(mode="json") if metadata.signature else None,
             job_id=job_id,
             created_at=now,
-            created_by=current_user(),
+            created_by=audit.current_actor().name,
         )
         session.add(row)
         session.flush()
+        audit.record(
+            session, "model.register", "model", f"{name}:{chosen}",
+            f"registered model {name}:{chosen} ({metadata.flavor})"
+            + (f" from job {job_id}" if job_id else ""),
+            after={"flavor": metadata.flavor, "content_hash": digest.sha256, "job_id": job_id},
+        )  # fmt: skip
         return row
 
     try:
@@ -288,27 +294,59 @@ def load_model(workspace: Workspace, ref: str) -> Any:
 
 
 def set_alias(workspace: Workspace, name: str, alias: str, version: str) -> str | None:
-    """Point `alias` at `version`; returns the version it pointed at before (or None)."""
+    """Point `alias` at `version`; returns the version it pointed at before (or None).
+
+    A protected alias (workspace setting, default `production`) moves only through an approved
+    promotion request when the caller is a client of the team server; a local process holds the
+    workspace's files, so it may move it directly (and the audit trail says so).
+    """
     validate_alias(alias)
     version = str(version)
+    _check_unprotected(workspace, name, alias, f"move alias {alias!r} of model {name!r} to {version}")
+    return workspace.database.write(lambda session: move_alias(session, name, alias, version))
 
-    def work(session: Session) -> str | None:
-        row = _resolve_row(session, AssetRef(name=name, version=version))
-        if row.archived:
-            raise Conflict(f"model {name}:{version} is archived; restore it before giving it an alias")
-        previous = model_rows.get_alias(session, name, alias)
-        model_rows.set_alias(session, name, alias, version, datetime.now(UTC))
-        return previous
 
-    return workspace.database.write(work)
+def move_alias(session: Session, name: str, alias: str, version: str, why: str = "") -> str | None:
+    """Point `alias` at `version` in the caller's transaction (the rule's one place); audited."""
+    row = _resolve_row(session, AssetRef(name=name, version=version))
+    if row.archived:
+        raise Conflict(f"model {name}:{version} is archived; restore it before giving it an alias")
+    previous = model_rows.get_alias(session, name, alias)
+    model_rows.set_alias(session, name, alias, version, datetime.now(UTC))
+    audit.record(
+        session, "model.alias.set", "model", name,
+        f"alias {alias} of {name}: {previous or '(none)'} -> {version}{why}",
+        before={"alias": alias, "version": previous}, after={"alias": alias, "version": version},
+    )  # fmt: skip
+    return previous
 
 
 def delete_alias(workspace: Workspace, name: str, alias: str) -> None:
+    _check_unprotected(workspace, name, alias, f"delete alias {alias!r} of model {name!r}")
+
     def work(session: Session) -> None:
+        previous = model_rows.get_alias(session, name, alias)
         if not model_rows.delete_alias(session, name, alias):
             raise NotFound(f"model {name!r} has no alias {alias!r}")
+        audit.record(
+            session, "model.alias.delete", "model", name, f"alias {alias} of {name} removed (was {previous})",
+            before={"alias": alias, "version": previous},
+        )  # fmt: skip
 
     workspace.database.write(work)
+
+
+def _check_unprotected(workspace: Workspace, name: str, alias: str, what: str) -> None:
+    from mlyard.services.settings import get_settings
+
+    actor = audit.current_actor()
+    if actor.is_local or alias not in get_settings(workspace).protected_aliases:
+        return
+    raise PermissionDenied(
+        f"cannot {what}: {alias!r} is a protected alias, moved only by an approved promotion. "
+        f"Request one with: mlyard model promote {name} --version <V> --to {alias} --reason '…'; "
+        "another operator approves it with: mlyard model approve <REQUEST_ID>"
+    )
 
 
 def set_archived(workspace: Workspace, ref: str, archived: bool) -> ModelVersion:
@@ -322,7 +360,11 @@ def set_archived(workspace: Workspace, ref: str, archived: bool) -> ModelVersion
                 f"model {row.name}:{row.version} is behind alias {', '.join(aliases)}; move the "
                 "alias to another version before archiving it"
             )
-        row.archived = archived
+        if row.archived != archived:
+            row.archived = archived
+            verb = "archive" if archived else "restore"
+            audit.record(session, f"model.{verb}", "model", f"{row.name}:{row.version}",
+                         f"{verb}d model {row.name}:{row.version}")  # fmt: skip
 
     workspace.database.write(work)
     return get_model_version(workspace, ref)

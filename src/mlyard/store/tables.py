@@ -38,6 +38,7 @@ class ExperimentRow(Base):
 
 class JobRow(Base):
     __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_queue", "dispatch", "status", "created_at"),)
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     experiment_id: Mapped[int] = mapped_column(ForeignKey("experiments.id"), index=True)
@@ -60,6 +61,13 @@ class JobRow(Base):
     # Step reuse: the signature of a deterministic step, and the earlier job whose outputs it reused.
     reuse_key: Mapped[str | None] = mapped_column(String(64), index=True)
     reused_from: Mapped[str | None] = mapped_column(String(64))
+    # The team server's queue: `queue` jobs are claimed by workers under a lease renewed by
+    # heartbeats; None is a job run by the process that submitted it (a detached runner).
+    dispatch: Mapped[str | None] = mapped_column(String(16))
+    worker_id: Mapped[str | None] = mapped_column(String(128))
+    lease_expires_at: Mapped[datetime | None]
+    attempt: Mapped[int | None]
+    max_retries: Mapped[int | None]
 
 
 class ParamRow(Base):
@@ -243,3 +251,93 @@ class ComputeRow(Base):
     description: Mapped[str | None] = mapped_column(Text)
     properties: Mapped[dict[str, Any]]
     created_at: Mapped[datetime]
+
+
+# --- team server: keys, audit, settings, promotions, MLflow logged models (schema 0003) ----------
+
+
+class ApiKeyRow(Base):
+    """An API key of this workspace: only a hash of its secret is kept."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(255), index=True)  # the person or service it acts as
+    role: Mapped[str] = mapped_column(String(16))
+    secret_hash: Mapped[str] = mapped_column(String(128))
+    description: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    created_by: Mapped[str | None] = mapped_column(String(255))
+    expires_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]
+
+
+class AuditEventRow(Base):
+    """Who changed what, when and from where. Append-only: triggers refuse UPDATE and DELETE."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_entity", "entity_type", "entity_id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    actor: Mapped[str] = mapped_column(String(255), index=True)
+    role: Mapped[str | None] = mapped_column(String(16))
+    address: Mapped[str | None] = mapped_column(String(64))
+    via: Mapped[str | None] = mapped_column(String(16))
+    request_id: Mapped[str | None] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    entity_type: Mapped[str] = mapped_column(String(32))
+    entity_id: Mapped[str] = mapped_column(String(512))
+    summary: Mapped[str] = mapped_column(Text)
+    before: Mapped[dict[str, Any] | None]
+    after: Mapped[dict[str, Any] | None]
+
+
+class WorkspaceSettingRow(Base):
+    """A workspace-wide rule, e.g. which model aliases are protected by gated promotion."""
+
+    __tablename__ = "workspace_settings"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[dict[str, Any]]
+    updated_at: Mapped[datetime]
+    updated_by: Mapped[str | None] = mapped_column(String(255))
+
+
+class PromotionRequestRow(Base):
+    """A request to move a protected alias to a model version, and its decision."""
+
+    __tablename__ = "promotion_requests"
+    __table_args__ = (Index("ix_promotion_requests_model", "model_name", "version"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    model_name: Mapped[str] = mapped_column(ForeignKey("models.name"))
+    version: Mapped[str] = mapped_column(String(64))
+    alias: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16), index=True)  # pending | approved | rejected | canceled
+    reason: Mapped[str] = mapped_column(Text)
+    requested_by: Mapped[str] = mapped_column(String(255))
+    requested_at: Mapped[datetime]
+    decided_by: Mapped[str | None] = mapped_column(String(255))
+    decided_at: Mapped[datetime | None]
+    decision_comment: Mapped[str | None] = mapped_column(Text)
+    previous_version: Mapped[str | None] = mapped_column(String(64))
+
+
+class LoggedModelRow(Base):
+    """A model logged by the MLflow client (`logged-models`), before or without registration."""
+
+    __tablename__ = "logged_models"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    experiment_id: Mapped[int] = mapped_column(ForeignKey("experiments.id"), index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    source_run_id: Mapped[str | None] = mapped_column(ForeignKey("jobs.id"), index=True)
+    status: Mapped[str] = mapped_column(String(32))
+    model_type: Mapped[str | None] = mapped_column(String(64))
+    params: Mapped[dict[str, Any]]
+    tags: Mapped[dict[str, Any]]
+    artifact_path: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]

@@ -11,7 +11,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 
 from mlyard.entities.job import Job, JobStatus
-from mlyard.server.schemas import (
+from mlyard.server.auth import ContributorWorkspace, ReaderWorkspace
+from mlyard.server.schemas.jobs import (
     CancelResult,
     EndJobRequest,
     JobList,
@@ -20,14 +21,13 @@ from mlyard.server.schemas import (
     MetricPoint,
     StartJobRequest,
 )
-from mlyard.server.workspaces import WorkspaceDep
 from mlyard.services import job_runs, jobs
 
 router = APIRouter(prefix="/api/v1/workspaces/{ws}/jobs", tags=["jobs"])
 
 
 @router.post("", response_model=Job, status_code=status.HTTP_201_CREATED)
-def start_job(workspace: WorkspaceDep, body: StartJobRequest) -> Job:
+def start_job(workspace: ContributorWorkspace, body: StartJobRequest) -> Job:
     """Start a tracked run (status Running); log to it with log-batch and finish it with end."""
     return jobs.start_job(
         workspace,
@@ -40,7 +40,7 @@ def start_job(workspace: WorkspaceDep, body: StartJobRequest) -> Job:
 
 @router.get("", response_model=JobList)
 def search_jobs(
-    workspace: WorkspaceDep,
+    workspace: ReaderWorkspace,
     filter: Annotated[str | None, Query(description="e.g. metrics.mse < 3000 and params.alpha > 0.1")] = None,
     order_by: Annotated[list[str] | None, Query(description="repeatable, e.g. metrics.mse ASC")] = None,
     experiment: Annotated[list[str] | None, Query(description="repeatable; default every experiment")] = None,
@@ -63,12 +63,12 @@ def search_jobs(
 
 
 @router.get("/{job_id}", response_model=Job)
-def get_job(workspace: WorkspaceDep, job_id: str) -> Job:
+def get_job(workspace: ReaderWorkspace, job_id: str) -> Job:
     return jobs.get_job(workspace, job_id)
 
 
 @router.post("/{job_id}/log-batch", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
-def log_batch(workspace: WorkspaceDep, job_id: str, body: LogBatchRequest) -> Response:
+def log_batch(workspace: ContributorWorkspace, job_id: str, body: LogBatchRequest) -> Response:
     """Write params, metric points and tags in one transaction: a refused batch writes nothing."""
     params = jobs.check_params(body.params)
     tags = jobs.check_tags(body.tags)
@@ -78,7 +78,7 @@ def log_batch(workspace: WorkspaceDep, job_id: str, body: LogBatchRequest) -> Re
 
 
 @router.post("/{job_id}/end", response_model=Job)
-def end_job(workspace: WorkspaceDep, job_id: str, body: EndJobRequest | None = None) -> Job:
+def end_job(workspace: ContributorWorkspace, job_id: str, body: EndJobRequest | None = None) -> Job:
     """Move a run to Completed (default), Failed or Canceled; ending an ended job is 409."""
     body = body or EndJobRequest()
     jobs.end_job(workspace, job_id, JobStatus(body.status), body.error)
@@ -86,13 +86,13 @@ def end_job(workspace: WorkspaceDep, job_id: str, body: EndJobRequest | None = N
 
 
 @router.post("/{job_id}/cancel", response_model=CancelResult)
-def cancel_job(workspace: WorkspaceDep, job_id: str) -> CancelResult:
+def cancel_job(workspace: ContributorWorkspace, job_id: str) -> CancelResult:
     """Cancel a job and its children: a queued one ends Canceled now, a running one is asked to stop."""
     return CancelResult(id=job_id, status=job_runs.request_cancel(workspace, job_id))
 
 
 @router.get("/{job_id}/metrics/{key:path}", response_model=MetricHistory)
-def metric_history(workspace: WorkspaceDep, job_id: str, key: str) -> MetricHistory:
+def metric_history(workspace: ReaderWorkspace, job_id: str, key: str) -> MetricHistory:
     """Every point of one metric (keys may contain '/', e.g. `train/loss`)."""
     points = jobs.metric_history(workspace, job_id, key)
     return MetricHistory(

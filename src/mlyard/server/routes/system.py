@@ -9,8 +9,9 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from mlyard.errors import MlyardError
-from mlyard.server.schemas import Health, WorkspaceInfo, WorkspaceList, WorkspaceSummary
-from mlyard.server.workspaces import ServedWorkspaces, WorkspaceDep
+from mlyard.server.auth import ReaderWorkspace
+from mlyard.server.schemas.common import Health, WorkspaceInfo, WorkspaceList, WorkspaceSummary
+from mlyard.server.workspaces import ServedWorkspaces
 from mlyard.services.workspace import check_database
 
 logger = logging.getLogger("mlyard.server")
@@ -49,6 +50,6 @@ async def list_workspaces(request: Request) -> WorkspaceList:
 
 
 @router.get("/api/v1/workspaces/{ws}", response_model=WorkspaceInfo, tags=["workspaces"])
-def show_workspace(ws: str, workspace: WorkspaceDep) -> WorkspaceInfo:
+def show_workspace(ws: str, workspace: ReaderWorkspace) -> WorkspaceInfo:
     """Where the workspace keeps its records and artifacts (database password hidden)."""
     return WorkspaceInfo(**{**workspace.describe(), "name": ws})

@@ -1,0 +1,89 @@
+"""Who may do what: roles, API keys, the actor behind a change, and audit events.
+
+Roles are ordered; each includes the rights of those before it:
+
+    reader       read everything in the workspace
+    contributor  + create runs, data assets, environments, components, jobs; register models
+    operator     + move model aliases, decide promotions, manage endpoints, schedules, workers
+    admin        + API keys and workspace settings
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class Role(StrEnum):
+    READER = "reader"
+    CONTRIBUTOR = "contributor"
+    OPERATOR = "operator"
+    ADMIN = "admin"
+
+    @property
+    def rank(self) -> int:
+        return _RANKS[self]
+
+    def allows(self, needed: Role) -> bool:
+        return self.rank >= needed.rank
+
+
+_RANKS = {Role.READER: 0, Role.CONTRIBUTOR: 1, Role.OPERATOR: 2, Role.ADMIN: 3}
+
+
+class Actor(BaseModel):
+    """Whoever a change is attributed to: a key's owner over HTTP, or the local user."""
+
+    model_config = {"frozen": True}
+
+    name: str
+    role: Role
+    address: str | None = None  # the client's IP address; None for a local process
+    via: str = "local"  # local | api | mlflow | worker
+    key_id: str | None = None
+    request_id: str | None = None
+
+    @property
+    def is_local(self) -> bool:
+        """A process working on the workspace's own files, not a client of a server."""
+        return self.via == "local"
+
+
+class ApiKey(BaseModel):
+    """An API key as listed: never its secret, which is shown once when it is created."""
+
+    id: str
+    owner: str
+    role: Role
+    description: str | None = None
+    created_at: datetime
+    created_by: str | None = None
+    expires_at: datetime | None = None
+    revoked_at: datetime | None = None
+    last_used_at: datetime | None = None
+
+    def state(self, now: datetime) -> str:
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at is not None and self.expires_at <= now:
+            return "expired"
+        return "active"
+
+
+class AuditEvent(BaseModel):
+    id: int
+    at: datetime
+    actor: str
+    role: str | None = None
+    address: str | None = None
+    via: str | None = None
+    request_id: str | None = None
+    action: str = Field(description="e.g. model.alias.set, data.create, key.revoke")
+    entity_type: str
+    entity_id: str
+    summary: str
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = None

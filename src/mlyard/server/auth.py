@@ -1,0 +1,155 @@
+"""Authentication and roles for `/api/v1/workspaces/{ws}/...`: API keys sent as `Authorization: Bearer`.
+
+Each route declares the least role it needs by the workspace type it takes:
+
+    def list_models(workspace: ReaderWorkspace) ...        reader and up
+    def register_model(workspace: ContributorWorkspace) ... contributor and up
+    def set_alias(workspace: OperatorWorkspace) ...         operator and up
+    def create_key(workspace: AdminWorkspace) ...           admin
+
+401 means no usable key (missing, malformed, unknown, revoked, expired); 403 means a valid key
+whose role is too low — or a key of another workspace, which never sees this one's data. With
+authentication off (a loopback-only server without keys) every caller is `anonymous` with the
+admin role. The caller becomes the audit actor of whatever the request changes.
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
+
+from mlyard.entities.access import Actor, ApiKey, Role
+from mlyard.errors import PermissionDenied, Unauthenticated
+from mlyard.server.workspaces import ServedWorkspaces, served_workspace
+from mlyard.services import audit, keys
+from mlyard.services.workspace import Workspace
+
+CACHE_SECONDS = 5.0  # a revoked key stops working within this long
+LAST_USED_EVERY = 60.0
+ANONYMOUS = "anonymous"
+
+
+class Authenticator:
+    """Turns a request's credentials into the actor it acts as, for one served workspace."""
+
+    def __init__(self, workspaces: ServedWorkspaces, enabled: bool | None) -> None:
+        self._workspaces = workspaces
+        self._enabled = enabled  # None: per workspace, on when it has a key (decided once)
+        self._decided: dict[str, bool] = {}
+        self._cache: dict[tuple[str, str], tuple[ApiKey, float]] = {}
+        self._noted: dict[str, float] = {}
+
+    def decided(self, ws: str) -> bool | None:
+        """Whether workspace `ws` needs keys, or None while auto mode has not looked yet."""
+        return self._enabled if self._enabled is not None else self._decided.get(ws)
+
+    def is_enabled(self, ws: str) -> bool:
+        """Blocking the first time in auto mode: looks for a key in the workspace's database."""
+        decided = self.decided(ws)
+        if decided is None:
+            decided = self._decided[ws] = keys.has_keys(self._workspaces.open(ws))
+        return decided
+
+    def cached(self, ws: str, token: str) -> ApiKey | None:
+        entry = self._cache.get((ws, token))
+        if entry is not None and time.monotonic() - entry[1] < CACHE_SECONDS:
+            return entry[0]
+        return None
+
+    def verify(self, ws: str, workspace: Workspace, token: str) -> ApiKey:
+        """The key behind `token` in workspace `ws` (blocking: reads the database)."""
+        key = keys.verify_key(workspace, token)
+        if key is None:
+            self._refuse_foreign_key(ws, token)
+            raise Unauthenticated(
+                f"the API key is not valid for workspace {ws!r} (unknown, revoked or expired); "
+                "ask an admin for a key: mlyard key create --owner YOU --role contributor"
+            )
+        now = time.monotonic()
+        self._cache[(ws, token)] = (key, now)
+        if now - self._noted.get(key.id, -LAST_USED_EVERY) >= LAST_USED_EVERY:
+            self._noted[key.id] = now
+            keys.note_use(workspace, key.id)
+        return key
+
+    def _refuse_foreign_key(self, ws: str, token: str) -> None:
+        """A valid key of another served workspace is 403, not 401: it is known, just not here."""
+        if keys.key_id_of(token) is None:
+            return
+        for other in self._workspaces.names():
+            if other == ws:
+                continue
+            if keys.verify_key(self._workspaces.open(other), token) is not None:
+                raise PermissionDenied(f"this API key belongs to workspace {other!r}; it cannot reach {ws!r}")
+
+
+def bearer_token(request: Request) -> str | None:
+    """The key from `Authorization: Bearer <key>` (or Basic with the key as password, as MLflow sends)."""
+    header = request.headers.get("authorization")
+    if not header:
+        return None
+    scheme, _, value = header.partition(" ")
+    value = value.strip()
+    if scheme.lower() == "bearer" and value:
+        return value
+    if scheme.lower() == "basic" and value:
+        try:
+            return base64.b64decode(value, validate=True).decode().partition(":")[2] or None
+        except (ValueError, UnicodeDecodeError):
+            return None
+    raise Unauthenticated("the Authorization header must be 'Bearer <API key>'")
+
+
+async def authenticate(request: Request, ws: str, workspace: Workspace, via: str = "api") -> Actor:
+    """The actor of this request in workspace `ws`; Unauthenticated without a valid key."""
+    authenticator: Authenticator = request.app.state.authenticator
+    address = request.client.host if request.client else None
+    request_id = request.scope.get("state", {}).get("request_id")
+    enabled = authenticator.decided(ws)
+    if enabled is None:
+        enabled = await run_in_threadpool(authenticator.is_enabled, ws)
+    if not enabled:
+        return Actor(name=ANONYMOUS, role=Role.ADMIN, address=address, via=via, request_id=request_id)
+    token = bearer_token(request)
+    if token is None:
+        raise Unauthenticated(
+            f"workspace {ws!r} needs an API key: send 'Authorization: Bearer <key>' (the SDK and CLI "
+            "read it from MLYARD_KEY)"
+        )
+    key = authenticator.cached(ws, token)
+    if key is None:
+        key = await run_in_threadpool(authenticator.verify, ws, workspace, token)
+    return Actor(
+        name=key.owner, role=key.role, address=address, via=via, key_id=key.id, request_id=request_id
+    )
+
+
+def require(role: Role, via: str = "api") -> Callable[[str, Request], Awaitable[Workspace]]:
+    """A dependency giving the served workspace `{ws}` once the caller is known to hold `role`."""
+
+    async def dependency(ws: str, request: Request) -> Workspace:
+        workspace = await served_workspace(ws, request)
+        actor = await authenticate(request, ws, workspace, via)
+        if not actor.role.allows(role):
+            raise PermissionDenied(
+                f"{actor.name} has role {actor.role.value} in workspace {ws!r}; this needs {role.value} "
+                "or above"
+            )
+        # An async dependency runs in the request's own context, which the threadpool running a
+        # sync route copies: every change the route makes is attributed to this actor.
+        audit.set_actor(actor)
+        request.state.actor = actor
+        return workspace
+
+    return dependency
+
+
+ReaderWorkspace = Annotated[Workspace, Depends(require(Role.READER))]
+ContributorWorkspace = Annotated[Workspace, Depends(require(Role.CONTRIBUTOR))]
+OperatorWorkspace = Annotated[Workspace, Depends(require(Role.OPERATOR))]
+AdminWorkspace = Annotated[Workspace, Depends(require(Role.ADMIN))]
