@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import builtins
 import os
+from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any
 
@@ -13,10 +14,7 @@ from mlyard.services import components as component_service
 from mlyard.services.workspace import Workspace
 
 
-class ComponentOperations:
-    def __init__(self, workspace: Workspace) -> None:
-        self._workspace = workspace
-
+class ComponentOperations(ABC):
     def create_or_update(
         self, source: str | os.PathLike[str] | Any, name: str | None = None, version: str | None = None
     ) -> Component:
@@ -27,6 +25,25 @@ class ComponentOperations:
             if hasattr(source, "spec_dict")
             else Path(source)
         )
+        return self._create(given, name, version)
+
+    @abstractmethod
+    def _create(
+        self, given: Path | CommandComponentSpec, name: str | None, version: str | None
+    ) -> Component: ...
+
+    @abstractmethod
+    def get(self, ref: str) -> Component: ...
+
+    @abstractmethod
+    def list(self, name: str | None = None) -> builtins.list[Component]: ...
+
+
+class LocalComponentOperations(ComponentOperations):
+    def __init__(self, workspace: Workspace) -> None:
+        self._workspace = workspace
+
+    def _create(self, given: Path | CommandComponentSpec, name: str | None, version: str | None) -> Component:
         return component_service.create_component(
             self._workspace, given, name=name, version=version
         ).component

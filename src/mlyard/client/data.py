@@ -1,17 +1,50 @@
-"""`client.data`: register, find and fetch data assets."""
+"""`client.data`: register, find and fetch data assets (local workspace or team server)."""
 
 from __future__ import annotations
 
 import builtins
 import os
+from abc import ABC, abstractmethod
 from pathlib import Path
 
 from mlyard.entities.data import DataAsset, DataType
 from mlyard.services import data as data_service
+from mlyard.services.data import Registration
 from mlyard.services.workspace import Workspace
 
 
-class DataOperations:
+class DataOperations(ABC):
+    @abstractmethod
+    def create(
+        self,
+        name: str,
+        path: str | os.PathLike[str],
+        type: DataType | str = DataType.URI_FILE,
+        version: str | None = None,
+        description: str | None = None,
+        tags: dict[str, str] | None = None,
+    ) -> Registration:
+        """Register a file or folder; identical content returns the existing version
+        (`registration.created` is False then)."""
+
+    @abstractmethod
+    def get(self, ref: str) -> DataAsset:
+        """`name:version` or `name@latest` (a bare name means latest)."""
+
+    @abstractmethod
+    def list(self, name: str | None = None) -> builtins.list[DataAsset]:
+        """The latest version of every asset, or every version of `name`, newest first."""
+
+    @abstractmethod
+    def local_path(self, ref: str) -> Path:
+        """A local path to the asset's content (downloaded into a cache when it is remote)."""
+
+    @abstractmethod
+    def download(self, ref: str, download_path: str | os.PathLike[str] = ".") -> Path:
+        """A copy of the asset's content below `download_path`."""
+
+
+class LocalDataOperations(DataOperations):
     def __init__(self, workspace: Workspace) -> None:
         self._workspace = workspace
 
@@ -23,15 +56,12 @@ class DataOperations:
         version: str | None = None,
         description: str | None = None,
         tags: dict[str, str] | None = None,
-    ) -> data_service.Registration:
-        """Register a file or folder; identical content returns the existing version
-        (`registration.created` is False then)."""
+    ) -> Registration:
         return data_service.create_data_asset(
             self._workspace, name, Path(path), type, version, description, tags
         )
 
     def get(self, ref: str) -> DataAsset:
-        """`name:version` or `name@latest` (a bare name means latest)."""
         return data_service.get_data_asset(self._workspace, ref)
 
     def list(self, name: str | None = None) -> builtins.list[DataAsset]:

@@ -20,43 +20,33 @@ import sys
 import tempfile
 import threading
 import time
-import weakref
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mlyard.entities.job import DataInput, Job, JobStatus, Metric
+from mlyard.client.run_buffer import add_pending, discard_pending, flush_pending
+from mlyard.entities.job import Job, JobStatus, Metric
 from mlyard.entities.model import ModelVersion
 from mlyard.errors import Conflict
 from mlyard.flavors import guess_flavor
-from mlyard.services import data as data_service
-from mlyard.services import job_artifacts
 from mlyard.services import jobs as job_service
 from mlyard.services import models as model_service
 from mlyard.services.run_context import code_snapshot, runtime_info
-from mlyard.services.workspace import Workspace, open_workspace
+
+if TYPE_CHECKING:
+    from mlyard.client.mlclient import MLClient
 
 FLUSH_POINTS = 5_000
 FLUSH_SECONDS = 2.0
 
-# Every run with unwritten data in this process, so reads and exit can flush them.
-_pending: weakref.WeakSet[Run] = weakref.WeakSet()
-_pending_lock = threading.Lock()
-
-
-def flush_pending() -> None:
-    """Write every buffered point of every run in this process (read-your-writes for the SDK)."""
-    with _pending_lock:
-        runs = list(_pending)
-    for run in runs:
-        run.flush()
+__all__ = ["Run", "active_run", "end_run", "flush_pending", "start_run"]
 
 
 class Run:
     """One run record being written; use `mlyard.start_run()` to get one."""
 
-    def __init__(self, workspace: Workspace, job_id: str, owns_job: bool = True) -> None:
-        self.workspace = workspace
+    def __init__(self, client: MLClient, job_id: str, owns_job: bool = True) -> None:
+        self.client = client
         self.id = job_id
         # False when attached to a job started elsewhere (a runner); then we never end it.
         self.owns_job = owns_job
@@ -117,13 +107,13 @@ class Run:
     # --- artifacts, data, models ---------------------------------------------------------------
 
     def log_artifact(self, local_path: str | os.PathLike[str], artifact_path: str | None = None) -> str:
-        return job_artifacts.log_artifact(self.workspace, self.id, Path(local_path), artifact_path)
+        return self.client.jobs.log_artifact(self.id, Path(local_path), artifact_path)
 
     def log_artifacts(self, local_dir: str | os.PathLike[str], artifact_path: str | None = None) -> str:
-        return job_artifacts.log_artifacts(self.workspace, self.id, Path(local_dir), artifact_path)
+        return self.client.jobs.log_artifacts(self.id, Path(local_dir), artifact_path)
 
     def log_text(self, text: str, artifact_file: str) -> str:
-        return job_artifacts.log_bytes(self.workspace, self.id, text.encode(), artifact_file)
+        return self.client.jobs.log_bytes(self.id, text.encode(), artifact_file)
 
     def log_dict(self, dictionary: dict[str, Any], artifact_file: str) -> str:
         """Store a dict as JSON, or YAML when `artifact_file` ends in .yml/.yaml."""
@@ -140,15 +130,13 @@ class Run:
         buffer = io.BytesIO()
         suffix = Path(artifact_file).suffix.lstrip(".") or "png"
         figure.savefig(buffer, format=suffix)
-        return job_artifacts.log_bytes(self.workspace, self.id, buffer.getvalue(), artifact_file)
+        return self.client.jobs.log_bytes(self.id, buffer.getvalue(), artifact_file)
 
     def use_data(self, ref: str) -> Path:
         """Resolve a data asset to a local path and record that this run read it."""
-        asset = data_service.get_data_asset(self.workspace, ref)
-        job_service.record_input(
-            self.workspace, self.id, DataInput(kind="data", name=asset.name, version=asset.version)
-        )
-        return data_service.local_path(self.workspace, asset)
+        asset = self.client.data.get(ref)
+        self.client.jobs.log_input(self.id, "data", asset.name, asset.version)
+        return self.client.data.local_path(asset.ref)
 
     def log_model(
         self,
@@ -166,16 +154,8 @@ class Run:
         chosen = flavor or guess_flavor(model)
         self.flush()
         if register:
-            return model_service.save_and_register_model(
-                self.workspace,
-                model,
-                name,
-                chosen,
-                input_example=input_example,
-                description=description,
-                tags=tags,
-                properties=properties,
-                job_id=self.id,
+            return self.client.models.log(
+                model, name, chosen, input_example, description, tags, properties, job_id=self.id
             )
         with tempfile.TemporaryDirectory(prefix="mlyard-model-") as staging:
             folder = Path(staging) / name
@@ -188,14 +168,14 @@ class Run:
     @property
     def info(self) -> Job:
         self.flush()
-        return job_service.get_job(self.workspace, self.id)
+        return self.client.jobs.get(self.id)
 
     def flush(self) -> None:
         params, tags, metrics = self._take_buffer()
         if not (params or tags or metrics):
             return
         try:
-            job_service.record_run_data(self.workspace, self.id, params, metrics, tags)
+            self.client.jobs.log_batch(self.id, params, metrics, tags)
         except BaseException:
             self._restore_buffer(params, tags, metrics)
             raise
@@ -209,13 +189,12 @@ class Run:
         else:
             params, tags, metrics = self._take_buffer()
             try:
-                job_service.end_job(self.workspace, self.id, status, error, params, metrics, tags)
+                self.client.jobs.end_run(self.id, status, error, params, metrics, tags)
             except BaseException:
                 self._restore_buffer(params, tags, metrics)
                 raise
         self.ended = True
-        with _pending_lock:
-            _pending.discard(self)
+        discard_pending(self)
         self._registered = False
 
     def _take_buffer(self) -> tuple[dict[str, str], dict[str, str], list[Metric]]:
@@ -234,8 +213,7 @@ class Run:
 
     def _touch(self, force: bool = False) -> None:
         if not self._registered:
-            with _pending_lock:
-                _pending.add(self)
+            add_pending(self)
             self._registered = True
         if force or time.monotonic() - self._last_flush >= FLUSH_SECONDS:
             self.flush()
@@ -293,22 +271,23 @@ def start_run(
                 f"run {_active[-1].id} is already active; end it with mlyard.end_run() or pass "
                 "nested=True to start a child run"
             )
-        ws = open_workspace(workspace)
+        from mlyard.client.mlclient import client_for
+
+        client = client_for(workspace)
         if job_id is not None:
-            job_service.get_job(ws, job_id)
-            run = Run(ws, job_id, owns_job=False)
+            client.jobs.get(job_id)
+            run = Run(client, job_id, owns_job=False)
         else:
             parent = _active[-1].id if (_active and nested) else None
-            job = job_service.start_job(
-                ws,
+            job = client.jobs.create_run(
                 experiment=experiment or os.environ.get("MLYARD_EXPERIMENT_NAME"),
                 display_name=display_name,
                 tags=tags,
+                parent_job_id=parent,
                 code=code_snapshot(),
                 runtime=runtime_info(),
-                parent_job_id=parent,
             )
-            run = Run(ws, job.id)
+            run = Run(client, job.id)
         _active.append(run)
         _install_exit_hook()
         return run

@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import AliasChoices, BaseModel, Field
 
 
 class DataType(StrEnum):
@@ -46,7 +46,9 @@ class DataAsset(BaseModel):
     size_bytes: int
     file_count: int
     row_count: int | None = None
-    data_schema: dict[str, str] | None = Field(default=None, serialization_alias="schema")
+    data_schema: dict[str, str] | None = Field(
+        default=None, serialization_alias="schema", validation_alias=AliasChoices("data_schema", "schema")
+    )
     profile: list[ColumnProfile] | None = None
     artifact_path: str
     source_path: str | None = None

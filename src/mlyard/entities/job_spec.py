@@ -190,6 +190,8 @@ class ResolvedInput(BaseModel):
     output: str | None = None
     mode: str | None = None
     content_hash: str | None = None  # of the data behind it; part of a step's reuse signature
+    # A local input stored in the artifact store, for runners on other machines (see services/snapshots).
+    artifact_path: str | None = None
 
     def describe(self) -> str:
         if self.source == "literal":
@@ -211,6 +213,7 @@ class ResolvedCommandJob(BaseModel):
     command: str
     code: str | None = None  # absolute folder
     code_hash: str | None = None
+    code_artifact: str | None = None  # the code stored in the artifact store, when runners are elsewhere
     inputs: dict[str, ResolvedInput | None] = Field(default_factory=dict)  # None: optional, not given
     outputs: dict[str, JobOutput] = Field(default_factory=dict)
     environment: dict[str, Any] | None = None  # a ResolvedEnvironment; None runs in mlyard's interpreter

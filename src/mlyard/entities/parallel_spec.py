@@ -184,6 +184,7 @@ class ResolvedParallelJob(BaseModel):
     timeout_seconds: int = 60
     code: str | None = None
     code_hash: str | None = None
+    code_artifact: str | None = None
     entry_script: str
     program_arguments: str | None = None
     append_output: str | None = None

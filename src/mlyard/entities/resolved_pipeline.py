@@ -35,6 +35,7 @@ class ResolvedStep(BaseModel):
     command: str
     code: str | None = None
     code_hash: str | None = None
+    code_artifact: str | None = None
     environment: dict[str, Any] | None = None
     environment_ref: str | None = None
     environment_variables: dict[str, str] = Field(default_factory=dict)

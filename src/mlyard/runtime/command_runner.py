@@ -26,15 +26,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mlyard.entities.command_line import render_command
-from mlyard.entities.job import CodeSnapshot, DataInput, JobOutputInfo, JobStatus
+from mlyard.entities.job import CodeSnapshot, DataInput, JobStatus
 from mlyard.entities.job_spec import JobOutput, ResolvedCommandJob, ResolvedInput
 from mlyard.errors import Conflict, MlyardError
+from mlyard.runtime.job_host import JobHost, as_host
 from mlyard.runtime.runner_process import scratch_root
 from mlyard.services import job_runs
-from mlyard.services.jobs import end_job, record_input
-from mlyard.services.workspace import ENV_WORKSPACE, Workspace
+from mlyard.services.workspace import Workspace
 
 ENV_JOB_ID = "MLYARD_JOB_ID"
+PLACE_VARIABLES = (
+    "MLYARD_WORKSPACE", "MLYARD_DB", "MLYARD_ARTIFACTS", "MLYARD_URL", "MLYARD_KEY", "MLYARD_WORKSPACE_NAME",
+)  # fmt: skip
 CANCEL_GRACE_SECONDS = float(os.environ.get("MLYARD_CANCEL_GRACE", "10"))
 POLL_SECONDS = 0.2
 STATUS_CHECK_SECONDS = 0.5
@@ -56,19 +59,23 @@ class RunResult:
 
 
 def run_command_job(
-    workspace: Workspace,
+    place: Workspace | JobHost,
     job_id: str,
     job: ResolvedCommandJob,
     on_log: LogCallback | None = None,
     claim: bool = True,
 ) -> RunResult:
-    """Execute a queued command job to its end and record the outcome; never raises for the job's faults."""
+    """Execute a queued command job to its end and record the outcome; never raises for the job's faults.
+
+    `place` is the workspace the job is recorded in, or a `JobHost` (a team server's worker).
+    """
+    host = as_host(place)
     if claim:
-        job_runs.claim(workspace, job_id)
-    log = JobLog(workspace, job_id, on_log)
+        host.claim(job_id)
+    log = JobLog(host, job_id, on_log)
     workdir = scratch_root() / job_id
     try:
-        result = _execute(workspace, job_id, job, log, workdir)
+        result = _execute(host, job_id, job, log, workdir)
     except MlyardError as exc:
         log.write(f"[mlyard] {exc.message}\n")
         result = RunResult(JobStatus.FAILED, exc.message)
@@ -79,20 +86,18 @@ def run_command_job(
         log.close()
         shutil.rmtree(workdir, ignore_errors=True)
     with contextlib.suppress(Conflict):  # already ended: canceled before it was claimed
-        end_job(workspace, job_id, result.status, result.error)
+        host.end(job_id, result.status, result.error)
     return result
 
 
-def _execute(
-    workspace: Workspace, job_id: str, job: ResolvedCommandJob, log: JobLog, workdir: Path
-) -> RunResult:
+def _execute(host: JobHost, job_id: str, job: ResolvedCommandJob, log: JobLog, workdir: Path) -> RunResult:
     workdir.mkdir(parents=True, exist_ok=True)
-    python = job_python(workspace, job, log)
-    code_dir = _working_copy(job, workdir)
+    python = job_python(host.build_log_workspace(), job, log)
+    code_dir = _working_copy(host, job, workdir)
     if job.code is not None:
-        job_runs.set_code(workspace, job_id, _code_record(job).model_dump(mode="json"))
+        host.set_code(job_id, _code_record(job).model_dump(mode="json"))
     input_values = {
-        name: _materialize(workspace, job_id, name, given, workdir) for name, given in job.inputs.items()
+        name: _materialize(host, job_id, name, given, workdir) for name, given in job.inputs.items()
     }
     output_paths = {name: _output_path(workdir, name, output) for name, output in job.outputs.items()}
     command = render_command(
@@ -100,15 +105,16 @@ def _execute(
         {key: str(value) for key, value in job.search_space.items()},
     )  # fmt: skip
     log.write(f"[mlyard] running in {code_dir}: {command}\n")
-    result = _run_process(
-        workspace, job_id, command, code_dir, _process_env(workspace, job_id, job, python), job, log
-    )
+    result = _run_process(host, job_id, command, code_dir, _process_env(host, job_id, job, python), job, log)
     if result.status == JobStatus.COMPLETED:
-        _store_outputs(workspace, job_id, job, output_paths, log)
+        for name, output in job.outputs.items():
+            info = host.store_output(job_id, name, output, output_paths[name])
+            if info.asset_kind:
+                log.write(f"[mlyard] output {name} registered as {info.asset_kind} {info.asset_ref}\n")
     return result
 
 
-def job_python(workspace: Workspace, job: ResolvedCommandJob, log: JobLog) -> Path:
+def job_python(workspace: Workspace | None, job: ResolvedCommandJob, log: JobLog) -> Path:
     """The interpreter a job runs with: its environment's (built on first use), or mlyard's own."""
     if job.environment is None:
         return Path(sys.executable)
@@ -120,7 +126,7 @@ def job_python(workspace: Workspace, job: ResolvedCommandJob, log: JobLog) -> Pa
 
 
 def _run_process(
-    workspace: Workspace,
+    host: JobHost,
     job_id: str,
     command: str,
     cwd: Path,
@@ -155,7 +161,7 @@ def _run_process(
         elif now - last_check >= STATUS_CHECK_SECONDS:
             last_check = now
             beat = now - last_beat >= job_runs.HEARTBEAT_SECONDS
-            status = job_runs.heartbeat(workspace, job_id) if beat else job_runs.status_of(workspace, job_id)
+            status = host.check(job_id, heartbeat=beat)
             last_beat = now if beat else last_beat
             if status == JobStatus.CANCEL_REQUESTED or status.is_terminal:
                 stop_reason = (JobStatus.CANCELED, "canceled by request")
@@ -192,11 +198,12 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         process.wait()
 
 
-def _process_env(workspace: Workspace, job_id: str, job: ResolvedCommandJob, python: Path) -> dict[str, str]:
-    env = dict(os.environ)
+def _process_env(host: JobHost, job_id: str, job: ResolvedCommandJob, python: Path) -> dict[str, str]:
+    # Where the job logs is the host's to say, never inherited from whoever started the runner.
+    env = {key: value for key, value in os.environ.items() if key not in PLACE_VARIABLES}
     env.update(job.environment_variables)
+    env.update(host.process_environment(job_id))
     env[ENV_JOB_ID] = job_id
-    env[ENV_WORKSPACE] = str(workspace.path)
     env["AZUREML_RUN_ID"] = job_id  # scripts written for Azure ML read it
     env["PYTHONUNBUFFERED"] = "1"  # so the log streams as the job prints
     # `python` in the command is the environment's interpreter.
@@ -205,13 +212,20 @@ def _process_env(workspace: Workspace, job_id: str, job: ResolvedCommandJob, pyt
     return env
 
 
-def _working_copy(job: ResolvedCommandJob, workdir: Path) -> Path:
-    """The job runs in its own copy of the code, so editing the source meanwhile changes nothing."""
+def _working_copy(host: JobHost, job: ResolvedCommandJob, workdir: Path) -> Path:
+    """The job runs in its own copy of the code, so editing the source meanwhile changes nothing.
+
+    Stored code (`code_artifact`) wins over the folder it came from, which may be on another machine.
+    """
     target = workdir / "code"
     if job.code is None:
         target.mkdir(parents=True, exist_ok=True)
         return target
     source = Path(job.code)
+    if job.code_artifact is not None:
+        # A single-file `code:` is stored as a folder holding that file: copying it gives the same.
+        digest = job.code_hash or job.code_artifact.rsplit("/", 1)[-1]
+        source = host.code_folder(job.code_artifact, digest, scratch_root() / "code-cache")
     if source.is_file():
         target.mkdir(parents=True, exist_ok=True)
         shutil.copy2(source, target / source.name)
@@ -236,17 +250,17 @@ def _code_record(job: ResolvedCommandJob) -> CodeSnapshot:
 
 
 def _materialize(
-    workspace: Workspace, job_id: str, name: str, given: ResolvedInput | None, workdir: Path
+    host: JobHost, job_id: str, name: str, given: ResolvedInput | None, workdir: Path
 ) -> str | None:
     """The value a command's `${{inputs.name}}` becomes: a literal, or a local path to the data."""
     if given is None:
         return None
     if given.source == "literal":
         return str(given.value)
-    path = input_path(workspace, given, workdir / "inputs" / name)
+    path = host.input_path(given, workdir / "inputs" / name)
     if given.source in ("data", "model"):
         assert given.name is not None and given.version is not None
-        record_input(workspace, job_id, DataInput(kind=given.source, name=given.name, version=given.version))
+        host.record_input(job_id, DataInput(kind=given.source, name=given.name, version=given.version))
     if given.mode in ("download", "rw_mount") and not path.is_relative_to(workdir):
         # The job may change a writable input; it gets its own copy, never the stored one.
         copy = workdir / "inputs" / name / path.name
@@ -259,103 +273,11 @@ def _materialize(
     return str(path)
 
 
-def input_path(workspace: Workspace, given: ResolvedInput, cache: Path) -> Path:
-    """A local path to an asset input's content (downloaded into `cache` when the store is remote)."""
-    if given.source == "local":
-        assert given.path is not None
-        return Path(given.path)
-    if given.source == "data":
-        from mlyard.services.data import get_data_asset, local_path
-
-        return local_path(workspace, get_data_asset(workspace, f"{given.name}:{given.version}"))
-    if given.source == "model":
-        from mlyard.services.models import get_model_version, model_local_path
-
-        return model_local_path(workspace, get_model_version(workspace, f"{given.name}:{given.version}"))
-    assert given.job_id is not None and given.output is not None
-    output = job_runs.job_output(workspace, given.job_id, given.output)
-    folder = workspace.artifacts.local_path(output.artifact_path)
-    if folder is None or not folder.exists():
-        folder = cache
-        if workspace.artifacts.exists(output.artifact_path):
-            workspace.artifacts.download(output.artifact_path, folder)
-        else:
-            folder.mkdir(parents=True, exist_ok=True)  # the producing step wrote nothing
-    if given.type == "uri_file":
-        files = sorted(p for p in folder.rglob("*") if p.is_file())
-        if len(files) == 1:
-            return files[0]
-    return folder
-
-
 def _output_path(workdir: Path, name: str, output: JobOutput) -> Path:
     """Where the job writes an output: a folder, or for `uri_file` a file named after the output."""
     folder = workdir / "outputs" / name
     folder.mkdir(parents=True, exist_ok=True)
     return folder / name if output.type == "uri_file" else folder
-
-
-def _store_outputs(
-    workspace: Workspace, job_id: str, job: ResolvedCommandJob, paths: dict[str, Path], log: JobLog
-) -> None:
-    from mlyard.artifacts.hashing import hash_path
-
-    for name, output in job.outputs.items():
-        folder = paths[name].parent if output.type == "uri_file" else paths[name]
-        destination = job_runs.output_path(job_id, name)
-        if any(folder.iterdir()):
-            workspace.artifacts.put_dir(folder, destination)
-        digest = hash_path(folder).sha256
-        info = JobOutputInfo(name=name, type=output.type, artifact_path=destination, content_hash=digest)
-        if output.name:
-            info = register_output(workspace, job_id, name, output, info, paths[name])
-            log.write(f"[mlyard] output {name} registered as {info.asset_kind} {info.asset_ref}\n")
-        job_runs.record_output(workspace, job_id, info)
-
-
-def register_output(
-    workspace: Workspace,
-    job_id: str,
-    name: str,
-    output: JobOutput,
-    info: JobOutputInfo,
-    path: Path | None = None,
-) -> JobOutputInfo:
-    """Register a job output as the model or data asset its `name:` (and `version:`) asks for."""
-    assert output.name is not None
-    where = f"outputs.{name}"
-    if path is None:
-        with tempfile.TemporaryDirectory(prefix="mlyard-output-") as staging:
-            stored = workspace.artifacts.local_path(info.artifact_path)
-            if stored is None:
-                stored = workspace.artifacts.download(info.artifact_path, Path(staging) / name)
-            if output.type == "uri_file":
-                files = sorted(p for p in stored.rglob("*") if p.is_file())
-                stored = files[0] if len(files) == 1 else stored
-            return register_output(workspace, job_id, name, output, info, stored)
-    try:
-        if output.type in ("custom_model", "mlflow_model"):
-            from mlyard.services.models import register_model_folder
-
-            model = register_model_folder(
-                workspace, output.name, path, flavor=output.type, version=output.version,
-                description=output.description, job_id=job_id,
-            )  # fmt: skip
-            return info.model_copy(
-                update=dict(asset_kind="model", asset_name=model.name, asset_version=model.version)
-            )
-        from mlyard.services.data import create_data_asset
-
-        if not path.exists():
-            raise MlyardError(f"the job wrote nothing to {path}")
-        registration = create_data_asset(
-            workspace, output.name, path, type=output.type, version=output.version,
-            description=output.description, tags={"mlyard.job_id": job_id},
-        )  # fmt: skip
-    except MlyardError as exc:
-        raise type(exc)(f"{where}: registering as {output.name}: {exc.message}") from None
-    asset = registration.asset
-    return info.model_copy(update=dict(asset_kind="data", asset_name=asset.name, asset_version=asset.version))
 
 
 class JobLog:
@@ -365,9 +287,9 @@ class JobLog:
     but the workspace.
     """
 
-    def __init__(self, workspace: Workspace, job_id: str, on_log: LogCallback | None) -> None:
-        self._workspace = workspace
-        self._destination = job_runs.log_path(job_id)
+    def __init__(self, place: Workspace | JobHost, job_id: str, on_log: LogCallback | None) -> None:
+        self._host = as_host(place)
+        self._job_id = job_id
         self._on_log = on_log
         self._lock = threading.Lock()
         # Open for the job's whole life (closed in `close`), so not a `with` block.
@@ -418,7 +340,7 @@ class JobLog:
                 return
             self._dirty = False
             self._last_sync = time.monotonic()
-            self._workspace.artifacts.put_file(self._path, self._destination)
+            self._host.sync_log(self._job_id, self._path)
 
     def close(self) -> None:
         with self._lock:

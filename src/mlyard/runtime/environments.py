@@ -81,9 +81,12 @@ def build_log_artifact(spec_hash: str) -> str:
 
 
 def prepare_environment(
-    workspace: Workspace, resolved: ResolvedEnvironment | None, log: Log | None = None
+    workspace: Workspace | None, resolved: ResolvedEnvironment | None, log: Log | None = None
 ) -> PythonEnvironment:
     """The venv for `resolved`, built now unless a complete one exists; None → this interpreter.
+
+    The build log is stored in `workspace`'s artifacts; with no workspace (a worker of a team
+    server) it stays in the venv's folder.
 
     `log` gets the build's output a line at a time, each ending in a newline, so a file's or a job
     log's `write` can be passed as it is.
@@ -223,7 +226,9 @@ class _StepFailed(Exception):
     pass
 
 
-def _build(workspace: Workspace, resolved: ResolvedEnvironment, target: Path, log: Log | None) -> float:
+def _build(
+    workspace: Workspace | None, resolved: ResolvedEnvironment, target: Path, log: Log | None
+) -> float:
     """Build the venv at `target` (the caller holds the lock); returns the seconds it took."""
     started = time.monotonic()
     interpreter = find_interpreter(resolved.python_version)
@@ -268,7 +273,7 @@ def _build(workspace: Workspace, resolved: ResolvedEnvironment, target: Path, lo
 
 
 def _discard_failed_build(
-    workspace: Workspace, spec_hash: str, target: Path, log_path: Path, log: Log | None
+    workspace: Workspace | None, spec_hash: str, target: Path, log_path: Path, log: Log | None
 ) -> list[str]:
     """Remove the partial venv, store the log for inspection; returns the log's last lines."""
     shutil.rmtree(target, ignore_errors=True)
@@ -356,11 +361,11 @@ def _link_host(target: Path, python_version: str) -> None:
 
 
 def _store_log(
-    workspace: Workspace, target: Path, spec_hash: str, log: Log | None, only_if_missing: bool
+    workspace: Workspace | None, target: Path, spec_hash: str, log: Log | None, only_if_missing: bool
 ) -> None:
     """Copy the venv's build log into this workspace's artifacts (a shared cache may predate it)."""
     local = target / BUILD_LOG
-    if not local.is_file():
+    if workspace is None or not local.is_file():
         return
     if only_if_missing and _artifact_exists(workspace, spec_hash):
         return
@@ -374,7 +379,9 @@ def _artifact_exists(workspace: Workspace, spec_hash: str) -> bool:
         return False
 
 
-def _store_file_log(workspace: Workspace, path: Path, spec_hash: str, log: Log | None) -> None:
+def _store_file_log(workspace: Workspace | None, path: Path, spec_hash: str, log: Log | None) -> None:
+    if workspace is None:
+        return
     try:
         workspace.artifacts.put_file(path, build_log_artifact(spec_hash))
     except Exception as exc:  # noqa: BLE001 - the environment is usable without its stored log

@@ -25,16 +25,12 @@ from mlyard.entities.job_spec import JobOutput, ResolvedCommandJob, ResolvedInpu
 from mlyard.entities.parallel_spec import DEFAULT_OUTPUT_FILE, ResolvedParallelJob
 from mlyard.errors import Conflict, InvalidArgument, MlyardError
 from mlyard.runtime.child_jobs import CancelWatch, cancel_children, run_child, start_child
-from mlyard.runtime.command_runner import (
-    JobLog,
-    LogCallback,
-    RunResult,
-    input_path,
-    register_output,
-)
+from mlyard.runtime.command_runner import JobLog, LogCallback, RunResult
 from mlyard.runtime.parallel_worker import BATCH_FILE, ROWS_FILE
 from mlyard.runtime.runner_process import scratch_root
 from mlyard.services import job_runs
+from mlyard.services.job_inputs import input_path
+from mlyard.services.job_outputs import register_output
 from mlyard.services.jobs import end_job, get_job, record_input
 from mlyard.services.workspace import Workspace
 
@@ -177,6 +173,7 @@ class ParallelEngine:
             command=command.strip(),
             code=self.job.code,
             code_hash=self.job.code_hash,
+            code_artifact=self.job.code_artifact,
             inputs=inputs,
             outputs=outputs,
             environment=self.job.environment,

@@ -30,8 +30,9 @@ from mlyard.entities.job_spec import JobOutput, ResolvedCommandJob, ResolvedInpu
 from mlyard.entities.resolved_pipeline import ResolvedPipeline, ResolvedStep, StepInput
 from mlyard.errors import Conflict, MlyardError
 from mlyard.runtime.child_jobs import CancelWatch, cancel_children, run_child, start_child
-from mlyard.runtime.command_runner import JobLog, LogCallback, RunResult, register_output
+from mlyard.runtime.command_runner import JobLog, LogCallback, RunResult
 from mlyard.services import job_runs
+from mlyard.services.job_outputs import register_output
 from mlyard.services.jobs import end_job, get_job
 from mlyard.services.workspace import Workspace
 
@@ -176,6 +177,7 @@ class PipelineEngine:
             command=step.command,
             code=step.code,
             code_hash=step.code_hash,
+            code_artifact=step.code_artifact,
             inputs=inputs,
             outputs=outputs,
             environment=step.environment,

@@ -7,11 +7,8 @@ code again under a name returns the existing version; an explicit version is imm
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
-import shutil
-import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,15 +21,13 @@ from mlyard.entities.component_spec import CommandComponentSpec, load_component
 from mlyard.entities.names import AssetRef, parse_ref, validate_name, validate_version
 from mlyard.errors import AlreadyExists, InvalidSpec, NotFound
 from mlyard.services import audit
-from mlyard.services.job_submission import code_hash, resolve_code
-from mlyard.services.run_context import IGNORED_DIRS
+from mlyard.services.code_snapshots import code_folder, store_code
+from mlyard.services.job_submission import resolve_code
 from mlyard.services.versioning import insert_new_version
 from mlyard.services.workspace import Workspace
 from mlyard.store import versions
 from mlyard.store.jobs import as_utc
 from mlyard.store.tables import ComponentRow
-
-CODE_ROOT = "components/code"
 
 
 @dataclass(frozen=True)
@@ -85,7 +80,7 @@ def create_component(
         )
     if same is not None:
         return ComponentRegistration(_to_entity(same), created=False)
-    code_path = _store_code(workspace, Path(code_dir), digest) if code_dir and digest else None
+    code_path = store_code(workspace, Path(code_dir), digest) if code_dir and digest else None
     now = datetime.now(UTC)
 
     def work(session: Session) -> tuple[ComponentRow, bool]:
@@ -153,33 +148,8 @@ def component_code_dir(workspace: Workspace, component: Component) -> Path | Non
     """A local folder with the component's stored code (downloaded once when artifacts are remote)."""
     if component.code_path is None or component.code_hash is None:
         return None
-    direct = workspace.artifacts.local_path(component.code_path)
-    if direct is not None:
-        return direct
-    target = workspace.path / "cache" / "components" / component.code_hash[:32]
-    if not target.exists():
-        workspace.artifacts.download(component.code_path, target)
-    return target
-
-
-def _store_code(workspace: Workspace, folder: Path, digest: str) -> str:
-    path = f"{CODE_ROOT}/{digest}"
-    if workspace.artifacts.exists(path):
-        return path
-    with contextlib.suppress(AlreadyExists):  # stored by a concurrent registration of the same code
-        if folder.is_file():
-            workspace.artifacts.put_file(folder, f"{path}/{folder.name}")
-        else:
-            with tempfile.TemporaryDirectory(prefix="mlyard-code-") as staging:
-                # Only source: no virtual environments, caches or VCS internals.
-                copy = Path(staging) / "code"
-                shutil.copytree(folder, copy, ignore=shutil.ignore_patterns(*IGNORED_DIRS, "*.pyc"))
-                workspace.artifacts.put_dir(copy, path)
-    # The stored copy must hash like the source, or a later reuse check would see other code.
-    stored = workspace.artifacts.local_path(path)
-    if stored is not None and code_hash(stored) != digest:
-        raise AlreadyExists(f"{path} holds other code than {folder}; remove it and register again")
-    return path
+    cache = workspace.path / "cache" / "components"
+    return code_folder(workspace, component.code_path, component.code_hash, cache)
 
 
 def _spec_hash(spec: dict[str, object], digest: str | None) -> str:

@@ -285,7 +285,11 @@ def model_local_path(workspace: Workspace, model: ModelVersion) -> Path:
 
 def load_model(workspace: Workspace, ref: str) -> Any:
     model = get_model_version(workspace, ref)
-    folder = model_local_path(workspace, model)
+    return load_model_folder(model_local_path(workspace, model))
+
+
+def load_model_folder(folder: Path) -> Any:
+    """The model object saved in a model folder, loaded by the flavor its metadata names."""
     metadata = read_metadata(folder)
     return get_flavor(metadata.flavor).load(folder, metadata)
 

@@ -24,22 +24,28 @@ def job_status(session: Session, job_id: str) -> str | None:
     return session.execute(select(JobRow.status).where(JobRow.id == job_id)).scalar()
 
 
+WAITING_STATUSES = (JobStatus.QUEUED.value, JobStatus.NOT_STARTED.value)
+
+
 def claim(session: Session, job_id: str, pid: int, host: str, now: datetime) -> str | None:
-    """Move a queued job to Running under this runner; returns the status it had."""
-    before = job_status(session, job_id)
-    if before in (JobStatus.QUEUED.value, JobStatus.NOT_STARTED.value):
-        session.execute(
-            update(JobRow)
-            .where(JobRow.id == job_id)
-            .values(
-                status=JobStatus.RUNNING.value,
-                start_time=now,
-                runner_pid=pid,
-                runner_host=host,
-                heartbeat_at=now,
-            )
+    """Move a queued job to Running under this runner; returns the status it had.
+
+    One conditional UPDATE, so of two runners claiming at once exactly one gets the job.
+    """
+    done = session.execute(
+        update(JobRow)
+        .where(JobRow.id == job_id, JobRow.status.in_(WAITING_STATUSES))
+        .values(
+            status=JobStatus.RUNNING.value,
+            start_time=now,
+            runner_pid=pid,
+            runner_host=host,
+            heartbeat_at=now,
         )
-    return before
+    )
+    if done.rowcount:  # type: ignore[attr-defined]
+        return JobStatus.QUEUED.value
+    return job_status(session, job_id)
 
 
 def set_status(session: Session, job_id: str, status: str, only_from: Sequence[str]) -> str | None:
@@ -67,10 +73,11 @@ def set_code(session: Session, job_id: str, code: dict[str, Any]) -> None:
 
 
 def active_jobs(session: Session) -> list[tuple[str, int | None, str | None, datetime | None]]:
-    """(id, runner pid, runner host, last heartbeat) of every job a runner holds."""
+    """(id, runner pid, runner host, last heartbeat) of every job a runner holds (jobs a worker of
+    the team server holds under a lease are the queue's to watch)."""
     rows = session.execute(
         select(JobRow.id, JobRow.runner_pid, JobRow.runner_host, JobRow.heartbeat_at).where(
-            JobRow.status.in_(ACTIVE_STATUSES)
+            JobRow.status.in_(ACTIVE_STATUSES), JobRow.worker_id.is_(None)
         )
     )
     return [(job_id, pid, host, as_utc(beat)) for job_id, pid, host, beat in rows]

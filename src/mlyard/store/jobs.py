@@ -79,9 +79,14 @@ def finish_job(
     before = connection.execute(select(JobRow.status).where(JobRow.id == job_id)).scalar()
     if before is None or before in TERMINAL_STATUSES:
         return before
-    connection.execute(
-        update(JobRow).where(JobRow.id == job_id).values(status=status, end_time=end_time, error=error)
+    # Conditional, so two concurrent ends cannot both succeed (the later one sees it ended).
+    done = connection.execute(
+        update(JobRow)
+        .where(JobRow.id == job_id, JobRow.status.not_in(TERMINAL_STATUSES))
+        .values(status=status, end_time=end_time, error=error)
     )
+    if not done.rowcount:
+        return str(connection.execute(select(JobRow.status).where(JobRow.id == job_id)).scalar())
     return str(before)
 
 
