@@ -100,12 +100,55 @@ def workspace(workspace_path: Path):  # type: ignore[no-untyped-def]
     return open_workspace(workspace_path)
 
 
-@pytest.fixture
-def client(workspace_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
-    import mlyard
+CLIENT_BACKENDS = ["sqlite", "postgresql", "remote"]
 
-    monkeypatch.setenv("MLYARD_WORKSPACE", str(workspace_path))  # the active-run API follows it
-    return mlyard.MLClient(workspace=workspace_path)
+
+@pytest.fixture(params=CLIENT_BACKENDS)
+def client_backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def client(
+    client_backend: str, tmp_path: Path, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+):  # type: ignore[no-untyped-def]
+    """An `MLClient` on embedded SQLite, embedded PostgreSQL, or a team server (over SQLite) on a
+    free 127.0.0.1 port; the active-run API (`mlyard.log_metric`) follows the same place."""
+    import mlyard
+    from mlyard.services.workspace import create_workspace
+
+    path = tmp_path / "ws"
+    db = request.getfixturevalue("pg_database") if client_backend == "postgresql" else None
+    create_workspace(path, db=db)
+    if client_backend != "remote":
+        monkeypatch.setenv("MLYARD_WORKSPACE", str(path))
+        return mlyard.MLClient(workspace=path)
+    url = request.getfixturevalue("serve_workspace")(path)
+    monkeypatch.setenv("MLYARD_URL", url)
+    remote = mlyard.MLClient(url=url)
+    request.addfinalizer(remote.close)
+    return remote
+
+
+@pytest.fixture
+def serve_workspace(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
+    """Start a team server over a workspace folder in this process (real HTTP on a free port, its
+    background loops and one worker running); returns its URL. Stopped at the end of the test."""
+    from tests.servers import serve_in_thread
+
+    started = []
+
+    def start(path: Path, **options: object) -> str:
+        server = serve_in_thread(path, **options)
+        started.append(server)
+        return server.url
+
+    yield start
+    for server in started:
+        server.stop()
+    from mlyard.client.mlclient import forget_clients
+
+    forget_clients()
 
 
 @pytest.fixture(scope="session")

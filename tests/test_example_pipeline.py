@@ -12,7 +12,7 @@ PIPELINE = Path(__file__).resolve().parents[1] / "examples" / "diabetes" / "pipe
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("client_backend", ["sqlite", "remote"], indirect=True)
 def test_the_diabetes_pipeline_registers_once_then_reuses_prep_and_train(client, diabetes_csv):
     client.data.create(name="diabetes", path=diabetes_csv)
     first = client.jobs.create(PIPELINE, wait=True)

@@ -6,6 +6,7 @@
     ├── NotFound               404 / exit 3   a workspace, job, data asset, model, alias… is missing
     ├── AlreadyExists          409 / exit 4   an immutable thing with that identity exists
     ├── Conflict               409 / exit 4   the request clashes with current state
+    │   └── LeaseLost          409 / exit 4   a worker's job was given to another (its lease ran out)
     ├── PermissionDenied       403 / exit 5   known caller, not allowed (role, protected alias, …)
     │   └── Unauthenticated    401 / exit 5   no valid API key (missing, wrong, revoked, expired)
     ├── WorkspaceError         400 / exit 6   the workspace path or database is unusable
@@ -64,6 +65,10 @@ class Conflict(MlyardError):
     exit_code = 4
 
 
+class LeaseLost(Conflict):
+    error_code = "LEASE_LOST"
+
+
 class PermissionDenied(MlyardError):
     error_code = "PERMISSION_DENIED"
     http_status = 403
@@ -101,3 +106,36 @@ class EnvironmentBuildError(MlyardError):
     error_code = "ENVIRONMENT_BUILD_FAILED"
     http_status = 422
     exit_code = 9
+
+
+def error_from_response(status: int, body: object) -> MlyardError:
+    """The exception a server's `{"error_code", "message"}` answer stands for (the client side of
+    the table above), so a remote call raises what the same local call would."""
+    code = body.get("error_code") if isinstance(body, dict) else None
+    message = body.get("message") if isinstance(body, dict) else None
+    text = str(message) if message else f"the server answered HTTP {status}"
+    by_code = {cls.error_code: cls for cls in _ALL} | _SERVER_CODES
+    cls = by_code.get(str(code)) if code else None
+    if cls is None:
+        cls = next((c for c in _BY_STATUS if c.http_status == status), MlyardError)
+    return cls(text)
+
+
+_ALL: tuple[type[MlyardError], ...] = (
+    InvalidSpec, InvalidArgument, NotFound, AlreadyExists, LeaseLost, Conflict, Unauthenticated,
+    PermissionDenied, WorkspaceError, StoreError, JobNotCompleted, EnvironmentBuildError,
+)  # fmt: skip
+_SERVER_CODES: dict[str, type[MlyardError]] = {
+    "ENDPOINT_NOT_FOUND": NotFound,
+    "REQUEST_TOO_LARGE": InvalidArgument,
+    "METHOD_NOT_ALLOWED": InvalidArgument,
+}
+# When the answer has no code of ours (a proxy's 502, say), its status decides.
+_BY_STATUS: tuple[type[MlyardError], ...] = (
+    InvalidArgument,
+    Unauthenticated,
+    PermissionDenied,
+    NotFound,
+    Conflict,
+    StoreError,
+)

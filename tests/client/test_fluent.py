@@ -123,9 +123,7 @@ def test_use_data_returns_a_path_and_records_lineage(client, diabetes_csv):
 
 
 def test_run_get_context_attaches_to_the_job_in_the_environment(client, monkeypatch):
-    from mlyard.services import jobs
-
-    job = jobs.start_job(client._workspace, experiment="jobs")
+    job = client.jobs.create_run(experiment="jobs")
     monkeypatch.setenv("MLYARD_JOB_ID", job.id)
     run = mlyard.Run.get_context()
     assert run.id == job.id
@@ -147,7 +145,7 @@ if {crash}:
 
 
 @pytest.mark.parametrize("crash", [False, True])
-def test_no_point_is_lost_when_the_process_exits(client, workspace_path, crash, tmp_path):
+def test_no_point_is_lost_when_the_process_exits(client, crash, tmp_path):
     script = tmp_path / "train.py"
     script.write_text(textwrap.dedent(SCRIPT.format(points=12_345, crash=crash)))
     done = subprocess.run(
@@ -155,7 +153,7 @@ def test_no_point_is_lost_when_the_process_exits(client, workspace_path, crash, 
         capture_output=True,
         text=True,
         timeout=120,
-        env={**_env(), "MLYARD_WORKSPACE": str(workspace_path)},
+        env={**_env(), **_place()},
     )
     assert done.returncode == (1 if crash else 0), done.stderr
     job = client.jobs.get(done.stdout.split()[0])
@@ -170,6 +168,13 @@ def _env() -> dict[str, str]:
     import os
 
     return {k: v for k, v in os.environ.items() if not k.startswith("MLYARD_")}
+
+
+def _place() -> dict[str, str]:
+    """The MLYARD_* variables the `client` fixture set: a subprocess logs where the client reads."""
+    import os
+
+    return {k: v for k, v in os.environ.items() if k.startswith("MLYARD_")}
 
 
 def test_interrupting_a_run_marks_it_canceled(client):

@@ -109,6 +109,31 @@ class ArtifactStore:
             self._remove_quietly(staging)
             raise
 
+    def write_at(self, path: str, offset: int, data: bytes) -> int:
+        """Write `data` at byte `offset` of the file at `path` (created if missing), dropping what
+        followed; returns the new size. For logs that grow: readers see whole prefixes."""
+        relative = safe_relpath(path)
+        if self._is_local:
+            target = Path(self._full(relative))
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with open(target, "r+b" if target.exists() else "wb") as file:
+                current = file.seek(0, os.SEEK_END)
+                if offset > current:
+                    raise InvalidArgument(f"offset {offset} is past the end of {relative} ({current} bytes)")
+                file.seek(offset)
+                file.write(data)
+                file.truncate()
+                return offset + len(data)
+        try:
+            existing = self.get_bytes(relative)
+        except NotFound:
+            existing = b""
+        if offset > len(existing):
+            raise InvalidArgument(f"offset {offset} is past the end of {relative} ({len(existing)} bytes)")
+        content = existing[:offset] + data
+        self.put_bytes(content, relative)
+        return len(content)
+
     def delete(self, path: str) -> None:
         """Remove a file or folder (recursively); a missing path is not an error."""
         with contextlib.suppress(FileNotFoundError):
@@ -154,6 +179,29 @@ class ArtifactStore:
         finally:
             temporary.unlink(missing_ok=True)
         return destination
+
+    def size(self, path: str) -> int:
+        """The size in bytes of the file at `path`; `NotFound` when there is none, `InvalidArgument`
+        for a folder."""
+        relative = safe_relpath(path)
+        try:
+            info = self._fs.info(self._full(relative))
+        except FileNotFoundError:
+            raise NotFound(f"artifact {self.uri(relative)} does not exist") from None
+        if info["type"] == "directory":
+            raise InvalidArgument(f"artifact {self.uri(relative)} is a folder; list it instead")
+        return int(info["size"])
+
+    def read_range(self, path: str, start: int, length: int) -> bytes:
+        """`length` bytes of the file at `path` from byte `start` (fewer at its end)."""
+        relative = safe_relpath(path)
+        try:
+            with self._fs.open(self._full(relative), "rb") as file:
+                file.seek(start)
+                data: bytes = file.read(length)
+        except FileNotFoundError:
+            raise NotFound(f"artifact {self.uri(relative)} does not exist") from None
+        return data
 
     def local_path(self, path: str) -> Path | None:
         """The artifact's path on this machine when the store is local, else None.

@@ -27,6 +27,18 @@ def start(
             help="require API keys (default: yes once the workspace has a key); --no-auth: loopback only",
         ),
     ] = None,
+    workers: Annotated[
+        int, typer.Option("--workers", min=0, max=64, help="embedded worker slots running queued jobs")
+    ] = 1,
+    no_worker: Annotated[
+        bool, typer.Option("--no-worker", help="no embedded worker: jobs wait for `mlyard worker start`")
+    ] = False,
+    lease: Annotated[
+        float, typer.Option("--lease-seconds", min=1.0, help="a silent worker's jobs are requeued after this")
+    ] = 30.0,
+    job_retries: Annotated[
+        int, typer.Option("--job-retries", min=0, help="times a job whose worker was lost is queued again")
+    ] = 1,
 ) -> None:
     """Serve the workspace (--workspace/--db/--artifacts) as `default` until Ctrl-C; docs at /docs."""
     from mlyard.errors import PermissionDenied
@@ -42,6 +54,10 @@ def start(
         )
     options.open()  # like every command: the workspace is created on first use
     config = ServerConfig.single(resolve_path(options.path), options.db, options.artifacts, auth=auth)
+    config.background = True
+    config.workers = 0 if no_worker else workers
+    config.lease_seconds = lease
+    config.job_retries = job_retries
 
     from mlyard.server.main import serve
 

@@ -7,6 +7,7 @@ are canceled or give up.
 
 from __future__ import annotations
 
+import threading
 import time
 
 from mlyard.entities.job import JobStatus
@@ -14,9 +15,11 @@ from mlyard.entities.job_spec import ResolvedCommandJob
 from mlyard.errors import Conflict
 from mlyard.runtime.command_runner import RunResult
 from mlyard.runtime.executors import executor_for
-from mlyard.services import job_runs
+from mlyard.services import job_runs, queue
 from mlyard.services.job_submission import queue_job
+from mlyard.services.snapshots import snapshot_local_paths
 from mlyard.services.workspace import Workspace
+from mlyard.store import queue as queue_rows
 
 CHECK_SECONDS = 0.5
 
@@ -29,24 +32,55 @@ def start_child(
     display_name: str,
     tags: dict[str, str] | None = None,
 ) -> str:
-    """Record a Queued child command job of `parent_id`; returns its id."""
-    child = queue_job(
-        workspace,
-        job.model_dump(mode="json"),
-        "command",
-        experiment,
-        display_name,
-        tags,
-        parent_job_id=parent_id,
-    )
+    """Record a Queued child command job of `parent_id`; returns its id.
+
+    The child of a job the team server's queue dispatched goes to the queue too, for any worker:
+    its local inputs (a mini-batch's folder, say) are stored with it (services/snapshots).
+    """
+    dispatch = queue.dispatch_of(workspace, parent_id)
+    spec = job.model_dump(mode="json")
+    if dispatch == queue_rows.QUEUE:
+        spec = snapshot_local_paths(workspace, spec)
+    child = queue_job(workspace, spec, "command", experiment, display_name, tags, parent_id, dispatch)
+    if dispatch == queue_rows.QUEUE:
+        notify_queued()
     return child.id
 
 
 def run_child(
     workspace: Workspace, child_id: str, job: ResolvedCommandJob, default_compute: str | None
 ) -> RunResult:
-    """Run a queued child to its end on its compute (the job's own, else the parent's)."""
+    """Run a queued child to its end on its compute (the job's own, else the parent's); a child in
+    the team server's queue is run by a worker, and this waits for it."""
+    if queue.dispatch_of(workspace, child_id) == queue_rows.QUEUE:
+        return wait_for_end(workspace, child_id)
     return executor_for(workspace, job.compute or default_compute).run(workspace, child_id, job)
+
+
+def wait_for_end(workspace: Workspace, job_id: str) -> RunResult:
+    """Poll a job a worker runs until it ends (quickly at first: most steps are short)."""
+    started = time.monotonic()
+    while True:
+        status = job_runs.status_of(workspace, job_id)
+        if status.is_terminal:
+            from mlyard.services.jobs import get_job
+
+            return RunResult(status, get_job(workspace, job_id).error)
+        time.sleep(0.02 if time.monotonic() - started < 2 else CHECK_SECONDS)
+
+
+_queued = threading.Condition()
+
+
+def notify_queued() -> None:
+    """Wake this process's workers: a job was just queued (they look every second otherwise)."""
+    with _queued:
+        _queued.notify_all()
+
+
+def wait_for_queued(seconds: float) -> None:
+    with _queued:
+        _queued.wait(seconds)
 
 
 def cancel_children(workspace: Workspace, parent_id: str) -> None:

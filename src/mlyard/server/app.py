@@ -6,8 +6,12 @@ limit → FastAPI's exception handlers (the JSON error shape) → routes.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import Depends, FastAPI, Request
 from prometheus_client import CollectorRegistry
+from starlette.concurrency import run_in_threadpool
 
 from mlyard import __version__
 from mlyard.entities.names import validate_name
@@ -16,8 +20,10 @@ from mlyard.server.auth import Authenticator
 from mlyard.server.config import ServerConfig
 from mlyard.server.error_handlers import install_error_handlers
 from mlyard.server.middleware import BodyLimitMiddleware, HttpMetrics, RequestContextMiddleware
-from mlyard.server.routes import access, jobs, promotions, registry, system
+from mlyard.server.routes import access, assets, files, jobs, promotions, registry, system
 from mlyard.server.schemas.common import ErrorBody
+from mlyard.server.uploads import Uploads
+from mlyard.server.uploads import default_root as default_uploads_root
 from mlyard.server.workspaces import ServedWorkspaces
 
 # Documented on every route: the shape all refusals share.
@@ -30,6 +36,7 @@ def create_app(config: ServerConfig) -> FastAPI:
     """The app serving `config.workspaces`; opens nothing until a request (or `serve`) needs it."""
     _check_config(config)
     app = FastAPI(
+        lifespan=_lifespan,
         dependencies=[Depends(_refuse_nul_characters)],
         title="mlyard",
         version=__version__,
@@ -38,17 +45,40 @@ def create_app(config: ServerConfig) -> FastAPI:
     )
     app.state.workspaces = ServedWorkspaces(config.workspaces)
     app.state.authenticator = Authenticator(app.state.workspaces, config.auth)
+    app.state.uploads = Uploads(config.uploads_dir or default_uploads_root())
+    app.state.config = config
     app.state.metrics_registry = CollectorRegistry(auto_describe=True)
     install_error_handlers(app)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=config.max_body_bytes)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=config.max_body_bytes, streamed=files.STREAMED_BODIES)
     app.add_middleware(RequestContextMiddleware, metrics=HttpMetrics(app.state.metrics_registry))
     app.include_router(system.router)
     app.include_router(jobs.router)
     app.include_router(registry.router)
+    app.include_router(assets.router)
+    app.include_router(files.router)
     app.include_router(promotions.router)
     app.include_router(access.router)
     app.include_router(access.whoami_router)
     return app
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Start the background loops with the server and stop them with it (when configured)."""
+    config: ServerConfig = app.state.config
+    if not config.background:
+        yield
+        return
+    from mlyard.server.background import Background, BackgroundSettings
+
+    settings = BackgroundSettings(config.workers, config.lease_seconds, config.job_retries)
+    background = Background(app.state.workspaces, app.state.uploads, settings)
+    await run_in_threadpool(background.start)
+    app.state.background = background
+    try:
+        yield
+    finally:
+        await run_in_threadpool(background.stop)
 
 
 def _check_config(config: ServerConfig) -> None:

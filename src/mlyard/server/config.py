@@ -34,6 +34,12 @@ class ServerConfig:
     # True: every request needs an API key; False: anyone on this machine acts as admin;
     # None: on as soon as a served workspace has a key (decided at the first request).
     auth: bool | None = None
+    uploads_dir: Path | None = None  # staging of uploaded files; default under the scratch folder
+    # Background work (see server/background.py): off for an app made in a test, on for `serve`.
+    background: bool = False
+    workers: int = 1  # embedded worker slots per workspace
+    lease_seconds: float = 30.0
+    job_retries: int = 1  # times a job whose worker is lost goes back to the queue
 
     @classmethod
     def single(

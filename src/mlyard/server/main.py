@@ -22,6 +22,20 @@ def serve(
     Everything that can be refused (a public address, an unusable workspace, a port in use) is
     refused before the server starts. `port=0` picks a free port; the announced URL names it.
     """
+    server, listener, url = prepare(config, host, port)
+    app = server.config.app
+    access = "API keys required" if _auth_everywhere(app) else "no API key needed (loopback only)"
+    workers = f"{config.workers} worker slot(s) per workspace" if config.workers else "no embedded worker"
+    announce(f"mlyard server listening on {url} (API docs: {url}/docs); serving workspaces: "
+             + ", ".join(app.state.workspaces.names()) + f"; {access}; {workers}")  # fmt: skip
+    server.run(sockets=[listener])
+
+
+def prepare(
+    config: ServerConfig, host: str = "127.0.0.1", port: int = 0, own_logging: bool = True
+) -> tuple[Any, socket.socket, str]:
+    """The uvicorn server, its bound socket and URL — everything `serve` runs (tests run it in a
+    thread, with `own_logging=False` so uvicorn leaves the process's logging alone)."""
     import uvicorn
 
     from mlyard.server.app import create_app
@@ -30,17 +44,20 @@ def serve(
     app = create_app(config)
     for name in app.state.workspaces.names():
         app.state.workspaces.open(name)
-    auth = all(app.state.authenticator.is_enabled(name) for name in app.state.workspaces.names())
     if not is_loopback(host):
-        _check_public(app, host, auth)
+        _check_public(app, host, _auth_everywhere(app))
     listener = _bind(host, port)
     bound_port = listener.getsockname()[1]
     url = f"http://{f'[{host}]' if ':' in host else host}:{bound_port}"
-    access = "API keys required" if auth else "no API key needed (loopback only)"
-    announce(f"mlyard server listening on {url} (API docs: {url}/docs); serving workspaces: "
-             + ", ".join(app.state.workspaces.names()) + f"; {access}")  # fmt: skip
-    server = uvicorn.Server(uvicorn.Config(app, log_config=_log_config(), timeout_graceful_shutdown=10))
-    server.run(sockets=[listener])
+    logging_options: dict[str, Any] = (
+        {"log_config": _log_config()} if own_logging else {"log_config": None, "access_log": False}
+    )
+    server = uvicorn.Server(uvicorn.Config(app, timeout_graceful_shutdown=10, **logging_options))
+    return server, listener, url
+
+
+def _auth_everywhere(app: Any) -> bool:
+    return all(app.state.authenticator.is_enabled(name) for name in app.state.workspaces.names())
 
 
 def _check_public(app: Any, host: str, auth: bool) -> None:

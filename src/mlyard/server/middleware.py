@@ -10,6 +10,7 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import Sequence
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.datastructures import Headers, MutableHeaders
@@ -105,12 +106,14 @@ class BodyLimitMiddleware:
     limit is refused before any route has seen part of it.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, streamed: Sequence[re.Pattern[str]] = ()) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        # File uploads stream to disk with limits of their own: they pass through unbuffered.
+        self.streamed = tuple(streamed)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or any(p.match(scope["path"]) for p in self.streamed):
             await self.app(scope, receive, send)
             return
         declared = Headers(scope=scope).get("content-length")

@@ -9,6 +9,7 @@ asset versions (`@latest` becomes the version it was at submission), the resolve
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,37 @@ from mlyard.services.workspace import Workspace
 
 MODEL_INPUT_TYPES = ("custom_model", "mlflow_model", "triton_model")
 _JOB_OUTPUT_PREFIX = "azureml://jobs/"
+QUEUE = "queue"  # `dispatch` of a job that workers of a team server claim
+
+
+@dataclass(frozen=True)
+class Submission:
+    """A job spec with every reference resolved and checked: what `queue_submission` records."""
+
+    job_type: str
+    spec: dict[str, Any]
+    experiment: str | None
+    display_name: str | None
+    tags: dict[str, str] | None
+
+
+def queue_submission(
+    workspace: Workspace,
+    submission: Submission,
+    parent_job_id: str | None = None,
+    dispatch: str | None = None,
+) -> Job:
+    """Record a resolved job as Queued. `dispatch="queue"` hands it to a team server's workers,
+    which may run on other machines: its local code and inputs are stored in the artifact store."""
+    spec = submission.spec
+    if dispatch == QUEUE:
+        from mlyard.services.snapshots import snapshot_local_paths
+
+        spec = snapshot_local_paths(workspace, spec)
+    return queue_job(
+        workspace, spec, submission.job_type, submission.experiment, submission.display_name,
+        submission.tags, parent_job_id, dispatch,
+    )  # fmt: skip
 
 
 def resolve_command_job(
@@ -65,15 +97,13 @@ def submit_command_job(
     parent_job_id: str | None = None,
 ) -> Job:
     """Resolve `spec` and record it as a Queued job; a runner executes it (see runtime/launch)."""
+    return queue_submission(workspace, command_submission(workspace, spec, base_dir, source), parent_job_id)
+
+
+def command_submission(workspace: Workspace, spec: CommandJobSpec, base_dir: Path, source: str) -> Submission:
     resolved = resolve_command_job(workspace, spec, base_dir, source)
-    return queue_job(
-        workspace,
-        resolved.model_dump(mode="json"),
-        "command",
-        spec.experiment_name,
-        spec.display_name,
-        spec.tags,
-        parent_job_id,
+    return Submission(
+        "command", resolved.model_dump(mode="json"), spec.experiment_name, spec.display_name, spec.tags
     )
 
 
@@ -85,6 +115,7 @@ def queue_job(
     display_name: str | None,
     tags: dict[str, str] | None,
     parent_job_id: str | None = None,
+    dispatch: str | None = None,
 ) -> Job:
     return start_job(
         workspace,
@@ -95,6 +126,7 @@ def queue_job(
         parent_job_id=parent_job_id,
         status=JobStatus.QUEUED,
         spec=spec,
+        dispatch=dispatch,
     )
 
 
@@ -267,27 +299,35 @@ def submit_job_file(
     return submit_job_dict(workspace, data, path.resolve().parent, str(path))
 
 
-def submit_job_dict(workspace: Workspace, data: dict[str, Any], base_dir: Path, source: str) -> Job:
+def submit_job_dict(
+    workspace: Workspace, data: dict[str, Any], base_dir: Path, source: str, dispatch: str | None = None
+) -> Job:
     """Queue a job given as the mapping its YAML would hold; relative paths are from `base_dir`."""
-    path = source
+    return queue_submission(workspace, resolve_job_dict(workspace, data, base_dir, source), dispatch=dispatch)
+
+
+def resolve_job_dict(workspace: Workspace, data: dict[str, Any], base_dir: Path, source: str) -> Submission:
+    """Check and resolve a job of any type (`command`, `pipeline`, `sweep`, `parallel`)."""
+    if not isinstance(data, dict):
+        raise InvalidSpec(f"{source}: expected a mapping of job fields")
     job_type = data.get("type", "command")
     if job_type == "command":
         from mlyard.entities.job_spec import command_job_from_dict
 
-        return submit_command_job(workspace, command_job_from_dict(data, path), base_dir, path)
+        return command_submission(workspace, command_job_from_dict(data, source), base_dir, source)
     if job_type == "pipeline":
-        from mlyard.services.pipelines import submit_pipeline_job
+        from mlyard.services.pipelines import pipeline_submission
 
-        return submit_pipeline_job(workspace, data, base_dir, path)
+        return pipeline_submission(workspace, data, base_dir, source)
     if job_type == "sweep":
-        from mlyard.services.sweeps import submit_sweep_job
+        from mlyard.services.sweeps import sweep_submission
 
-        return submit_sweep_job(workspace, data, base_dir, path)
+        return sweep_submission(workspace, data, base_dir, source)
     if job_type == "parallel":
-        from mlyard.services.parallel import submit_parallel_job
+        from mlyard.services.parallel import parallel_submission
 
-        return submit_parallel_job(workspace, data, base_dir, path)
-    raise InvalidSpec(f"{path}: type: expected command, pipeline, sweep or parallel, got {job_type!r}")
+        return parallel_submission(workspace, data, base_dir, source)
+    raise InvalidSpec(f"{source}: type: expected command, pipeline, sweep or parallel, got {job_type!r}")
 
 
 def apply_override(data: dict[str, Any], key: str, value: str, source: str) -> None:

@@ -40,6 +40,7 @@ def start_job(
     parent_job_id: str | None = None,
     status: JobStatus = JobStatus.RUNNING,
     spec: dict[str, Any] | None = None,
+    dispatch: str | None = None,
 ) -> Job:
     """A new job record: Running for a tracked run, Queued for a submitted job (with its spec)."""
     experiment = validate_name(DEFAULT_EXPERIMENT if experiment is None else experiment, "experiment name")
@@ -66,6 +67,7 @@ def start_job(
                 code=code.model_dump(mode="json") if code else None,
                 runtime=runtime.model_dump(mode="json") if runtime else None,
                 spec=spec,
+                dispatch=dispatch,
             ),
         )
         job_rows.upsert_tags(session, job_id, clean_tags)

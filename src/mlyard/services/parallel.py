@@ -9,13 +9,26 @@ from mlyard.entities.job import Job
 from mlyard.entities.parallel_spec import ResolvedParallelJob, parallel_job_from_dict
 from mlyard.errors import NotFound
 from mlyard.services.computes import check_compute
-from mlyard.services.job_submission import queue_job, resolve_code, resolve_environment, resolve_input
+from mlyard.services.job_submission import (
+    Submission,
+    code_hash,
+    queue_submission,
+    resolve_code,
+    resolve_environment,
+    resolve_input,
+)
 from mlyard.services.workspace import Workspace
 
 
 def submit_parallel_job(
     workspace: Workspace, data: dict[str, Any], base_dir: Path, source: str, parent_job_id: str | None = None
 ) -> Job:
+    return queue_submission(workspace, parallel_submission(workspace, data, base_dir, source), parent_job_id)
+
+
+def parallel_submission(
+    workspace: Workspace, data: dict[str, Any], base_dir: Path, source: str
+) -> Submission:
     spec = parallel_job_from_dict(data, source)
     check_compute(workspace, spec.compute, f"{source}: compute")
     code, digest = resolve_code(spec.task.code, base_dir, f"{source}: task.code")
@@ -45,7 +58,7 @@ def submit_parallel_job(
         max_retries=spec.retry_settings.max_retries,
         timeout_seconds=spec.retry_settings.timeout,
         code=code or str(base_dir),
-        code_hash=digest,
+        code_hash=digest or code_hash(base_dir),  # no `code:`: the entry script's folder is the code
         entry_script=spec.task.entry_script,
         program_arguments=spec.task.program_arguments,
         append_output=spec.append_output,
@@ -54,12 +67,6 @@ def submit_parallel_job(
         environment_variables={**spec.environment_variables, **spec.task.environment_variables},
         compute=spec.compute,
     )
-    return queue_job(
-        workspace,
-        resolved.model_dump(mode="json"),
-        "parallel",
-        spec.experiment_name,
-        spec.display_name,
-        spec.tags,
-        parent_job_id,
+    return Submission(
+        "parallel", resolved.model_dump(mode="json"), spec.experiment_name, spec.display_name, spec.tags
     )

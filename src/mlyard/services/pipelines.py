@@ -20,8 +20,9 @@ from mlyard.entities.resolved_pipeline import ResolvedPipeline, ResolvedStep, St
 from mlyard.entities.spec_files import validate_spec
 from mlyard.errors import InvalidSpec, MlyardError
 from mlyard.services.job_submission import (
+    Submission,
     code_hash,
-    queue_job,
+    queue_submission,
     resolve_asset_path,
     resolve_code,
     resolve_environment,
@@ -48,16 +49,16 @@ def submit_pipeline_job(
     source: str,
     parent_job_id: str | None = None,
 ) -> Job:
+    return queue_submission(workspace, pipeline_submission(workspace, data, base_dir, source), parent_job_id)
+
+
+def pipeline_submission(
+    workspace: Workspace, data: dict[str, Any], base_dir: Path, source: str
+) -> Submission:
     spec = validate_spec(PipelineJobSpec, data, source)
     resolved = resolve_pipeline(workspace, spec, base_dir, source)
-    return queue_job(
-        workspace,
-        resolved.model_dump(mode="json"),
-        "pipeline",
-        spec.experiment_name,
-        spec.display_name,
-        spec.tags,
-        parent_job_id,
+    return Submission(
+        "pipeline", resolved.model_dump(mode="json"), spec.experiment_name, spec.display_name, spec.tags
     )
 
 

@@ -8,6 +8,7 @@ import pandas as pd
 from sklearn.metrics import mean_squared_error
 
 import mlyard
+from mlyard.errors import PermissionDenied
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--model_input")
@@ -27,8 +28,17 @@ run = mlyard.Run.get_context()
 verdict = client.models.is_better(run, than=f"{args.model_name}@production", metric="mse", goal="minimize")
 if verdict:
     version = mlyard.log_model(model, name=args.model_name, flavor="sklearn", input_example=features.head(5))
-    client.models.set_alias(args.model_name, "production", version.version)
-    print(f"registered {version.ref} as production ({verdict.reason})")
+    try:
+        client.models.set_alias(args.model_name, "production", version.version)
+        print(f"registered {version.ref} as production ({verdict.reason})")
+    except PermissionDenied:  # a protected alias, through a team server: ask for approval instead
+        request = client.models.promote(
+            args.model_name, version.version, to="production", reason=verdict.reason
+        )
+        mlyard.set_tag("promotion", request.id)
+        print(
+            f"registered {version.ref}; promotion to production requested ({request.id}), awaiting approval"
+        )
 else:
     mlyard.set_tag("registered", "no")
     print(f"not registered ({verdict.reason})")

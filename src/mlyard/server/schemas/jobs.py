@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from mlyard.entities.job import Job, JobStatus
+from mlyard.entities.job import CodeSnapshot, Job, JobOutputInfo, JobStatus, RuntimeInfo
 from mlyard.server.schemas.common import INT64, Request, Scalar
 
 
@@ -19,6 +19,8 @@ class StartJobRequest(Request):
     display_name: str | None = Field(default=None, max_length=255)
     tags: dict[str, Scalar] = Field(default_factory=dict)
     parent_job_id: str | None = Field(default=None, description="makes this a nested (child) run")
+    code: CodeSnapshot | None = Field(default=None, description="the code the run's script came from")
+    runtime: RuntimeInfo | None = Field(default=None, description="python, platform, host, packages")
 
 
 class MetricPoint(BaseModel):
@@ -53,9 +55,43 @@ class LogBatchRequest(Request):
     tags: dict[str, Scalar] = Field(default_factory=dict)
 
 
-class EndJobRequest(Request):
+class EndJobRequest(LogBatchRequest):
+    """End a run, writing its last params, metric points and tags in the same transaction."""
+
     status: Literal["Completed", "Failed", "Canceled"] = "Completed"
     error: str | None = Field(default=None, description="why the job failed, shown with the job")
+
+
+class InputEdge(Request):
+    """A lineage edge: the job read this data asset or model version."""
+
+    kind: Literal["data", "model"]
+    name: str
+    version: str
+
+
+class SubmitJobRequest(Request):
+    """A job YAML's mapping, with the files it names in an upload (see `uploads`)."""
+
+    spec: dict[str, Any] = Field(description="what the job YAML holds: type, command, code, inputs, jobs, …")
+    upload: str | None = Field(default=None, description="the upload holding the files the spec names")
+    base: str = Field(
+        default="", description="the YAML's folder inside the upload; its paths are relative to it"
+    )
+    source: str = Field(default="job", description="the file name errors are reported against")
+
+
+class Experiment(BaseModel):
+    name: str
+    job_count: int
+
+
+class ExperimentList(BaseModel):
+    value: list[Experiment]
+
+
+class OutputList(BaseModel):
+    value: list[JobOutputInfo]
 
 
 class CancelResult(BaseModel):

@@ -1,0 +1,1 @@
+"""The SDK's remote implementation: the same operations over a team server's REST API."""

@@ -1,0 +1,113 @@
+"""`client.environments`, `client.components`, `client.computes` over a team server."""
+
+from __future__ import annotations
+
+import builtins
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from mlyard.client.components import ComponentOperations
+from mlyard.client.computes import ComputeOperations
+from mlyard.client.environments import EnvironmentOperations
+from mlyard.client.remote.closure import spec_closure
+from mlyard.client.remote.registry import _version_path
+from mlyard.client.remote.session import RemoteSession
+from mlyard.entities.component import Component
+from mlyard.entities.component_spec import CommandComponentSpec
+from mlyard.entities.compute import Compute
+from mlyard.entities.environment import Environment
+from mlyard.entities.environment_spec import EnvironmentSpec, ResolvedEnvironment
+from mlyard.errors import NotFound
+from mlyard.services.environments import EnvironmentRegistration
+
+
+def _submit_closure(
+    session: RemoteSession, data: dict[str, Any], base_dir: Path, extra: tuple[Path, ...] = ()
+) -> dict[str, Any]:
+    closure = spec_closure(data, base_dir, extra)
+    upload = session.upload(closure.files) if closure.files else None
+    return {"spec": closure.spec, "upload": upload, "base": closure.base}
+
+
+class RemoteEnvironmentOperations(EnvironmentOperations):
+    def __init__(self, session: RemoteSession) -> None:
+        self._session = session
+
+    def _create(self, spec: EnvironmentSpec, base_dir: Path, source: str) -> EnvironmentRegistration:
+        data = spec.model_dump(mode="json", exclude_none=True, by_alias=True)
+        body = _submit_closure(self._session, data, base_dir) | {"source": source}
+        found = self._session.post_json("environments", body)
+        return EnvironmentRegistration(
+            Environment.model_validate(found["environment"]), bool(found["created"])
+        )
+
+    def get(self, ref: str) -> Environment:
+        return Environment.model_validate(self._session.get_json(_version_path("environments", ref)))
+
+    def list(self, name: str | None = None) -> builtins.list[Environment]:
+        path = f"environments/{quote(name, safe='')}/versions" if name else "environments"
+        return [Environment.model_validate(item) for item in self._session.get_json(path)["value"]]
+
+    def resolve(self, ref: str) -> ResolvedEnvironment | None:
+        local = Path(ref).expanduser()
+        if local.suffix in (".yml", ".yaml") and local.is_file():
+            from mlyard.entities.environment_spec import load_environment
+
+            spec = load_environment(local)
+            data = spec.model_dump(mode="json", exclude_none=True, by_alias=True)
+            body: dict[str, Any] = _submit_closure(self._session, data, local.resolve().parent) | {
+                "ref": None
+            }
+        else:
+            body = {"ref": ref}
+        found = self._session.post_json("environments/resolve", body)
+        return (
+            ResolvedEnvironment.model_validate(found["resolved"]) if found["resolved"] is not None else None
+        )
+
+
+class RemoteComponentOperations(ComponentOperations):
+    def __init__(self, session: RemoteSession) -> None:
+        self._session = session
+
+    def _create(self, given: Path | CommandComponentSpec, name: str | None, version: str | None) -> Component:
+        if isinstance(given, CommandComponentSpec):
+            data = given.model_dump(mode="json", exclude_none=True)
+            body = _submit_closure(self._session, data, Path.cwd()) | {"file": None}
+        else:
+            path = Path(given)
+            if not path.is_file():
+                raise NotFound(f"component file {path} does not exist")
+            # The YAML itself goes up too, read by the server exactly as the local call reads it.
+            body = _submit_closure(self._session, {"file": path.name}, path.resolve().parent, (path,))
+            body["file"] = body.pop("spec")["file"]
+        body |= {"name": name, "version": version}
+        return Component.model_validate(self._session.post_json("components", body))
+
+    def get(self, ref: str) -> Component:
+        return Component.model_validate(self._session.get_json(_version_path("components", ref)))
+
+    def list(self, name: str | None = None) -> builtins.list[Component]:
+        path = f"components/{quote(name, safe='')}/versions" if name else "components"
+        return [Component.model_validate(item) for item in self._session.get_json(path)["value"]]
+
+
+class RemoteComputeOperations(ComputeOperations):
+    def __init__(self, session: RemoteSession) -> None:
+        self._session = session
+
+    def create(
+        self, name: str, type: str, address: str | None = None, description: str | None = None
+    ) -> Compute:
+        body = {"name": name, "type": type, "address": address, "description": description}
+        return Compute.model_validate(self._session.post_json("computes", body))
+
+    def get(self, name: str) -> Compute:
+        return Compute.model_validate(self._session.get_json(f"computes/{quote(name, safe='')}"))
+
+    def list(self) -> builtins.list[Compute]:
+        return [Compute.model_validate(item) for item in self._session.get_json("computes")["value"]]
+
+    def delete(self, name: str) -> None:
+        self._session.request("DELETE", f"computes/{quote(name, safe='')}")

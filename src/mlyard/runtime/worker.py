@@ -1,0 +1,202 @@
+"""Workers: claim queued jobs and run them, one per slot, renewing each job's lease while it runs.
+
+    source = LocalJobSource(workspace)            # the team server's own worker (direct database)
+    source = RemoteJobSource(session)             # `mlyard worker start --server URL` elsewhere
+    Worker(source, slots=2).run(stop_event)
+
+A job's process is the command runner's as everywhere else; what differs is the host it reports
+to. Losing the lease (the server gave the job to another worker after this one went silent)
+stops the job's process at once and records nothing: the job belongs to someone else now.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Collection
+from typing import Any, Protocol
+
+from mlyard.entities.job import JobStatus
+from mlyard.entities.job_spec import ResolvedCommandJob
+from mlyard.errors import LeaseLost, MlyardError
+from mlyard.runtime.child_jobs import wait_for_queued
+from mlyard.runtime.command_runner import RunResult, run_command_job
+from mlyard.runtime.job_host import JobHost, LocalJobHost
+from mlyard.services import queue
+from mlyard.services.queue import ClaimedJob
+from mlyard.services.workspace import Workspace
+
+logger = logging.getLogger("mlyard.worker")
+IDLE_WAIT_SECONDS = 1.0
+
+
+def new_worker_id(kind: str = "worker") -> str:
+    return f"{kind}:{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+class JobSource(Protocol):
+    """Where a worker gets jobs from, and the host each claimed job reports to."""
+
+    def claim(self, worker_id: str, computes: Collection[str], wait_seconds: float) -> ClaimedJob | None: ...
+
+    def host_for(self, claimed: ClaimedJob, worker_id: str) -> JobHost: ...
+
+
+class LocalJobSource:
+    """The queue of a workspace this process opens."""
+
+    def __init__(self, workspace: Workspace, lease_seconds: float = queue.DEFAULT_LEASE_SECONDS) -> None:
+        self.workspace = workspace
+        self.lease_seconds = lease_seconds
+
+    def claim(self, worker_id: str, computes: Collection[str], wait_seconds: float) -> ClaimedJob | None:
+        claimed = queue.claim_next(
+            self.workspace, worker_id, socket.gethostname(), queue.COMMAND_TYPES, computes, self.lease_seconds
+        )
+        if claimed is None and wait_seconds > 0:
+            wait_for_queued(wait_seconds)  # woken as soon as this process queues a job
+        return claimed
+
+    def host_for(self, claimed: ClaimedJob, worker_id: str) -> JobHost:
+        return LeasedJobHost(self.workspace, worker_id, claimed.lease_seconds)
+
+
+class LeasedJobHost(LocalJobHost):
+    """A workspace job held under a lease: heartbeats renew it, the outcome needs it."""
+
+    def __init__(self, workspace: Workspace, worker_id: str, lease_seconds: float) -> None:
+        super().__init__(workspace)
+        self.worker_id = worker_id
+        self.lease_seconds = lease_seconds
+
+    def claim(self, job_id: str) -> None:  # claimed from the queue already
+        return None
+
+    def check(self, job_id: str, heartbeat: bool) -> JobStatus:
+        try:
+            return queue.renew_lease(self.workspace, job_id, self.worker_id, self.lease_seconds)
+        except LeaseLost:
+            return JobStatus.CANCELED  # stop the process; the job is another worker's now
+
+    def end(self, job_id: str, status: JobStatus, error: str | None) -> None:
+        queue.finish(self.workspace, job_id, self.worker_id, status, error)
+
+    def describe(self) -> dict[str, Any]:
+        workspace = self.workspace
+        arguments = {
+            "path": str(workspace.path), "db": workspace.db_url, "artifacts": workspace.artifacts.root_url,
+            "worker_id": self.worker_id, "lease_seconds": self.lease_seconds,
+        }  # fmt: skip
+        return {"factory": "mlyard.runtime.worker.leased_host", "arguments": arguments}
+
+
+def leased_host(path: str, db: str, artifacts: str, worker_id: str, lease_seconds: float) -> LeasedJobHost:
+    """A `LeasedJobHost` rebuilt on a Ray node (a node beyond this machine needs PostgreSQL and an
+    artifact store it reaches, as for the Ray executor)."""
+    from pathlib import Path
+
+    from mlyard.services.workspace import CONFIG_FILE, open_workspace
+
+    if (Path(path) / CONFIG_FILE).is_file():
+        workspace = open_workspace(path, create=False)
+    else:
+        workspace = open_workspace(path, db=db, artifacts=artifacts)
+    return LeasedJobHost(workspace, worker_id, lease_seconds)
+
+
+class Worker:
+    """Runs claimed command jobs until `stop` is set; `slots` jobs at once."""
+
+    def __init__(
+        self,
+        source: JobSource,
+        worker_id: str | None = None,
+        kind: str = "local",
+        slots: int = 1,
+        ray_address: str | None = None,
+    ) -> None:
+        """`kind` local runs jobs as processes here; ray runs them as tasks on the Ray cluster at
+        `ray_address` (a local instance when None). Each kind claims only jobs whose `compute:` is
+        of that kind."""
+        if kind not in ("local", "ray"):
+            raise MlyardError(f"a worker's compute is local or ray, not {kind!r}")
+        self.source = source
+        self.worker_id = worker_id or new_worker_id()
+        self.kind = kind
+        self.slots = max(1, slots)
+        self.ray_address = ray_address
+        self.running: dict[str, threading.Thread] = {}
+        self._lock = threading.Lock()
+
+    def run(self, stop: threading.Event) -> None:
+        threads = [
+            threading.Thread(
+                target=self._slot, args=(stop, index), name=f"{self.worker_id}-{index}", daemon=True
+            )
+            for index in range(self.slots)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+    def _slot(self, stop: threading.Event, index: int) -> None:
+        while not stop.is_set():
+            try:
+                claimed = self.source.claim(self.worker_id, (self.kind,), IDLE_WAIT_SECONDS)
+            except MlyardError as exc:
+                logger.warning("worker %s could not claim a job: %s", self.worker_id, exc.message)
+                stop.wait(IDLE_WAIT_SECONDS)
+                continue
+            if claimed is None:
+                continue
+            self.run_claimed(claimed)
+
+    def run_claimed(self, claimed: ClaimedJob) -> RunResult:
+        host = self.source.host_for(claimed, self.worker_id)
+        job = ResolvedCommandJob.model_validate(claimed.spec)
+        logger.info("worker %s runs job %s (attempt %d)", self.worker_id, claimed.job_id, claimed.attempt)
+        try:
+            if self.kind == "ray":
+                return _run_on_ray(host, claimed.job_id, job, self.ray_address)
+            return run_command_job(host, claimed.job_id, job, claim=False)
+        except LeaseLost as exc:
+            logger.warning("worker %s lost job %s: %s", self.worker_id, claimed.job_id, exc.message)
+            return RunResult(JobStatus.CANCELED, exc.message)
+
+
+def _run_on_ray(host: JobHost, job_id: str, job: ResolvedCommandJob, address: str | None) -> RunResult:
+    """Run the job as a Ray task on the cluster: the task reports to a host of the same kind."""
+    import ray
+
+    from mlyard.runtime.executors import connect_ray
+
+    connect_ray(address)
+    description = describe_host(host)
+    resources = job.resources or {}
+    task = ray.remote(max_retries=0)(_run_on_node).options(num_cpus=float(resources.get("cpu", 1)))
+    status, error, code = ray.get(task.remote(description, job_id, job.model_dump(mode="json")))
+    return RunResult(JobStatus(status), error, code)
+
+
+def describe_host(host: JobHost) -> dict[str, Any]:
+    """What a Ray task needs to rebuild `host` on another node."""
+    describe = getattr(host, "describe", None)
+    if describe is None:
+        raise MlyardError(f"{type(host).__name__} cannot be sent to a Ray node")
+    described: dict[str, Any] = describe()
+    return described
+
+
+def _run_on_node(
+    description: dict[str, Any], job_id: str, job: dict[str, Any]
+) -> tuple[str, str | None, int | None]:
+    from importlib import import_module
+
+    module, _, name = description["factory"].rpartition(".")
+    host = getattr(import_module(module), name)(**description["arguments"])
+    result = run_command_job(host, job_id, ResolvedCommandJob.model_validate(job), claim=False)
+    return result.status.value, result.error, result.exit_code

@@ -1,0 +1,134 @@
+"""The team server's background work, started with the app and stopped with it.
+
+leases        every LEASE_CHECK_SECONDS: jobs of silent workers go back to the queue or fail;
+              jobs of dead local runners fail (`job_runs.reap_lost_jobs`)
+orchestrators pipeline, sweep and parallel jobs in the queue run here, in threads: they only
+              decide and wait, their steps, trials and mini-batches go to the queue for workers
+workers       `workers` embedded worker slots per workspace run queued command jobs on this
+              machine (0: only workers started with `mlyard worker start`)
+uploads       abandoned uploads are removed after a day
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from mlyard.entities.job import JobStatus
+from mlyard.errors import Conflict, MlyardError
+from mlyard.runtime.child_jobs import wait_for_queued
+from mlyard.runtime.worker import LocalJobSource, Worker, new_worker_id
+from mlyard.server.uploads import Uploads
+from mlyard.server.workspaces import ServedWorkspaces
+from mlyard.services import job_runs, queue
+from mlyard.services.workspace import Workspace
+
+logger = logging.getLogger("mlyard.server")
+LEASE_CHECK_SECONDS = 2.0
+DISPATCH_SECONDS = 0.5
+JANITOR_SECONDS = 3600.0
+
+
+@dataclass
+class BackgroundSettings:
+    workers: int = 1
+    lease_seconds: float = queue.DEFAULT_LEASE_SECONDS
+    job_retries: int = queue.DEFAULT_RETRIES
+
+
+class Background:
+    def __init__(self, workspaces: ServedWorkspaces, uploads: Uploads, settings: BackgroundSettings) -> None:
+        self.workspaces = workspaces
+        self.uploads = uploads
+        self.settings = settings
+        self.stop_event = threading.Event()
+        self.threads: list[threading.Thread] = []
+        self._orchestrating: set[tuple[str, str]] = set()
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        self._spawn("mlyard-leases", self._lease_loop)
+        self._spawn("mlyard-orchestrators", self._dispatch_loop)
+        self._spawn("mlyard-uploads", self._janitor_loop)
+        for name in self.workspaces.names():
+            if self.settings.workers > 0:
+                worker = Worker(
+                    LocalJobSource(self.workspaces.open(name), self.settings.lease_seconds),
+                    new_worker_id(f"server-{name}"), slots=self.settings.workers,
+                )  # fmt: skip
+                self._spawn(f"mlyard-worker-{name}", functools.partial(worker.run, self.stop_event))
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop claiming; wait for running jobs (up to `timeout`), whose leases otherwise expire."""
+        self.stop_event.set()
+        deadline = time.monotonic() + timeout
+        for thread in self.threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+
+    def _spawn(self, name: str, target: Callable[[], None]) -> None:
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        thread.start()
+        self.threads = [t for t in self.threads if t.is_alive()] + [thread]
+
+    def _each_workspace(self, what: str, work: Callable[[str, Workspace], None]) -> None:
+        for name in self.workspaces.names():
+            try:
+                work(name, self.workspaces.open(name))
+            except MlyardError as exc:
+                logger.warning("%s in workspace %r: %s", what, name, exc.message)
+            except Exception:  # a loop must survive one bad round
+                logger.exception("%s in workspace %r failed", what, name)
+
+    def _lease_loop(self) -> None:
+        while not self.stop_event.wait(LEASE_CHECK_SECONDS):
+            self._each_workspace("checking leases", self._check_leases)
+
+    def _check_leases(self, name: str, workspace: Workspace) -> None:
+        for job_id, outcome in queue.expire_leases(workspace, self.settings.job_retries):
+            logger.warning(
+                "workspace %r: job %s %s: its worker stopped renewing its lease", name, job_id, outcome
+            )
+        job_runs.reap_lost_jobs(workspace)
+
+    def _dispatch_loop(self) -> None:
+        while not self.stop_event.is_set():
+            self._each_workspace("dispatching pipelines", self._dispatch)
+            wait_for_queued(DISPATCH_SECONDS)
+
+    def _dispatch(self, name: str, workspace: Workspace) -> None:
+        for job_id in queue.queued_jobs(workspace, queue.ORCHESTRATOR_TYPES):
+            with self._lock:
+                if (name, job_id) in self._orchestrating:
+                    continue
+                self._orchestrating.add((name, job_id))
+            self._spawn(
+                f"mlyard-orchestrate-{job_id}",
+                functools.partial(self._orchestrate, name, workspace, job_id),
+            )
+
+    def _orchestrate(self, name: str, workspace: Workspace, job_id: str) -> None:
+        from mlyard.runtime.launch import run_job
+        from mlyard.services.jobs import end_job
+
+        try:
+            run_job(workspace, job_id)
+        except Conflict:
+            pass  # another server claimed it first
+        except Exception as exc:  # the job must not stay Running: record why it ended
+            logger.exception("job %s failed in the server", job_id)
+            with contextlib.suppress(MlyardError):
+                end_job(workspace, job_id, JobStatus.FAILED, f"runner error: {exc!r}")
+        finally:
+            with self._lock:
+                self._orchestrating.discard((name, job_id))
+
+    def _janitor_loop(self) -> None:
+        while not self.stop_event.wait(JANITOR_SECONDS):
+            removed = self.uploads.remove_stale()
+            if removed:
+                logger.info("removed %d abandoned uploads", removed)
