@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from mlyard.cli import component, compute, data, environment, job, model, server, workspace
+from mlyard.cli import component, compute, data, environment, job, model, server, worker, workspace
 from mlyard.cli.context import WorkspaceOptions
 
 app = typer.Typer(
@@ -26,6 +26,7 @@ app.add_typer(model.app, name="model")
 app.add_typer(component.app, name="component")
 app.add_typer(compute.app, name="compute")
 app.add_typer(server.app, name="server")
+app.add_typer(worker.app, name="worker")
 
 
 @app.callback()

@@ -135,8 +135,11 @@ def _run_process(
     log: JobLog,
 ) -> RunResult:
     shell = "/bin/bash" if Path("/bin/bash").exists() else "/bin/sh"
+    argv = [shell, "-c", command]
+    if getattr(host, "guards_processes", False):  # a worker's job must not outlive the worker
+        argv = [sys.executable, "-m", "mlyard.runtime.process_guard", str(os.getpid()), *argv]
     process = subprocess.Popen(
-        [shell, "-c", command],
+        argv,
         cwd=cwd,
         env=env,
         stdin=subprocess.DEVNULL,

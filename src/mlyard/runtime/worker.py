@@ -21,7 +21,7 @@ from typing import Any, Protocol
 
 from mlyard.entities.job import JobStatus
 from mlyard.entities.job_spec import ResolvedCommandJob
-from mlyard.errors import LeaseLost, MlyardError
+from mlyard.errors import LeaseLost, MlyardError, PermissionDenied
 from mlyard.runtime.child_jobs import wait_for_queued
 from mlyard.runtime.command_runner import RunResult, run_command_job
 from mlyard.runtime.job_host import JobHost, LocalJobHost
@@ -66,6 +66,8 @@ class LocalJobSource:
 
 class LeasedJobHost(LocalJobHost):
     """A workspace job held under a lease: heartbeats renew it, the outcome needs it."""
+
+    guards_processes = True  # see runtime/process_guard.py
 
     def __init__(self, workspace: Workspace, worker_id: str, lease_seconds: float) -> None:
         super().__init__(workspace)
@@ -128,25 +130,36 @@ class Worker:
         self.kind = kind
         self.slots = max(1, slots)
         self.ray_address = ray_address
-        self.running: dict[str, threading.Thread] = {}
-        self._lock = threading.Lock()
+        self._threads: list[threading.Thread] = []
 
     def run(self, stop: threading.Event) -> None:
-        threads = [
+        """Claim and run jobs until `stop` is set and the running ones have finished."""
+        self.start(stop)
+        self.join()
+
+    def start(self, stop: threading.Event) -> None:
+        self._threads = [
             threading.Thread(
                 target=self._slot, args=(stop, index), name=f"{self.worker_id}-{index}", daemon=True
             )
             for index in range(self.slots)
         ]
-        for thread in threads:
+        for thread in self._threads:
             thread.start()
-        for thread in threads:
-            thread.join()
+
+    def join(self) -> None:
+        for thread in self._threads:
+            while thread.is_alive():
+                thread.join(0.5)  # in slices, so Ctrl-C reaches the main thread
 
     def _slot(self, stop: threading.Event, index: int) -> None:
         while not stop.is_set():
             try:
                 claimed = self.source.claim(self.worker_id, (self.kind,), IDLE_WAIT_SECONDS)
+            except PermissionDenied as exc:  # a revoked key, say: retrying cannot help
+                logger.error("worker %s stops: %s", self.worker_id, exc.message)
+                stop.set()
+                return
             except MlyardError as exc:
                 logger.warning("worker %s could not claim a job: %s", self.worker_id, exc.message)
                 stop.wait(IDLE_WAIT_SECONDS)

@@ -36,6 +36,7 @@ class RemoteSession:
 
             raise InvalidArgument(f"server URL {url!r} must start with http:// or https://")
         self.base_url = url.rstrip("/")
+        self.key = key
         headers = {"user-agent": "mlyard-sdk"}
         if key:
             headers["authorization"] = f"Bearer {key}"

@@ -33,6 +33,7 @@ router = APIRouter(prefix="/api/v1/workspaces/{ws}")
 STREAMED_BODIES = (
     re.compile(r"^/api/v1/workspaces/[^/]+/uploads/[^/]+/files/"),
     re.compile(r"^/api/v1/workspaces/[^/]+/jobs/[^/]+/artifacts/"),
+    re.compile(r"^/api/v1/workspaces/[^/]+/queue/jobs/[^/]+/log$"),
 )
 CHUNK = 1024 * 1024
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
