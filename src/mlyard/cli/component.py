@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from mlyard.cli.context import workspace_of
+from mlyard.cli.context import client_of
 from mlyard.cli.output import OutputFormat, OutputOption, print_fields, print_json, print_table, say
 
 if TYPE_CHECKING:
@@ -25,9 +25,7 @@ def create(
     output: OutputOption = OutputFormat.table,
 ) -> None:
     """Register a component (its code folder is stored with it) as a new immutable version."""
-    from mlyard.services.components import create_component
-
-    registration = create_component(workspace_of(ctx), file, name=name, version=version)
+    registration = client_of(ctx).components.register(file, name, version)
     if output == OutputFormat.json:
         print_json(_as_json(registration.component) | {"created": registration.created})
         return
@@ -44,9 +42,7 @@ def list_components(
     output: OutputOption = OutputFormat.table,
 ) -> None:
     """Components (latest version of each), or every version of one."""
-    from mlyard.services.components import list_components as listing
-
-    found = listing(workspace_of(ctx), name)
+    found = client_of(ctx).components.list(name)
     if output == OutputFormat.json:
         print_json([_as_json(c) for c in found])
         return
@@ -70,9 +66,7 @@ def list_components(
 @app.command("show")
 def show(ctx: typer.Context, ref: str, output: OutputOption = OutputFormat.table) -> None:
     """One component version: NAME:VERSION or NAME@latest."""
-    from mlyard.services.components import get_component
-
-    component = get_component(workspace_of(ctx), ref)
+    component = client_of(ctx).components.get(ref)
     if output == OutputFormat.json:
         print_json(_as_json(component))
         return

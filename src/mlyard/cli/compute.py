@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from mlyard.cli.context import workspace_of
+from mlyard.cli.context import client_of
 from mlyard.cli.output import OutputFormat, OutputOption, print_fields, print_json, print_table, say
 
 app = typer.Typer(
@@ -26,9 +26,7 @@ def create(
     output: OutputOption = OutputFormat.table,
 ) -> None:
     """Create a named compute target; YAML naming it (`compute: azureml:NAME`) then runs unchanged."""
-    from mlyard.services.computes import create_compute
-
-    compute = create_compute(workspace_of(ctx), name, type, address, description)
+    compute = client_of(ctx).computes.create(name, type, address, description)
     if output == OutputFormat.json:
         print_json(compute.model_dump(mode="json"))
         return
@@ -39,9 +37,7 @@ def create(
 @app.command("list")
 def list_computes(ctx: typer.Context, output: OutputOption = OutputFormat.table) -> None:
     """Built-in and created compute targets."""
-    from mlyard.services.computes import list_computes as listing
-
-    computes = listing(workspace_of(ctx))
+    computes = client_of(ctx).computes.list()
     if output == OutputFormat.json:
         print_json([c.model_dump(mode="json") for c in computes])
         return
@@ -53,9 +49,7 @@ def list_computes(ctx: typer.Context, output: OutputOption = OutputFormat.table)
 @app.command("show")
 def show(ctx: typer.Context, name: str, output: OutputOption = OutputFormat.table) -> None:
     """One compute target."""
-    from mlyard.services.computes import get_compute
-
-    compute = get_compute(workspace_of(ctx), name)
+    compute = client_of(ctx).computes.get(name)
     if output == OutputFormat.json:
         print_json(compute.model_dump(mode="json"))
         return
@@ -65,7 +59,5 @@ def show(ctx: typer.Context, name: str, output: OutputOption = OutputFormat.tabl
 @app.command("delete")
 def delete(ctx: typer.Context, name: str) -> None:
     """Delete a created compute target (jobs naming it are then refused)."""
-    from mlyard.services.computes import delete_compute
-
-    delete_compute(workspace_of(ctx), name)
+    client_of(ctx).computes.delete(name)
     say(f"deleted compute {name}")

@@ -1,4 +1,5 @@
-"""The workspace options every command shares (`--workspace`, `--db`, `--artifacts`)."""
+"""The options every command shares: a local workspace (`--workspace`, `--db`, `--artifacts`) or a
+team server (`--url`/MLYARD_URL with `--key`/MLYARD_KEY)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import TYPE_CHECKING
 import typer
 
 if TYPE_CHECKING:
+    from mlyard.client.mlclient import MLClient
     from mlyard.services.workspace import Workspace
 
 
@@ -16,6 +18,21 @@ class WorkspaceOptions:
     path: str | None = None
     db: str | None = None
     artifacts: str | None = None
+    url: str | None = None
+    key: str | None = None
+    workspace_name: str | None = None
+
+    @property
+    def is_remote(self) -> bool:
+        return self.url is not None
+
+    def client(self) -> MLClient:
+        """The SDK client these options name: the team server when a URL is given."""
+        from mlyard.client.mlclient import MLClient
+
+        if self.url is not None:
+            return MLClient(url=self.url, key=self.key, workspace_name=self.workspace_name)
+        return MLClient(workspace=self.open().path)
 
     def open(self, create: bool = True) -> Workspace:
         from mlyard.services.workspace import open_workspace
@@ -30,4 +47,18 @@ def workspace_options(ctx: typer.Context) -> WorkspaceOptions:
 
 
 def workspace_of(ctx: typer.Context) -> Workspace:
-    return workspace_options(ctx).open()
+    """The local workspace (commands that only make sense on the workspace's own files)."""
+    options = workspace_options(ctx)
+    if options.is_remote:
+        from mlyard.errors import InvalidArgument
+
+        raise InvalidArgument(
+            f"this command works on a workspace's own files, not through a server ({options.url}); "
+            "run it where the workspace is, without MLYARD_URL / --url"
+        )
+    return options.open()
+
+
+def client_of(ctx: typer.Context) -> MLClient:
+    """The SDK client of this command: local, or the team server of --url / MLYARD_URL."""
+    return workspace_options(ctx).client()

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from mlyard.cli.context import workspace_of
+from mlyard.cli.context import client_of
 from mlyard.cli.output import (
     OutputFormat,
     OutputOption,
@@ -33,10 +33,8 @@ def create(
     output: OutputOption = OutputFormat.table,
 ) -> None:
     """Register a file or folder as a new immutable version of a data asset."""
-    from mlyard.services.data import create_data_asset
-
-    registration = create_data_asset(
-        workspace_of(ctx), name, path, type, version, description, parse_pairs(tag, "--tag")
+    registration = client_of(ctx).data.create(
+        name, path, type, version, description, parse_pairs(tag, "--tag")
     )
     if output == OutputFormat.json:
         print_json(
@@ -54,9 +52,7 @@ def list_assets(
     output: OutputOption = OutputFormat.table,
 ) -> None:
     """Data assets (latest version of each), or every version of one."""
-    from mlyard.services.data import list_data_assets
-
-    assets = list_data_assets(workspace_of(ctx), name)
+    assets = client_of(ctx).data.list(name)
     if output == OutputFormat.json:
         print_json([a.summary() for a in assets])
         return
@@ -85,9 +81,7 @@ def show(
     output: OutputOption = OutputFormat.table,
 ) -> None:
     """One data asset version with its schema and column profile."""
-    from mlyard.services.data import get_data_asset
-
-    asset = get_data_asset(workspace_of(ctx), ref)
+    asset = client_of(ctx).data.get(ref)
     if output == OutputFormat.json:
         print_json(asset.model_dump(mode="json", by_alias=True))
         return
@@ -119,9 +113,7 @@ def download(
     download_path: Annotated[Path, typer.Option("--download-path", "-p")] = Path("."),
 ) -> None:
     """Copy a data asset version to a local folder."""
-    from mlyard.services.data import download_data_asset
-
-    target = download_data_asset(workspace_of(ctx), ref, download_path)
+    target = client_of(ctx).data.download(ref, download_path)
     say(f"downloaded to {target}")
 
 

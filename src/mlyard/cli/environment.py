@@ -7,14 +7,14 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from mlyard.cli.context import workspace_of
+from mlyard.cli.context import client_of
 from mlyard.cli.output import OutputFormat, OutputOption, print_fields, print_json, print_table, say
 
 if TYPE_CHECKING:
+    from mlyard.client.mlclient import MLClient
     from mlyard.entities.environment import Environment
     from mlyard.entities.environment_spec import ResolvedEnvironment
     from mlyard.runtime.environments import PythonEnvironment
-    from mlyard.services.workspace import Workspace
 
 app = typer.Typer(help="Register, inspect and build versioned environments.", no_args_is_help=True)
 
@@ -29,19 +29,12 @@ def create(
     output: OutputOption = OutputFormat.table,
 ) -> None:
     """Register an environment YAML as a new immutable version (identical specs reuse theirs)."""
-    from mlyard.entities.environment_spec import load_environment
-    from mlyard.services.environments import create_environment
-
-    workspace = workspace_of(ctx)
-    spec = load_environment(file)
-    overrides = {key: value for key, value in {"name": name, "version": version}.items() if value is not None}
-    registration = create_environment(
-        workspace, spec.model_copy(update=overrides), file.parent, source=str(file)
-    )
+    client = client_of(ctx)
+    registration = client.environments.create_or_update(file, name, version)
     environment = registration.environment
     if output == OutputFormat.json:
         result = environment.model_dump(mode="json") | {"created": registration.created}
-        built = _build(workspace, environment.resolved, output) if build else None
+        built = _build(client, environment.resolved, output) if build else None
         print_json(result | ({"build": _build_json(built)} if built else {}))
         return
     say(registration.message)
@@ -49,7 +42,7 @@ def create(
         say(f"[yellow]{_escape(environment.resolved.warning)}[/]")
     _print_environment(environment)
     if build:
-        _build(workspace, environment.resolved, output)
+        _build(client, environment.resolved, output)
 
 
 @app.command("list")
@@ -59,9 +52,7 @@ def list_environments(
     output: OutputOption = OutputFormat.table,
 ) -> None:
     """Environments (latest version of each), or every version of one."""
-    from mlyard.services.environments import list_environments as list_all
-
-    environments = list_all(workspace_of(ctx), name)
+    environments = client_of(ctx).environments.list(name)
     if output == OutputFormat.json:
         print_json([e.summary() for e in environments])
         return
@@ -90,9 +81,7 @@ def show(
     output: OutputOption = OutputFormat.table,
 ) -> None:
     """One environment version: its spec and what it resolves to."""
-    from mlyard.services.environments import get_environment
-
-    environment = get_environment(workspace_of(ctx), ref)
+    environment = client_of(ctx).environments.get(ref)
     if output == OutputFormat.json:
         print_json(environment.model_dump(mode="json"))
         return
@@ -109,26 +98,21 @@ def build(
     output: OutputOption = OutputFormat.table,
 ) -> None:
     """Build (or reuse) the virtual environment of an environment and print its folder."""
-    from mlyard.services.environments import resolve_environment
-
-    workspace = workspace_of(ctx)
-    resolved = resolve_environment(workspace, ref, Path.cwd())
-    built = _build(workspace, resolved, output)
+    client = client_of(ctx)
+    built = _build(client, client.environments.resolve(ref), output)
     if output == OutputFormat.json:
         print_json(_build_json(built))
         return
     typer.echo(str(built.path or built.python))
 
 
-def _build(
-    workspace: Workspace, resolved: ResolvedEnvironment | None, output: OutputFormat
-) -> PythonEnvironment:
-    from mlyard.runtime.environments import prepare_environment
-
+def _build(client: MLClient, resolved: ResolvedEnvironment | None, output: OutputFormat) -> PythonEnvironment:
     def progress(line: str) -> None:
         typer.echo(line, err=True, nl=False)  # the build's own output, unwrapped
 
-    built = prepare_environment(workspace, resolved, log=None if output == OutputFormat.json else progress)
+    built = client.environments.build_resolved(
+        resolved, log=None if output == OutputFormat.json else progress
+    )
     if built.spec_hash is None:
         say(f"inherit: runs in mlyard's own interpreter {built.python}")
     elif built.reused:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from mlyard.cli.context import workspace_of, workspace_options
+from mlyard.cli.context import client_of, workspace_options
 from mlyard.cli.output import (
     OutputFormat,
     OutputOption,
@@ -39,17 +39,20 @@ def create(
     output: OutputOption = OutputFormat.table,
 ) -> None:
     """Submit a job from YAML and start it; with --stream, follow it and exit non-zero unless it completes."""
-    from mlyard.runtime.runner_process import PendingRunner  # light: the runner starts first
-
     options = workspace_options(ctx)
-    with PendingRunner(resolve_path(options.path), options.db, options.artifacts) as runner:
-        # The runner does its imports while the job is checked and recorded here.
-        from mlyard.services.job_submission import submit_job_file
+    overrides = parse_pairs(set_, "--set")
+    if options.is_remote:
+        job = options.client().jobs.create(file, overrides, experiment_name, display_name)
+    else:
+        from mlyard.runtime.runner_process import PendingRunner  # light: the runner starts first
 
-        workspace = options.open()
-        overrides = parse_pairs(set_, "--set")
-        job = submit_job_file(workspace, file, overrides, experiment_name, display_name)
-        runner.assign(workspace, job.id)
+        with PendingRunner(resolve_path(options.path), options.db, options.artifacts) as runner:
+            # The runner does its imports while the job is checked and recorded here.
+            from mlyard.services.job_submission import submit_job_file
+
+            workspace = options.open()
+            job = submit_job_file(workspace, file, overrides, experiment_name, display_name)
+            runner.assign(workspace, job.id)
     if not stream:
         if output == OutputFormat.json:
             print_json(job.summary())
@@ -58,40 +61,30 @@ def create(
             say(f"follow it with: mlyard job stream {job.id}")
         return
     say(f"job {job.id} ({job.type}) started; streaming its log (Ctrl-C stops following, not the job)")
-    _follow(workspace, job.id, output)
+    _follow(ctx, job.id, output)
 
 
 @app.command("stream")
 def stream(ctx: typer.Context, job_id: str, output: OutputOption = OutputFormat.table) -> None:
     """Follow a job's log until it ends; exit non-zero unless it completed."""
-    _follow(workspace_of(ctx), job_id, output)
+    _follow(ctx, job_id, output)
 
 
 @app.command("cancel")
 def cancel(ctx: typer.Context, job_id: str) -> None:
     """Stop a job and its child jobs (SIGTERM, then SIGKILL after a grace period); it ends Canceled."""
-    from mlyard.services.job_runs import request_cancel
-
-    status = request_cancel(workspace_of(ctx), job_id)
+    status = client_of(ctx).jobs.cancel(job_id)
     if status.is_terminal:
         say(f"job {job_id} {status.value}")
     else:
         say(f"job {job_id}: cancel requested; its runner stops it and records Canceled")
 
 
-def _follow(workspace: object, job_id: str, output: OutputFormat) -> None:
-    import sys
+def _follow(ctx: typer.Context, job_id: str, output: OutputFormat) -> None:
+    from mlyard.runtime.streaming import require_completed
 
-    from mlyard.runtime.streaming import follow, require_completed
-    from mlyard.services.workspace import Workspace
-
-    assert isinstance(workspace, Workspace)
-
-    def write(text: str) -> None:
-        sys.stdout.write(text)
-        sys.stdout.flush()
-
-    job = follow(workspace, job_id, None if output == OutputFormat.json else write)
+    jobs = client_of(ctx).jobs
+    job = jobs.stream(job_id, (lambda _: None) if output == OutputFormat.json else None)
     if output == OutputFormat.json:
         print_json(job.summary())
     else:
@@ -119,13 +112,10 @@ def list_jobs(
     output: OutputOption = OutputFormat.table,
 ) -> None:
     """Jobs, newest first, with their params and latest metrics (top-level jobs unless asked)."""
-    from mlyard.services.job_runs import reap_lost_jobs
-    from mlyard.services.jobs import search_jobs
-
-    workspace = workspace_of(ctx)
-    reap_lost_jobs(workspace)
+    client = client_of(ctx)
+    client.jobs.reap_lost_runners()
     parent = parent_job_name if parent_job_name else (None if all_jobs else "")
-    jobs = search_jobs(workspace, filter, order_by, experiment, max_results, parent=parent)
+    jobs = client.jobs.search(filter, order_by, experiment, max_results, parent_job_name=parent)
     if output == OutputFormat.json:
         print_json([job.summary() for job in jobs])
         return
@@ -151,14 +141,11 @@ def list_jobs(
 @app.command("show")
 def show(ctx: typer.Context, job_id: str, output: OutputOption = OutputFormat.table) -> None:
     """Everything a job recorded: status, params, metrics, tags, data it read, outputs, code and runtime."""
-    from mlyard.services.job_runs import children, job_outputs, reap_lost_jobs
-    from mlyard.services.jobs import get_job
-
-    workspace = workspace_of(ctx)
-    reap_lost_jobs(workspace)
-    job = get_job(workspace, job_id)
-    outputs = job_outputs(workspace, job_id)
-    steps = children(workspace, job_id)
+    client = client_of(ctx)
+    client.jobs.reap_lost_runners()
+    job = client.jobs.get(job_id)
+    outputs = client.jobs.outputs(job_id)
+    steps = [(child.id, child.status, child.display_name) for child in client.jobs.children(job_id)]
     if output == OutputFormat.json:
         print_json(
             job.model_dump(mode="json")
@@ -214,9 +201,7 @@ def metric_history(
     ctx: typer.Context, job_id: str, key: str, output: OutputOption = OutputFormat.table
 ) -> None:
     """Every logged point of one metric of a job."""
-    from mlyard.services.jobs import metric_history as history
-
-    points = history(workspace_of(ctx), job_id, key)
+    points = client_of(ctx).jobs.metric_history(job_id, key)
     if output == OutputFormat.json:
         print_json([p.to_dict() for p in points])
         return
@@ -238,18 +223,14 @@ def download(
     ] = None,
 ) -> None:
     """Download a job's logs, outputs and artifacts (into DOWNLOAD_PATH/JOB_ID)."""
-    from mlyard.services.job_artifacts import download_job
-
-    target = download_job(workspace_of(ctx), job_id, download_path / job_id, output_name, artifact_path)
+    target = client_of(ctx).jobs.download(job_id, download_path / job_id, artifact_path, output_name)
     say(f"downloaded to {target}")
 
 
 @app.command("experiments")
 def experiments(ctx: typer.Context, output: OutputOption = OutputFormat.table) -> None:
     """Experiments and how many jobs each holds."""
-    from mlyard.services.jobs import list_experiments
-
-    rows = list_experiments(workspace_of(ctx))
+    rows = client_of(ctx).jobs.experiments()
     if output == OutputFormat.json:
         print_json([{"name": n, "jobs": c} for n, c in rows])
     else:

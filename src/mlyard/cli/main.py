@@ -8,7 +8,19 @@ from typing import Annotated
 
 import typer
 
-from mlyard.cli import component, compute, data, environment, job, model, server, worker, workspace
+from mlyard.cli import (
+    audit,
+    component,
+    compute,
+    data,
+    environment,
+    job,
+    key,
+    model,
+    server,
+    worker,
+    workspace,
+)
 from mlyard.cli.context import WorkspaceOptions
 
 app = typer.Typer(
@@ -27,6 +39,8 @@ app.add_typer(component.app, name="component")
 app.add_typer(compute.app, name="compute")
 app.add_typer(server.app, name="server")
 app.add_typer(worker.app, name="worker")
+app.add_typer(key.app, name="key")
+app.add_typer(audit.app, name="audit")
 
 
 @app.callback()
@@ -49,8 +63,25 @@ def main(
         str | None,
         typer.Option("--artifacts", envvar="MLYARD_ARTIFACTS", help="artifact store URL (any fsspec URL)"),
     ] = None,
+    url: Annotated[
+        str | None,
+        typer.Option(
+            "--url", envvar="MLYARD_URL", help="a team server, e.g. http://host:8080 (instead of a folder)"
+        ),
+    ] = None,
+    key: Annotated[
+        str | None, typer.Option("--key", envvar="MLYARD_KEY", help="API key for --url", show_default=False)
+    ] = None,
+    workspace_name: Annotated[
+        str | None,
+        typer.Option(
+            "--workspace-name", envvar="MLYARD_WORKSPACE_NAME", help="with --url: default the key's"
+        ),
+    ] = None,
 ) -> None:
-    ctx.obj = WorkspaceOptions(workspace_path, db, artifacts)
+    ctx.obj = WorkspaceOptions(
+        workspace_path, db, artifacts, url or None, key or None, workspace_name or None
+    )
 
 
 @app.command("version")

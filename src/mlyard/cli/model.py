@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from mlyard.cli.context import workspace_of
+from mlyard.cli.context import client_of
 from mlyard.cli.output import (
     OutputFormat,
     OutputOption,
@@ -26,6 +26,11 @@ alias_app = typer.Typer(
     help="Move named pointers (production, staging, …) between versions.", no_args_is_help=True
 )
 app.add_typer(alias_app, name="alias")
+promotion_app = typer.Typer(
+    help="Promotion requests: protected aliases move only once another operator approves.",
+    no_args_is_help=True,
+)
+app.add_typer(promotion_app, name="promotion")
 
 
 @app.command("create")
@@ -43,17 +48,8 @@ def create(
     output: OutputOption = OutputFormat.table,
 ) -> None:
     """Register a model folder or file as a new version."""
-    from mlyard.services.models import register_model_folder
-
-    model = register_model_folder(
-        workspace_of(ctx),
-        name,
-        path,
-        type,
-        version,
-        description,
-        parse_pairs(tag, "--tag"),
-        parse_pairs(property, "--property"),
+    model = client_of(ctx).models.create(
+        name, path, type, version, description, parse_pairs(tag, "--tag"), parse_pairs(property, "--property")
     )
     if output == OutputFormat.json:
         print_json(model.summary())
@@ -72,13 +68,12 @@ def list_models(
     output: OutputOption = OutputFormat.table,
 ) -> None:
     """Models, or the versions of one model with their aliases."""
-    from mlyard.services.models import list_model_versions
-    from mlyard.services.models import list_models as models_of
+    from mlyard.entities.model import Model, ModelVersion
 
-    workspace = workspace_of(ctx)
+    client = client_of(ctx)
     tags = parse_pairs(tag, "--tag")
     if name is None:
-        models = models_of(workspace, tags)
+        models = [m for m in client.models.list(None, tags) if isinstance(m, Model)]
         if output == OutputFormat.json:
             print_json([m.model_dump(mode="json") for m in models])
             return
@@ -88,7 +83,7 @@ def list_models(
             [[m.name, m.version_count, m.latest_version, m.aliases, m.tags] for m in models],
         )
         return
-    versions = list_model_versions(workspace, name, include_archived, tags)
+    versions = [v for v in client.models.list(name, tags, include_archived) if isinstance(v, ModelVersion)]
     if output == OutputFormat.json:
         print_json([v.summary() for v in versions])
         return
@@ -117,11 +112,14 @@ def show(
     output: OutputOption = OutputFormat.table,
 ) -> None:
     """A model version with its lineage: the run, its data, parameters and metrics."""
-    from mlyard.services.models import lineage
-
-    found = lineage(workspace_of(ctx), ref)
+    client = client_of(ctx)
+    found = client.models.lineage(ref)
+    requests = client.models.promotions(found.model.name, found.model.version)
     if output == OutputFormat.json:
-        print_json(found.model_dump(mode="json", by_alias=True))
+        print_json(
+            found.model_dump(mode="json", by_alias=True)
+            | {"promotions": [r.model_dump(mode="json") for r in requests]}
+        )
         return
     model = found.model
     print_fields(
@@ -143,6 +141,9 @@ def show(
             "params": found.params,
             "metrics": found.metrics,
             "data": [f"{d.name}:{d.version} ({d.content_hash[:12]})" for d in found.data],
+            "promotions": [
+                f"{r.id} to @{r.alias}: {r.state.value} ({r.decided_by or r.requested_by})" for r in requests
+            ],
         },
     )
 
@@ -155,10 +156,8 @@ def compare(
     output: OutputOption = OutputFormat.table,
 ) -> None:
     """Metrics and params of the runs behind several versions, side by side."""
-    from mlyard.services.models import compare as compare_versions
-
     wanted = [v.strip() for v in versions.split(",") if v.strip()] if versions else None
-    rows = compare_versions(workspace_of(ctx), name, wanted)
+    rows = client_of(ctx).models.compare(name, wanted)
     if output == OutputFormat.json:
         print_json([r.model_dump(mode="json", by_alias=True) for r in rows])
         return
@@ -187,29 +186,23 @@ def download(
     download_path: Annotated[Path, typer.Option("--download-path", "-p")] = Path("."),
 ) -> None:
     """Copy a model version's folder to a local path."""
-    from mlyard.services.models import download_model, get_model_version
-
-    workspace = workspace_of(ctx)
-    model = get_model_version(workspace, ref)
-    target = download_model(workspace, model.ref, download_path / f"{model.name}-{model.version}")
+    client = client_of(ctx)
+    model = client.models.get(ref)
+    target = client.models.download(model.ref, download_path / f"{model.name}-{model.version}")
     say(f"downloaded {model.ref} to {target}")
 
 
 @app.command("archive")
 def archive(ctx: typer.Context, ref: Annotated[str, typer.Argument(help="name:version")]) -> None:
     """Hide a version from listings and @latest (it stays loadable by name:version)."""
-    from mlyard.services.models import set_archived
-
-    model = set_archived(workspace_of(ctx), ref, True)
+    model = client_of(ctx).models.archive(ref)
     say(f"archived model {model.ref}")
 
 
 @app.command("restore")
 def restore(ctx: typer.Context, ref: Annotated[str, typer.Argument(help="name:version")]) -> None:
     """Undo archive."""
-    from mlyard.services.models import set_archived
-
-    model = set_archived(workspace_of(ctx), ref, False)
+    model = client_of(ctx).models.restore(ref)
     say(f"restored model {model.ref}")
 
 
@@ -221,9 +214,7 @@ def alias_set(
     version: Annotated[str, typer.Option("--version", "-v")],
 ) -> None:
     """Point ALIAS of model NAME at a version (e.g. production)."""
-    from mlyard.services.models import set_alias
-
-    previous = set_alias(workspace_of(ctx), name, alias, version)
+    previous = client_of(ctx).models.set_alias(name, alias, version)
     moved = f" (was {previous})" if previous and previous != version else ""
     say(f"{name}@{alias} → version {version}{moved}")
 
@@ -231,22 +222,101 @@ def alias_set(
 @alias_app.command("delete")
 def alias_delete(ctx: typer.Context, name: str, alias: str) -> None:
     """Remove an alias."""
-    from mlyard.services.models import delete_alias
-
-    delete_alias(workspace_of(ctx), name, alias)
+    client_of(ctx).models.delete_alias(name, alias)
     say(f"removed {name}@{alias}")
 
 
 @alias_app.command("list")
 def alias_list(ctx: typer.Context, name: str, output: OutputOption = OutputFormat.table) -> None:
     """The aliases of a model and the versions they point at."""
-    from mlyard.services.models import model_aliases
-
-    aliases = model_aliases(workspace_of(ctx), name)
+    aliases = client_of(ctx).models.aliases(name)
     if output == OutputFormat.json:
         print_json(aliases)
     else:
         print_table(f"aliases of {name}", ["alias", "version"], list(aliases.items()))
+
+
+# --- gated promotion -----------------------------------------------------------------------------
+
+
+@app.command("promote")
+def promote(
+    ctx: typer.Context,
+    name: str,
+    version: Annotated[str, typer.Option("--version", "-v")],
+    to: Annotated[str, typer.Option("--to", help="the (protected) alias to move")] = "production",
+    reason: Annotated[str, typer.Option("--reason", "-r", help="why; the approver reads it")] = "",
+    output: OutputOption = OutputFormat.table,
+) -> None:
+    """Request that alias --to move to a version; another operator approves it (mlyard model approve)."""
+    request = client_of(ctx).models.promote(name, version, to, reason)
+    if output == OutputFormat.json:
+        print_json(request.model_dump(mode="json"))
+        return
+    say(
+        f"promotion {request.id} requested: {request.target}; approve with: mlyard model approve {request.id}"
+    )
+
+
+@app.command("approve")
+def approve(
+    ctx: typer.Context,
+    request_id: str,
+    comment: Annotated[str | None, typer.Option("--comment", "-c")] = None,
+) -> None:
+    """Approve a pending promotion (not your own): the alias moves now."""
+    request = client_of(ctx).models.approve(request_id, comment)
+    previous = f" (was {request.previous_version})" if request.previous_version else ""
+    say(f"approved {request.id}: {request.model_name}@{request.alias} → version {request.version}{previous}")
+
+
+@app.command("reject")
+def reject(
+    ctx: typer.Context,
+    request_id: str,
+    reason: Annotated[str, typer.Option("--reason", "-r", help="why; the requester reads it")],
+) -> None:
+    """Reject a pending promotion with a reason; the alias stays where it is."""
+    request = client_of(ctx).models.reject(request_id, reason)
+    say(f"rejected {request.id}: {request.target}")
+
+
+@promotion_app.command("list")
+def promotion_list(
+    ctx: typer.Context,
+    name: Annotated[str | None, typer.Argument(help="only this model's requests")] = None,
+    state: Annotated[
+        str | None, typer.Option("--state", help="pending, approved, rejected, canceled")
+    ] = None,
+    output: OutputOption = OutputFormat.table,
+) -> None:
+    """Promotion requests, newest first."""
+    requests = client_of(ctx).models.promotions(name, None, state)
+    if output == OutputFormat.json:
+        print_json([r.model_dump(mode="json") for r in requests])
+        return
+    print_table(
+        f"{len(requests)} promotion request(s)",
+        ["id", "model", "version", "alias", "state", "requested by", "decided by", "reason"],
+        [[r.id, r.model_name, r.version, r.alias, r.state.value, r.requested_by, r.decided_by, r.reason]
+         for r in requests],
+    )  # fmt: skip
+
+
+@promotion_app.command("show")
+def promotion_show(ctx: typer.Context, request_id: str, output: OutputOption = OutputFormat.table) -> None:
+    request = client_of(ctx).models.get_promotion(request_id)
+    if output == OutputFormat.json:
+        print_json(request.model_dump(mode="json"))
+        return
+    print_fields(f"promotion {request.id}", request.model_dump())
+
+
+@promotion_app.command("cancel")
+def promotion_cancel(ctx: typer.Context, request_id: str) -> None:
+    """Withdraw your own pending request."""
+    request = client_of(ctx).models.cancel_promotion(request_id)
+    say(f"canceled {request.id}: {request.target}")
 
 
 def _describe_signature(signature: ModelSignature | None) -> str | None:

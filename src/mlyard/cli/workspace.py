@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 from mlyard.cli.context import WorkspaceOptions
@@ -37,3 +39,41 @@ def show(ctx: typer.Context, output: OutputOption = OutputFormat.table) -> None:
         print_json(info)
     else:
         print_fields("workspace", info)
+
+
+settings_app = typer.Typer(help="Workspace rules: protected aliases, self-approval.", no_args_is_help=True)
+app.add_typer(settings_app, name="settings")
+
+
+@settings_app.command("show")
+def settings_show(ctx: typer.Context, output: OutputOption = OutputFormat.table) -> None:
+    """The workspace's rules (gated promotion)."""
+    from mlyard.cli.context import client_of
+
+    found = client_of(ctx).settings.get()
+    if output == OutputFormat.json:
+        print_json(found.model_dump())
+    else:
+        print_fields("workspace settings", found.model_dump())
+
+
+@settings_app.command("set")
+def settings_set(
+    ctx: typer.Context,
+    pairs: Annotated[list[str], typer.Argument(help="NAME=VALUE: protected_aliases=production,staging …")],
+) -> None:
+    """Change settings (admin), e.g. `allow_self_approval=true` or `protected_aliases=production,staging`."""
+    from mlyard.cli.context import client_of
+    from mlyard.cli.output import parse_pairs
+
+    changes: dict[str, object] = {}
+    for name, value in parse_pairs(pairs, "NAME=VALUE").items():
+        if name == "protected_aliases":
+            changes[name] = [alias.strip() for alias in value.split(",") if alias.strip()]
+        elif value.lower() in ("true", "false", "yes", "no"):
+            changes[name] = value.lower() in ("true", "yes")
+        else:
+            changes[name] = value
+    updated = client_of(ctx).settings.update(**changes)
+    say("settings updated")
+    print_fields("workspace settings", updated.model_dump())

@@ -11,6 +11,7 @@ from typing import Any
 from mlyard.entities.component import Component
 from mlyard.entities.component_spec import CommandComponentSpec
 from mlyard.services import components as component_service
+from mlyard.services.components import ComponentRegistration
 from mlyard.services.workspace import Workspace
 
 
@@ -20,6 +21,12 @@ class ComponentOperations(ABC):
     ) -> Component:
         """Register a component YAML or a `@command_component` function; the same spec and code
         again returns the existing version."""
+        return self.register(source, name, version).component
+
+    def register(
+        self, source: str | os.PathLike[str] | Any, name: str | None = None, version: str | None = None
+    ) -> ComponentRegistration:
+        """As `create_or_update`, saying whether a new version was created."""
         given: Path | CommandComponentSpec = (
             CommandComponentSpec.model_validate(source.spec_dict())
             if hasattr(source, "spec_dict")
@@ -30,23 +37,25 @@ class ComponentOperations(ABC):
     @abstractmethod
     def _create(
         self, given: Path | CommandComponentSpec, name: str | None, version: str | None
-    ) -> Component: ...
+    ) -> ComponentRegistration: ...
 
     @abstractmethod
-    def get(self, ref: str) -> Component: ...
+    def get(self, ref: str) -> Component:
+        """`name:version` or `name@latest`."""
 
     @abstractmethod
-    def list(self, name: str | None = None) -> builtins.list[Component]: ...
+    def list(self, name: str | None = None) -> builtins.list[Component]:
+        """The latest version of every component, or every version of `name`."""
 
 
 class LocalComponentOperations(ComponentOperations):
     def __init__(self, workspace: Workspace) -> None:
         self._workspace = workspace
 
-    def _create(self, given: Path | CommandComponentSpec, name: str | None, version: str | None) -> Component:
-        return component_service.create_component(
-            self._workspace, given, name=name, version=version
-        ).component
+    def _create(
+        self, given: Path | CommandComponentSpec, name: str | None, version: str | None
+    ) -> ComponentRegistration:
+        return component_service.create_component(self._workspace, given, name=name, version=version)
 
     def get(self, ref: str) -> Component:
         return component_service.get_component(self._workspace, ref)

@@ -49,7 +49,13 @@ class EnvironmentOperations(ABC):
 
     def build(self, ref: str, log: Log | None = None) -> PythonEnvironment:
         """Build (or reuse) the venv of a registered, curated or YAML environment on this machine."""
-        return prepare_environment(self._build_log_workspace(), self.resolve(ref), log=log)
+        return self.build_resolved(self.resolve(ref), log)
+
+    def build_resolved(
+        self, resolved: ResolvedEnvironment | None, log: Log | None = None
+    ) -> PythonEnvironment:
+        """Build (or reuse) the venv of a resolved environment on this machine (None: mlyard's own)."""
+        return prepare_environment(self._build_log_workspace(), resolved, log=log)
 
     def _build_log_workspace(self) -> Workspace | None:
         return None

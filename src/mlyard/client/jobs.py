@@ -198,6 +198,9 @@ class JobOperations(ABC):
     def cancel(self, job_id: str) -> JobStatus:
         """Stop a job (and its child jobs): SIGTERM, then SIGKILL; it ends Canceled."""
 
+    def reap_lost_runners(self) -> None:  # noqa: B027 - a no-op unless the runners are local
+        """Fail the jobs whose runner died (a team server does this by itself)."""
+
 
 def apply_submission_options(
     data: dict[str, Any],
@@ -350,6 +353,11 @@ class LocalJobOperations(JobOperations):
         from mlyard.services.job_runs import request_cancel
 
         return request_cancel(self._workspace, job_id)
+
+    def reap_lost_runners(self) -> None:
+        from mlyard.services.job_runs import reap_lost_jobs
+
+        reap_lost_jobs(self._workspace)
 
 
 def print_raw(text: str) -> None:

@@ -19,6 +19,7 @@ from mlyard.entities.compute import Compute
 from mlyard.entities.environment import Environment
 from mlyard.entities.environment_spec import EnvironmentSpec, ResolvedEnvironment
 from mlyard.errors import NotFound
+from mlyard.services.components import ComponentRegistration
 from mlyard.services.environments import EnvironmentRegistration
 
 
@@ -71,7 +72,9 @@ class RemoteComponentOperations(ComponentOperations):
     def __init__(self, session: RemoteSession) -> None:
         self._session = session
 
-    def _create(self, given: Path | CommandComponentSpec, name: str | None, version: str | None) -> Component:
+    def _create(
+        self, given: Path | CommandComponentSpec, name: str | None, version: str | None
+    ) -> ComponentRegistration:
         if isinstance(given, CommandComponentSpec):
             data = given.model_dump(mode="json", exclude_none=True)
             body = _submit_closure(self._session, data, Path.cwd()) | {"file": None}
@@ -83,7 +86,8 @@ class RemoteComponentOperations(ComponentOperations):
             body = _submit_closure(self._session, {"file": path.name}, path.resolve().parent, (path,))
             body["file"] = body.pop("spec")["file"]
         body |= {"name": name, "version": version}
-        return Component.model_validate(self._session.post_json("components", body))
+        found = self._session.post_json("components", body)
+        return ComponentRegistration(Component.model_validate(found["component"]), bool(found["created"]))
 
     def get(self, ref: str) -> Component:
         return Component.model_validate(self._session.get_json(_version_path("components", ref)))

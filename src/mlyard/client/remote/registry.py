@@ -76,7 +76,7 @@ class RemoteDataOperations(DataOperations):
         asset = self.get(ref)
         destination = Path(download_path)
         destination.mkdir(parents=True, exist_ok=True)
-        return self._session.download(asset.artifact_path, destination / f"{asset.name}-{asset.version}")
+        return self._session.download(asset.artifact_path, destination)  # as a local download lays it out
 
 
 class RemoteModelOperations(ModelOperations):
@@ -191,7 +191,7 @@ class RemoteModelOperations(ModelOperations):
         model = self.get(ref)
         destination = Path(download_path)
         destination.mkdir(parents=True, exist_ok=True)
-        return self._session.download(model.artifact_path, destination / f"{model.name}-{model.version}")
+        return self._session.download(model.artifact_path, destination)
 
     def promote(
         self, name: str, version: str | int, to: str = "production", reason: str = ""

@@ -63,6 +63,11 @@ class ComponentCreate(Body):
     version: str | None = None
 
 
+class ComponentRegistered(BaseModel):
+    component: Component
+    created: bool
+
+
 class ComponentList(BaseModel):
     value: list[Component]
 
@@ -128,10 +133,10 @@ def resolve_environment(
 # --- components ----------------------------------------------------------------------------------
 
 
-@router.post("/components", response_model=Component, status_code=201, tags=["components"])
+@router.post("/components", response_model=ComponentRegistered, status_code=201, tags=["components"])
 def create_component(
     ws: str, workspace: ContributorWorkspace, body: ComponentCreate, request: Request
-) -> Component:
+) -> ComponentRegistered:
     """Register a component YAML (with its code) or a spec; the same spec and code again returns
     the existing version."""
     if (body.file is None) == (body.spec is None):
@@ -145,7 +150,7 @@ def create_component(
         else:
             spec = validate_spec(CommandComponentSpec, body.spec or {}, "component")
             registration = components.create_component(workspace, spec, base, body.name, body.version)
-    return registration.component
+    return ComponentRegistered(component=registration.component, created=registration.created)
 
 
 @router.get("/components", response_model=ComponentList, tags=["components"])

@@ -1,0 +1,63 @@
+"""`mlyard audit list`: who changed what, when and from where."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
+import typer
+
+from mlyard.cli.context import client_of
+from mlyard.cli.output import OutputFormat, OutputOption, print_json, print_table
+
+app = typer.Typer(help="The append-only audit trail of a workspace.", no_args_is_help=True)
+
+
+def parse_since(text: str | None) -> datetime | None:
+    """`2026-11-30`, `2026-11-30T08:00`, or a span back from now: `30m`, `12h`, `7d`."""
+    from mlyard.errors import InvalidArgument
+
+    if text is None:
+        return None
+    units = {"m": "minutes", "h": "hours", "d": "days"}
+    if text[-1:] in units and text[:-1].isdigit():
+        return datetime.now(UTC) - timedelta(**{units[text[-1]]: int(text[:-1])})
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidArgument(
+            f"--since {text!r}: expected a date/time (2026-11-30T08:00) or 30m, 12h, 7d"
+        ) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+@app.command("list")
+def list_events(
+    ctx: typer.Context,
+    since: Annotated[
+        str | None, typer.Option("--since", help="2026-11-30, 2026-11-30T08:00, 12h, 7d")
+    ] = None,
+    actor: Annotated[str | None, typer.Option("--actor", help="a key owner or local user")] = None,
+    entity: Annotated[
+        str | None, typer.Option("--entity", help="TYPE or TYPE:ID, e.g. model or model:diabetes-ridge")
+    ] = None,
+    action: Annotated[
+        list[str] | None, typer.Option("--action", help="e.g. model.alias.set (repeatable)")
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=10_000)] = 100,
+    output: OutputOption = OutputFormat.table,
+) -> None:
+    """Changes newest first: when, who (role, address), what, before → after."""
+    entity_type, _, entity_id = (entity or "").partition(":")
+    events = client_of(ctx).audit.list(
+        parse_since(since), None, actor, entity_type or None, entity_id or None, action, limit
+    )
+    if output == OutputFormat.json:
+        print_json([e.model_dump(mode="json") for e in events])
+        return
+    print_table(
+        f"{len(events)} audit event(s)",
+        ["when", "actor", "role", "from", "action", "entity", "summary"],
+        [[e.at, e.actor, e.role, e.address or e.via, e.action, f"{e.entity_type}:{e.entity_id}", e.summary]
+         for e in events],
+    )  # fmt: skip

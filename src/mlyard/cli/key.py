@@ -1,0 +1,61 @@
+"""`mlyard key create|list|revoke`: API keys of a workspace (admin)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+import typer
+
+from mlyard.cli.context import client_of
+from mlyard.cli.output import OutputFormat, OutputOption, print_json, print_table, say
+
+app = typer.Typer(
+    help="API keys with roles (reader, contributor, operator, admin) for the team server.",
+    no_args_is_help=True,
+)
+
+
+@app.command("create")
+def create(
+    ctx: typer.Context,
+    owner: Annotated[str, typer.Option("--owner", "-o", help="the person or service it acts as")],
+    role: Annotated[str, typer.Option("--role", "-r", help="reader, contributor, operator or admin")],
+    description: Annotated[str | None, typer.Option("--description", "-d")] = None,
+    expires_in_days: Annotated[float | None, typer.Option("--expires-in-days", min=0.0)] = None,
+    output: OutputOption = OutputFormat.table,
+) -> None:
+    """Create a key; its secret is printed this once (only a hash of it is stored).
+
+    On the workspace's own machine this needs no key: it is how the first admin key is made.
+    """
+    created = client_of(ctx).keys.create(owner, role, description, expires_in_days)
+    if output == OutputFormat.json:
+        print_json(created.key.model_dump(mode="json") | {"token": created.token})
+        return
+    say(f"created key {created.key.id} for {owner} with role {created.key.role.value}; it is shown once:")
+    typer.echo(created.token)
+    say("use it as MLYARD_KEY=<key> (or Authorization: Bearer <key>)")
+
+
+@app.command("list")
+def list_keys(ctx: typer.Context, output: OutputOption = OutputFormat.table) -> None:
+    """The workspace's keys (never their secrets)."""
+    found = client_of(ctx).keys.list()
+    now = datetime.now(UTC)
+    if output == OutputFormat.json:
+        print_json([k.model_dump(mode="json") | {"state": k.state(now)} for k in found])
+        return
+    print_table(
+        f"{len(found)} key(s)",
+        ["id", "owner", "role", "state", "created", "by", "expires", "last used", "description"],
+        [[k.id, k.owner, k.role.value, k.state(now), k.created_at, k.created_by, k.expires_at, k.last_used_at,
+          k.description] for k in found],
+    )  # fmt: skip
+
+
+@app.command("revoke")
+def revoke(ctx: typer.Context, key_id: str) -> None:
+    """Revoke a key: requests with it are refused within seconds."""
+    client_of(ctx).keys.revoke(key_id)
+    say(f"revoked key {key_id}")
