@@ -4,12 +4,16 @@ A filter is clauses joined by `and`; a clause is `<kind>.<key> <op> <value>` whe
 `metrics`, `params`, `tags` or `attributes` (singular forms too), a key with unusual characters is
 back-quoted (metrics.`val loss`), op is one of = != < <= > >= LIKE ILIKE, and value is a number or
 a quoted string. Order terms are `<kind>.<key> [ASC|DESC]`.
+
+Other dialects (the MLflow API's filters) are parsed elsewhere into the same `Clause`s, which may
+also hold a time (for `start_time`, `end_time`, `created_at`) or a tuple of strings (for `IN`).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
 
 from mlyard.errors import InvalidArgument
@@ -40,6 +44,7 @@ ATTRIBUTES = (
     "parent_job_id",
 )
 OPERATORS = ("=", "!=", "<", "<=", ">", ">=", "LIKE", "ILIKE")
+SET_OPERATORS = ("IN", "NOT IN")  # a tuple of strings on the right
 
 _CLAUSE = re.compile(
     r"""\s*(?P<kind>[A-Za-z_]+)\.(?:`(?P<qkey>[^`]+)`|(?P<key>[A-Za-z0-9_.\-/:]+))\s*
@@ -55,7 +60,7 @@ class Clause:
     kind: Kind
     key: str
     op: str
-    value: float | str
+    value: float | str | datetime | tuple[str, ...]
 
 
 @dataclass(frozen=True)
