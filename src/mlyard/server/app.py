@@ -1,7 +1,8 @@
 """`create_app`: the FastAPI application of the team server, built from a `ServerConfig`.
 
-Middleware, outermost first: request context (request id, metrics, last-resort 500) → body size
-limit → FastAPI's exception handlers (the JSON error shape) → routes.
+Middleware, outermost first: request context (request id, metrics, last-resort 500) → the MLflow
+API's default-workspace paths → body size limit (not for streamed artifact uploads) → FastAPI's
+exception handlers (the JSON error shape) → routes.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from prometheus_client import CollectorRegistry
 from mlyard import __version__
 from mlyard.entities.names import validate_name
 from mlyard.errors import InvalidArgument
+from mlyard.server import mlflow
 from mlyard.server.auth import Authenticator
 from mlyard.server.config import ServerConfig
 from mlyard.server.error_handlers import install_error_handlers
@@ -40,7 +42,12 @@ def create_app(config: ServerConfig) -> FastAPI:
     app.state.authenticator = Authenticator(app.state.workspaces, config.auth)
     app.state.metrics_registry = CollectorRegistry(auto_describe=True)
     install_error_handlers(app)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=config.max_body_bytes)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=config.max_body_bytes, exempt=mlflow.is_artifact_upload)
+    app.add_middleware(
+        mlflow.DefaultWorkspacePaths,
+        workspace=mlflow.default_workspace(config.workspaces),
+        served=sorted(config.workspaces),
+    )
     app.add_middleware(RequestContextMiddleware, metrics=HttpMetrics(app.state.metrics_registry))
     app.include_router(system.router)
     app.include_router(jobs.router)
@@ -48,6 +55,8 @@ def create_app(config: ServerConfig) -> FastAPI:
     app.include_router(promotions.router)
     app.include_router(access.router)
     app.include_router(access.whoami_router)
+    for router in mlflow.ROUTERS:
+        app.include_router(router)
     return app
 
 
