@@ -44,7 +44,6 @@ ATTRIBUTES = (
     "parent_job_id",
 )
 OPERATORS = ("=", "!=", "<", "<=", ">", ">=", "LIKE", "ILIKE")
-SET_OPERATORS = ("IN", "NOT IN")  # a tuple of strings on the right
 
 _CLAUSE = re.compile(
     r"""\s*(?P<kind>[A-Za-z_]+)\.(?:`(?P<qkey>[^`]+)`|(?P<key>[A-Za-z0-9_.\-/:]+))\s*
