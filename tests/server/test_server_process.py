@@ -157,3 +157,15 @@ def test_a_port_in_use_is_refused_clearly(tmp_path):
         )
     assert done.returncode == 4, done.stderr
     assert f"cannot listen on 127.0.0.1:{port}" in done.stderr and "--port" in done.stderr
+
+
+def test_kept_alive_connections_get_answers_without_waiting_for_delayed_acks(server_url):
+    """A listening socket made without IPPROTO_TCP got no TCP_NODELAY: ~40 ms per kept-alive request."""
+    with httpx.Client(timeout=10) as client:
+        client.get(f"{server_url}/healthz")  # opens the connection that the timed requests reuse
+        seconds = []
+        for _ in range(20):
+            began = time.perf_counter()
+            assert client.get(f"{server_url}/healthz").status_code == 200
+            seconds.append(time.perf_counter() - began)
+    assert sorted(seconds)[len(seconds) // 2] < 0.025, seconds

@@ -4,12 +4,16 @@ A filter is clauses joined by `and`; a clause is `<kind>.<key> <op> <value>` whe
 `metrics`, `params`, `tags` or `attributes` (singular forms too), a key with unusual characters is
 back-quoted (metrics.`val loss`), op is one of = != < <= > >= LIKE ILIKE, and value is a number or
 a quoted string. Order terms are `<kind>.<key> [ASC|DESC]`.
+
+Other dialects (the MLflow API's filters) are parsed elsewhere into the same `Clause`s, which may
+also hold a time (for `start_time`, `end_time`, `created_at`) or a tuple of strings (for `IN`).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
 
 from mlyard.errors import InvalidArgument
@@ -55,7 +59,7 @@ class Clause:
     kind: Kind
     key: str
     op: str
-    value: float | str
+    value: float | str | datetime | tuple[str, ...]
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """`create_app`: the FastAPI application of the team server, built from a `ServerConfig`.
 
-Middleware, outermost first: request context (request id, metrics, last-resort 500) → body size
-limit → FastAPI's exception handlers (the JSON error shape) → routes.
+Middleware, outermost first: request context (request id, metrics, last-resort 500) → the MLflow
+API's default-workspace paths → body size limit (not for streamed artifact uploads) → FastAPI's
+exception handlers (the JSON error shape) → routes.
 """
 
 from __future__ import annotations
@@ -12,10 +13,12 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI, Request
 from prometheus_client import CollectorRegistry
 from starlette.concurrency import run_in_threadpool
+from starlette.types import Scope
 
 from mlyard import __version__
 from mlyard.entities.names import validate_name
 from mlyard.errors import InvalidArgument
+from mlyard.server import mlflow
 from mlyard.server.auth import Authenticator
 from mlyard.server.config import ServerConfig
 from mlyard.server.error_handlers import install_error_handlers
@@ -49,7 +52,12 @@ def create_app(config: ServerConfig) -> FastAPI:
     app.state.config = config
     app.state.metrics_registry = CollectorRegistry(auto_describe=True)
     install_error_handlers(app)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=config.max_body_bytes, streamed=files.STREAMED_BODIES)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=config.max_body_bytes, exempt=_streams_its_body)
+    app.add_middleware(
+        mlflow.DefaultWorkspacePaths,
+        workspace=mlflow.default_workspace(config.workspaces),
+        served=sorted(config.workspaces),
+    )
     app.add_middleware(RequestContextMiddleware, metrics=HttpMetrics(app.state.metrics_registry))
     app.include_router(system.router)
     app.include_router(jobs.router)
@@ -60,6 +68,8 @@ def create_app(config: ServerConfig) -> FastAPI:
     app.include_router(promotions.router)
     app.include_router(access.router)
     app.include_router(access.whoami_router)
+    for router in mlflow.ROUTERS:
+        app.include_router(router)
     return app
 
 
@@ -80,6 +90,11 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
     finally:
         await run_in_threadpool(background.stop)
+
+
+def _streams_its_body(scope: Scope) -> bool:
+    """File uploads stream to disk under their route's own limit, past the JSON body limit."""
+    return files.is_streamed_upload(scope) or mlflow.is_artifact_upload(scope)
 
 
 def _check_config(config: ServerConfig) -> None:

@@ -10,7 +10,7 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.datastructures import Headers, MutableHeaders
@@ -103,17 +103,17 @@ class BodyLimitMiddleware:
     """Answer 413 to a body over `max_bytes`: at once from Content-Length, else while reading it.
 
     The body is read (up to the limit) before the app runs, so a chunked upload that grows past the
-    limit is refused before any route has seen part of it.
+    limit is refused before any route has seen part of it. Requests for which `exempt` is true
+    (file uploads that their route streams to disk under its own limit) pass untouched.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int, streamed: Sequence[re.Pattern[str]] = ()) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, exempt: Callable[[Scope], bool] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
-        # File uploads stream to disk with limits of their own: they pass through unbuffered.
-        self.streamed = tuple(streamed)
+        self.exempt = exempt
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or any(p.match(scope["path"]) for p in self.streamed):
+        if scope["type"] != "http" or (self.exempt is not None and self.exempt(scope)):
             await self.app(scope, receive, send)
             return
         declared = Headers(scope=scope).get("content-length")

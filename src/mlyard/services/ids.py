@@ -74,3 +74,8 @@ _ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
 def new_job_id() -> str:
     suffix = "".join(secrets.choice(_ALPHABET) for _ in range(8))
     return f"{secrets.choice(_ADJECTIVES)}_{secrets.choice(_NOUNS)}_{suffix}"
+
+
+def new_run_name() -> str:
+    """A readable name for a run started without one (`brave-otter-42`), as MLflow names its runs."""
+    return f"{secrets.choice(_ADJECTIVES)}-{secrets.choice(_NOUNS)}-{secrets.randbelow(1000)}"

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from mlyard.entities.job import CodeSnapshot, DataInput, Job, JobStatus, Metric, RuntimeInfo
 from mlyard.entities.names import validate_key, validate_name
-from mlyard.entities.search import parse_filter, parse_order_by
+from mlyard.entities.search import Clause, OrderTerm, parse_filter, parse_order_by
 from mlyard.errors import Conflict, InvalidArgument, NotFound
 from mlyard.services import audit
 from mlyard.services.ids import new_job_id
@@ -27,6 +27,7 @@ DEFAULT_EXPERIMENT = "Default"
 MAX_PARAM_VALUE = 6000
 MAX_TAG_VALUE = 8000
 MAX_SEARCH_RESULTS = 50_000
+MAX_DISPLAY_NAME = 255
 
 
 def start_job(
@@ -41,12 +42,20 @@ def start_job(
     status: JobStatus = JobStatus.RUNNING,
     spec: dict[str, Any] | None = None,
     dispatch: str | None = None,
+    start_time: datetime | None = None,
 ) -> Job:
-    """A new job record: Running for a tracked run, Queued for a submitted job (with its spec)."""
+    """A new job record: Running for a tracked run, Queued for a submitted job (with its spec).
+
+    `start_time` records when a run began if the caller knows better than now (the MLflow client
+    sends its own clock's time).
+    """
     experiment = validate_name(DEFAULT_EXPERIMENT if experiment is None else experiment, "experiment name")
     clean_tags = check_tags(tags or {})
     now = datetime.now(UTC)
-    start_time = now if status == JobStatus.RUNNING else None
+    if status != JobStatus.RUNNING:
+        start_time = None
+    elif start_time is None:
+        start_time = now
     job_id = new_job_id()
 
     def work(session: Session) -> None:
@@ -90,16 +99,17 @@ def end_job(
     params: dict[str, str] | None = None,
     metrics: Sequence[Metric] = (),
     tags: dict[str, str] | None = None,
+    end_time: datetime | None = None,
 ) -> None:
     """Write the run's last data and move it to a terminal status, in one transaction.
 
-    Ending an already-ended job is refused.
+    Ending an already-ended job is refused. `end_time` defaults to now.
     """
     if not status.is_terminal:
         raise InvalidArgument(f"end status must be Completed, Failed or Canceled, not {status.value}")
 
     def work(session: Session) -> None:
-        before = job_rows.finish_job(session, job_id, status.value, datetime.now(UTC), error)
+        before = job_rows.finish_job(session, job_id, status.value, end_time or datetime.now(UTC), error)
         if before is None:
             raise NotFound(f"job {job_id!r} does not exist; list jobs with: mlyard job list")
         if before in job_rows.TERMINAL_STATUSES:
@@ -123,12 +133,29 @@ def record_run_data(
     params: dict[str, str] | None = None,
     metrics: Sequence[Metric] = (),
     tags: dict[str, str] | None = None,
+    display_name: str | None = None,
+    skip_logged_points: bool = False,
 ) -> None:
-    """Write params, metric points and tags of one job in one transaction (the flush path)."""
+    """Write params, metric points and tags of one job in one transaction (the flush path).
+
+    `display_name` renames the job in the same transaction. With `skip_logged_points`, a point
+    identical to one already logged (key, value, step and timestamp) is not stored again, as
+    MLflow does when its client re-sends a run's metrics to link them to a logged model.
+    """
+    if display_name is not None and len(display_name) > MAX_DISPLAY_NAME:
+        raise InvalidArgument(
+            f"display name is {len(display_name)} characters; the limit is {MAX_DISPLAY_NAME}"
+        )
 
     def work(session: Session) -> None:
         _require_job(session, job_id)
-        _write_run_data(session, job_id, params or {}, metrics, tags or {})
+        points = metrics
+        if skip_logged_points and metrics:
+            logged = job_rows.logged_points(session, job_id, {m.key for m in metrics})
+            points = [m for m in dict.fromkeys(metrics) if m not in logged]
+        _write_run_data(session, job_id, params or {}, points, tags or {})
+        if display_name is not None:
+            job_rows.set_display_name(session, job_id, display_name)
 
     workspace.database.write(work)
 
@@ -196,11 +223,12 @@ def record_input(workspace: Workspace, job_id: str, edge: DataInput) -> None:
     workspace.database.write(work)
 
 
-def metric_history(workspace: Workspace, job_id: str, key: str) -> list[Metric]:
+def metric_history(workspace: Workspace, job_id: str, key: str, missing_ok: bool = False) -> list[Metric]:
+    """Every point of one metric in step, then time order; `missing_ok`: [] for a key never logged."""
     with workspace.database.read() as session:
         _require_job(session, job_id)
         history = job_rows.metric_history(session, job_id, key)
-        if not history:
+        if not history and not missing_ok:
             keys = job_rows.metric_keys(session, job_id)
             raise NotFound(
                 f"job {job_id} has no metric {key!r}"
@@ -211,8 +239,8 @@ def metric_history(workspace: Workspace, job_id: str, key: str) -> list[Metric]:
 
 def search_jobs(
     workspace: Workspace,
-    filter: str | None = None,
-    order_by: Sequence[str] | str | None = None,
+    filter: str | Sequence[Clause] | None = None,
+    order_by: Sequence[str] | str | Sequence[OrderTerm] | None = None,
     experiments: Sequence[str] | str | None = None,
     max_results: int = 1000,
     offset: int = 0,
@@ -224,10 +252,11 @@ def search_jobs(
     mini-batches), or a job id for that job's children.
 
     Results carry status, times, params, latest metrics, tags and inputs, but not the code
-    snapshot or the runtime record (installed packages): `get_job` returns those.
+    snapshot or the runtime record (installed packages): `get_job` returns those. `filter` and
+    `order_by` may come parsed already (another dialect's parser made them).
     """
-    clauses = parse_filter(filter)
-    order = parse_order_by(order_by)  # type: ignore[arg-type]
+    clauses = parse_filter(filter) if filter is None or isinstance(filter, str) else list(filter)
+    order = _order_terms(order_by)
     if isinstance(experiments, str):
         experiments = [experiments]
     if not 0 < max_results <= MAX_SEARCH_RESULTS:
@@ -235,6 +264,21 @@ def search_jobs(
     with workspace.database.read() as session:
         ids = job_rows.search_job_ids(session, clauses, order, experiments, max_results, offset, parent)
         return job_rows.load_jobs(session, ids, with_details=False)
+
+
+def _order_terms(order_by: Sequence[str] | str | Sequence[OrderTerm] | None) -> list[OrderTerm]:
+    if order_by is None or isinstance(order_by, str):
+        return parse_order_by(order_by)
+    terms = list(order_by)
+    if all(isinstance(term, OrderTerm) for term in terms):
+        return [term for term in terms if isinstance(term, OrderTerm)]
+    return parse_order_by([str(term) for term in terms])
+
+
+def latest_metric_points(workspace: Workspace, job_ids: Sequence[str]) -> dict[str, list[Metric]]:
+    """The latest point (value, step, timestamp) of every metric of each job, by job id."""
+    with workspace.database.read() as session:
+        return job_rows.latest_metric_points(session, job_ids)
 
 
 def list_experiments(workspace: Workspace) -> list[tuple[str, int]]:

@@ -239,6 +239,31 @@ def _resolve_row(session: Session, ref: AssetRef) -> ModelVersionRow:
     return row
 
 
+def create_model(
+    workspace: Workspace, name: str, description: str | None = None, tags: dict[str, str] | None = None
+) -> Model:
+    """A model name with no versions yet (registering a version creates it too); `AlreadyExists`."""
+    validate_name(name, "model name")
+    clean_tags = job_service.check_tags(tags or {})
+
+    def work(session: Session) -> None:
+        if not model_rows.insert_model(session, name, description, clean_tags, datetime.now(UTC)):
+            raise AlreadyExists(f"model {name!r} already exists; register a new version of it instead")
+        audit.record(session, "model.create", "model", name, f"model {name} created")
+
+    workspace.database.write(work)
+    return get_model(workspace, name)
+
+
+def get_model(workspace: Workspace, name: str) -> Model:
+    """One model name with its latest version and aliases."""
+    with workspace.database.read() as session:
+        found = model_rows.list_models(session, None, names=[name])
+    if not found:
+        raise NotFound(f"model {name!r} does not exist; list models with: mlyard model list")
+    return found[0]
+
+
 def model_aliases(workspace: Workspace, name: str) -> dict[str, str]:
     """alias → version of one model."""
     with workspace.database.read() as session:

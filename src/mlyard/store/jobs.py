@@ -90,6 +90,10 @@ def finish_job(
     return str(before)
 
 
+def set_display_name(session: Session, job_id: str, display_name: str | None) -> None:
+    session.connection().execute(update(JobRow).where(JobRow.id == job_id).values(display_name=display_name))
+
+
 def job_exists(session: Session, job_id: str) -> bool:
     return session.execute(select(JobRow.id).where(JobRow.id == job_id)).first() is not None
 
@@ -299,6 +303,32 @@ def metric_history(session: Session, job_id: str, key: str) -> list[Metric]:
     return [Metric(key=k, value=v, step=s, timestamp=t) for k, v, s, t in rows]
 
 
+def latest_metric_points(session: Session, job_ids: Sequence[str]) -> dict[str, list[Metric]]:
+    """The latest point of each metric of `job_ids`, with its step and timestamp, by job."""
+    points: dict[str, list[Metric]] = defaultdict(list)
+    if not job_ids:
+        return points
+    t = LatestMetricRow
+    rows = session.connection().execute(
+        select(t.job_id, t.key, t.value, t.step, t.timestamp)
+        .where(t.job_id.in_(list(job_ids)))
+        .order_by(t.key)
+    )
+    for job_id, key, value, step, timestamp in rows:
+        points[job_id].append(Metric(key=key, value=value, step=step, timestamp=timestamp))
+    return points
+
+
+def logged_points(session: Session, job_id: str, keys: Iterable[str]) -> set[Metric]:
+    """Every point already logged under `keys` (to skip exact repeats)."""
+    rows = session.execute(
+        select(MetricRow.key, MetricRow.value, MetricRow.step, MetricRow.timestamp).where(
+            MetricRow.job_id == job_id, MetricRow.key.in_(list(keys))
+        )
+    )
+    return {Metric(key=k, value=v, step=s, timestamp=t) for k, v, s, t in rows}
+
+
 def metric_keys(session: Session, job_id: str) -> list[str]:
     return list(
         session.scalars(
@@ -341,8 +371,9 @@ def search_job_ids(
     if experiments:
         stmt = stmt.where(ExperimentRow.name.in_(list(experiments)))
     for clause in clauses:
-        column, stmt = _column_for(stmt, clause.kind, clause.key, numeric=not isinstance(clause.value, str))
-        stmt = stmt.where(_compare(column, clause.op, clause.value))
+        numeric = isinstance(clause.value, int | float)
+        column, stmt = _column_for(stmt, clause.kind, clause.key, numeric=numeric)
+        stmt = stmt.where(compare(column, clause.op, clause.value))
     ordering = []
     for term in order_by:
         column, stmt = _column_for(stmt, term.kind, term.key, numeric=term.kind == "metrics", outer=True)
@@ -365,7 +396,12 @@ def _column_for(stmt: Any, kind: str, key: str, numeric: bool, outer: bool = Fal
     return joined.value, stmt
 
 
-def _compare(column: Any, op: str, value: float | str) -> Any:
+def compare(column: Any, op: str, value: Any) -> Any:
+    """The SQL condition `column <op> value` of one filter clause (op as in `entities.search`)."""
+    if op == "IN":
+        return column.in_(list(value))
+    if op == "NOT IN":
+        return column.not_in(list(value))
     if op == "=":
         return column == value
     if op == "!=":

@@ -20,6 +20,17 @@ def ensure_model(session: Session, name: str, now: datetime) -> None:
     session.execute(stmt.on_conflict_do_nothing(index_elements=["name"]))
 
 
+def insert_model(
+    session: Session, name: str, description: str | None, tags: dict[str, str], now: datetime
+) -> bool:
+    """Create a model name with no versions yet; False when it already exists."""
+    stmt = insert_for(session, ModelRow.__table__).values(
+        name=name, description=description, tags=tags, created_at=now
+    )
+    stmt = stmt.on_conflict_do_nothing(index_elements=["name"]).returning(ModelRow.name)
+    return session.execute(stmt).scalar() is not None
+
+
 def get_model_row(session: Session, name: str) -> ModelRow | None:
     return session.get(ModelRow, name)
 
@@ -97,8 +108,10 @@ def list_versions(
     return [row for row in rows if _has_tags(row.tags, tags)]
 
 
-def list_models(session: Session, tags: dict[str, str] | None) -> list[Model]:
-    """Every model name with its version count, newest version and aliases."""
+def list_models(
+    session: Session, tags: dict[str, str] | None, names: Sequence[str] | None = None
+) -> list[Model]:
+    """Every model name (or those in `names`) with its version count, newest version and aliases."""
     stats = {
         name: (count, latest_id)
         for name, count, latest_id in session.execute(
@@ -120,7 +133,10 @@ def list_models(session: Session, tags: dict[str, str] | None) -> list[Model]:
     ):
         aliases[name][alias] = version
     models = []
-    for row in session.scalars(select(ModelRow).order_by(ModelRow.name)):
+    query = select(ModelRow).order_by(ModelRow.name)
+    if names is not None:
+        query = query.where(ModelRow.name.in_(list(names)))
+    for row in session.scalars(query):
         if not _has_tags(row.tags, tags) and not _any_version_has_tags(session, row.name, tags):
             continue
         count, _ = stats.get(row.name, (0, None))

@@ -20,6 +20,7 @@ from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import FileResponse, StreamingResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
+from starlette.types import Scope
 
 from mlyard.artifacts import ArtifactInfo, safe_relpath
 from mlyard.errors import InvalidArgument
@@ -36,6 +37,12 @@ STREAMED_BODIES = (
     re.compile(r"^/api/v1/workspaces/[^/]+/queue/jobs/[^/]+/log$"),
 )
 CHUNK = 1024 * 1024
+
+
+def is_streamed_upload(scope: Scope) -> bool:
+    return any(pattern.match(scope["path"]) for pattern in STREAMED_BODIES)
+
+
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 

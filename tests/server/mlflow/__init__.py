@@ -1,0 +1,1 @@
+"""The MLflow-compatible API, driven by the real `mlflow` client against a real server process."""
