@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from mlyard.cli.context import workspace_options
 from mlyard.cli.output import say
+
+if TYPE_CHECKING:
+    from mlyard.server.config import WorkspaceLocation
 
 app = typer.Typer(help="Run the team server: the REST API over a workspace.", no_args_is_help=True)
 
@@ -39,21 +42,32 @@ def start(
     job_retries: Annotated[
         int, typer.Option("--job-retries", min=0, help="times a job whose worker was lost is queued again")
     ] = 1,
+    serve_: Annotated[
+        list[str] | None,
+        typer.Option("--serve", help="NAME=FOLDER: serve that workspace as NAME (repeatable: dev, prod, …)"),
+    ] = None,
 ) -> None:
-    """Serve the workspace (--workspace/--db/--artifacts) as `default` until Ctrl-C; docs at /docs."""
+    """Serve the workspace (--workspace/--db/--artifacts) as `default`, or several with --serve
+    NAME=FOLDER, until Ctrl-C; API docs at /docs.
+
+    Each workspace keeps its own database, artifacts and API keys: a key of one never reaches another.
+    """
     from mlyard.errors import PermissionDenied
     from mlyard.server.config import ServerConfig, check_listen_address, is_loopback
     from mlyard.services.workspace_location import resolve_path
 
     check_listen_address(host, auth)  # before any heavy import: a refused address answers at once
     options = workspace_options(ctx)
-    if not is_loopback(host) and not (resolve_path(options.path) / "workspace.yaml").exists():
-        raise PermissionDenied(
-            f"refusing to listen on {host!r}: there is no workspace yet, so no API key to reach it; "
-            "create one and a key first: mlyard key create --owner YOU --role admin"
-        )
-    options.open()  # like every command: the workspace is created on first use
-    config = ServerConfig.single(resolve_path(options.path), options.db, options.artifacts, auth=auth)
+    if serve_:
+        config = ServerConfig(_served(serve_), auth=auth)
+    else:
+        if not is_loopback(host) and not (resolve_path(options.path) / "workspace.yaml").exists():
+            raise PermissionDenied(
+                f"refusing to listen on {host!r}: there is no workspace yet, so no API key to reach it; "
+                "create one and a key first: mlyard key create --owner YOU --role admin"
+            )
+        options.open()  # like every command: the workspace is created on first use
+        config = ServerConfig.single(resolve_path(options.path), options.db, options.artifacts, auth=auth)
     config.background = True
     config.workers = 0 if no_worker else workers
     config.lease_seconds = lease
@@ -65,3 +79,23 @@ def start(
         serve(config, host, port, announce=lambda line: typer.echo(line, err=True))  # one unwrapped line
     except KeyboardInterrupt:  # uvicorn re-raises Ctrl-C after its graceful shutdown
         say("server stopped")
+
+
+def _served(pairs: list[str]) -> dict[str, WorkspaceLocation]:
+    """`dev=/srv/ws/dev` pairs as served workspaces; each folder must hold a workspace already."""
+    from pathlib import Path
+
+    from mlyard.cli.output import parse_pairs
+    from mlyard.errors import InvalidArgument
+    from mlyard.server.config import WorkspaceLocation
+
+    served = {}
+    for name, folder in parse_pairs(pairs, "--serve").items():
+        path = Path(folder).expanduser().resolve()
+        if not (path / "workspace.yaml").is_file():
+            raise InvalidArgument(
+                f"--serve {name}={folder}: no workspace there; create it with: "
+                f"mlyard workspace create --workspace {folder}"
+            )
+        served[name] = WorkspaceLocation(path)
+    return served

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from mlyard.entities.access import ApiKey, AuditEvent, Role
@@ -87,8 +87,13 @@ def list_events(
         query = query.where(AuditEventRow.actor == actor)
     if entity_type is not None:
         query = query.where(AuditEventRow.entity_type == entity_type)
-    if entity_id is not None:
-        query = query.where(AuditEventRow.entity_id == entity_id)
+    if entity_id is not None:  # a model's events include its versions' (`churn` matches `churn:3`)
+        query = query.where(
+            or_(
+                AuditEventRow.entity_id == entity_id,
+                AuditEventRow.entity_id.startswith(f"{entity_id}:", autoescape=True),
+            )
+        )
     if actions:
         query = query.where(AuditEventRow.action.in_(list(actions)))
     rows = session.execute(query.order_by(AuditEventRow.id.desc()).limit(limit)).scalars()
