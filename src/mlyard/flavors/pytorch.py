@@ -38,7 +38,8 @@ class PytorchFlavor:
         if not isinstance(model, torch.jit.ScriptModule | torch.jit.ScriptFunction):
             if not isinstance(model, torch.nn.Module):
                 raise InvalidArgument(
-                    f"flavor 'pytorch' saves torch.nn.Module or TorchScript models, not {type(model).__name__}"
+                    "flavor 'pytorch' saves torch.nn.Module or TorchScript models, "
+                    f"not {type(model).__name__}"
                 )
             try:
                 with _quiet_jit():
@@ -57,7 +58,8 @@ class PytorchFlavor:
         import torch
 
         with _quiet_jit():
-            module = torch.jit.load(str(_model_file(folder, metadata.model_file)), map_location="cpu")
+            path = str(_model_file(folder, metadata.model_file))
+            module = torch.jit.load(path, map_location="cpu")  # type: ignore[no-untyped-call]
         module.eval()
         return module
 
@@ -89,7 +91,9 @@ class PytorchFlavor:
 @contextlib.contextmanager
 def _quiet_jit() -> Iterator[None]:
     with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=r".*torch\.jit.* is deprecated", category=DeprecationWarning)
+        warnings.filterwarnings(
+            "ignore", message=r".*torch\.jit.* is deprecated", category=DeprecationWarning
+        )
         yield
 
 
