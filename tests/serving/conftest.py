@@ -45,6 +45,25 @@ def save_model(folder: Path, model: Any, flavor: str, example: Any = None) -> Pa
     return folder
 
 
+def save_pyfunc_model(folder: Path, predict_body: str, signature: Any = None) -> Path:
+    """An MLflow pyfunc folder whose loader module (shipped in the folder) predicts `predict_body`.
+
+    A loader module rather than a PythonModel subclass: no pickled class, and no warnings from
+    mlflow about PythonModel type hints.
+    """
+    import mlflow.pyfunc
+
+    source = folder.parent / f"{folder.name}_loader.py"
+    source.write_text(
+        "import numpy as np\n\n\nclass _Model:\n    def predict(self, model_input, params=None):\n"
+        f"        return {predict_body}\n\n\ndef _load_pyfunc(path):\n    return _Model()\n"
+    )
+    mlflow.pyfunc.save_model(
+        str(folder), loader_module=source.stem, code_paths=[str(source)], signature=signature
+    )
+    return folder
+
+
 class Instance:
     """A running instance process: its base URL, its output so far, and how to stop it."""
 
@@ -136,6 +155,9 @@ class Instance:
             code = self.process.wait()
         for reader in self._readers:
             reader.join(timeout=5)
+        for stream in (self.process.stdout, self.process.stderr):
+            if stream is not None:
+                stream.close()
         return code
 
 

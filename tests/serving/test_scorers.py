@@ -10,6 +10,7 @@ import json
 import subprocess
 import sys
 import textwrap
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,7 @@ from mlyard.serving.inputs import parse_scoring_request
 from mlyard.serving.scorers import SCORERS, load_scorer
 from mlyard.serving.scorers.sklearn import SklearnScorer, linear_kernel
 
-from .conftest import save_model
+from .conftest import save_model, save_pyfunc_model
 
 
 def _score(folder: Path, rows: Any) -> Any:
@@ -133,11 +134,12 @@ def test_onnx_scorer_runs_the_graph(diabetes: tuple[np.ndarray, np.ndarray], tmp
 def _mlflow_folder(model: Any, folder: Path) -> Path:
     import mlflow.sklearn
 
-    mlflow.sklearn.save_model(model, str(folder))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # mlflow's advice on signatures
+        mlflow.sklearn.save_model(model, str(folder))
     return folder
 
 
-@pytest.mark.filterwarnings("ignore::UserWarning")
 def test_an_mlflow_sklearn_folder_is_served_without_the_mlflow_package(
     diabetes: tuple[np.ndarray, np.ndarray], tmp_path: Path
 ) -> None:
@@ -165,21 +167,13 @@ def test_an_mlflow_sklearn_folder_is_served_without_the_mlflow_package(
     np.testing.assert_array_equal(json.loads(predictions), model.predict(features[:5]))
 
 
-@pytest.mark.filterwarnings("ignore::UserWarning")
 def test_an_mlflow_pyfunc_folder_is_served_through_mlflow(tmp_path: Path) -> None:
-    import mlflow.pyfunc
-
-    class Doubler(mlflow.pyfunc.PythonModel):  # type: ignore[misc, name-defined]
-        def predict(self, context: Any, model_input: Any, params: Any = None) -> Any:
-            return model_input.sum(axis=1) * 2
-
-    folder = tmp_path / "pyfunc"
-    mlflow.pyfunc.save_model(str(folder), python_model=Doubler())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # mlflow's advice on signatures
+        folder = save_pyfunc_model(tmp_path / "pyfunc", "model_input.sum(axis=1) * 2")
     scorer = load_scorer(folder)
-    batch = parse_scoring_request(
-        b'{"dataframe_split": {"columns": ["a", "b"], "data": [[1, 2], [3, 4]]}}', None
-    )
-    assert list(scorer.predict(batch)) == [6, 14]
+    body = b'{"dataframe_split": {"columns": ["a", "b"], "data": [[1, 2], [3, 4]]}}'
+    assert list(scorer.predict(parse_scoring_request(body, None))) == [6, 14]
 
 
 def test_a_custom_pickle_with_predict_is_served(

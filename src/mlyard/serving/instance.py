@@ -21,10 +21,12 @@ import argparse
 import contextlib
 import logging
 import os
+import signal
 import socket
 import stat
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from mlyard.serving.app import DEFAULT_MAX_BODY_BYTES, ScoringApp
@@ -136,7 +138,7 @@ def serve(args: argparse.Namespace) -> int:
         date_header=False,
         proxy_headers=False,
     )
-    server = uvicorn.Server(config)
+    server = _server_class()(config)
     print(f"mlyard-instance listening name={args.name} pid={os.getpid()} {' '.join(where)}", flush=True)
     try:
         server.run(sockets=sockets)
@@ -153,6 +155,32 @@ def serve(args: argparse.Namespace) -> int:
         sys.stderr.flush()
         os._exit(0)
     return 0
+
+
+def _server_class() -> type:
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        """uvicorn's server, but a drained SIGTERM ends in exit code 0, after our own clean-up.
+
+        uvicorn re-raises the signal it caught once it has shut down, which kills the process
+        before the UDS file is removed and the "stopped" line is printed.
+        """
+
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            if threading.current_thread() is not threading.main_thread():
+                yield
+                return
+            handled = (signal.SIGINT, signal.SIGTERM)
+            original = {sig: signal.signal(sig, self.handle_exit) for sig in handled}
+            try:
+                yield
+            finally:
+                for sig, handler in original.items():
+                    signal.signal(sig, handler)
+
+    return Server
 
 
 def _available(module: str, fallback: str) -> str:
