@@ -36,6 +36,7 @@ DATATYPES = {
     "BYTES": "object",
 }
 _FROM_NUMPY = {numpy: v2 for v2, numpy in DATATYPES.items()}
+_FROM_DTYPE = {np.dtype(numpy): v2 for v2, numpy in DATATYPES.items() if numpy != "object"}
 
 
 def parse_infer_request(body: bytes, schema: InputSchema | None) -> tuple[Batch, Any]:
@@ -112,7 +113,7 @@ def infer_response(
 
 def _output(name: str, value: Any) -> dict[str, Any]:
     array = value if isinstance(value, np.ndarray) else np.asarray(_plain_list(value))
-    datatype = _FROM_NUMPY.get(str(array.dtype), "BYTES")
+    datatype = _FROM_DTYPE.get(array.dtype, "BYTES")
     data: Any = np.ascontiguousarray(array).ravel()
     if datatype == "BYTES":
         data = [item if isinstance(item, str) else str(item) for item in data.tolist()]
