@@ -86,6 +86,27 @@ def test_a_model_fitted_on_a_dataframe_gets_its_columns_by_name(diabetes_frame: 
     np.testing.assert_array_equal(predictions, model.predict(frame.head(3)))
 
 
+def test_without_a_signature_the_fitted_feature_names_are_the_columns(
+    diabetes_frame: Any, tmp_path: Path
+) -> None:
+    frame, target = diabetes_frame.data, diabetes_frame.target
+    model = Ridge().fit(frame, target)
+    save_model(tmp_path, model, "sklearn")  # no input example: no signature
+    scorer = load_scorer(tmp_path)
+    assert scorer.schema is not None and scorer.schema.names == tuple(frame.columns)
+    body = {"dataframe_split": {"columns": list(frame.columns), "data": frame.head(2).values.tolist()}}
+    batch = parse_scoring_request(json.dumps(body).encode(), scorer.schema)
+    assert batch.array is not None  # numbers went straight to an array, no DataFrame
+    np.testing.assert_array_equal(scorer.predict(batch), model.predict(frame.head(2)))
+    with pytest.raises(InputMismatch, match=r"^missing column 's6' in dataframe_split\.columns"):
+        parse_scoring_request(
+            json.dumps(
+                {"dataframe_split": {"columns": list(frame.columns)[:-1], "data": [[1] * 9]}}
+            ).encode(),
+            scorer.schema,
+        )
+
+
 def test_a_classifier_answers_its_labels(tmp_path: Path) -> None:
     from sklearn.datasets import load_iris
 

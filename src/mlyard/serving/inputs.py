@@ -212,7 +212,7 @@ def from_array(array: np.ndarray[Any, Any], schema: InputSchema | None, where: s
             f"{where} has shape {list(array.shape)}; the model takes {width} columns: "
             + schema.describe_columns()
         )
-    if schema.numeric and array.dtype.kind in _NUMERIC_KINDS:
+    if schema.maybe_numeric and array.dtype.kind in _NUMERIC_KINDS:
         _check_integer_columns(array, schema)
         return Batch(array=np.ascontiguousarray(array, dtype=np.float64), names=schema.names)
     return _columns_to_batch({name: array[:, j].tolist() for j, name in enumerate(schema.names)}, schema)
@@ -244,7 +244,7 @@ def _rows_to_batch(rows: Any, schema: InputSchema, order: list[int] | None, wher
     if not rows:
         raise InputMismatch(f"{where} has no rows")
     width = len(schema.names)
-    if schema.numeric:
+    if schema.maybe_numeric:  # columns of unknown type that hold numbers take the fast path too
         try:
             array = np.asarray(rows)
         except ValueError:  # ragged: found and named below
@@ -283,7 +283,7 @@ def _columns_to_batch(columns: dict[str, list[Any]], schema: InputSchema | None)
     if schema is not None and schema.columns is not None and schema.numeric:
         numbers = np.array([values for values in columns.values()], dtype=np.float64).T
         return Batch(array=np.ascontiguousarray(numbers), names=names, columns=None)
-    if schema is None or schema.is_tensor:
+    if schema is None or schema.is_tensor or schema.maybe_numeric:
         try:
             guessed: np.ndarray[Any, Any] | None = np.array(list(columns.values())).T
         except ValueError:

@@ -46,7 +46,8 @@ class InputSchema:
     dtype: str | None = None
     names: tuple[str, ...] = field(init=False, default=())
     positions: dict[str, int] = field(init=False, default_factory=dict)
-    numeric: bool = field(init=False, default=False)
+    numeric: bool = field(init=False, default=False)  # every column is a number, integer or boolean
+    maybe_numeric: bool = field(init=False, default=False)  # ... or of unknown type (ANY)
 
     def __post_init__(self) -> None:
         if self.columns is not None:
@@ -54,6 +55,8 @@ class InputSchema:
             object.__setattr__(self, "names", names)
             object.__setattr__(self, "positions", {name: i for i, name in enumerate(names)})
             object.__setattr__(self, "numeric", all(c.type in NUMERIC_TYPES for c in self.columns))
+            maybe = all(c.type in NUMERIC_TYPES or c.type == ANY for c in self.columns)
+            object.__setattr__(self, "maybe_numeric", maybe)
 
     @property
     def is_tensor(self) -> bool:
