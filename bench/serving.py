@@ -138,6 +138,11 @@ class Server:
     kind: str  # body and answer format: "azure", "mlflow", "v2"
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
     log: Path | None = None
+    watched: dict[str, int] = field(default_factory=dict)  # role → pid whose CPU time is measured
+
+    def __post_init__(self) -> None:
+        if not self.watched and self.processes:
+            self.watched = {"server": self.processes[0].pid}
 
 
 def free_port() -> int:
@@ -269,10 +274,11 @@ def start(name: str, paths: dict[str, Path], folder: Path, running: dict[str, Se
             instance = Server("mlyard-instance", f"http://127.0.0.1:{port}", "/score", "azure", [process])
             wait_until(f"{instance.url}/ready", 60, instance.processes, folder / "mlyard-instance.log")
             running["mlyard-instance"] = instance
+        watched = {"instance": instance.processes[0].pid}
         if name == "mlyard":
-            return Server(name, instance.url, "/score", "azure")
+            return Server(name, instance.url, "/score", "azure", watched=watched)
         if name == "mlyard-v2":
-            return Server(name, instance.url, f"/v2/models/{MODEL_NAME}/infer", "v2")
+            return Server(name, instance.url, f"/v2/models/{MODEL_NAME}/infer", "v2", watched=watched)
         port = free_port()
         command = [
             python,
@@ -283,7 +289,9 @@ def start(name: str, paths: dict[str, Path], folder: Path, running: dict[str, Se
             "--port",
             str(port),
         ]
-        server = Server(name, f"http://127.0.0.1:{port}", "/score", "azure", [spawn(command, log)], log)
+        forwarder = spawn(command, log)
+        watched |= {"forwarder": forwarder.pid}
+        server = Server(name, f"http://127.0.0.1:{port}", "/score", "azure", [forwarder], log, watched)
         wait_until(f"{server.url}/ready", 30, server.processes, log)
         return server
     if name == "reference":
@@ -432,6 +440,7 @@ class Measurement:
     non2xx: int
     socket_errors: int
     load_average: float
+    cpu_us_per_request: dict[str, float] = field(default_factory=dict)  # by role, process + children
 
 
 def run_wrk(
@@ -452,7 +461,9 @@ def run_wrk(
         str(script),
         server.url + server.path,
     ]
+    cpu_before = {role: cpu_seconds(pid) for role, pid in server.watched.items()}
     done = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60)
+    cpu_after = {role: cpu_seconds(pid) for role, pid in server.watched.items()}
     line = next((ln for ln in done.stdout.splitlines() if ln.startswith("WRKJSON ")), None)
     if line is None:
         raise RuntimeError(f"wrk printed no summary:\n{done.stdout}\n{done.stderr}")
@@ -469,7 +480,25 @@ def run_wrk(
         non2xx=stats["non2xx"],
         socket_errors=stats["socket_errors"],
         load_average=os.getloadavg()[0],
+        cpu_us_per_request={
+            role: (cpu_after[role] - cpu_before[role]) * 1e6 / max(1, stats["requests"])
+            for role in cpu_before
+        },
     )
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and all its children (mlflow forks uvicorn)."""
+    import psutil
+
+    try:
+        process = psutil.Process(pid)
+        total = sum(process.cpu_times()[:2])
+        for child in process.children(recursive=True):
+            total += sum(child.cpu_times()[:2])
+        return float(total)
+    except psutil.NoSuchProcess:
+        return 0.0
 
 
 # --- reporting ----------------------------------------------------------------------------------
@@ -484,7 +513,7 @@ def report(measurements: list[Measurement], console: Any) -> dict[str, Any]:
 
     by = {(m.system, m.rows, m.connections): m for m in measurements}
     table = Table(title="requests/s and latency (wrk, 1 thread, 127.0.0.1)")
-    for column in ("system", "rows", "conns", "req/s", "P50 ms", "P99 ms", "errors"):
+    for column in ("system", "rows", "conns", "req/s", "P50 ms", "P99 ms", "CPU µs/req", "errors"):
         table.add_column(column, justify="left" if column == "system" else "right")
     for system in SYSTEMS:
         for rows, connections in cases(measurements):
@@ -498,9 +527,14 @@ def report(measurements: list[Measurement], console: Any) -> dict[str, Any]:
                     f"{m.requests_per_second:,.0f}",
                     f"{m.p50_ms:.2f}",
                     f"{m.p99_ms:.2f}",
+                    f"{sum(m.cpu_us_per_request.values()):.0f}" if m.cpu_us_per_request else "",
                     str(errors) if errors else "",
                 )
     console.print(table)
+    console.print(
+        "CPU µs/req: user+system CPU time of the serving process(es) and their children during the run, per "
+        "answered request (for the forwarded row: instance + forwarder)."
+    )
     present = {m.system for m in measurements}
 
     ratios: dict[str, Any] = {}
@@ -516,7 +550,9 @@ def report(measurements: list[Measurement], console: Any) -> dict[str, Any]:
         table.add_column(column, justify="right")
     for rows, connections in cases(measurements):
         ours = by.get(("mlyard", rows, connections))
-        if ours is None:
+        if ours is None or not any(
+            by.get((a, rows, connections)) for a in ("mlflow", "mlserver", "reference")
+        ):
             continue
         row = {}
         for anchor in ("mlflow", "mlserver", "reference"):
@@ -534,52 +570,62 @@ def report(measurements: list[Measurement], console: Any) -> dict[str, Any]:
     if "mlyard" in present:
         console.print(table)
 
-    hop: dict[str, Any] = {}
-    table = Table(
-        title="cost of one forwarding hop (client → raw-ASGI forwarder → instance over UDS, keep-alive pool)"
-    )
-    for column in (
-        "rows",
-        "conns",
-        "direct req/s",
-        "forwarded req/s",
-        "+ per request (µs, 1/rps)",
-        "+ P50 ms",
-        "+ P99 ms",
-    ):
-        table.add_column(column, justify="right")
-    for rows, connections in cases(measurements):
+    hop = hop_cost(by, cases(measurements))
+    if hop:
+        table = Table(
+            title="one forwarding hop: client → raw-ASGI forwarder → instance over UDS (keep-alive pool)"
+        )
+        for column in (
+            "rows",
+            "conns",
+            "direct req/s",
+            "forwarded req/s",
+            "+ P50 ms",
+            "+ P99 ms",
+            "forwarder CPU µs/req",
+            "instance CPU µs/req",
+        ):
+            table.add_column(column, justify="right")
+        for key, row in hop.items():
+            rows, connections = key.split("x")
+            table.add_row(
+                rows,
+                connections,
+                f"{row['direct_rps']:,.0f}",
+                f"{row['forwarded_rps']:,.0f}",
+                f"{row['extra_p50_ms']:+.3f}",
+                f"{row['extra_p99_ms']:+.3f}",
+                f"{row['forwarder_cpu_us']:.0f}",
+                f"{row['instance_cpu_us']:.0f}",
+            )
+        console.print(table)
+        console.print(
+            "At 1 connection the extra P50 is the hop's added latency on an idle path; under load wrk, the "
+            "forwarder and the instance share two cores, so the forwarder's CPU µs per request is its budget."
+        )
+    return {"ratios": ratios, "forwarding_hop": hop}
+
+
+def hop_cost(by: dict[tuple[str, int, int], Measurement], keys: list[tuple[int, int]]) -> dict[str, Any]:
+    """What the forwarded path adds to the direct one, per case measured for both."""
+    hop = {}
+    for rows, connections in keys:
         direct, forwarded = (
             by.get(("mlyard", rows, connections)),
             by.get(("mlyard-forwarded", rows, connections)),
         )
         if direct is None or forwarded is None:
             continue
-        extra_us = (1 / forwarded.requests_per_second - 1 / direct.requests_per_second) * 1e6
         hop[f"{rows}x{connections}"] = {
-            "extra_us_per_request": extra_us,
+            "direct_rps": direct.requests_per_second,
+            "forwarded_rps": forwarded.requests_per_second,
             "extra_p50_ms": forwarded.p50_ms - direct.p50_ms,
             "extra_p99_ms": forwarded.p99_ms - direct.p99_ms,
+            "forwarder_cpu_us": forwarded.cpu_us_per_request.get("forwarder", 0.0),
+            "instance_cpu_us": forwarded.cpu_us_per_request.get("instance", 0.0),
+            "direct_instance_cpu_us": direct.cpu_us_per_request.get("instance", 0.0),
         }
-        table.add_row(
-            str(rows),
-            str(connections),
-            f"{direct.requests_per_second:,.0f}",
-            f"{forwarded.requests_per_second:,.0f}",
-            f"{extra_us:.0f}",
-            f"{forwarded.p50_ms - direct.p50_ms:+.2f}",
-            f"{forwarded.p99_ms - direct.p99_ms:+.2f}",
-        )
-    if not hop:
-        return {"ratios": ratios, "forwarding_hop": hop}
-    console.print(table)
-    console.print(
-        "The hop's figures are wall-clock on a shared 2-core machine where wrk, the forwarder and the "
-        "instance "
-        "compete for the cores: 1/rps differences are what one more process on the path costs here, not a "
-        "dedicated core's latency."
-    )
-    return {"ratios": ratios, "forwarding_hop": hop}
+    return hop
 
 
 def _ratio(value: float | None, target: float, unit: str) -> str:
@@ -631,6 +677,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--connections", default="16,64", help="wrk connections, comma-separated")
     parser.add_argument("--systems", default=",".join(SYSTEMS), help=f"any of {','.join(SYSTEMS)}")
     parser.add_argument(
+        "--hop-connections", type=int, default=1, help="connections of the extra hop-latency case (default 1)"
+    )
+    parser.add_argument(
         "--tmp-dir", type=Path, help="where the models, logs and bodies go (default: a temp folder)"
     )
     parser.add_argument("--keep", action="store_true", help="keep the temp folder (logs of every server)")
@@ -654,6 +703,15 @@ def measure(
             print(
                 f"  {count:>3} rows, {conns:>2} connections: {m.requests_per_second:>8,.0f} req/s, "
                 f"P50 {m.p50_ms:.2f} ms, P99 {m.p99_ms:.2f} ms",
+                flush=True,
+            )
+    if server.name in ("mlyard", "mlyard-forwarded") and args.hop_connections not in connections:
+        for count in rows:  # an idle path: the hop's added latency, not queueing
+            m = run_wrk(server, workload, count, args.hop_connections, args.duration, folder)
+            measurements.append(m)
+            print(
+                f"  {count:>3} rows, {args.hop_connections:>2} connection(s): {m.requests_per_second:>8,.0f} "
+                f"req/s, P50 {m.p50_ms:.3f} ms, P99 {m.p99_ms:.3f} ms",
                 flush=True,
             )
     problem = check_predictions(server, workload, rows)  # still right after the load
