@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip --disable-pip-version-check --quiet
 
-.PHONY: demo test bench bench-pipelines lint clean install install-test
+.PHONY: demo test bench bench-pipelines bench-serving lint clean install install-test
 
 demo: $(VENV)/.installed
 	$(BIN)/python examples/diabetes/quickstart.py
@@ -28,6 +28,11 @@ bench: .venv-bench/.installed
 bench-pipelines: .venv-bench/.installed
 	.venv-bench/bin/python bench/pipelines.py
 
+# Scoring instances against MLflow's and MLServer's servers and a raw ASGI reference, under wrk.
+bench-serving: .venv-bench-serving/.installed
+	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	.venv-bench-serving/bin/python bench/serving.py
+
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
@@ -48,5 +53,10 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	.venv-bench/bin/python -m pip --disable-pip-version-check --quiet install -e ".[bench]"
 	touch $@
 
+.venv-bench-serving/.installed: pyproject.toml
+	$(PYTHON) -m venv .venv-bench-serving
+	.venv-bench-serving/bin/python -m pip --disable-pip-version-check --quiet install -e ".[bench-serving]"
+	touch $@
+
 clean:
-	rm -rf $(VENV) .venv-bench .pytest_cache build *.egg-info src/*.egg-info
+	rm -rf $(VENV) .venv-bench .venv-bench-serving .pytest_cache build *.egg-info src/*.egg-info

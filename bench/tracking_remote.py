@@ -68,7 +68,9 @@ class Server:
     def __init__(self, args: list[str], log: Path, env: dict[str, str] | None = None) -> None:
         self.log = log
         with log.open("wb") as sink:
-            self.process = subprocess.Popen(args, stdout=sink, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+            self.process = subprocess.Popen(
+                args, stdout=sink, stderr=subprocess.STDOUT, env=env, start_new_session=True
+            )
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -81,7 +83,16 @@ class Server:
 
 def start_mlyard(folder: Path) -> tuple[Server, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MLYARD_")}
-    command = [str(BIN / "mlyard"), "--workspace", str(folder / "ws"), "server", "start", "--port", "0", "--no-worker"]
+    command = [
+        str(BIN / "mlyard"),
+        "--workspace",
+        str(folder / "ws"),
+        "server",
+        "start",
+        "--port",
+        "0",
+        "--no-worker",
+    ]
     server = Server(command, folder / "mlyard-server.log", env)
     deadline = time.monotonic() + 60
     while not (found := re.search(r"listening on (http://\S+) ", server.log.read_text())):
@@ -95,9 +106,10 @@ def start_mlyard(folder: Path) -> tuple[Server, str]:
 
 def start_mlflow(folder: Path) -> tuple[Server, str]:
     port = free_port()
+    store = f"sqlite:///{folder / 'mlflow.db'}"
     command = [
         str(BIN / "mlflow"), "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
-        "--backend-store-uri", f"sqlite:///{folder / 'mlflow.db'}", "--artifacts-destination", str(folder / "art"),
+        "--backend-store-uri", store, "--artifacts-destination", str(folder / "art"),
     ]  # fmt: skip
     env = dict(os.environ, MLFLOW_DISABLE_TELEMETRY="true")
     server = Server(command, folder / "mlflow-server.log", env)
@@ -145,7 +157,12 @@ class RemoteMlyard(tracking.MlyardSystem):
         keys = list(data[0].steps[0]) if data and data[0].steps else []
         points = sum(len(self.client.jobs.metric_history(job.id, key)) for job in jobs for key in keys)
         completed = sum(job.status == mlyard.JobStatus.COMPLETED for job in jobs)
-        return {"runs": len(jobs), "completed": completed, "params": sum(len(j.params) for j in jobs), "points": points}
+        return {
+            "runs": len(jobs),
+            "completed": completed,
+            "params": sum(len(j.params) for j in jobs),
+            "points": points,
+        }
 
 
 class RemoteMlflow(tracking.MlflowSystem):
@@ -188,7 +205,13 @@ def lookup_load(url: str, seconds: float, connections: int) -> dict[str, float]:
 def parse_wrk(text: str) -> dict[str, float]:
     def millis(value: str) -> float:
         number = float(re.match(r"[\d.]+", value).group())  # type: ignore[union-attr]
-        return number / 1000 if value.endswith("us") else number * 1000 if value.endswith("s") and not value.endswith("ms") else number
+        return (
+            number / 1000
+            if value.endswith("us")
+            else number * 1000
+            if value.endswith("s") and not value.endswith("ms")
+            else number
+        )
 
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))  # type: ignore[union-attr]
     found = {p: millis(v) for p, v in re.findall(r"\s(50|99)(?:\.000)?%\s+(\S+)", text)}
@@ -216,8 +239,13 @@ def python_load(url: str, seconds: float, connections: int) -> dict[str, float]:
     for thread in threads:
         thread.join()
     latencies.sort()
-    return {"requests_per_s": len(latencies) / seconds, "p50_ms": latencies[len(latencies) // 2] * 1000,
-            "p99_ms": latencies[int(len(latencies) * 0.99)] * 1000, "errors": 0.0, "tool": "python threads"}  # fmt: skip
+    return {
+        "requests_per_s": len(latencies) / seconds,
+        "p50_ms": latencies[len(latencies) // 2] * 1000,
+        "p99_ms": latencies[int(len(latencies) * 0.99)] * 1000,
+        "errors": 0.0,
+        "tool": "python threads",
+    }
 
 
 def register_lookup_targets(mlyard_url: str, mlflow_url: str, folder: Path) -> tuple[str, str]:
@@ -238,7 +266,9 @@ def register_lookup_targets(mlyard_url: str, mlflow_url: str, folder: Path) -> t
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--runs", type=int, default=20, help="runs per logging phase (default 20)")
     parser.add_argument("--steps", type=int, default=50)
     parser.add_argument("--metrics", type=int, default=5)
@@ -259,7 +289,9 @@ def main(argv: list[str] | None = None) -> int:
         servers.append(mlyard_server)
         mlflow_server, mlflow_url = start_mlflow(root)
         servers.append(mlflow_server)
-        console.print(f"mlyard server {mlyard_url} · mlflow server {mlflow_url} (both SQLite, one process each)")
+        console.print(
+            f"mlyard server {mlyard_url} · mlflow server {mlflow_url} (both SQLite, one process each)"
+        )
         for phase in phases:
             results[phase] = {}
             for system in (RemoteMlyard(mlyard_url), RemoteMlflow(mlflow_url)):
@@ -278,37 +310,66 @@ def main(argv: list[str] | None = None) -> int:
     return report(results, lookups, args, data)
 
 
-def report(results: dict[str, dict[str, tracking.Measurement]], lookups: dict[str, dict[str, float]],
-           args: argparse.Namespace, data: list[tracking.RunData]) -> int:  # fmt: skip
-    expected = {"runs": args.runs, "completed": args.runs, "params": args.runs * args.params,
-                "points": args.runs * args.steps * args.metrics}  # fmt: skip
-    problems = [f"{phase}: mlyard stored {m['mlyard'].extra['verify']}, expected {expected}"
-                for phase, m in results.items() if m["mlyard"].extra["verify"] != expected]  # fmt: skip
+def report(
+    results: dict[str, dict[str, tracking.Measurement]],
+    lookups: dict[str, dict[str, float]],
+    args: argparse.Namespace,
+    data: list[tracking.RunData],
+) -> int:
+    expected = {
+        "runs": args.runs,
+        "completed": args.runs,
+        "params": args.runs * args.params,
+        "points": args.runs * args.steps * args.metrics,
+    }
+    problems = [
+        f"{phase}: mlyard stored {by_system['mlyard'].extra['verify']}, expected {expected}"
+        for phase, by_system in results.items()
+        if by_system["mlyard"].extra["verify"] != expected
+    ]
     table = Table(title="through a server: mlyard server vs mlflow server (ratio = mlyard ÷ MLflow)")
     for column in ("workload", "mlyard", "MLflow", "ratio", "target"):
         table.add_column(column, justify="left" if column == "workload" else "right")
     ratios: dict[str, float] = {}
     for phase, by_system in results.items():
-        ratios[phase] = by_system["mlyard"].per_second / by_system["MLflow"].per_second
-        table.add_row(tracking.ROWS[phase][0], f"{by_system['mlyard'].per_second:,.0f} pts/s",
-                      f"{by_system['MLflow'].per_second:,.0f} pts/s", f"{ratios[phase]:,.1f}×", f"≥ {TARGETS[phase]:g}×")  # fmt: skip
+        mine, theirs = by_system["mlyard"].per_second, by_system["MLflow"].per_second
+        ratios[phase] = mine / theirs
+        row = tracking.ROWS[phase][0]
+        table.add_row(
+            row,
+            f"{mine:,.0f} pts/s",
+            f"{theirs:,.0f} pts/s",
+            f"{ratios[phase]:,.1f}×",
+            f"≥ {TARGETS[phase]:g}×",
+        )
     lookup_ratio = lookups["mlyard"]["requests_per_s"] / max(lookups["MLflow"]["requests_per_s"], 1e-9)
     table.add_row(
         f"model version lookup ({args.connections} connections, {lookups['mlyard']['tool']})",
-        f"{lookups['mlyard']['requests_per_s']:,.0f} req/s\nP50 {lookups['mlyard']['p50_ms']:.1f} ms · P99 {lookups['mlyard']['p99_ms']:.1f} ms",
-        f"{lookups['MLflow']['requests_per_s']:,.0f} req/s\nP50 {lookups['MLflow']['p50_ms']:.1f} ms · P99 {lookups['MLflow']['p99_ms']:.1f} ms",
-        f"{lookup_ratio:,.1f}×", "reported",
-    )  # fmt: skip
+        _lookup_cell(lookups["mlyard"]),
+        _lookup_cell(lookups["MLflow"]),
+        f"{lookup_ratio:,.1f}×",
+        "reported",
+    )
     console.print(table)
     for line in problems or ["verification: every point logged through the server is stored"]:
         console.print(line, style="red" if problems else "green")
     tracking.RESULTS_DIR.mkdir(exist_ok=True)
     path = tracking.RESULTS_DIR / f"tracking-remote-{datetime.now():%Y%m%d-%H%M%S}.json"
-    document = {"results": {p: {s: vars(m) for s, m in r.items()} for p, r in results.items()},
-                "ratios": ratios, "lookups": lookups, "problems": problems}  # fmt: skip
+    document = {
+        "results": {phase: {label: vars(m) for label, m in by.items()} for phase, by in results.items()},
+        "ratios": ratios,
+        "lookups": lookups,
+        "problems": problems,
+    }
     path.write_text(json.dumps(document, indent=2, default=str))
     console.print(f"results written to {path}")
     return 1 if problems else 0
+
+
+def _lookup_cell(found: dict[str, float]) -> str:
+    return (
+        f"{found['requests_per_s']:,.0f} req/s\nP50 {found['p50_ms']:.1f} ms · P99 {found['p99_ms']:.1f} ms"
+    )
 
 
 if __name__ == "__main__":

@@ -2,7 +2,10 @@
 
     MlyardError
     ├── InvalidArgument        400 / exit 2   a value given by the user is wrong (names the field)
-    │   └── InvalidSpec        400 / exit 2   a YAML/JSON spec is wrong (names the file and path)
+    │   ├── InvalidSpec        400 / exit 2   a YAML/JSON spec is wrong (names the file and path)
+    │   ├── MalformedRequest   400 / exit 2   a request body is not what its route parses (bad JSON)
+    │   ├── InputMismatch      422 / exit 2   scoring input does not fit the model (names the column)
+    │   └── PayloadTooLarge    413 / exit 2   a request body over the size limit
     ├── NotFound               404 / exit 3   a workspace, job, data asset, model, alias… is missing
     ├── AlreadyExists          409 / exit 4   an immutable thing with that identity exists
     ├── Conflict               409 / exit 4   the request clashes with current state
@@ -12,7 +15,11 @@
     ├── WorkspaceError         400 / exit 6   the workspace path or database is unusable
     ├── StoreError             503 / exit 7   the database could not be reached or stayed locked
     ├── JobNotCompleted        409 / exit 8   a job waited on ended Failed or Canceled
-    └── EnvironmentBuildError  422 / exit 9   an environment could not be built (log tail attached)
+    ├── EnvironmentBuildError  422 / exit 9   an environment could not be built (log tail attached)
+    ├── TooManyRequests        429 / exit 10  a scoring instance is at its concurrency limit
+    ├── RequestTimeout         408 / exit 10  scoring took longer than request_timeout_ms
+    ├── NotReady               503 / exit 10  a scoring instance is still loading, or its init() failed
+    └── ModelError             500 / exit 10  the model or scoring script raised while scoring
 
 Messages say what happened and what to do about it.
 """
@@ -45,6 +52,24 @@ class InvalidArgument(MlyardError):
 
 class InvalidSpec(InvalidArgument):
     error_code = "INVALID_SPEC"
+
+
+class MalformedRequest(InvalidArgument):
+    """A request body that cannot be parsed at all (not JSON, not UTF-8, no body)."""
+
+    error_code = "BAD_REQUEST"
+
+
+class InputMismatch(InvalidArgument):
+    """Scoring input that parses but does not fit the model: a missing, unknown or mistyped column."""
+
+    error_code = "INVALID_INPUT"
+    http_status = 422
+
+
+class PayloadTooLarge(InvalidArgument):
+    error_code = "REQUEST_TOO_LARGE"
+    http_status = 413
 
 
 class NotFound(MlyardError):
@@ -108,6 +133,38 @@ class EnvironmentBuildError(MlyardError):
     exit_code = 9
 
 
+class TooManyRequests(MlyardError):
+    """A scoring instance already runs `max_concurrent_requests_per_instance` requests."""
+
+    error_code = "TOO_MANY_REQUESTS"
+    http_status = 429
+    exit_code = 10
+
+
+class RequestTimeout(MlyardError):
+    """Scoring one request took longer than the deployment's `request_timeout_ms`."""
+
+    error_code = "REQUEST_TIMEOUT"
+    http_status = 408
+    exit_code = 10
+
+
+class NotReady(MlyardError):
+    """A scoring instance that has not loaded its model (yet, or ever: its init() failed)."""
+
+    error_code = "NOT_READY"
+    http_status = 503
+    exit_code = 10
+
+
+class ModelError(MlyardError):
+    """The model's predict or the scoring script's run() raised; the instance log has the traceback."""
+
+    error_code = "MODEL_ERROR"
+    http_status = 500
+    exit_code = 10
+
+
 def error_from_response(status: int, body: object) -> MlyardError:
     """The exception a server's `{"error_code", "message"}` answer stands for (the client side of
     the table above), so a remote call raises what the same local call would."""
@@ -122,12 +179,12 @@ def error_from_response(status: int, body: object) -> MlyardError:
 
 
 _ALL: tuple[type[MlyardError], ...] = (
-    InvalidSpec, InvalidArgument, NotFound, AlreadyExists, LeaseLost, Conflict, Unauthenticated,
-    PermissionDenied, WorkspaceError, StoreError, JobNotCompleted, EnvironmentBuildError,
+    InvalidSpec, InvalidArgument, MalformedRequest, InputMismatch, PayloadTooLarge, NotFound, AlreadyExists,
+    LeaseLost, Conflict, Unauthenticated, PermissionDenied, WorkspaceError, StoreError, JobNotCompleted,
+    EnvironmentBuildError, TooManyRequests, RequestTimeout, NotReady, ModelError,
 )  # fmt: skip
 _SERVER_CODES: dict[str, type[MlyardError]] = {
     "ENDPOINT_NOT_FOUND": NotFound,
-    "REQUEST_TOO_LARGE": InvalidArgument,
     "METHOD_NOT_ALLOWED": InvalidArgument,
 }
 # When the answer has no code of ours (a proxy's 502, say), its status decides.

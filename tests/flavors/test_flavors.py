@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -52,8 +53,8 @@ def saving_flavor(request: pytest.FixtureRequest) -> Flavor:
 # --- the contract ------------------------------------------------------------------------------
 
 
-def test_saving_flavors_are_sklearn_and_custom() -> None:
-    assert SAVING_FLAVORS == ["custom", "sklearn"]
+def test_saving_flavors_are_the_registered_ones_but_mlflow() -> None:
+    assert SAVING_FLAVORS == ["custom", "onnx", "pytorch", "sklearn"]
 
 
 @pytest.mark.parametrize("name", sorted(FLAVORS))
@@ -66,11 +67,45 @@ def test_every_flavor_module_exposes_its_flavor_with_the_protocol_shape(name: st
     assert "python" in flavor.framework_versions()
 
 
+def _sample(flavor: str, ridge: Ridge, features: np.ndarray) -> tuple[Any, Callable[[Any], np.ndarray]]:
+    """A model each saving flavor takes, and how to get predictions out of it (or its loaded form)."""
+    if flavor in ("sklearn", "custom"):
+        return ridge, lambda model: np.asarray(model.predict(features))
+    if flavor == "pytorch":
+        import torch
+
+        torch.manual_seed(0)
+        module = torch.nn.Sequential(torch.nn.Linear(10, 4), torch.nn.ReLU(), torch.nn.Linear(4, 1))
+        tensor = torch.from_numpy(features.astype(np.float32))
+
+        def torch_predict(model: Any) -> np.ndarray:
+            with torch.inference_mode():
+                return np.asarray(model(tensor).numpy())
+
+        return module, torch_predict
+    if flavor == "onnx":
+        import onnxruntime
+        from skl2onnx import to_onnx
+
+        graph = to_onnx(ridge, features[:1].astype(np.float32), target_opset=17)
+
+        def onnx_predict(model: Any) -> np.ndarray:
+            session = model
+            if not isinstance(model, onnxruntime.InferenceSession):
+                session = onnxruntime.InferenceSession(model.SerializeToString())
+            name = session.get_inputs()[0].name
+            return np.asarray(session.run(None, {name: features.astype(np.float32)})[0])
+
+        return graph, onnx_predict
+    raise AssertionError(f"no sample model for flavor {flavor!r}: add one here")
+
+
 def test_saved_model_loads_back_with_the_same_predictions(
     saving_flavor: Flavor, ridge: Ridge, diabetes: tuple[np.ndarray, np.ndarray], tmp_path: Path
 ) -> None:
     features, _ = diabetes
-    model_file = saving_flavor.save(ridge, tmp_path)
+    model, predict = _sample(saving_flavor.name, ridge, features)
+    model_file = saving_flavor.save(model, tmp_path)
     assert (tmp_path / model_file).is_file()
     metadata = ModelMetadata(
         flavor=saving_flavor.name,
@@ -85,14 +120,14 @@ def test_saved_model_loads_back_with_the_same_predictions(
     loaded = get_flavor(read_back.flavor).load(tmp_path, read_back)
 
     assert read_back == metadata
-    assert type(loaded) is Ridge
-    np.testing.assert_array_equal(loaded.predict(features), ridge.predict(features))
+    np.testing.assert_array_equal(predict(loaded), predict(model))
 
 
 def test_a_folder_a_flavor_saved_can_be_registered_with_it(
-    saving_flavor: Flavor, ridge: Ridge, tmp_path: Path
+    saving_flavor: Flavor, ridge: Ridge, diabetes: tuple[np.ndarray, np.ndarray], tmp_path: Path
 ) -> None:
-    saving_flavor.save(ridge, tmp_path)
+    model, _ = _sample(saving_flavor.name, ridge, diabetes[0])
+    saving_flavor.save(model, tmp_path)
     saving_flavor.can_register_folder(tmp_path)
 
 
@@ -107,7 +142,7 @@ def test_framework_versions_name_python(saving_flavor: Flavor) -> None:
 def test_unknown_flavor_names_the_valid_ones() -> None:
     with pytest.raises(
         InvalidArgument,
-        match=r"^unknown model flavor 'x'; valid flavors are: custom, mlflow, sklearn$",
+        match=r"^unknown model flavor 'x'; valid flavors are: custom, mlflow, onnx, pytorch, sklearn$",
     ):
         get_flavor("x")
 
@@ -256,6 +291,12 @@ def test_metadata_with_wrong_fields_is_an_invalid_spec_naming_file_and_field(
 # --- sklearn -----------------------------------------------------------------------------------
 
 
+def test_sklearn_loads_back_the_estimator_class(ridge: Ridge, tmp_path: Path) -> None:
+    flavor = get_flavor("sklearn")
+    model_file = flavor.save(ridge, tmp_path)
+    assert type(flavor.load(tmp_path, ModelMetadata(flavor="sklearn", model_file=model_file))) is Ridge
+
+
 def test_sklearn_framework_versions_name_its_libraries() -> None:
     versions = get_flavor("sklearn").framework_versions()
     assert {"scikit-learn", "joblib", "numpy", "python"} <= versions.keys()
@@ -305,6 +346,38 @@ def test_custom_save_of_an_unpicklable_model_leaves_no_file(tmp_path: Path) -> N
     with pytest.raises(InvalidArgument, match="cannot pickle the function model"):
         get_flavor("custom").save(lambda rows: rows, tmp_path)
     assert list(tmp_path.iterdir()) == []
+
+
+# --- pytorch and onnx ---------------------------------------------------------------------------
+
+
+def test_pytorch_refuses_a_model_that_is_not_a_module(tmp_path: Path) -> None:
+    with pytest.raises(InvalidArgument, match="saves torch.nn.Module or TorchScript models, not dict"):
+        get_flavor("pytorch").save({"weights": [1]}, tmp_path)
+
+
+def test_pytorch_refuses_a_folder_without_torchscript(tmp_path: Path) -> None:
+    (tmp_path / "model.onnx").write_bytes(b"\0")
+    with pytest.raises(InvalidArgument, match=rf"{tmp_path} has no \.pt, \.pth, \.torchscript file"):
+        get_flavor("pytorch").can_register_folder(tmp_path)
+
+
+def test_onnx_refuses_a_model_that_is_not_a_graph(ridge: Ridge, tmp_path: Path) -> None:
+    with pytest.raises(InvalidArgument, match="saves an onnx.ModelProto .or its bytes., not Ridge"):
+        get_flavor("onnx").save(ridge, tmp_path)
+
+
+def test_onnx_load_names_a_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(NotFound, match=rf"{tmp_path} has no \.onnx file to load"):
+        get_flavor("onnx").load(tmp_path, ModelMetadata(flavor="onnx"))
+
+
+def test_guess_flavor_of_torch_modules_and_onnx_graphs() -> None:
+    import onnx
+    import torch
+
+    assert guess_flavor(torch.nn.Linear(2, 1)) == "pytorch"
+    assert guess_flavor(onnx.ModelProto()) == "onnx"
 
 
 # --- mlflow ------------------------------------------------------------------------------------

@@ -22,6 +22,8 @@ FLAVORS: dict[str, str] = {
     "sklearn": "mlyard.flavors.sklearn",
     "custom": "mlyard.flavors.custom",
     "mlflow": "mlyard.flavors.mlflow",
+    "pytorch": "mlyard.flavors.pytorch",
+    "onnx": "mlyard.flavors.onnx",
 }
 
 
@@ -60,14 +62,23 @@ def get_flavor(name: str) -> Flavor:
 
 
 def guess_flavor(model: object) -> str:
-    """ "sklearn" for scikit-learn estimators (and their subclasses), "custom" for anything else.
+    """ "sklearn" for scikit-learn estimators, "pytorch" for torch modules, "onnx" for ONNX graphs,
+    "custom" for anything else.
 
-    scikit-learn is imported only when a class in the object's MRO comes from it, so guessing
-    the flavor of a plain object costs nothing.
+    A library is imported only when a class in the object's MRO comes from it, so guessing the
+    flavor of a plain object costs nothing.
     """
-    if any(cls.__module__.split(".")[0] == "sklearn" for cls in type(model).__mro__):
+    roots = {cls.__module__.split(".")[0] for cls in type(model).__mro__}
+    if "sklearn" in roots:
         from sklearn.base import BaseEstimator
 
         if isinstance(model, BaseEstimator):
             return "sklearn"
+    if "torch" in roots:
+        import torch
+
+        if isinstance(model, torch.nn.Module | torch.jit.ScriptModule):
+            return "pytorch"
+    if "onnx" in roots and type(model).__name__ == "ModelProto":
+        return "onnx"
     return "custom"

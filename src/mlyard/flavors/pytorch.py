@@ -1,0 +1,127 @@
+"""The "pytorch" flavor: TorchScript modules saved with `torch.jit.save` as `model.pt`.
+
+TorchScript, not a pickled `nn.Module` or a state dict, because it loads with `torch.jit.load`
+alone: serving needs neither the class's source code nor the training script. An `nn.Module`
+given to `save` is compiled with `torch.jit.script` first; a module that does not script can be
+traced by the user (`torch.jit.trace(model, example)`) and saved as that.
+
+torch >= 2.10 marks `torch.jit` deprecated in favour of `torch.export`, but TorchScript is still
+what `torch.jit.load` serves with no Python source; the deprecation warnings are silenced here
+(and only here) so that `-W error` test runs and users' logs stay clean.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import platform
+import warnings
+from collections.abc import Iterator
+from importlib import metadata as package_metadata
+from pathlib import Path
+from typing import Any
+
+from mlyard.entities.model import MODEL_METADATA_FILE, ModelMetadata
+from mlyard.errors import InvalidArgument, NotFound
+
+MODEL_FILE = "model.pt"
+MODEL_SUFFIXES = (".pt", ".pth", ".torchscript")
+
+
+class PytorchFlavor:
+    """Saves a TorchScript module (scripting a plain `nn.Module`); loads it on the CPU in eval mode."""
+
+    name = "pytorch"
+
+    def save(self, model: Any, folder: Path) -> str:
+        import torch
+
+        if not isinstance(model, torch.jit.ScriptModule | torch.jit.ScriptFunction):
+            if not isinstance(model, torch.nn.Module):
+                raise InvalidArgument(
+                    "flavor 'pytorch' saves torch.nn.Module or TorchScript models, "
+                    f"not {type(model).__name__}"
+                )
+            try:
+                with _quiet_jit():
+                    model = torch.jit.script(model)
+            except Exception as exc:  # torch raises many kinds of errors while compiling
+                raise InvalidArgument(
+                    f"cannot compile the {type(model).__name__} model with torch.jit.script: {exc}; "
+                    "trace it yourself (torch.jit.trace(model, example_input)) and log the traced module"
+                ) from exc
+        folder.mkdir(parents=True, exist_ok=True)
+        with _quiet_jit():
+            torch.jit.save(model, str(folder / MODEL_FILE))
+        return MODEL_FILE
+
+    def load(self, folder: Path, metadata: ModelMetadata) -> Any:
+        import torch
+
+        with _quiet_jit():
+            path = str(_model_file(folder, metadata.model_file))
+            module = torch.jit.load(path, map_location="cpu")  # type: ignore[no-untyped-call]
+        module.eval()
+        return module
+
+    def framework_versions(self) -> dict[str, str]:
+        versions: dict[str, str] = {}
+        for package in ("torch", "numpy"):
+            try:
+                versions[package] = package_metadata.version(package)
+            except package_metadata.PackageNotFoundError:
+                continue
+        versions["python"] = platform.python_version()
+        return versions
+
+    def can_register_folder(self, folder: Path) -> None:
+        if folder.is_file():
+            if folder.suffix not in MODEL_SUFFIXES:
+                raise InvalidArgument(
+                    f"{folder} is not a TorchScript file; flavor 'pytorch' needs a "
+                    f"{', '.join(MODEL_SUFFIXES)} file saved with torch.jit.save"
+                )
+            return
+        if not _candidates(folder):
+            raise InvalidArgument(
+                f"model folder {folder} has no {', '.join(MODEL_SUFFIXES)} file at its top level; flavor "
+                "'pytorch' needs one saved with torch.jit.save, or use flavor 'custom' with a score.py"
+            )
+
+
+@contextlib.contextmanager
+def _quiet_jit() -> Iterator[None]:
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", message=r".*torch\.jit.* is deprecated", category=DeprecationWarning
+        )
+        yield
+
+
+def _candidates(folder: Path) -> list[Path]:
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix in MODEL_SUFFIXES)
+
+
+def _model_file(folder: Path, model_file: str | None) -> Path:
+    """`model_file` if the metadata names one, else model.pt, else the only candidate."""
+    if model_file is not None:
+        path = folder / model_file
+        if not path.is_file():
+            raise NotFound(f"model file {path} does not exist")
+        return path
+    if (folder / MODEL_FILE).is_file():
+        return folder / MODEL_FILE
+    candidates = _candidates(folder)
+    if len(candidates) == 1:
+        return candidates[0]
+    if not candidates:
+        raise NotFound(f"model folder {folder} has no {', '.join(MODEL_SUFFIXES)} file to load")
+    names = ", ".join(p.name for p in candidates)
+    raise InvalidArgument(
+        f"model folder {folder} has several model files ({names}); set 'model_file' in its "
+        f"{MODEL_METADATA_FILE} to the one to load"
+    )
+
+
+FLAVOR = PytorchFlavor()

@@ -1,0 +1,83 @@
+"""MLflow model folders (an `MLmodel` file). The `sklearn` flavor is read directly (pickle,
+cloudpickle, or skops — MLflow 3's default — with the skops package) and served by the
+scikit-learn scorer, so no mlflow package is needed; anything else goes through
+`mlflow.pyfunc.load_model` (needs mlflow), given a DataFrame, or an array for tensor signatures.
+
+Like MLflow's own loader, this runs code from the model file: serve only models you trust.
+"""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+from typing import Any
+
+from mlyard.entities.model import ModelMetadata
+from mlyard.errors import InvalidArgument, NotFound
+from mlyard.flavors.mlflow import read_mlmodel
+from mlyard.serving.inputs import Batch
+from mlyard.serving.schema import InputSchema, schema_from_mlmodel
+
+_SKLEARN_FORMATS = ("pickle", "cloudpickle", "skops")
+
+
+class PyfuncScorer:
+    flavor = "mlflow"
+
+    def __init__(self, model: Any, schema: InputSchema | None) -> None:
+        self.model = model
+        self.schema = schema
+
+    def predict(self, batch: Batch) -> Any:
+        if (
+            batch.array is not None
+            and (self.schema is None or self.schema.is_tensor)
+            and batch.columns is None
+        ):
+            return self.model.predict(batch.array)
+        return self.model.predict(batch.frame(self.schema))
+
+    def output_names(self) -> list[str]:
+        return ["predict"]
+
+
+def load(folder: Path, metadata: ModelMetadata | None) -> Any:
+    mlmodel = read_mlmodel(folder)
+    schema = schema_from_mlmodel(mlmodel.get("signature"))
+    flavors = mlmodel["flavors"]
+    sklearn = flavors.get("sklearn")
+    if isinstance(sklearn, dict) and sklearn.get("serialization_format", "cloudpickle") in _SKLEARN_FORMATS:
+        from mlyard.serving.scorers.sklearn import SklearnScorer
+
+        return SklearnScorer(_read_sklearn(folder, sklearn), schema, "mlflow")
+    if "python_function" not in flavors:
+        raise InvalidArgument(
+            f"{folder / 'MLmodel'} has neither a 'sklearn' nor a 'python_function' flavor (it has: "
+            f"{', '.join(sorted(flavors))}); serve it with a scoring script"
+        )
+    from mlyard.flavors import get_flavor
+
+    model = get_flavor("mlflow").load(folder, metadata or ModelMetadata(flavor="mlflow"))
+    return PyfuncScorer(model, schema)
+
+
+def _read_sklearn(folder: Path, flavor: dict[str, Any]) -> Any:
+    """MLflow's saved estimator; cloudpickle output of ordinary classes reads with plain pickle."""
+    path = folder / str(flavor.get("pickled_model", "model.pkl"))
+    if not path.is_file():
+        raise NotFound(f"model file {path} named by the MLmodel file does not exist")
+    if flavor.get("serialization_format") == "skops":
+        try:
+            import skops.io
+        except ImportError as exc:
+            raise InvalidArgument(
+                f"{path} is in the skops format (MLflow 3's default); serving it needs the skops package"
+            ) from exc
+        return skops.io.load(path, trusted=flavor.get("skops_trusted_types"))
+    with path.open("rb") as file:
+        try:
+            return pickle.load(file)
+        except ModuleNotFoundError as exc:
+            raise InvalidArgument(
+                f"{path} needs the module {exc.name!r} to load; install it in the deployment's environment"
+            ) from exc
