@@ -341,3 +341,75 @@ class LoggedModelRow(Base):
     artifact_path: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+
+
+# --- endpoints: online and batch (schema 0004) -----------------------------------------------------
+
+
+class OnlineEndpointRow(Base):
+    """A stable scoring URL with its auth and the traffic split over its deployments."""
+
+    __tablename__ = "online_endpoints"
+
+    name: Mapped[str] = mapped_column(String(255), primary_key=True)
+    description: Mapped[str | None] = mapped_column(Text)
+    auth_mode: Mapped[str] = mapped_column(String(16))  # key | aml_token
+    # Retrievable by operators (`get-credentials`), as Azure ML's endpoint keys are; rotatable.
+    primary_key: Mapped[str] = mapped_column(String(128))
+    secondary_key: Mapped[str] = mapped_column(String(128))
+    token_secret: Mapped[str] = mapped_column(String(128))  # signs aml_token tokens
+    traffic: Mapped[dict[str, Any]]  # deployment → percent, summing to 100 (or all 0)
+    mirror_traffic: Mapped[dict[str, Any]]  # deployment → percent of live requests copied (≤ 50)
+    tags: Mapped[dict[str, Any]]
+    properties: Mapped[dict[str, Any]]
+    state: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    created_by: Mapped[str | None] = mapped_column(String(255))
+
+
+class OnlineDeploymentRow(Base):
+    """One model + environment + scoring code served by `instance_count` instance processes."""
+
+    __tablename__ = "online_deployments"
+    __table_args__ = (UniqueConstraint("endpoint_name", "name", name="uq_online_deployments_endpoint_name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    endpoint_name: Mapped[str] = mapped_column(ForeignKey("online_endpoints.name"), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    model_name: Mapped[str | None] = mapped_column(String(255))
+    model_version: Mapped[str | None] = mapped_column(String(64))
+    spec: Mapped[dict[str, Any]]  # resolved: environment, code, instance_count, settings, probes, …
+    generation: Mapped[int]  # +1 per update: a rolling update replaces older instances
+    state: Mapped[str] = mapped_column(String(16))
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    created_by: Mapped[str | None] = mapped_column(String(255))
+
+
+class BatchEndpointRow(Base):
+    __tablename__ = "batch_endpoints"
+
+    name: Mapped[str] = mapped_column(String(255), primary_key=True)
+    description: Mapped[str | None] = mapped_column(Text)
+    default_deployment: Mapped[str | None] = mapped_column(String(64))
+    tags: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    created_by: Mapped[str | None] = mapped_column(String(255))
+
+
+class BatchDeploymentRow(Base):
+    __tablename__ = "batch_deployments"
+    __table_args__ = (UniqueConstraint("endpoint_name", "name", name="uq_batch_deployments_endpoint_name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    endpoint_name: Mapped[str] = mapped_column(ForeignKey("batch_endpoints.name"), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    model_name: Mapped[str | None] = mapped_column(String(255))
+    model_version: Mapped[str | None] = mapped_column(String(64))
+    spec: Mapped[dict[str, Any]]  # resolved: environment, code, mini_batch_size, concurrency, output, …
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    created_by: Mapped[str | None] = mapped_column(String(255))
