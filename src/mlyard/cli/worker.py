@@ -62,7 +62,7 @@ def start(
         workspace = workspace_options(ctx).open(create=False)
         source = LocalJobSource(workspace)
         where = f"workspace {workspace.path}"
-    worker = Worker(source, new_worker_id(), kind=compute, slots=slots, ray_address=ray_address)
+    worker = Worker(source, new_worker_id(), kinds=(compute,), slots=slots, ray_address=ray_address)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     say(f"worker {worker.worker_id} takes {compute} jobs from {where}, {slots} at a time; Ctrl-C stops it")

@@ -163,7 +163,7 @@ def _run_process(
             stop_reason = (JobStatus.FAILED, f"timed out after {job.timeout_seconds} s (limits.timeout)")
         elif now - last_check >= STATUS_CHECK_SECONDS:
             last_check = now
-            beat = now - last_beat >= job_runs.HEARTBEAT_SECONDS
+            beat = now - last_beat >= getattr(host, "heartbeat_seconds", job_runs.HEARTBEAT_SECONDS)
             status = host.check(job_id, heartbeat=beat)
             last_beat = now if beat else last_beat
             if status == JobStatus.CANCEL_REQUESTED or status.is_terminal:

@@ -33,6 +33,12 @@ logger = logging.getLogger("mlyard.worker")
 IDLE_WAIT_SECONDS = 1.0
 
 
+def lease_heartbeat(lease_seconds: float) -> float:
+    """How often a lease is renewed: thrice per lease (a late renewal or two is survived), at
+    most every 5 s."""
+    return min(lease_seconds / 3, 5.0)
+
+
 def new_worker_id(kind: str = "worker") -> str:
     return f"{kind}:{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
@@ -73,11 +79,14 @@ class LeasedJobHost(LocalJobHost):
         super().__init__(workspace)
         self.worker_id = worker_id
         self.lease_seconds = lease_seconds
+        self.heartbeat_seconds = lease_heartbeat(lease_seconds)
 
     def claim(self, job_id: str) -> None:  # claimed from the queue already
         return None
 
     def check(self, job_id: str, heartbeat: bool) -> JobStatus:
+        if not heartbeat:
+            return super().check(job_id, heartbeat=False)  # a read: cancels show at once
         try:
             return queue.renew_lease(self.workspace, job_id, self.worker_id, self.lease_seconds)
         except LeaseLost:
@@ -116,18 +125,18 @@ class Worker:
         self,
         source: JobSource,
         worker_id: str | None = None,
-        kind: str = "local",
+        kinds: Collection[str] = ("local",),
         slots: int = 1,
         ray_address: str | None = None,
     ) -> None:
-        """`kind` local runs jobs as processes here; ray runs them as tasks on the Ray cluster at
-        `ray_address` (a local instance when None). Each kind claims only jobs whose `compute:` is
-        of that kind."""
-        if kind not in ("local", "ray"):
-            raise MlyardError(f"a worker's compute is local or ray, not {kind!r}")
+        """`kinds` are the computes it takes jobs of: `local` jobs run as processes here, `ray`
+        jobs as tasks on the Ray cluster at `ray_address` (a local instance when None)."""
+        unknown = set(kinds) - {"local", "ray"}
+        if unknown or not kinds:
+            raise MlyardError(f"a worker's computes are local and/or ray, not {sorted(unknown) or 'none'}")
         self.source = source
         self.worker_id = worker_id or new_worker_id()
-        self.kind = kind
+        self.kinds = tuple(kinds)
         self.slots = max(1, slots)
         self.ray_address = ray_address
         self._threads: list[threading.Thread] = []
@@ -155,7 +164,7 @@ class Worker:
     def _slot(self, stop: threading.Event, index: int) -> None:
         while not stop.is_set():
             try:
-                claimed = self.source.claim(self.worker_id, (self.kind,), IDLE_WAIT_SECONDS)
+                claimed = self.source.claim(self.worker_id, self.kinds, IDLE_WAIT_SECONDS)
             except PermissionDenied as exc:  # a revoked key, say: retrying cannot help
                 logger.error("worker %s stops: %s", self.worker_id, exc.message)
                 stop.set()
@@ -166,14 +175,20 @@ class Worker:
                 continue
             if claimed is None:
                 continue
-            self.run_claimed(claimed)
+            try:
+                self.run_claimed(claimed)
+            except MlyardError as exc:  # the server went away mid-job, say: its lease decides now
+                logger.warning(
+                    "worker %s could not finish job %s: %s", self.worker_id, claimed.job_id, exc.message
+                )
+                stop.wait(IDLE_WAIT_SECONDS)
 
     def run_claimed(self, claimed: ClaimedJob) -> RunResult:
         host = self.source.host_for(claimed, self.worker_id)
         job = ResolvedCommandJob.model_validate(claimed.spec)
         logger.info("worker %s runs job %s (attempt %d)", self.worker_id, claimed.job_id, claimed.attempt)
         try:
-            if self.kind == "ray":
+            if claimed.compute_kind == "ray":
                 return _run_on_ray(host, claimed.job_id, job, self.ray_address)
             return run_command_job(host, claimed.job_id, job, claim=False)
         except LeaseLost as exc:

@@ -57,9 +57,11 @@ class Background:
         self._spawn("mlyard-uploads", self._janitor_loop)
         for name in self.workspaces.names():
             if self.settings.workers > 0:
+                # The server's own worker takes Ray jobs too (on a local Ray instance): a job that
+                # names `compute: ray` must not wait forever for a Ray worker nobody started.
                 worker = Worker(
                     LocalJobSource(self.workspaces.open(name), self.settings.lease_seconds),
-                    new_worker_id(f"server-{name}"), slots=self.settings.workers,
+                    new_worker_id(f"server-{name}"), kinds=("local", "ray"), slots=self.settings.workers,
                 )  # fmt: skip
                 self._spawn(f"mlyard-worker-{name}", functools.partial(worker.run, self.stop_event))
 

@@ -40,6 +40,7 @@ class ClaimedJob:
     spec: dict[str, Any]
     attempt: int
     lease_seconds: float
+    compute_kind: str = "local"  # where its `compute:` says it runs: local or ray
 
 
 def compute_kind(spec: dict[str, Any] | None, named: dict[str, str]) -> str:
@@ -61,18 +62,19 @@ def claim_next(
     lease_seconds: float = DEFAULT_LEASE_SECONDS,
 ) -> ClaimedJob | None:
     """The oldest queued job of these types and computes, now held by `worker_id`; None if none."""
-    named = _named_computes(workspace) if compute_kinds is not None else {}
+    named = _named_computes(workspace)
 
     def work(session: Session) -> ClaimedJob | None:
         now = datetime.now(UTC)
         lease_until = now + timedelta(seconds=lease_seconds)
         found = rows.candidates(session, job_types, _CANDIDATES, skip_locked=not workspace.database.is_sqlite)
         for job_id, job_type, spec in found:
-            if compute_kinds is not None and compute_kind(spec, named) not in compute_kinds:
+            kind = compute_kind(spec, named)
+            if compute_kinds is not None and kind not in compute_kinds:
                 continue
             attempt = rows.take(session, job_id, worker_id, host, now, lease_until)
             if attempt is not None:
-                return ClaimedJob(job_id, job_type, spec or {}, attempt, lease_seconds)
+                return ClaimedJob(job_id, job_type, spec or {}, attempt, lease_seconds, kind)
         return None
 
     return workspace.database.write(work)

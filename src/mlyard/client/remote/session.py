@@ -71,7 +71,9 @@ class RemoteSession:
         """Send a request and return the httpx response; an error answer raises our exception."""
         import httpx
 
-        idempotent = method in ("GET", "HEAD", "PUT", "DELETE")
+        # A streamed body (an open file) cannot be sent twice: only whole bodies are retried.
+        replayable = isinstance(options.get("content"), bytes | str | None)
+        idempotent = method in ("GET", "HEAD", "PUT", "DELETE") and replayable
         for attempt in range(RETRIES if idempotent else 1):
             try:
                 response = self._http.request(method, self.url(path), **options)
@@ -117,16 +119,31 @@ class RemoteSession:
         return self.upload(dict(tree_files(local, target, source_only))), target
 
     def _upload_file(self, upload_id: str, relative: str, local: Path) -> None:
+        """PUT a file in pieces; after a failed piece, ask the server how much it has and go on."""
+        from mlyard.errors import Conflict
+
         path = f"uploads/{upload_id}/files/{quote(relative)}"
         size = local.stat().st_size
-        offset = 0
+        offset, resumes = 0, 0
         with open(local, "rb") as file:
             while True:
+                file.seek(offset)
                 piece = file.read(UPLOAD_CHUNK)
-                self.request("PUT", path, params={"offset": offset}, content=piece)
+                try:
+                    self.request("PUT", path, params={"offset": offset}, content=piece)
+                except (StoreError, Conflict):
+                    resumes += 1
+                    if resumes > RETRIES:
+                        raise
+                    offset = self._uploaded_size(upload_id, relative)  # raises if the server is gone
+                    continue
                 offset += len(piece)
                 if offset >= size:
                     return
+
+    def _uploaded_size(self, upload_id: str, relative: str) -> int:
+        files = self.get_json(f"uploads/{upload_id}")["files"]
+        return next((int(f["size"]) for f in files if f["path"] == relative), 0)
 
     # --- downloads -----------------------------------------------------------------------------
 

@@ -35,19 +35,25 @@ class RemoteJobSource:
             return None
         found = response.json()
         return ClaimedJob(
-            found["job_id"], found["job_type"], found["spec"], found["attempt"], found["lease_seconds"]
-        )
+            found["job_id"], found["job_type"], found["spec"], found["attempt"], found["lease_seconds"],
+            found.get("compute_kind", "local"),
+        )  # fmt: skip
 
     def host_for(self, claimed: ClaimedJob, worker_id: str) -> RemoteJobHost:
-        return RemoteJobHost(self.session, worker_id)
+        return RemoteJobHost(self.session, worker_id, claimed.lease_seconds)
 
 
 class RemoteJobHost:
     guards_processes = True  # the job dies with this worker (runtime/process_guard.py)
 
-    def __init__(self, session: RemoteSession, worker_id: str) -> None:
+    def __init__(self, session: RemoteSession, worker_id: str, lease_seconds: float = 30.0) -> None:
+        from mlyard.runtime.worker import lease_heartbeat
+
         self.session = session
         self.worker_id = worker_id
+        self.lease_seconds = lease_seconds
+        self.heartbeat_seconds = lease_heartbeat(lease_seconds)
+        self._status = JobStatus.RUNNING
         self._sent: dict[str, int] = {}  # bytes of each job's log the server has
         self._lock = threading.Lock()
 
@@ -58,11 +64,14 @@ class RemoteJobHost:
         return None  # claimed from the queue already
 
     def check(self, job_id: str, heartbeat: bool) -> JobStatus:
+        if not heartbeat:  # a renewal carries the status; between them, the last one known
+            return self._status
         try:
             found = self.session.post_json(self._queue(job_id, "lease"), {"worker_id": self.worker_id})
         except LeaseLost:
             return JobStatus.CANCELED  # the job is another worker's now: stop its process
-        return JobStatus(found["status"])
+        self._status = JobStatus(found["status"])
+        return self._status
 
     def set_code(self, job_id: str, code: dict[str, Any]) -> None:
         self.session.post_json(self._queue(job_id, "code"), {"worker_id": self.worker_id, "code": code})
@@ -145,11 +154,13 @@ class RemoteJobHost:
     def describe(self) -> dict[str, Any]:
         arguments = {
             "url": self.session.base_url, "key": self.session.key, "workspace": self.session.workspace,
-            "worker_id": self.worker_id,
+            "worker_id": self.worker_id, "lease_seconds": self.lease_seconds,
         }  # fmt: skip
         return {"factory": "mlyard.client.remote.worker_host.remote_host", "arguments": arguments}
 
 
-def remote_host(url: str, key: str | None, workspace: str, worker_id: str) -> RemoteJobHost:
+def remote_host(
+    url: str, key: str | None, workspace: str, worker_id: str, lease_seconds: float
+) -> RemoteJobHost:
     """A `RemoteJobHost` rebuilt in a Ray task on another node."""
-    return RemoteJobHost(RemoteSession(url, key, workspace), worker_id)
+    return RemoteJobHost(RemoteSession(url, key, workspace), worker_id, lease_seconds)

@@ -48,6 +48,7 @@ class ClaimedJobBody(BaseModel):
     spec: dict[str, Any]
     attempt: int
     lease_seconds: float
+    compute_kind: str
 
 
 class WorkerCall(Body):
@@ -89,7 +90,7 @@ def claim(workspace: OperatorWorkspace, body: ClaimRequest, request: Request) ->
         if claimed is not None:
             return ClaimedJobBody(
                 job_id=claimed.job_id, job_type=claimed.job_type, spec=claimed.spec, attempt=claimed.attempt,
-                lease_seconds=claimed.lease_seconds,
+                lease_seconds=claimed.lease_seconds, compute_kind=claimed.compute_kind,
             )  # fmt: skip
         left = deadline - time.monotonic()
         if left <= 0:
