@@ -411,3 +411,29 @@ def test_nul_characters_are_refused_by_field_before_reaching_the_database(api):
     assert_error(api.get(f"{API}/jobs/ab%00c"), 400, "INVALID_PARAMETER_VALUE", "path must not contain NUL")
     refused = api.get(f"{API}/jobs", params={"filter": "params.a = 'x\u0000'"})
     assert_error(refused, 400, "INVALID_PARAMETER_VALUE", "query parameter 'filter'")
+
+
+def test_a_spec_sent_to_the_server_cannot_name_the_servers_own_files(api, tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("s3cr3t")
+    refused = api.post(
+        f"{API}/jobs/submit",
+        json={
+            "spec": {
+                "command": "cat ${{inputs.x}}",
+                "inputs": {"x": {"type": "uri_file", "path": str(secret)}},
+            }
+        },
+    )
+    assert_error(refused, 403, "PERMISSION_DENIED", "outside the files sent with the request")
+    upload = api.post(f"{API}/uploads").json()["id"]
+    api.put(f"{API}/uploads/{upload}/files/env.yml", content=b"name: e\npip_requirements: ../../secret.txt\n")
+    refused = api.post(
+        f"{API}/environments", json={"spec": {"name": "e", "pip_requirements": str(secret)}, "upload": upload}
+    )
+    assert_error(refused, 403, "PERMISSION_DENIED", "outside the files")
+    refused = api.post(
+        f"{API}/jobs/submit", json={"spec": {"type": "pipeline", "jobs": {"a": {"component": str(secret)}}}}
+    )
+    assert refused.status_code in (400, 403) and "outside the files" in refused.json()["message"]
+    assert api.get(f"{API}/jobs").json()["value"] == []  # nothing was queued

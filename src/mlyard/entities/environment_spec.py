@@ -24,6 +24,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator
 
+from mlyard.entities.local_files import confine
 from mlyard.entities.requirements import (
     Requirements,
     current_python_version,
@@ -222,7 +223,7 @@ def _read_pip_requirements(given: str | list[str], base_dir: Path, source: str) 
 
 def _file(given: str, base_dir: Path) -> Path:
     path = Path(given).expanduser()
-    return path if path.is_absolute() else base_dir / path
+    return confine(path if path.is_absolute() else base_dir / path, "environment")
 
 
 def _nothing_to_build(spec: EnvironmentSpec, source: str) -> str:

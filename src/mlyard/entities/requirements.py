@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mlyard.entities.local_files import confine
 from mlyard.errors import InvalidSpec
 
 # conda package name → the PyPI name of the same thing, where they differ.
@@ -117,6 +118,7 @@ def python_version_of(spec: str) -> str:
 
 def read_requirements_file(path: Path, _seen: frozenset[Path] = frozenset()) -> Requirements:
     """A pip requirements file (with `-r` includes); errors name `file:line`."""
+    confine(path, "requirements")
     resolved = path.resolve()
     if resolved in _seen:
         raise InvalidSpec(f"{path}: includes itself through -r")

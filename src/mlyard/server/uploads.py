@@ -25,6 +25,7 @@ from pathlib import Path
 from starlette.requests import Request
 
 from mlyard.artifacts import safe_relpath
+from mlyard.entities.local_files import confined_to
 from mlyard.errors import Conflict, InvalidArgument, NotFound, PermissionDenied
 
 MAX_AGE_SECONDS = 24 * 3600
@@ -116,13 +117,14 @@ def staged_files(request: Request, ws: str, upload_id: str | None, base: str = "
     without an upload): what a registration or submission reads its files from."""
     uploads: Uploads = request.app.state.uploads
     if upload_id is None:
-        with tempfile.TemporaryDirectory(prefix="mlyard-empty-") as empty:
+        with tempfile.TemporaryDirectory(prefix="mlyard-empty-") as empty, confined_to(Path(empty)):
             yield Path(empty)
         return
     files = uploads.files_folder(ws, upload_id, str(request.state.actor.name)).resolve()
     folder = (files / safe_relpath(base, "base", allow_root=True)).resolve()
     try:
-        yield folder
+        with confined_to(files):  # a spec may name the uploaded files, never the server's own
+            yield folder
     finally:
         uploads.remove(ws, upload_id)
 

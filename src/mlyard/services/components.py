@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from mlyard.entities.component import Component
 from mlyard.entities.component_spec import CommandComponentSpec, load_component
+from mlyard.entities.local_files import confine
 from mlyard.entities.names import AssetRef, parse_ref, validate_name, validate_version
 from mlyard.errors import AlreadyExists, InvalidSpec, NotFound
 from mlyard.services import audit
@@ -54,7 +55,7 @@ def create_component(
         spec, where = source, "component"
         base_dir = base_dir or Path.cwd()
     else:
-        spec, where = load_component(Path(source)), str(source)
+        spec, where = load_component(confine(Path(source), "component")), str(source)
         base_dir = Path(source).resolve().parent
     name = validate_name(name or spec.name or "", "component name") if (name or spec.name) else None
     if name is None:

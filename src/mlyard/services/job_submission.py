@@ -21,6 +21,7 @@ from mlyard.entities.job_spec import (
     ResolvedCommandJob,
     ResolvedInput,
 )
+from mlyard.entities.local_files import confine
 from mlyard.entities.names import parse_ref
 from mlyard.entities.spec_values import LiteralValue
 from mlyard.errors import InvalidArgument, InvalidSpec, MlyardError, NotFound
@@ -260,7 +261,7 @@ def _local_path(text: str, base_dir: Path) -> Path:
     if text.startswith("file://"):
         text = text[len("file://") :]
     path = Path(text).expanduser()
-    return (path if path.is_absolute() else base_dir / path).resolve()
+    return confine((path if path.is_absolute() else base_dir / path).resolve(), text)
 
 
 def _looks_like_ref(text: str) -> bool:

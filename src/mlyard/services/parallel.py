@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from mlyard.entities.job import Job
+from mlyard.entities.local_files import confine
 from mlyard.entities.parallel_spec import ResolvedParallelJob, parallel_job_from_dict
 from mlyard.errors import NotFound
 from mlyard.services.computes import check_compute
@@ -32,7 +33,9 @@ def parallel_submission(
     spec = parallel_job_from_dict(data, source)
     check_compute(workspace, spec.compute, f"{source}: compute")
     code, digest = resolve_code(spec.task.code, base_dir, f"{source}: task.code")
-    entry = (Path(code) if code else base_dir) / spec.task.entry_script
+    entry = confine(
+        (Path(code) if code else base_dir) / spec.task.entry_script, f"{source}: task.entry_script"
+    )
     if not entry.is_file():
         raise NotFound(
             f"{source}: task.entry_script: {spec.task.entry_script} does not exist (looked for {entry})"

@@ -14,6 +14,7 @@ from typing import Any
 from mlyard.entities.component_spec import CommandComponentSpec, load_component
 from mlyard.entities.job import Job
 from mlyard.entities.job_spec import ResolvedInput
+from mlyard.entities.local_files import confine
 from mlyard.entities.pipeline_graph import InputBinding, PipelineGraph, StepBinding, build_graph
 from mlyard.entities.pipeline_spec import PipelineJobSpec
 from mlyard.entities.resolved_pipeline import ResolvedPipeline, ResolvedStep, StepInput, StepOutput
@@ -106,7 +107,7 @@ def _step_sources(
         try:
             if step.component_path is not None:
                 path = Path(step.component_path).expanduser()
-                path = path if path.is_absolute() else base_dir / path
+                path = confine(path if path.is_absolute() else base_dir / path, where)
                 if not path.is_file():
                     raise InvalidSpec(f"{where}: {step.component_path} does not exist (looked for {path})")
                 found[name] = _StepSource(load_component(path), path.parent, step.component_path)

@@ -1,0 +1,43 @@
+"""Which local files a spec may name: any (on the user's own machine), or only those sent along.
+
+A team server resolves a client's job, component or environment spec against the files the
+client uploaded. Everything that reads a local path on behalf of a spec — code folders, input
+files, component YAMLs, conda and requirements files, entry scripts — passes it through
+`confine`, so a spec naming `/etc/shadow` or `../../other-workspace` is refused there instead of
+reading the server's own files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from pathlib import Path
+
+from mlyard.errors import PermissionDenied
+
+_root: ContextVar[Path | None] = ContextVar("mlyard_local_root", default=None)
+
+
+@contextmanager
+def confined_to(root: Path) -> Iterator[None]:
+    """Inside the block, specs may name only files below `root`."""
+    token = _root.set(root.resolve())
+    try:
+        yield
+    finally:
+        _root.reset(token)
+
+
+def confine(path: Path, where: str) -> Path:
+    """`path` itself, or `PermissionDenied` when it lies outside the folder specs are confined to."""
+    root = _root.get()
+    if root is None:
+        return path
+    resolved = path.expanduser().resolve()
+    if resolved != root and not resolved.is_relative_to(root):
+        raise PermissionDenied(
+            f"{where}: {path} is outside the files sent with the request; a server reads only what the "
+            "client uploads (name paths relative to the YAML's folder)"
+        )
+    return path
