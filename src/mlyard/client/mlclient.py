@@ -12,40 +12,82 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
-from mlyard.client.access import (
-    AuditOperations,
-    KeyOperations,
-    LocalAuditOperations,
-    LocalKeyOperations,
-    LocalSettingsOperations,
-    SettingsOperations,
-)
-from mlyard.client.components import ComponentOperations, LocalComponentOperations
-from mlyard.client.computes import ComputeOperations, LocalComputeOperations
-from mlyard.client.data import DataOperations, LocalDataOperations
-from mlyard.client.environments import EnvironmentOperations, LocalEnvironmentOperations
-from mlyard.client.jobs import JobOperations, LocalJobOperations
-from mlyard.client.models import LocalModelOperations, ModelOperations
+if TYPE_CHECKING:
+    from mlyard.client.access import AuditOperations, KeyOperations, SettingsOperations
+    from mlyard.client.components import ComponentOperations
+    from mlyard.client.computes import ComputeOperations
+    from mlyard.client.data import DataOperations
+    from mlyard.client.environments import EnvironmentOperations
+    from mlyard.client.jobs import JobOperations
+    from mlyard.client.models import ModelOperations
 
 ENV_URL = "MLYARD_URL"
 ENV_KEY = "MLYARD_KEY"
 ENV_WORKSPACE_NAME = "MLYARD_WORKSPACE_NAME"
+T = TypeVar("T")
+
+
+class Operations(Generic[T]):
+    """An operations attribute of `MLClient`, built on first use — local or remote — so a script
+    that only logs metrics does not import the registry, environments or the remote client."""
+
+    def __init__(self, local: str, remote: str) -> None:
+        self.local, self.remote = local, remote  # "module:Class"
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, client: None, owner: type) -> Operations[T]: ...
+
+    @overload
+    def __get__(self, client: MLClient, owner: type) -> T: ...
+
+    def __get__(self, client: MLClient | None, owner: type) -> Operations[T] | T:
+        if client is None:
+            return self
+        from importlib import import_module
+
+        module, _, name = (self.remote if client._session is not None else self.local).partition(":")
+        built: T = getattr(import_module(module), name)(client._session or client._workspace)
+        client.__dict__[self.name] = built  # from now on the instance attribute answers
+        return built
 
 
 class MLClient:
     """Work with one workspace, in this process or through a team server."""
 
-    jobs: JobOperations
-    data: DataOperations
-    models: ModelOperations
-    environments: EnvironmentOperations
-    components: ComponentOperations
-    computes: ComputeOperations
-    keys: KeyOperations
-    audit: AuditOperations
-    settings: SettingsOperations
+    jobs: Operations[JobOperations] = Operations(
+        "mlyard.client.jobs:LocalJobOperations", "mlyard.client.remote.jobs:RemoteJobOperations"
+    )
+    data: Operations[DataOperations] = Operations(
+        "mlyard.client.data:LocalDataOperations", "mlyard.client.remote.registry:RemoteDataOperations"
+    )
+    models: Operations[ModelOperations] = Operations(
+        "mlyard.client.models:LocalModelOperations", "mlyard.client.remote.registry:RemoteModelOperations"
+    )
+    environments: Operations[EnvironmentOperations] = Operations(
+        "mlyard.client.environments:LocalEnvironmentOperations",
+        "mlyard.client.remote.assets:RemoteEnvironmentOperations",
+    )
+    components: Operations[ComponentOperations] = Operations(
+        "mlyard.client.components:LocalComponentOperations",
+        "mlyard.client.remote.assets:RemoteComponentOperations",
+    )
+    computes: Operations[ComputeOperations] = Operations(
+        "mlyard.client.computes:LocalComputeOperations", "mlyard.client.remote.assets:RemoteComputeOperations"
+    )
+    keys: Operations[KeyOperations] = Operations(
+        "mlyard.client.access:LocalKeyOperations", "mlyard.client.remote.access:RemoteKeyOperations"
+    )
+    audit: Operations[AuditOperations] = Operations(
+        "mlyard.client.access:LocalAuditOperations", "mlyard.client.remote.access:RemoteAuditOperations"
+    )
+    settings: Operations[SettingsOperations] = Operations(
+        "mlyard.client.access:LocalSettingsOperations", "mlyard.client.remote.access:RemoteSettingsOperations"
+    )
 
     def __init__(
         self,
@@ -57,45 +99,22 @@ class MLClient:
         key: str | None = None,
         workspace_name: str | None = None,
     ) -> None:
+        self._session: Any = None
+        self._workspace: Any = None
         if url is None and workspace is None and db is None and artifacts is None:
             url = os.environ.get(ENV_URL) or None
         if url is not None:
             from mlyard.client.remote.session import RemoteSession
 
-            session = RemoteSession(
+            self._session = RemoteSession(
                 url,
                 key if key is not None else os.environ.get(ENV_KEY) or None,
                 workspace_name or os.environ.get(ENV_WORKSPACE_NAME) or None,
             )
-            self._attach_remote(session)
             return
         from mlyard.services.workspace import open_workspace
 
         self._workspace = open_workspace(workspace, db=db, artifacts=artifacts)
-        self._session = None
-        self.jobs = LocalJobOperations(self._workspace)
-        self.data = LocalDataOperations(self._workspace)
-        self.models = LocalModelOperations(self._workspace)
-        self.environments = LocalEnvironmentOperations(self._workspace)
-        self.components = LocalComponentOperations(self._workspace)
-        self.computes = LocalComputeOperations(self._workspace)
-        self.keys = LocalKeyOperations(self._workspace)
-        self.audit = LocalAuditOperations(self._workspace)
-        self.settings = LocalSettingsOperations(self._workspace)
-
-    def _attach_remote(self, session: Any) -> None:
-        from mlyard.client.remote import operations
-
-        self._session = session
-        self.jobs = operations.RemoteJobOperations(session)
-        self.data = operations.RemoteDataOperations(session)
-        self.models = operations.RemoteModelOperations(session)
-        self.environments = operations.RemoteEnvironmentOperations(session)
-        self.components = operations.RemoteComponentOperations(session)
-        self.computes = operations.RemoteComputeOperations(session)
-        self.keys = operations.RemoteKeyOperations(session)
-        self.audit = operations.RemoteAuditOperations(session)
-        self.settings = operations.RemoteSettingsOperations(session)
 
     def close(self) -> None:
         """Close the connections to the server (a local client holds none of its own)."""
@@ -118,7 +137,8 @@ class MLClient:
         if self._session is not None:
             described: dict[str, Any] = self._session.get_json("")
             return described
-        return self._workspace.describe()
+        local: dict[str, Any] = self._workspace.describe()
+        return local
 
     def __repr__(self) -> str:
         if self._session is not None:
