@@ -6,6 +6,7 @@ threadpool that runs the synchronous routes is not involved.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
 import time
@@ -22,6 +23,14 @@ logger = logging.getLogger("mlyard.server")
 REQUEST_ID_HEADER = "x-request-id"
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._\-]{1,128}$")
 UNMATCHED_ROUTE = "<unmatched>"  # any path no route matches: one label, not one per path
+# A random prefix per process and a counter: unique like a uuid4, without reading os.urandom for
+# every request (which showed in profiles of a busy server).
+_ID_PREFIX = uuid.uuid4().hex[:20]
+_ID_COUNTER = itertools.count()
+
+
+def new_request_id() -> str:
+    return f"{_ID_PREFIX}{next(_ID_COUNTER) % 16**12:012x}"
 
 
 class HttpMetrics:
@@ -64,7 +73,7 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send)
             return
         incoming = Headers(scope=scope).get(REQUEST_ID_HEADER, "")
-        request_id = incoming if _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        request_id = incoming if _VALID_REQUEST_ID.match(incoming) else new_request_id()
         scope.setdefault("state", {})["request_id"] = request_id
         status = 500
         started = False

@@ -22,6 +22,7 @@ from mlyard.errors import StoreError, WorkspaceError
 T = TypeVar("T")
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+SQLITE_POOL = 32
 WRITE_RETRIES = 8
 
 
@@ -50,13 +51,15 @@ class Database:
         self.is_sqlite = url.startswith("sqlite")
         try:
             if self.is_sqlite:
-                # Two engines so reads begin plainly and writes take the write lock first.
-                self.engine = create_engine(url)
+                # Two engines so reads begin plainly and writes take the write lock first. The
+                # pools keep as many connections as a busy server's threads use at once: a
+                # connection closed for want of room costs a reconnect and its PRAGMAs next time.
+                self.engine = create_engine(url, pool_size=SQLITE_POOL, max_overflow=SQLITE_POOL)
                 _configure_sqlite(self.engine, "BEGIN")
-                write_engine = create_engine(url)
+                write_engine = create_engine(url, pool_size=SQLITE_POOL // 4, max_overflow=SQLITE_POOL)
                 _configure_sqlite(write_engine, "BEGIN IMMEDIATE")
             else:
-                self.engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+                self.engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
                 write_engine = self.engine
         except Exception as exc:  # bad URL, missing driver
             raise WorkspaceError(f"cannot use database URL {redact_url(url)!r}: {exc}") from exc
