@@ -11,8 +11,9 @@ from importlib import metadata as package_metadata
 from pathlib import Path
 from typing import Any
 
-from mlyard.entities.model import MODEL_METADATA_FILE, ModelMetadata
-from mlyard.errors import InvalidArgument, NotFound
+from mlyard.entities.model import ModelMetadata
+from mlyard.errors import InvalidArgument
+from mlyard.flavors.files import candidate_files, model_file
 
 MODEL_FILE = "model.onnx"
 MODEL_SUFFIX = ".onnx"
@@ -39,7 +40,7 @@ class OnnxFlavor:
 
     def load(self, folder: Path, metadata: ModelMetadata) -> Any:
         """An `onnxruntime.InferenceSession` over the model file (needs the onnxruntime package)."""
-        path = _model_file(folder, metadata.model_file)
+        path = model_file(folder, metadata.model_file, MODEL_FILE, (MODEL_SUFFIX,))
         try:
             import onnxruntime
         except ImportError as exc:
@@ -63,34 +64,8 @@ class OnnxFlavor:
             if folder.suffix != MODEL_SUFFIX:
                 raise InvalidArgument(f"{folder} is not an ONNX file; flavor 'onnx' needs a .onnx file")
             return
-        if not _candidates(folder):
+        if not candidate_files(folder, (MODEL_SUFFIX,)):
             raise InvalidArgument(f"model folder {folder} has no .onnx file at its top level")
-
-
-def _candidates(folder: Path) -> list[Path]:
-    if not folder.is_dir():
-        return []
-    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix == MODEL_SUFFIX)
-
-
-def _model_file(folder: Path, model_file: str | None) -> Path:
-    if model_file is not None:
-        path = folder / model_file
-        if not path.is_file():
-            raise NotFound(f"model file {path} does not exist")
-        return path
-    candidates = _candidates(folder)
-    if len(candidates) == 1:
-        return candidates[0]
-    if not candidates:
-        raise NotFound(f"model folder {folder} has no .onnx file to load")
-    if (folder / MODEL_FILE).is_file():
-        return folder / MODEL_FILE
-    names = ", ".join(p.name for p in candidates)
-    raise InvalidArgument(
-        f"model folder {folder} has several .onnx files ({names}); set 'model_file' in its "
-        f"{MODEL_METADATA_FILE} to the one to load"
-    )
 
 
 FLAVOR = OnnxFlavor()

@@ -11,8 +11,9 @@ from importlib import metadata as package_metadata
 from pathlib import Path
 from typing import Any
 
-from mlyard.entities.model import MODEL_METADATA_FILE, ModelMetadata
-from mlyard.errors import InvalidArgument, NotFound
+from mlyard.entities.model import ModelMetadata
+from mlyard.errors import InvalidArgument
+from mlyard.flavors.files import candidate_files, model_file
 
 MODEL_FILE = "model.joblib"
 MODEL_SUFFIXES = (".joblib", ".pkl", ".pickle")
@@ -41,7 +42,7 @@ class SklearnFlavor:
     def load(self, folder: Path, metadata: ModelMetadata) -> Any:
         import joblib
 
-        return joblib.load(_model_file(folder, metadata.model_file))
+        return joblib.load(model_file(folder, metadata.model_file, MODEL_FILE, MODEL_SUFFIXES))
 
     def framework_versions(self) -> dict[str, str]:
         versions: dict[str, str] = {}
@@ -61,38 +62,11 @@ class SklearnFlavor:
                     f"{', '.join(MODEL_SUFFIXES)} file (saved with joblib or pickle)"
                 )
             return
-        if not _candidates(folder):
+        if not candidate_files(folder, MODEL_SUFFIXES):
             raise InvalidArgument(
                 f"model folder {folder} has no {', '.join(MODEL_SUFFIXES)} file at its top level; "
                 "flavor 'sklearn' needs one (saved with joblib or pickle), or use flavor 'custom'"
             )
-
-
-def _candidates(folder: Path) -> list[Path]:
-    if not folder.is_dir():
-        return []
-    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix in MODEL_SUFFIXES)
-
-
-def _model_file(folder: Path, model_file: str | None) -> Path:
-    """`model_file` if the metadata names one, else model.joblib, else the only candidate."""
-    if model_file is not None:
-        path = folder / model_file
-        if not path.is_file():
-            raise NotFound(f"model file {path} does not exist")
-        return path
-    if (folder / MODEL_FILE).is_file():
-        return folder / MODEL_FILE
-    candidates = _candidates(folder)
-    if len(candidates) == 1:
-        return candidates[0]
-    if not candidates:
-        raise NotFound(f"model folder {folder} has no {', '.join(MODEL_SUFFIXES)} file to load")
-    names = ", ".join(p.name for p in candidates)
-    raise InvalidArgument(
-        f"model folder {folder} has several model files ({names}); set 'model_file' in its "
-        f"{MODEL_METADATA_FILE} to the one to load"
-    )
 
 
 FLAVOR = SklearnFlavor()
