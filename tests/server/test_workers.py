@@ -151,7 +151,8 @@ def test_a_job_whose_worker_is_lost_without_retries_left_fails_naming_it(team):
 
 def test_cancel_reaches_a_job_running_on_a_remote_worker(team):
     root, operator, contributor, project = team
-    server = start_server(root / "ws", root / "server.log", "--no-worker")
+    # A short lease: the worker hears of the cancel with its next renewal, a third of a lease on.
+    server = start_server(root / "ws", root / "server.log", "--no-worker", "--lease-seconds", "3")
     marker = root / "marker"
     try:
         client, job_id = _submit(server.url, contributor, project, marker, sleep=600)

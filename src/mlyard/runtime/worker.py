@@ -15,6 +15,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Collection
 from typing import Any, Protocol
@@ -140,6 +141,9 @@ class Worker:
         self.slots = max(1, slots)
         self.ray_address = ray_address
         self._threads: list[threading.Thread] = []
+        self._stop = threading.Event()
+        self._busy = 0  # slots running a job now
+        self._busy_lock = threading.Lock()
 
     def run(self, stop: threading.Event) -> None:
         """Claim and run jobs until `stop` is set and the running ones have finished."""
@@ -147,6 +151,7 @@ class Worker:
         self.join()
 
     def start(self, stop: threading.Event) -> None:
+        self._stop = stop
         self._threads = [
             threading.Thread(
                 target=self._slot, args=(stop, index), name=f"{self.worker_id}-{index}", daemon=True
@@ -157,9 +162,12 @@ class Worker:
             thread.start()
 
     def join(self) -> None:
-        for thread in self._threads:
-            while thread.is_alive():
-                thread.join(0.5)  # in slices, so Ctrl-C reaches the main thread
+        """Wait until every slot stopped — or, once stopping, until no job runs: an idle slot in
+        the middle of a claim's long poll has nothing to finish (its thread is a daemon)."""
+        while any(thread.is_alive() for thread in self._threads):
+            if self._stop.is_set() and self._busy == 0:
+                return
+            time.sleep(0.1)  # in slices, so Ctrl-C reaches the main thread
 
     def _slot(self, stop: threading.Event, index: int) -> None:
         while not stop.is_set():
@@ -175,6 +183,8 @@ class Worker:
                 continue
             if claimed is None:
                 continue
+            with self._busy_lock:
+                self._busy += 1
             try:
                 self.run_claimed(claimed)
             except MlyardError as exc:  # the server went away mid-job, say: its lease decides now
@@ -182,6 +192,9 @@ class Worker:
                     "worker %s could not finish job %s: %s", self.worker_id, claimed.job_id, exc.message
                 )
                 stop.wait(IDLE_WAIT_SECONDS)
+            finally:
+                with self._busy_lock:
+                    self._busy -= 1
 
     def run_claimed(self, claimed: ClaimedJob) -> RunResult:
         host = self.source.host_for(claimed, self.worker_id)
