@@ -22,6 +22,12 @@ from mlyard.client.access import (
     LocalSettingsOperations,
     SettingsOperations,
 )
+from mlyard.client.batch_endpoints import (
+    BatchDeploymentOperations,
+    BatchEndpointOperations,
+    LocalBatchDeploymentOperations,
+    LocalBatchEndpointOperations,
+)
 from mlyard.client.components import ComponentOperations, LocalComponentOperations
 from mlyard.client.computes import ComputeOperations, LocalComputeOperations
 from mlyard.client.data import DataOperations, LocalDataOperations
@@ -46,6 +52,8 @@ class MLClient:
     keys: KeyOperations
     audit: AuditOperations
     settings: SettingsOperations
+    batch_endpoints: BatchEndpointOperations
+    batch_deployments: BatchDeploymentOperations
 
     def __init__(
         self,
@@ -82,6 +90,8 @@ class MLClient:
         self.keys = LocalKeyOperations(self._workspace)
         self.audit = LocalAuditOperations(self._workspace)
         self.settings = LocalSettingsOperations(self._workspace)
+        self.batch_endpoints = LocalBatchEndpointOperations(self._workspace)
+        self.batch_deployments = LocalBatchDeploymentOperations(self._workspace)
 
     def _attach_remote(self, session: Any) -> None:
         from mlyard.client.remote import operations
@@ -96,6 +106,8 @@ class MLClient:
         self.keys = operations.RemoteKeyOperations(session)
         self.audit = operations.RemoteAuditOperations(session)
         self.settings = operations.RemoteSettingsOperations(session)
+        self.batch_endpoints = operations.RemoteBatchEndpointOperations(session)
+        self.batch_deployments = operations.RemoteBatchDeploymentOperations(session)
 
     def close(self) -> None:
         """Close the connections to the server (a local client holds none of its own)."""

@@ -1,23 +1,30 @@
 """Batch endpoints and deployments, as Azure ML CLI v2 YAML writes them.
 
-    # endpoint.yml                                   # deployment.yml
-    $schema: …/batchEndpoint.schema.json             $schema: …/modelBatchDeployment.schema.json
-    name: diabetes-batch                             name: ridge
-    description: nightly scoring                     endpoint_name: diabetes-batch
-    defaults: {deployment_name: ridge}               type: model
-                                                     model: azureml:diabetes-ridge@latest
-                                                     code_configuration: {code: ./src, scoring_script: score.py}
-                                                     environment: azureml:sklearn-env@latest
-                                                     compute: local                       # or ray
-                                                     resources: {instance_count: 2}
-                                                     settings:
-                                                       max_concurrency_per_instance: 2
-                                                       mini_batch_size: 10              # files, or rows of a table
-                                                       output_action: append_row        # or summary_only
-                                                       output_file_name: predictions.csv
-                                                       retry_settings: {max_retries: 3, timeout: 30}
-                                                       error_threshold: -1              # failed items tolerated
-                                                       logging_level: info
+    # endpoint.yml
+    $schema: https://azuremlschemas.azureedge.net/latest/batchEndpoint.schema.json
+    name: diabetes-batch
+    description: nightly scoring
+    defaults: {deployment_name: ridge}          # set by update; the first deployment is the default
+
+    # deployment.yml
+    $schema: https://azuremlschemas.azureedge.net/latest/modelBatchDeployment.schema.json
+    name: ridge
+    endpoint_name: diabetes-batch
+    type: model
+    model: azureml:diabetes-ridge@latest        # pinned to its version at create time
+    code_configuration: {code: ./src, scoring_script: score.py}   # omit: the model's flavor scores
+    environment: azureml:sklearn-env@latest     # omit: mlyard's own interpreter
+    compute: local                              # or ray, ray://host:port, a created compute
+    resources: {instance_count: 2}
+    settings:
+      max_concurrency_per_instance: 2
+      mini_batch_size: 10                       # files, or rows of a table (or a size: 1mb)
+      output_action: append_row                 # or summary_only
+      output_file_name: predictions.csv
+      retry_settings: {max_retries: 3, timeout: 30}
+      error_threshold: -1                       # failed items tolerated; -1: any number
+      logging_level: info
+      environment_variables: {KEY: value}
 
 Older Azure ML YAML writes the settings at the top level; both spellings read (not both at once).
 Without `code_configuration` the model is scored by its flavor (`serving.scorers`), the no-code path.
@@ -179,7 +186,8 @@ class BatchDeploymentSpec(_SettingFields):
     def _settings_once(self) -> BatchDeploymentSpec:
         if self.settings is not None:
             twice = [
-                f for f in SETTING_FIELDS
+                f
+                for f in SETTING_FIELDS
                 if getattr(self, f) is not None and getattr(self.settings, f) is not None
             ]
             if twice:

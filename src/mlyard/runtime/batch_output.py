@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from mlyard.errors import InvalidArgument
-from mlyard.runtime.batch_state import Finished, read_payload
+from mlyard.services.batch_results import Finished, read_payload
 from mlyard.runtime.mini_batches import BatchUnit, group_files, input_files, is_tabular, row_ranges
 
 TABLE_FILE = "table.arrow"
@@ -32,7 +32,12 @@ class Plan:
 
     def fingerprint(self, content_hash: str | None) -> dict[str, Any]:
         """What must match for a resumed job to keep a crashed one's results."""
-        return {"kind": self.kind, "mini_batches": len(self.tasks), "items": self.items, "input": content_hash}
+        return {
+            "kind": self.kind,
+            "mini_batches": len(self.tasks),
+            "items": self.items,
+            "input": content_hash,
+        }
 
 
 def plan_mini_batches(source: Path, input_type: str, unit: BatchUnit, limit: float, workdir: Path) -> Plan:

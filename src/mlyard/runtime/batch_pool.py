@@ -4,6 +4,11 @@ Both kinds do the same: `start()` loads the model once (init() of score.py) and 
 `WorkerInitFailed` with the traceback when that fails; `score(task, timeout)` scores one
 mini-batch and returns the worker's reply, raising `WorkerLost` when the worker died or overran
 the timeout (it is then stopped; the runner starts a new one); `stop()` ends it.
+
+A worker is always the process `python -m mlyard.serving.batch_worker`; on Ray, an actor starts
+it on the node Ray picks and relays to it (so the actor needs nothing of the serving layer), and
+the rows come back with the reply for the runner to keep. Ray beyond this machine needs the
+model, code and input paths on every node, as for the Ray executor.
 """
 
 from __future__ import annotations
@@ -13,12 +18,14 @@ import json
 import os
 import queue
 import subprocess
+import sys
+import tempfile
 import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any, Protocol
 
-from mlyard.runtime.batch_state import PartWriter
+from mlyard.services.batch_results import PartWriter
 
 INIT_TIMEOUT_SECONDS = 600.0
 STOP_GRACE_SECONDS = 5.0
@@ -43,12 +50,25 @@ class ScoringWorker(Protocol):
 
 
 class LocalWorker:
-    """`python -m mlyard.runtime.batch_worker` in the deployment's environment, over two pipes."""
+    """`python -m mlyard.serving.batch_worker` in the deployment's environment, over two pipes."""
 
     def __init__(
-        self, slot: int, python: Path, config: Path, env: dict[str, str], cwd: Path, log: Callable[[str], None]
+        self,
+        slot: int,
+        python: Path,
+        config: Path,
+        env: dict[str, str],
+        cwd: Path,
+        log: Callable[[str], None],
     ) -> None:
-        self.slot, self.python, self.config, self.env, self.cwd, self.log = slot, python, config, env, cwd, log
+        self.slot, self.python, self.config, self.env, self.cwd, self.log = (
+            slot,
+            python,
+            config,
+            env,
+            cwd,
+            log,
+        )
         self.process: subprocess.Popen[bytes] | None = None
         self._requests: IO[str] | None = None
         self._replies: queue.Queue[dict[str, Any] | None] = queue.Queue()
@@ -56,7 +76,7 @@ class LocalWorker:
     def start(self) -> None:
         request_read, request_write = os.pipe()
         reply_read, reply_write = os.pipe()
-        argv = [str(self.python), "-m", "mlyard.runtime.batch_worker", str(self.config),
+        argv = [str(self.python), "-m", "mlyard.serving.batch_worker", str(self.config),
                 str(request_read), str(reply_write)]  # fmt: skip
         try:
             self.process = subprocess.Popen(
@@ -141,53 +161,104 @@ class LocalWorker:
         return None
 
 
-class RayWorker:
-    """A `BatchActor` on the Ray cluster; the runner writes the rows it returns to its part file."""
+class NodeHost:
+    """Inside a Ray actor: a `LocalWorker` on this node, its config in a folder of its own."""
 
-    def __init__(self, slot: int, address: str | None, config: dict[str, Any], part: Path) -> None:
-        self.slot, self.address, self.config, self.part = slot, address, config, part
+    def __init__(self, slot: int, python: str, config: dict[str, Any], env: dict[str, str]) -> None:
+        folder = Path(tempfile.mkdtemp(prefix="mlyard-batch-worker-"))
+        path = folder / "worker.json"
+        path.write_text(json.dumps({**config, "write_parts": False}))
+        interpreter = Path(python) if Path(python).exists() else Path(sys.executable)
+        self.worker = LocalWorker(slot, interpreter, path, env, folder, _print)
+
+    def start(self) -> None:
+        self.worker.start()
+
+    def score(self, task: dict[str, Any], timeout: float) -> dict[str, Any]:
+        return self.worker.score(task, timeout)
+
+    def stop(self) -> None:
+        self.worker.stop()
+
+
+def _print(text: str) -> None:
+    print(text, end="", flush=True)
+
+
+class RayWorker:
+    """A `NodeHost` actor on the Ray cluster; the runner writes the rows it returns to its part file."""
+
+    def __init__(
+        self,
+        slot: int,
+        address: str | None,
+        python: Path,
+        config: dict[str, Any],
+        env: dict[str, str],
+        part: Path,
+    ) -> None:
+        self.slot, self.address, self.python, self.config, self.env, self.part = (
+            slot, address, python, config, env, part,
+        )  # fmt: skip
         self.actor: Any = None
         self.writer: PartWriter | None = None
 
     def start(self) -> None:
         import ray
 
-        from mlyard.runtime.batch_worker import BatchActor
         from mlyard.runtime.executors import connect_ray
 
         connect_ray(self.address)
-        actor_class = ray.remote(num_cpus=1, max_restarts=0)(BatchActor)
-        self.actor = actor_class.remote(self.config)
+        actor_class = ray.remote(num_cpus=1, max_restarts=0)(NodeHost)
+        self.actor = actor_class.remote(self.slot, str(self.python), self.config, self.env)
         try:
             ray.get(self.actor.start.remote(), timeout=INIT_TIMEOUT_SECONDS)
-        except Exception as exc:  # RayTaskError carries the remote traceback in its text
+        except Exception as exc:
             self.stop()
-            raise WorkerInitFailed(str(exc)) from None
+            cause = getattr(exc, "cause", None)
+            raise WorkerInitFailed(
+                cause.detail if isinstance(cause, WorkerInitFailed) else str(exc)
+            ) from None
         self.writer = PartWriter(self.part)
 
     def score(self, task: dict[str, Any], timeout: float) -> dict[str, Any]:
         import ray
 
         try:
-            reply, header, payload = ray.get(self.actor.score.remote(task), timeout=timeout)
+            reply: dict[str, Any] = ray.get(self.actor.score.remote(task, timeout), timeout=timeout + 30)
         except ray.exceptions.GetTimeoutError:
             self.stop()
             raise WorkerLost(f"timed out after {timeout:g} s (retry_settings.timeout)") from None
         except ray.exceptions.RayError as exc:
             self.stop()
-            raise WorkerLost(f"the Ray actor died: {exc}") from None
+            cause = getattr(exc, "cause", None)
+            raise WorkerLost(
+                str(cause) if isinstance(cause, WorkerLost) else f"the Ray actor died: {exc}"
+            ) from None
+        header, rows = reply.pop("header", ""), reply.pop("rows", "")
         if reply.get("ok") and self.writer is not None:
-            self.writer.write(reply["index"], reply["items"], reply["failed_items"], header, payload)
-        result: dict[str, Any] = reply
-        return result
+            self.writer.write(
+                reply["index"], reply["items"], reply["failed_items"], header.encode(), rows.encode()
+            )
+        return reply
 
     def stop(self) -> None:
         import ray
 
         if self.actor is not None:
             with contextlib.suppress(Exception):
+                ray.get(self.actor.stop.remote(), timeout=STOP_GRACE_SECONDS + 5)
+            with contextlib.suppress(Exception):
                 ray.kill(self.actor)
             self.actor = None
         if self.writer is not None:
             self.writer.close()
             self.writer = None
+
+    def kill(self) -> None:
+        import ray
+
+        if self.actor is not None:
+            with contextlib.suppress(Exception):
+                ray.kill(self.actor)  # its worker process sees end of input and exits
+            self.actor = None

@@ -1,19 +1,20 @@
 """Runs a batch scoring job: its input in mini-batches, scored by a pool of long-lived workers.
 
-    input ──► mini-batches (rows of a table, or groups of files) ──► N workers ──► part files ──► predictions.csv
+    input ──► mini-batches (rows of a table, groups of files) ──► N workers ──► part files ──► predictions.csv
 
 `instance_count × max_concurrency_per_instance` workers — processes on this machine, or actors
 on a Ray cluster — each load the model (or run score.py's init()) once and then score one
 mini-batch after another. A mini-batch that fails is tried again up to `retry_settings.max_retries`
 times; one that overruns `retry_settings.timeout` has its worker stopped and replaced; once more
 items failed than `error_threshold` (-1: any number), the job stops and fails. Every finished
-mini-batch is kept in a part file at once (runtime/batch_state), so a resumed job scores only
+mini-batch is kept in a part file at once (services/batch_results), so a resumed job scores only
 the rest. Progress goes to the job's log as `[batch] progress: …` lines (the CLI's progress bar).
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import queue
@@ -22,6 +23,7 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,12 +31,12 @@ from mlyard.entities.batch_job import ResolvedBatchJob
 from mlyard.entities.job import DataInput, JobStatus, Metric
 from mlyard.entities.job_spec import JobOutput
 from mlyard.errors import Conflict, MlyardError
-from mlyard.runtime import batch_state
 from mlyard.runtime.batch_output import Plan, plan_mini_batches, write_predictions
 from mlyard.runtime.batch_pool import LocalWorker, RayWorker, ScoringWorker, WorkerInitFailed, WorkerLost
 from mlyard.runtime.child_jobs import CancelWatch
 from mlyard.runtime.command_runner import ENV_JOB_ID, PLACE_VARIABLES, JobLog, LogCallback, RunResult
 from mlyard.runtime.runner_process import scratch_root
+from mlyard.services import batch_results as batch_state
 from mlyard.services import job_runs
 from mlyard.services.code_snapshots import code_folder
 from mlyard.services.computes import check_compute
@@ -96,10 +98,11 @@ class BatchEngine:
     def run(self) -> RunResult:
         job = self.job
         compute = check_compute(self.workspace, job.compute, "compute")
+        scorer = f"score.py {job.scoring_script}" if job.scoring_script else "the model's flavor (no-code)"
         self.say(
             f"[batch] endpoint {job.endpoint}, deployment {job.deployment}: model {job.model.name}:"
-            f"{job.model.version}, {'score.py ' + job.scoring_script if job.scoring_script else 'no-code'}; "
-            f"{job.workers} worker(s) ({job.instance_count} × {job.max_concurrency_per_instance}) on {compute.name}"
+            f"{job.model.version} scored by {scorer}; {job.workers} worker(s) "
+            f"({job.instance_count} × {job.max_concurrency_per_instance}) on {compute.name}"
         )
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.state.mkdir(parents=True, exist_ok=True)
@@ -111,9 +114,11 @@ class BatchEngine:
                                                                     version=given.version))  # fmt: skip
         plan = plan_mini_batches(source, job.input.type, job.batch_unit, job.batch_limit, self.workdir)
         finished = self._finished_before(plan)
-        self.say(f"[batch] input {job.input.describe()}: {plan.items} {'rows' if plan.kind == 'rows' else 'files'}"
-                 f" in {len(plan.tasks)} mini-batches of up to {job.batch_limit:g}"
-                 f"{' bytes' if job.batch_unit == 'bytes' else ''}")  # fmt: skip
+        unit = "rows" if plan.kind == "rows" else "files"
+        per = f"{job.batch_limit:g}{' bytes' if job.batch_unit == 'bytes' else ''}"
+        count = len(plan.tasks)
+        where = job.input.describe()
+        self.say(f"[batch] input {where}: {plan.items} {unit} in {count} mini-batches of up to {per}")
         for record in finished.values():
             self.done += 1
             self.items += record.items
@@ -142,7 +147,9 @@ class BatchEngine:
         if self.job.resume_from is not None:
             old = batch_state.state_folder(self.workspace, self.job.resume_from)
             if batch_state.read_plan(old) != fingerprint:
-                self.say(f"[batch] job {self.job.resume_from} left no results for this input: scoring everything")
+                self.say(
+                    f"[batch] job {self.job.resume_from} left no results for this input: scoring everything"
+                )
             else:
                 killed = batch_state.wait_for_workers(old, self.job.timeout_seconds + 5.0)
                 if killed:
@@ -181,21 +188,33 @@ class BatchEngine:
         job = self.job
         total = len(plan.tasks)
         if self.failures and self.done == 0:
-            return RunResult(JobStatus.FAILED, f"every mini-batch failed; first failure: {self._first_failure()}")
+            return RunResult(
+                JobStatus.FAILED, f"every mini-batch failed; first failure: {self._first_failure()}"
+            )
         output = self.workdir / "output"
         output.mkdir(parents=True, exist_ok=True)
         if job.output_action == "append_row":
             rows = write_predictions(batch_state.scan(self.state), total, output / job.output_file_name)
             self.say(f"[batch] wrote {rows} rows to {job.output_file_name}")
-        info = store_output(self.workspace, self.job_id, job.output_name, JobOutput(type="uri_folder"), output)
+        info = store_output(
+            self.workspace, self.job_id, job.output_name, JobOutput(type="uri_folder"), output
+        )
         if self.failures:
             self.say(f"[batch] {len(self.failures)} mini-batch(es) failed and are not in the output; first "
                      f"failure: {self._first_failure()}")  # fmt: skip
-        where = f"{info.artifact_path}/{job.output_file_name}" if job.output_action == "append_row" else info.artifact_path
+        where = (
+            f"{info.artifact_path}/{job.output_file_name}"
+            if job.output_action == "append_row"
+            else info.artifact_path
+        )
         local = self.workspace.artifacts.local_path(where)
-        self.say(f"[batch] Completed: {self.items} items scored, {self.failed_items} failed; output {job.output_name}: "
-                 f"{local or where}")  # fmt: skip
-        self.say(f"[batch] download it with: mlyard job download {self.job_id} --output-name {job.output_name}")
+        self.say(
+            f"[batch] Completed: {self.items} items scored, {self.failed_items} failed; "
+            f"output {job.output_name}: {local or where}"
+        )
+        self.say(
+            f"[batch] download it with: mlyard job download {self.job_id} --output-name {job.output_name}"
+        )
         batch_state.remove(self.state)
         return RunResult(JobStatus.COMPLETED)
 
@@ -207,7 +226,9 @@ class BatchEngine:
         code_dir = None
         if job.scoring_script is not None:
             assert job.code_artifact is not None and job.code_hash is not None
-            stored = code_folder(self.workspace, job.code_artifact, job.code_hash, scratch_root() / "code-cache")
+            stored = code_folder(
+                self.workspace, job.code_artifact, job.code_hash, scratch_root() / "code-cache"
+            )
             code_dir = self.workdir / "code"
             shutil.copytree(stored, code_dir, dirs_exist_ok=True)  # score.py may write where it runs
         return {
@@ -236,22 +257,28 @@ class BatchEngine:
         config_path = self.workdir / "worker.json"
         config_path.write_text(json.dumps(config))
         for slot in range(self.job.workers):
+            make: Callable[[], ScoringWorker]
             if on_ray:
-                ray_config = {**config, "slot": slot, "environment": env}
-                part = self.state / f"ray{slot}-{uuid.uuid4().hex[:8]}.part"
-
-                def make(slot: int = slot, cfg: dict[str, Any] = ray_config, p: Path = part) -> ScoringWorker:
-                    return RayWorker(slot, address, cfg, p)
+                make = functools.partial(
+                    self._ray_worker, slot, address, python, {**config, "slot": slot}, env
+                )
             else:
                 slot_config = self.workdir / f"worker-{slot}.json"
                 slot_config.write_text(json.dumps({**config, "slot": slot}))
+                make = functools.partial(
+                    LocalWorker, slot, python, slot_config, env, self.workdir, self.write
+                )
 
-                def make(slot: int = slot, cfg: Path = slot_config) -> ScoringWorker:
-                    return LocalWorker(slot, python, cfg, env, self.workdir, self.write)
-            thread = threading.Thread(target=self._serve, args=(slot, make), name=f"batch-{self.job_id}-{slot}",
-                                      daemon=True)  # fmt: skip
+            name = f"batch-{self.job_id}-{slot}"
+            thread = threading.Thread(target=self._serve, args=(slot, make), name=name, daemon=True)
             self.threads.append(thread)
             thread.start()
+
+    def _ray_worker(
+        self, slot: int, address: str | None, python: Path, config: dict[str, Any], env: dict[str, str]
+    ) -> ScoringWorker:
+        part = self.state / f"ray{slot}-{uuid.uuid4().hex[:8]}.part"
+        return RayWorker(slot, address, python, config, env, part)
 
     def _python(self) -> Path:
         if self.job.environment is None:
@@ -262,7 +289,7 @@ class BatchEngine:
         environment = ResolvedEnvironment.model_validate(self.job.environment)
         return prepare_environment(self.workspace, environment, log=self.write).python
 
-    def _serve(self, slot: int, make: Any) -> None:
+    def _serve(self, slot: int, make: Callable[[], ScoringWorker]) -> None:
         """One worker slot: start its worker, then score mini-batches until none are left."""
         worker: ScoringWorker | None = None
         try:
@@ -294,7 +321,7 @@ class BatchEngine:
             if worker is not None:
                 worker.stop()
 
-    def _launch(self, slot: int, make: Any) -> ScoringWorker | None:
+    def _launch(self, slot: int, make: Callable[[], ScoringWorker]) -> ScoringWorker | None:
         worker: ScoringWorker = make()
         with self.lock:
             if self.stopping is not None:

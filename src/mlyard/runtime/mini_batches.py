@@ -50,8 +50,6 @@ def group_files(files: list[Path], unit: BatchUnit, limit: float) -> list[list[P
 
 def row_ranges(rows: int, unit: BatchUnit, limit: float, bytes_per_row: float = 1.0) -> list[tuple[int, int]]:
     """[start, stop) ranges covering `rows` rows: `limit` rows each, or about `limit` bytes each."""
-    if unit == "count":
-        size = max(1, int(limit))
-    else:
-        size = max(1, int(limit // max(bytes_per_row, 1.0)))
+    per_row = 1.0 if unit == "count" else max(bytes_per_row, 1.0)
+    size = max(1, int(limit // per_row))
     return [(start, min(start + size, rows)) for start in range(0, rows, size)]

@@ -124,8 +124,8 @@ def update_endpoint(workspace: Workspace, name: str, changes: dict[str, str]) ->
         row.tags = tags
         row.updated_at = datetime.now(UTC)
         after = {"default_deployment": row.default_deployment, "description": row.description, "tags": tags}
-        audit.record(session, "batch_endpoint.update", "batch_endpoint", name,
-                     f"batch endpoint {name} updated: {', '.join(sorted(changes))}", before, after)  # fmt: skip
+        summary = f"batch endpoint {name} updated: {', '.join(sorted(changes))}"
+        audit.record(session, "batch_endpoint.update", "batch_endpoint", name, summary, before, after)
         return rows.endpoint_entity(session, row)
 
     return workspace.database.write(work)
@@ -183,7 +183,9 @@ def create_deployment(
                 "with: mlyard batch-deployment update"
             )
         if row is None and replace:
-            raise _missing_deployment(spec.endpoint_name, spec.name, rows.deployment_names(session, spec.endpoint_name))
+            raise _missing_deployment(
+                spec.endpoint_name, spec.name, rows.deployment_names(session, spec.endpoint_name)
+            )
         before = rows.deployment_entity(row, None).model_dump(mode="json") if row is not None else None
         if row is None:
             row = BatchDeploymentRow(
@@ -281,10 +283,15 @@ def list_deployments(workspace: Workspace, endpoint: str) -> list[BatchDeploymen
         parent = rows.endpoint_row(session, endpoint)
         if parent is None:
             raise _missing_endpoint(endpoint)
-        return [rows.deployment_entity(r, parent.default_deployment) for r in rows.deployment_rows(session, endpoint)]
+        return [
+            rows.deployment_entity(r, parent.default_deployment)
+            for r in rows.deployment_rows(session, endpoint)
+        ]
 
 
-def update_deployment(workspace: Workspace, endpoint: str, name: str, changes: dict[str, str]) -> BatchDeployment:
+def update_deployment(
+    workspace: Workspace, endpoint: str, name: str, changes: dict[str, str]
+) -> BatchDeployment:
     """Azure's `--set` pairs on a deployment: its settings (`mini_batch_size=20`,
     `settings.retry_settings.max_retries=1`), `resources.instance_count`, `compute`, `description`,
     `tags.k`. The model, code and environment change with `update --file`."""
@@ -302,7 +309,8 @@ def update_deployment(workspace: Workspace, endpoint: str, name: str, changes: d
         check_compute(workspace, view["compute"], "--set compute")
     updated = current.model_copy(
         update={
-            "description": view["description"], "tags": {str(k): str(v) for k, v in (view["tags"] or {}).items()},
+            "description": view["description"],
+            "tags": {str(k): str(v) for k, v in (view["tags"] or {}).items()},
             "compute": view["compute"], "instance_count": resources.instance_count, "settings": settings,
         }
     )  # fmt: skip

@@ -58,9 +58,15 @@ def batch_submission(
     input_type: str | None = None,
 ) -> Submission:
     get_endpoint(workspace, endpoint)
-    chosen = get_deployment(workspace, endpoint, deployment) if deployment else default_deployment(workspace, endpoint)
+    chosen = (
+        get_deployment(workspace, endpoint, deployment)
+        if deployment
+        else default_deployment(workspace, endpoint)
+    )
     if input is None or not str(input).strip():
-        raise InvalidArgument("--input: give a data asset (name:version, name@latest), a folder or a file to score")
+        raise InvalidArgument(
+            "--input: give a data asset (name:version, name@latest), a folder or a file to score"
+        )
     resolved = resolve_batch_input(workspace, str(input), base_dir, input_type)
     settings = chosen.settings
     unit, limit = settings.batch_limit()
@@ -71,17 +77,22 @@ def batch_submission(
         scoring_script=chosen.scoring_script, code=None, code_hash=chosen.code_hash,
         code_artifact=chosen.code_artifact, environment=chosen.environment,
         environment_ref=chosen.environment_ref, compute=chosen.compute, instance_count=chosen.instance_count,
-        max_concurrency_per_instance=settings.max_concurrency_per_instance, batch_unit=unit, batch_limit=limit,
+        max_concurrency_per_instance=settings.max_concurrency_per_instance,
+        batch_unit=unit, batch_limit=limit,
         output_action=settings.output_action, output_file_name=settings.output_file_name,
         max_retries=settings.retry_settings.max_retries, timeout_seconds=settings.retry_settings.timeout,
         error_threshold=settings.error_threshold, logging_level=settings.logging_level,
         environment_variables=dict(settings.environment_variables),
     )  # fmt: skip
     tags = {ENDPOINT_TAG: endpoint, DEPLOYMENT_TAG: chosen.name}
-    return Submission(BATCH_JOB_TYPE, job.model_dump(mode="json"), endpoint, f"{endpoint}/{chosen.name}", tags)
+    return Submission(
+        BATCH_JOB_TYPE, job.model_dump(mode="json"), endpoint, f"{endpoint}/{chosen.name}", tags
+    )
 
 
-def resolve_batch_input(workspace: Workspace, text: str, base_dir: Path, input_type: str | None) -> ResolvedInput:
+def resolve_batch_input(
+    workspace: Workspace, text: str, base_dir: Path, input_type: str | None
+) -> ResolvedInput:
     """The input pinned: an asset's version, or an existing local path of a fitting type."""
     if input_type is not None and input_type not in INPUT_TYPES:
         raise InvalidArgument(f"--input-type: expected {', '.join(INPUT_TYPES)}, got {input_type!r}")

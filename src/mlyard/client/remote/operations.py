@@ -6,11 +6,16 @@ from mlyard.client.remote.assets import (
     RemoteComputeOperations,
     RemoteEnvironmentOperations,
 )
+from mlyard.client.remote.batch_endpoints import (
+    RemoteBatchDeploymentOperations,
+    RemoteBatchEndpointOperations,
+)
 from mlyard.client.remote.jobs import RemoteJobOperations
 from mlyard.client.remote.registry import RemoteDataOperations, RemoteModelOperations
 
 __all__ = [
-    "RemoteAuditOperations", "RemoteComponentOperations", "RemoteComputeOperations", "RemoteDataOperations",
+    "RemoteAuditOperations", "RemoteBatchDeploymentOperations", "RemoteBatchEndpointOperations",
+    "RemoteComponentOperations", "RemoteComputeOperations", "RemoteDataOperations",
     "RemoteEnvironmentOperations", "RemoteJobOperations", "RemoteKeyOperations", "RemoteModelOperations",
     "RemoteSettingsOperations",
 ]  # fmt: skip

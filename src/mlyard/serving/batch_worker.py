@@ -1,15 +1,14 @@
 """A batch job's scoring worker: a process that loads the model once and scores mini-batches on request.
 
-    python -m mlyard.runtime.batch_worker CONFIG_JSON REQUEST_FD REPLY_FD
+    python -m mlyard.serving.batch_worker CONFIG_JSON REQUEST_FD REPLY_FD
 
-The runner writes one JSON task per line to REQUEST_FD (`{"index": 3, "rows": [30, 40]}` or
-`{"index": 3, "files": [...]}`); the worker scores it, appends the result to its own part file
-(runtime/batch_state) and only then answers one JSON line on REPLY_FD. Its stdout and stderr —
-whatever score.py prints — go to the job's log. End of input ends it. A worker whose runner died
-finishes the mini-batch it is on (so it is kept, not scored again), and exits.
-
-On Ray the same scorer runs inside an actor (`BatchActor`), which returns the result rows to the
-runner instead of writing them.
+The runner (runtime/batch_runner) writes one JSON task per line to REQUEST_FD (`{"index": 3,
+"rows": [30, 40]}` or `{"index": 3, "files": [...]}`); the worker scores it, appends the result
+to its own part file (services/batch_results) and only then answers one JSON line on REPLY_FD.
+Its stdout and stderr — whatever score.py prints — go to the job's log. End of input ends it. A
+worker whose runner died finishes the mini-batch it is on (so it is kept, not scored again), and
+exits. With `"write_parts": false` (a worker on a Ray node) the reply carries the result rows
+instead, and the runner writes them.
 """
 
 from __future__ import annotations
@@ -25,8 +24,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from mlyard.runtime.batch_scoring import MiniBatchScorer
-from mlyard.runtime.batch_state import PartWriter, note_worker
+from mlyard.services.batch_results import PartWriter, note_worker
+from mlyard.serving.batch_scoring import MiniBatchScorer
 
 ORPHAN_CHECK_SECONDS = 1.0
 
@@ -34,7 +33,7 @@ ORPHAN_CHECK_SECONDS = 1.0
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 3:
-        print("usage: python -m mlyard.runtime.batch_worker CONFIG_JSON REQUEST_FD REPLY_FD", file=sys.stderr)
+        print("usage: python -m mlyard.serving.batch_worker CONFIG_JSON REQUEST_FD REPLY_FD", file=sys.stderr)
         return 2
     config = json.loads(Path(args[0]).read_text())
     requests = os.fdopen(int(args[1]), "r", encoding="utf-8")
@@ -47,8 +46,10 @@ def main(argv: list[str] | None = None) -> int:
         _send(replies, {"ready": False, "error": traceback.format_exc()})
         return 3
     state = Path(config["state_dir"])
-    note_worker(state, os.getpid())
-    writer = PartWriter(state / f"{config['slot']}-{os.getpid()}-{uuid.uuid4().hex[:8]}.part")
+    writer = None
+    if config.get("write_parts", True):
+        note_worker(state, os.getpid())
+        writer = PartWriter(state / f"{config['slot']}-{os.getpid()}-{uuid.uuid4().hex[:8]}.part")
     busy_since: list[float | None] = [None]
     _watch_for_orphaning(busy_since, float(config.get("timeout", 30)))
     _send(replies, {"ready": True, "pid": os.getpid()})
@@ -57,12 +58,15 @@ def main(argv: list[str] | None = None) -> int:
             continue
         busy_since[0] = time.monotonic()
         reply, header, payload = scorer.score(json.loads(line))
-        if reply["ok"]:
+        if reply["ok"] and writer is not None:
             writer.write(reply["index"], reply["items"], reply["failed_items"], header, payload)
+        elif reply["ok"]:
+            reply.update(header=header.decode("utf-8"), rows=payload.decode("utf-8"))
         busy_since[0] = None
         if not _send(replies, reply):
             break  # the runner is gone; what was scored is in the part file
-    writer.close()
+    if writer is not None:
+        writer.close()
     scorer.shutdown()
     return 0
 
@@ -90,21 +94,6 @@ def _watch_for_orphaning(busy_since: list[float | None], timeout: float) -> None
                 os._exit(0)
 
     threading.Thread(target=watch, name="orphan-watch", daemon=True).start()
-
-
-class BatchActor:
-    """The scorer inside a Ray actor: `start()`, then `score(task)` → (reply, header, rows)."""
-
-    def __init__(self, config: dict[str, Any]) -> None:
-        os.environ.update(config.get("environment", {}))
-        self.scorer = MiniBatchScorer(config)
-
-    def start(self) -> int:
-        self.scorer.start()
-        return os.getpid()
-
-    def score(self, task: dict[str, Any]) -> tuple[dict[str, Any], bytes, bytes]:
-        return self.scorer.score(task)
 
 
 if __name__ == "__main__":

@@ -26,8 +26,7 @@ from typing import Any
 import numpy as np
 
 from mlyard.errors import InputMismatch, InvalidArgument
-from mlyard.runtime.mini_batches import is_tabular
-from mlyard.runtime.parallel_worker import rows_of
+from mlyard.services.batch_results import rows_of
 
 MODEL_DIR_VARIABLES = ("AZUREML_MODEL_DIR", "MLYARD_MODEL_DIR")
 ERROR_TAIL_LINES = 25
@@ -198,7 +197,7 @@ def read_table_file(path: Path) -> Any:
         import pyarrow.parquet as pq
 
         return pq.read_table(path)
-    if not is_tabular(path):
+    if suffix not in (".tsv", ".jsonl"):
         raise InvalidArgument(
             f"{path.name} is not a table (csv, tsv, parquet, jsonl): without a scoring script a deployment "
             "scores tables; give it code_configuration.scoring_script to score other files"

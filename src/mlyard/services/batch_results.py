@@ -5,7 +5,10 @@ single write: a fixed header (index, items scored, items failed, sizes), the col
 results came with, and the result rows. A record is finished when it is whole, so a worker or
 runner killed mid-write leaves a torn tail that `scan` ignores — that mini-batch is scored again;
 every whole record is kept, and never scored twice. The folder is in the workspace's artifact
-store when that is a local folder (`jobs/<id>/batch_state`), else in this machine's scratch space.
+store when that is a local folder (`jobs/<id>/batch_state`), else in the workspace's folder.
+
+Also here, the one rule of what a scoring script's `run(mini_batch)` returns: a list (one row per
+element) or a DataFrame (one row per row) — shared by batch jobs and parallel jobs.
 
 A resumed job first adopts the crashed job's whole records (after that job's orphaned workers
 have finished the mini-batch they were on), then scores only the rest.
@@ -21,13 +24,10 @@ import struct
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
-import psutil
-
-from mlyard.runtime.runner_process import scratch_root
-from mlyard.services import job_runs
-from mlyard.services.workspace import Workspace
+if TYPE_CHECKING:  # kept light: scoring workers and parallel mini-batches import this module
+    from mlyard.services.workspace import Workspace
 
 _RECORD = struct.Struct("<4sIQQII")  # magic, index, items, failed items, header bytes, payload bytes
 _MAGIC = b"MLYB"
@@ -48,8 +48,17 @@ class Finished:
 
 def state_folder(workspace: Workspace, job_id: str) -> Path:
     """Where job `job_id` keeps its finished mini-batches."""
-    local = workspace.artifacts.local_path(f"{job_runs.job_root(job_id)}/batch_state")
-    return local if local is not None else scratch_root() / "batch-state" / job_id
+    local = workspace.artifacts.local_path(f"jobs/{job_id}/batch_state")
+    return local if local is not None else workspace.path / "cache" / "batch-state" / job_id
+
+
+def rows_of(result: Any) -> list[str]:
+    """One line per item a scoring script's run() returned (a list, or a DataFrame's rows)."""
+    if result is None:
+        return []
+    if hasattr(result, "to_csv"):
+        return [line for line in result.to_csv(index=False, header=False).splitlines() if line]
+    return [item if isinstance(item, str) else json.dumps(item, default=str) for item in result]
 
 
 def encode_record(index: int, items: int, failed_items: int, header: bytes, payload: bytes) -> bytes:
@@ -135,11 +144,13 @@ def note_worker(folder: Path, pid: int) -> None:
 def wait_for_workers(folder: Path, grace_seconds: float) -> list[int]:
     """Wait (up to `grace_seconds`) for the workers noted in `folder` that still run, then kill the
     rest; returns the pids that had to be killed."""
+    import psutil
+
     alive = []
     for note in (folder / PIDS).glob("*") if (folder / PIDS).is_dir() else []:
         with contextlib.suppress(ValueError, psutil.Error):
             process = psutil.Process(int(note.name))
-            if "mlyard.runtime.batch_worker" in " ".join(process.cmdline()):
+            if "mlyard.serving.batch_worker" in " ".join(process.cmdline()):
                 alive.append(process)
     _, still = psutil.wait_procs(alive, timeout=grace_seconds) if alive else ([], [])
     for process in still:
