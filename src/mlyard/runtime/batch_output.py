@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from mlyard.errors import InvalidArgument
-from mlyard.services.batch_results import Finished, read_payload
 from mlyard.runtime.mini_batches import BatchUnit, group_files, input_files, is_tabular, row_ranges
+from mlyard.services.batch_results import Finished, read_payload
 
 TABLE_FILE = "table.arrow"
 
