@@ -20,7 +20,7 @@ from mlyard.entities.batch_job import (
 )
 from mlyard.entities.job import Job, JobStatus
 from mlyard.entities.job_spec import ResolvedInput
-from mlyard.errors import Conflict, InvalidArgument, MlyardError, NotFound
+from mlyard.errors import Conflict, InvalidArgument, NotFound
 from mlyard.services import job_runs
 from mlyard.services.batch_endpoints import default_deployment, get_deployment, get_endpoint
 from mlyard.services.job_submission import Submission, queue_submission, resolve_asset_path
@@ -99,13 +99,11 @@ def resolve_batch_input(
     given = text.strip()
     local = Path(given).expanduser()
     local = local if local.is_absolute() else base_dir / local
-    kind = input_type
-    if kind is None:
-        kind = _local_type(local) if local.exists() else _asset_type(workspace, given)
     try:
+        kind = input_type or (_local_type(local) if local.exists() else _asset_type(workspace, given))
         return resolve_asset_path(workspace, kind, given, base_dir, "--input")
-    except MlyardError as exc:
-        if isinstance(exc, NotFound) and not local.exists() and "does not exist" in exc.message:
+    except NotFound:
+        if not local.exists() and not any(mark in given for mark in (":", "@")):
             raise NotFound(
                 f"--input: {given} is neither a file or folder (looked for {local}) nor a data asset; "
                 "list data assets with: mlyard data list"
