@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import textwrap
-from pathlib import Path
-
 import numpy as np
 import pytest
 from sklearn.linear_model import Ridge
 
 from mlyard.entities.batch_endpoint import batch_deployment_from_dict, batch_endpoint_from_dict
 from mlyard.errors import AlreadyExists, Conflict, InvalidArgument, InvalidSpec, NotFound
-from mlyard.services import audit
+from mlyard.services import audit, batch_jobs
 from mlyard.services import batch_endpoints as service
-from mlyard.services import batch_jobs
 from mlyard.services.jobs import search_jobs
 from mlyard.services.models import register_model_folder, save_and_register_model
 
@@ -64,9 +60,13 @@ def test_settings_change_with_set_and_the_default_moves(workspace, tmp_path, rid
         service.update_deployment(workspace, "ep", "blue", {"error_threshold": "-5"})
     with pytest.raises(InvalidArgument, match=r"--set model: .*update --file"):
         service.update_deployment(workspace, "ep", "blue", {"model": "ridge:2"})
-    moved = service.update_endpoint(workspace, "ep", {"defaults.deployment_name": "green", "description": "nightly"})
+    moved = service.update_endpoint(
+        workspace, "ep", {"defaults.deployment_name": "green", "description": "nightly"}
+    )
     assert (moved.default_deployment, moved.description) == ("green", "nightly")
-    with pytest.raises(NotFound, match=r"batch endpoint 'ep' has no deployment 'purple' \(deployments: blue, green\)"):
+    with pytest.raises(
+        NotFound, match=r"batch endpoint 'ep' has no deployment 'purple' \(deployments: blue, green\)"
+    ):
         service.update_endpoint(workspace, "ep", {"defaults.deployment_name": "purple"})
 
 
@@ -93,9 +93,13 @@ def test_mistakes_are_refused_naming_what_is_wrong_and_store_nothing(workspace, 
         endpoint(workspace)
     with pytest.raises(NotFound, match=r"deployment.yml: model: model 'nope' does not exist"):
         deploy(workspace, tmp_path, model="nope@latest")
-    with pytest.raises(NotFound, match=r"deployment.yml: code_configuration.scoring_script: score.py does not exist"):
+    with pytest.raises(
+        NotFound, match=r"deployment.yml: code_configuration.scoring_script: score.py does not exist"
+    ):
         deploy(workspace, tmp_path, code_configuration={"code": ".", "scoring_script": "score.py"})
-    with pytest.raises(InvalidArgument, match=r"deployment.yml: compute: compute 'azureml:gpu' does not exist here"):
+    with pytest.raises(
+        InvalidArgument, match=r"deployment.yml: compute: compute 'azureml:gpu' does not exist here"
+    ):
         deploy(workspace, tmp_path, compute="azureml:gpu")
     with pytest.raises(NotFound, match=r"batch endpoint 'other' does not exist"):
         deploy(workspace, tmp_path, endpoint_name="other")
@@ -133,7 +137,10 @@ def test_every_change_is_audited(workspace, tmp_path, ridge_model):
                    "batch_endpoint.update", "batch_endpoint.delete"):  # fmt: skip
         assert action in actions
     [update] = audit.list_events(workspace, actions=["batch_deployment.update"])
-    assert update.before["settings"]["mini_batch_size"] == 10 and update.after["settings"]["mini_batch_size"] == 5
+    assert (
+        update.before["settings"]["mini_batch_size"] == 10
+        and update.after["settings"]["mini_batch_size"] == 5
+    )
 
 
 def test_invoke_checks_its_input_before_recording_a_job(workspace, tmp_path, ridge_model):
@@ -146,7 +153,9 @@ def test_invoke_checks_its_input_before_recording_a_job(workspace, tmp_path, rid
     with pytest.raises(NotFound, match=r"--input: data asset 'ghost' does not exist"):
         batch_jobs.submit_batch_job(workspace, "ep", "ghost:1", tmp_path)
     (tmp_path / "rows.csv").write_text("a,b,c\n1,2,3\n")
-    with pytest.raises(InvalidArgument, match=r"--input-type: expected uri_file, uri_folder, mltable, got 'table'"):
+    with pytest.raises(
+        InvalidArgument, match=r"--input-type: expected uri_file, uri_folder, mltable, got 'table'"
+    ):
         batch_jobs.submit_batch_job(workspace, "ep", "rows.csv", tmp_path, input_type="table")
     with pytest.raises(InvalidSpec, match=r"--input: rows.csv is a file, but the input's type is uri_folder"):
         batch_jobs.submit_batch_job(workspace, "ep", "rows.csv", tmp_path, input_type="uri_folder")

@@ -81,8 +81,8 @@ class MiniBatchScorer:
         size = len(task["files"]) if "files" in task else int(task["rows"][1]) - int(task["rows"][0])
         try:
             header, payload, items = self._score(task)
-        except Exception:  # the user's code or model failed on this mini-batch: report, retry maybe
-            return {"index": index, "ok": False, "error": _tail(traceback.format_exc())}, b"", b""
+        except Exception as exc:  # the user's code or model failed on this mini-batch: report, retry maybe
+            return {"index": index, "ok": False, "error": _their_traceback(exc)}, b"", b""
         failed = max(0, size - items)
         if self.summary_only:
             header, payload = b"", b""
@@ -221,6 +221,10 @@ def _csv_name(name: str) -> str:
     return '"' + name.replace('"', '""') + '"' if any(c in name for c in ',"\n') else name
 
 
-def _tail(text: str) -> str:
-    lines = text.rstrip().splitlines()
-    return "\n".join(lines[-ERROR_TAIL_LINES:])
+def _their_traceback(exc: BaseException) -> str:
+    """The traceback from the first frame outside this module: the user's code, or the model's."""
+    frames = exc.__traceback__
+    while frames is not None and frames.tb_frame.f_code.co_filename == __file__:
+        frames = frames.tb_next
+    text = "".join(traceback.format_exception(type(exc), exc, frames)).rstrip()
+    return "\n".join(text.splitlines()[-ERROR_TAIL_LINES:])
