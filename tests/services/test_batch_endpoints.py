@@ -49,10 +49,8 @@ def test_settings_change_with_set_and_the_default_moves(workspace, tmp_path, rid
     endpoint(workspace)
     deploy(workspace, tmp_path)
     deploy(workspace, tmp_path, "green")
-    updated = service.update_deployment(
-        workspace, "ep", "blue",
-        {"mini_batch_size": "20", "settings.retry_settings.max_retries": "1", "instance_count": "3", "tags.team": "ml"},
-    )  # fmt: skip
+    changes = {"mini_batch_size": "20", "settings.retry_settings.max_retries": "1", "instance_count": "3"}
+    updated = service.update_deployment(workspace, "ep", "blue", {**changes, "tags.team": "ml"})
     assert updated.settings.mini_batch_size == 20 and updated.settings.retry_settings.max_retries == 1
     assert updated.instance_count == 3 and updated.tags == {"team": "ml"}
     assert service.get_deployment(workspace, "ep", "blue").settings.mini_batch_size == 20
