@@ -52,11 +52,13 @@ def test_create_deploy_invoke_stream_and_download(project, tmp_path):
     )
     created = mlyard("batch-endpoint", "create", "--file", str(project / "endpoint.yml"), workspace=ws)
     assert "created batch endpoint diabetes-batch" in created.stderr
-    deployed = mlyard("batch-deployment", "create", "--file", str(project / "deployment.yml"), "--set-default",
-                      workspace=ws)  # fmt: skip
+    deployment = str(project / "deployment.yml")
+    deployed = mlyard("batch-deployment", "create", "--file", deployment, "--set-default", workspace=ws)
     assert "model ridge:1, 2 worker(s) (the endpoint's default)" in deployed.stderr
-    done = mlyard("batch-endpoint", "invoke", "--name", "diabetes-batch", "--input", str(project / "patients.csv"),
-                  "--stream", workspace=ws)  # fmt: skip
+    patients = str(project / "patients.csv")
+    done = mlyard(
+        "batch-endpoint", "invoke", "--name", "diabetes-batch", "--input", patients, "--stream", workspace=ws
+    )
     assert "Completed" in done.stderr and "442 items scored, 0 failed" in done.stderr
     [line] = [line for line in done.stderr.splitlines() if line.startswith("output 'score': ")]
     assert line.endswith("predictions.csv") and Path(line.removeprefix("output 'score': ")).is_file()
@@ -111,11 +113,15 @@ def test_mistakes_exit_with_their_code_and_one_line(project, tmp_path):
     )
     assert "--input: gone.csv is neither a file or folder" in no_input.stderr
     (project / "wrong.csv").write_text("x,y\n1,2\n")
-    failed = mlyard("batch-endpoint", "invoke", "-n", "diabetes-batch", "-i", str(project / "wrong.csv"), "--stream",
-                    workspace=ws, expect=8)  # fmt: skip
+    wrong = str(project / "wrong.csv")
+    failed = mlyard(
+        "batch-endpoint", "invoke", "-n", "diabetes-batch", "-i", wrong, "--stream", workspace=ws, expect=8
+    )
     assert "the input has no column 'age'" in failed.stderr
-    bad_set = mlyard("batch-endpoint", "update", "-n", "diabetes-batch", "--set", "defaults.deployment_name=red",
-                     workspace=ws, expect=3)  # fmt: skip
+    change = "defaults.deployment_name=red"
+    bad_set = mlyard(
+        "batch-endpoint", "update", "-n", "diabetes-batch", "--set", change, workspace=ws, expect=3
+    )
     assert "has no deployment 'red' (deployments: blue)" in bad_set.stderr
     default = mlyard("batch-deployment", "delete", "-e", "diabetes-batch", "-n", "blue", workspace=ws)
     assert "deleted batch deployment diabetes-batch/blue" in default.stderr
