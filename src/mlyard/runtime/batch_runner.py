@@ -92,6 +92,7 @@ class BatchEngine:
         self.threads: list[threading.Thread] = []
         self.plan: Plan | None = None
         self.plan_ready = threading.Event()
+        self.scoring_seconds = 0.0
 
     # --- the job ---------------------------------------------------------------------------
 
@@ -128,9 +129,14 @@ class BatchEngine:
         for index in todo:
             self.pending.put(index)
         self.plan = plan
+        started = time.monotonic()
         self.plan_ready.set()
         self._check_threshold()
         result = self._wait(CancelWatch(self.workspace, self.job_id), len(plan.tasks))
+        self.scoring_seconds = time.monotonic() - started
+        if result is None:
+            rate = plan.items / self.scoring_seconds if self.scoring_seconds > 0 else 0.0
+            self.say(f"[batch] scored in {self.scoring_seconds:.2f} s ({rate:,.0f} items/s)")
         self.stop_workers()
         self._record_metrics(len(plan.tasks))
         return result if result is not None else self._finish(plan)
@@ -403,7 +409,7 @@ class BatchEngine:
         now = int(time.time() * 1000)
         values = {"mini_batches_total": total, "mini_batches_completed": self.done,
                   "mini_batches_failed": len(self.failures), "items_scored": self.items,
-                  "items_failed": self.failed_items}  # fmt: skip
+                  "items_failed": self.failed_items, "scoring_seconds": self.scoring_seconds}  # fmt: skip
         metrics = [Metric(f"batch.{key}", float(value), 0, now) for key, value in values.items()]
         with contextlib.suppress(MlyardError):
             record_run_data(self.workspace, self.job_id, {}, metrics, {})
