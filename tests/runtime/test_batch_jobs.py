@@ -121,3 +121,26 @@ def test_a_small_batch_on_ray_scores_like_model_predict(workspace, tmp_path, ray
     assert "on ray" in read_log(workspace, job.id).decode()
     output = workspace.artifacts.local_path(f"jobs/{job.id}/outputs/score/predictions.csv")
     np.testing.assert_allclose(pd.read_csv(output)["prediction"], model.predict(features), rtol=1e-12)
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_a_crash_in_init_fails_the_job_with_its_traceback(workspace, tmp_path):
+    from mlyard.entities.batch_endpoint import batch_deployment_from_dict, batch_endpoint_from_dict
+    from mlyard.services import batch_endpoints as service
+
+    save_and_register_model(workspace, Ridge().fit([[0.0], [1.0]], [0.0, 1.0]), "m", "sklearn")
+    write(
+        tmp_path / "src" / "score.py",
+        "def init():\n    raise RuntimeError('no model here')\n\ndef run(b):\n    return b\n",
+    )
+    service.create_endpoint(workspace, batch_endpoint_from_dict({"name": "ep"}, "e.yml"))
+    spec = {"name": "broken", "endpoint_name": "ep", "model": "m:1",
+            "code_configuration": {"code": "./src", "scoring_script": "score.py"}}  # fmt: skip
+    service.create_deployment(workspace, batch_deployment_from_dict(spec, "d.yml"), tmp_path, "d.yml")
+    write(tmp_path / "items" / "a.txt", "a")
+    job = batch_jobs.submit_batch_job(workspace, "ep", "items", tmp_path)
+    result = run_job(workspace, job.id)
+    assert result.status == JobStatus.FAILED
+    assert "init() of the scoring script failed in worker 0" in (result.error or "")
+    assert "RuntimeError: no model here" in (result.error or "")
+    assert 'score.py", line 2, in init' in read_log(workspace, job.id).decode()

@@ -8,7 +8,7 @@ mlyard batch-deployment list-jobs --endpoint-name diabetes-batch --name ridge
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -23,7 +23,9 @@ from mlyard.cli.output import (
     print_table,
     say,
 )
-from mlyard.entities.batch_endpoint import BatchDeployment
+
+if TYPE_CHECKING:
+    from mlyard.entities.batch_endpoint import BatchDeployment
 
 app = typer.Typer(help="Deploy a model to a batch endpoint: what its jobs score with.", no_args_is_help=True)
 

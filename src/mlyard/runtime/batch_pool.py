@@ -25,10 +25,40 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any, Protocol
 
+from mlyard.runtime.command_runner import ENV_JOB_ID, PLACE_VARIABLES
 from mlyard.services.batch_results import PartWriter
+from mlyard.services.workspace import ENV_WORKSPACE, Workspace
 
 INIT_TIMEOUT_SECONDS = 600.0
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 STOP_GRACE_SECONDS = 5.0
+
+
+def worker_environment(
+    workspace: Workspace, job_id: str, variables: dict[str, str], output: Path, workers: int
+) -> dict[str, str]:
+    """A worker's variables: the deployment's, the job's (`mlyard.log_metric` in score.py writes to
+    it), Azure's (`AZUREML_BI_OUTPUT_PATH`), and a share of the cores for math libraries."""
+    env = {key: value for key, value in os.environ.items() if key not in PLACE_VARIABLES}
+    threads = str(max(1, (os.cpu_count() or 1) // max(1, workers)))
+    for variable in THREAD_VARIABLES:  # N workers share the cores instead of each taking all
+        env.setdefault(variable, threads)
+    env.update(variables)
+    env.update({ENV_WORKSPACE: str(workspace.path), ENV_JOB_ID: job_id, "AZUREML_RUN_ID": job_id,
+                "PYTHONUNBUFFERED": "1", "AZUREML_BI_OUTPUT_PATH": str(output)})  # fmt: skip
+    return env
+
+
+def worker_python(
+    workspace: Workspace, environment: dict[str, Any] | None, log: Callable[[str], None]
+) -> Path:
+    """The deployment's environment's interpreter (built on first use), or mlyard's own."""
+    if environment is None:
+        return Path(sys.executable)
+    from mlyard.entities.environment_spec import ResolvedEnvironment
+    from mlyard.runtime.environments import prepare_environment
+
+    return prepare_environment(workspace, ResolvedEnvironment.model_validate(environment), log=log).python
 
 
 class WorkerInitFailed(Exception):

@@ -16,10 +16,8 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
-import os
 import queue
 import shutil
-import sys
 import threading
 import time
 import uuid
@@ -32,9 +30,17 @@ from mlyard.entities.job import DataInput, JobStatus, Metric
 from mlyard.entities.job_spec import JobOutput
 from mlyard.errors import Conflict, MlyardError
 from mlyard.runtime.batch_output import Plan, plan_mini_batches, write_predictions
-from mlyard.runtime.batch_pool import LocalWorker, RayWorker, ScoringWorker, WorkerInitFailed, WorkerLost
+from mlyard.runtime.batch_pool import (
+    LocalWorker,
+    RayWorker,
+    ScoringWorker,
+    WorkerInitFailed,
+    WorkerLost,
+    worker_environment,
+    worker_python,
+)
 from mlyard.runtime.child_jobs import CancelWatch
-from mlyard.runtime.command_runner import ENV_JOB_ID, PLACE_VARIABLES, JobLog, LogCallback, RunResult
+from mlyard.runtime.command_runner import JobLog, LogCallback, RunResult
 from mlyard.runtime.runner_process import scratch_root
 from mlyard.services import batch_results as batch_state
 from mlyard.services import job_runs
@@ -43,11 +49,10 @@ from mlyard.services.computes import check_compute
 from mlyard.services.job_inputs import input_path
 from mlyard.services.job_outputs import store_output
 from mlyard.services.jobs import end_job, record_input, record_run_data
-from mlyard.services.workspace import ENV_WORKSPACE, Workspace
+from mlyard.services.workspace import Workspace
 
 PROGRESS_SECONDS = 1.0
 TICK_SECONDS = 0.1
-THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 def run_batch_job(
@@ -245,21 +250,16 @@ class BatchEngine:
             "state_dir": str(self.state), "timeout": job.timeout_seconds, "logging_level": job.logging_level,
         }  # fmt: skip
 
-    def _environment(self, workers: int) -> dict[str, str]:
-        env = {key: value for key, value in os.environ.items() if key not in PLACE_VARIABLES}
-        threads = str(max(1, (os.cpu_count() or 1) // max(1, workers)))
-        for variable in THREAD_VARIABLES:  # N workers share the cores instead of each taking all
-            env.setdefault(variable, threads)
-        env.update(self.job.environment_variables)
-        env.update({ENV_WORKSPACE: str(self.workspace.path), ENV_JOB_ID: self.job_id,
-                    "AZUREML_RUN_ID": self.job_id, "PYTHONUNBUFFERED": "1",
-                    "AZUREML_BI_OUTPUT_PATH": str(self.workdir / "output")})  # fmt: skip
-        return env
-
     def _start_pool(self, config: dict[str, Any], on_ray: bool, address: str | None) -> None:
         (self.workdir / "output").mkdir(parents=True, exist_ok=True)
-        env = self._environment(self.job.workers)
-        python = self._python()
+        env = worker_environment(
+            self.workspace,
+            self.job_id,
+            self.job.environment_variables,
+            self.workdir / "output",
+            self.job.workers,
+        )
+        python = worker_python(self.workspace, self.job.environment, self.write)
         config_path = self.workdir / "worker.json"
         config_path.write_text(json.dumps(config))
         for slot in range(self.job.workers):
@@ -285,15 +285,6 @@ class BatchEngine:
     ) -> ScoringWorker:
         part = self.state / f"ray{slot}-{uuid.uuid4().hex[:8]}.part"
         return RayWorker(slot, address, python, config, env, part)
-
-    def _python(self) -> Path:
-        if self.job.environment is None:
-            return Path(sys.executable)
-        from mlyard.entities.environment_spec import ResolvedEnvironment
-        from mlyard.runtime.environments import prepare_environment
-
-        environment = ResolvedEnvironment.model_validate(self.job.environment)
-        return prepare_environment(self.workspace, environment, log=self.write).python
 
     def _serve(self, slot: int, make: Callable[[], ScoringWorker]) -> None:
         """One worker slot: start its worker, then score mini-batches until none are left."""
