@@ -14,6 +14,7 @@ GET    …/batch-endpoints/{name}/jobs?deployment_name=  reader
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
@@ -37,7 +38,7 @@ from mlyard.server.schemas.batch_endpoints import (
     InvokeRequest,
     SetFields,
 )
-from mlyard.server.uploads import staged_files
+from mlyard.server.uploads import staged_files, staged_path
 from mlyard.services import batch_endpoints as service
 from mlyard.services import batch_jobs
 from mlyard.services.job_submission import QUEUE
@@ -87,6 +88,8 @@ def create_deployment(
             f"{body.source}: endpoint_name: {spec.endpoint_name!r} is not endpoint {name!r}"
         )
     with staged_files(request, ws, body.upload, body.base) as base:
+        if spec.code_configuration is not None and spec.code_configuration.code is not None:
+            _inside(base, spec.code_configuration.code, f"{body.source}: code_configuration.code")
         return service.create_deployment(workspace, spec, base, body.source, body.set_default, body.replace)
 
 
@@ -114,11 +117,34 @@ def delete_deployment(workspace: OperatorWorkspace, name: str, deployment: str) 
 def invoke(ws: str, workspace: ContributorWorkspace, name: str, body: InvokeRequest, request: Request) -> Job:
     """Queue a batch job scoring `input` (a staged local file or folder is stored with the job)."""
     with staged_files(request, ws, body.upload) as base:
+        given = body.input
+        if given is not None and body.upload is not None:
+            given = str(staged_path(base, given))  # the uploaded file or folder, nothing beside it
+        elif given is not None and not _is_reference(given):
+            raise InvalidArgument(
+                f"--input: {given} is a path on the server; upload a local file or folder with the request "
+                "(the SDK and CLI do), or name a data asset (name:version, name@latest)"
+            )
         job = batch_jobs.submit_batch_job(
-            workspace, name, body.input, base, body.deployment_name, body.input_type, body.resume, QUEUE
+            workspace, name, given, base, body.deployment_name, body.input_type, body.resume, QUEUE
         )
     notify_queued()  # the server's dispatcher runs it at once
     return job
+
+
+def _is_reference(text: str) -> bool:
+    """A data asset or job output reference (`name:1`, `name@latest`, `name`, `azureml:…`), not a
+    path: a bare name resolves against the request's empty staging folder, never the server's files."""
+    text = text.strip()
+    if text.startswith("azureml:"):
+        return True
+    return not ("/" in text or "\\" in text or text.startswith((".", "~")))
+
+
+def _inside(base: Path, path: str, where: str) -> None:
+    target = (base / path).resolve()
+    if target != base.resolve() and base.resolve() not in target.parents:
+        raise InvalidArgument(f"{where}: {path} is outside the uploaded files; upload the code with the spec")
 
 
 @router.get("/{name}/jobs", response_model=BatchJobList)
