@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -29,6 +30,7 @@ from mlyard.entities.batch_endpoint import (
 )
 from mlyard.entities.names import parse_ref, validate_name
 from mlyard.entities.spec_files import validate_spec
+from mlyard.entities.spec_values import TextMap
 from mlyard.errors import AlreadyExists, Conflict, InvalidArgument, InvalidSpec, MlyardError, NotFound
 from mlyard.services import audit
 from mlyard.services.code_snapshots import store_code
@@ -305,14 +307,12 @@ def update_deployment(
         apply_override(view, _settable(key), value, "--set")
     settings = validate_spec(BatchSettings, view["settings"], "--set settings")
     resources = validate_spec(BatchResources, view["resources"], "--set resources")
-    if view["compute"] != current.compute:
-        check_compute(workspace, view["compute"], "--set compute")
+    fields = validate_spec(_Editable, {k: view[k] for k in ("description", "tags", "compute")}, "--set")
+    if fields.compute != current.compute:
+        check_compute(workspace, fields.compute, "--set compute")
     updated = current.model_copy(
-        update={
-            "description": view["description"],
-            "tags": {str(k): str(v) for k, v in (view["tags"] or {}).items()},
-            "compute": view["compute"], "instance_count": resources.instance_count, "settings": settings,
-        }
+        update={"description": fields.description, "tags": fields.tags, "compute": fields.compute,
+                "instance_count": resources.instance_count, "settings": settings}
     )  # fmt: skip
 
     def work(session: Session) -> BatchDeployment:
@@ -329,6 +329,16 @@ def update_deployment(
         return updated
 
     return workspace.database.write(work)
+
+
+class _Editable(BaseModel):
+    """The fields of a deployment besides its settings that `--set` may change."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    description: str | None = None
+    tags: TextMap = Field(default_factory=dict)
+    compute: str | None = None
 
 
 def _settable(key: str) -> str:
