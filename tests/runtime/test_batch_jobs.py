@@ -144,3 +144,39 @@ def test_a_crash_in_init_fails_the_job_with_its_traceback(workspace, tmp_path):
     assert "init() of the scoring script failed in worker 0" in (result.error or "")
     assert "RuntimeError: no model here" in (result.error or "")
     assert 'score.py", line 2, in init' in read_log(workspace, job.id).decode()
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_a_canceled_batch_job_stops_its_workers_and_can_be_resumed(workspace, workspace_path, tmp_path):
+    save_and_register_model(workspace, Ridge().fit([[0.0], [1.0]], [0.0, 1.0]), "m", "sklearn")
+    calls = tmp_path / "calls.txt"
+    write(tmp_path / "src" / "score.py", SLOW_SCORE)
+    write(
+        tmp_path / "deployment.yml",
+        f"""\
+        name: slow
+        endpoint_name: ep
+        model: m:1
+        code_configuration: {{code: ./src, scoring_script: score.py}}
+        resources: {{instance_count: 2}}
+        settings: {{mini_batch_size: 1, environment_variables: {{CALLS: {calls}}}}}
+    """,
+    )
+    for i in range(20):
+        write(tmp_path / "items" / f"item{i:02d}.txt", "x")
+    client = MLClient(workspace=workspace_path)
+    client.batch_endpoints.create(name="ep")
+    client.batch_deployments.create(tmp_path / "deployment.yml")
+    job = client.batch_endpoints.invoke("ep", tmp_path / "items")
+    deadline = time.monotonic() + 60
+    while (not calls.exists() or len(calls.read_text().split()) < 2) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    client.jobs.cancel(job.id)
+    ended = client.jobs.stream(job.id, lambda _: None)
+    assert ended.status == JobStatus.CANCELED
+    started = len(calls.read_text().split())
+    assert started < 20, "the workers were stopped before scoring everything"
+    resumed = client.batch_endpoints.invoke("ep", resume=job.id, wait=True)
+    assert resumed.metrics["batch.items_scored"] == 20
+    # at most the mini-batches in flight at the cancel are scored again
+    assert 20 <= len(calls.read_text().split()) <= 22
