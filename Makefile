@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip --disable-pip-version-check --quiet
 
-.PHONY: demo test bench bench-pipelines bench-serving lint clean install install-test
+.PHONY: demo test bench bench-pipelines bench-serving bench-batch lint clean install install-test
 
 demo: $(VENV)/.installed
 	$(BIN)/python examples/diabetes/quickstart.py
@@ -32,6 +32,10 @@ bench-pipelines: .venv-bench/.installed
 bench-serving: .venv-bench-serving/.installed
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	.venv-bench-serving/bin/python bench/serving.py
+
+# batch-endpoint invoke on 1M generated rows against plain model.predict (Ridge and gradient boosting).
+bench-batch: $(VENV)/.installed
+	$(BIN)/python bench/batch.py
 
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test

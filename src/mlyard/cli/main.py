@@ -10,6 +10,8 @@ import typer
 
 from mlyard.cli import (
     audit,
+    batch_deployment,
+    batch_endpoint,
     component,
     compute,
     data,
@@ -41,6 +43,8 @@ app.add_typer(server.app, name="server")
 app.add_typer(worker.app, name="worker")
 app.add_typer(key.app, name="key")
 app.add_typer(audit.app, name="audit")
+app.add_typer(batch_endpoint.app, name="batch-endpoint")
+app.add_typer(batch_deployment.app, name="batch-deployment")
 
 
 @app.callback()

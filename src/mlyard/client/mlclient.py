@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 if TYPE_CHECKING:
     from mlyard.client.access import AuditOperations, KeyOperations, SettingsOperations
+    from mlyard.client.batch_endpoints import BatchDeploymentOperations, BatchEndpointOperations
     from mlyard.client.components import ComponentOperations
     from mlyard.client.computes import ComputeOperations
     from mlyard.client.data import DataOperations
@@ -87,6 +88,14 @@ class MLClient:
     )
     settings: Operations[SettingsOperations] = Operations(
         "mlyard.client.access:LocalSettingsOperations", "mlyard.client.remote.access:RemoteSettingsOperations"
+    )
+    batch_endpoints: Operations[BatchEndpointOperations] = Operations(
+        "mlyard.client.batch_endpoints:LocalBatchEndpointOperations",
+        "mlyard.client.remote.batch_endpoints:RemoteBatchEndpointOperations",
+    )
+    batch_deployments: Operations[BatchDeploymentOperations] = Operations(
+        "mlyard.client.batch_endpoints:LocalBatchDeploymentOperations",
+        "mlyard.client.remote.batch_endpoints:RemoteBatchDeploymentOperations",
     )
 
     def __init__(

@@ -26,6 +26,7 @@ from mlyard.entities.parallel_spec import DEFAULT_OUTPUT_FILE, ResolvedParallelJ
 from mlyard.errors import Conflict, InvalidArgument, MlyardError
 from mlyard.runtime.child_jobs import CancelWatch, cancel_children, run_child, start_child
 from mlyard.runtime.command_runner import JobLog, LogCallback, RunResult
+from mlyard.runtime.mini_batches import group_files, input_files, is_tabular, row_ranges
 from mlyard.runtime.parallel_worker import BATCH_FILE, ROWS_FILE
 from mlyard.runtime.runner_process import scratch_root
 from mlyard.services import job_runs
@@ -200,7 +201,7 @@ class ParallelEngine:
         root = self.workdir / "mini_batches"
         if self.job.partition_keys:
             return self._partitions(self._table(source, given.type), root)
-        if given.type == "mltable" or (source.is_file() and _tabular(source)):
+        if given.type == "mltable" or (source.is_file() and is_tabular(source)):
             return self._row_chunks(self._table(source, given.type), root)
         return self._file_batches(source, root)
 
@@ -236,16 +237,11 @@ class ParallelEngine:
         return batches
 
     def _row_chunks(self, table: Any, root: Path) -> list[MiniBatch]:
-        if self.job.batch_unit == "count":
-            size = max(1, int(self.job.batch_limit))
-        else:
-            row_bytes = max(1, int(table.memory_usage(deep=True).sum() / max(len(table), 1)))
-            size = max(1, int(self.job.batch_limit // row_bytes))
+        row_bytes = table.memory_usage(deep=True).sum() / max(len(table), 1)
+        ranges = row_ranges(len(table), self.job.batch_unit, self.job.batch_limit, row_bytes)
         return [
-            self._table_batch(
-                i, f"rows {start}-{min(start + size, len(table)) - 1}", table.iloc[start : start + size], root
-            )
-            for i, start in enumerate(range(0, len(table), size))
+            self._table_batch(i, f"rows {start}-{stop - 1}", table.iloc[start:stop], root)
+            for i, (start, stop) in enumerate(ranges)
         ]
 
     def _table_batch(
@@ -266,23 +262,7 @@ class ParallelEngine:
         return MiniBatch(index, label, folder, tags or {}, partition)
 
     def _file_batches(self, source: Path, root: Path) -> list[MiniBatch]:
-        files = (
-            [source]
-            if source.is_file()
-            else sorted(p for p in source.rglob("*") if p.is_file() and not p.name.startswith("."))
-        )
-        groups: list[list[Path]] = []
-        current: list[Path] = []
-        size = 0
-        for file in files:
-            weight = 1 if self.job.batch_unit == "count" else file.stat().st_size
-            if current and size + weight > self.job.batch_limit:
-                groups.append(current)
-                current, size = [], 0
-            current.append(file)
-            size += weight
-        if current:
-            groups.append(current)
+        groups = group_files(input_files(source), self.job.batch_unit, self.job.batch_limit)
         batches = []
         for index, group in enumerate(groups):
             folder = root / f"{index:05d}"
@@ -359,10 +339,6 @@ def _child_rows(workspace: Workspace, child: str, scratch: Path) -> str:
     if not workspace.artifacts.exists(path):
         return ""
     return workspace.artifacts.get_bytes(path).decode("utf-8", errors="replace")
-
-
-def _tabular(path: Path) -> bool:
-    return path.suffix.lower() in (".csv", ".tsv", ".parquet", ".pq", ".jsonl")
 
 
 def _plain(value: Any) -> Any:

@@ -17,6 +17,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from mlyard.services.batch_results import rows_of
+
 BATCH_FILE = "batch.json"
 ROWS_FILE = "rows.txt"
 
@@ -28,15 +30,6 @@ def load_mini_batch(folder: Path) -> Any:
     import pandas as pd
 
     return pd.read_parquet(folder / manifest["table"])
-
-
-def rows_of(result: Any) -> list[str]:
-    """One line per item the entry script returned."""
-    if result is None:
-        return []
-    if hasattr(result, "to_csv"):
-        return [line for line in result.to_csv(index=False, header=False).splitlines() if line]
-    return [item if isinstance(item, str) else json.dumps(item, default=str) for item in result]
 
 
 def main(argv: list[str] | None = None) -> int:

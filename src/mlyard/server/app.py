@@ -24,6 +24,7 @@ from mlyard.server.config import ServerConfig
 from mlyard.server.error_handlers import install_error_handlers
 from mlyard.server.middleware import BodyLimitMiddleware, HttpMetrics, RequestContextMiddleware
 from mlyard.server.routes import access, assets, files, jobs, promotions, queue, registry, system
+from mlyard.server.routes.batch_endpoints import router as batch_endpoints_router
 from mlyard.server.schemas.common import ErrorBody
 from mlyard.server.uploads import Uploads
 from mlyard.server.uploads import default_root as default_uploads_root
@@ -66,6 +67,7 @@ def create_app(config: ServerConfig) -> FastAPI:
     app.include_router(files.router)
     app.include_router(queue.router)
     app.include_router(promotions.router)
+    app.include_router(batch_endpoints_router)
     app.include_router(access.router)
     app.include_router(access.whoami_router)
     for router in mlflow.ROUTERS:

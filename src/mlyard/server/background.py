@@ -3,7 +3,9 @@
 leases        every LEASE_CHECK_SECONDS: jobs of silent workers go back to the queue or fail;
               jobs of dead local runners fail (`job_runs.reap_lost_jobs`)
 orchestrators pipeline, sweep and parallel jobs in the queue run here, in threads: they only
-              decide and wait, their steps, trials and mini-batches go to the queue for workers
+              decide and wait, their steps, trials and mini-batches go to the queue for workers;
+              batch scoring jobs too, with their scoring workers as processes of this machine
+              (or actors on Ray compute)
 workers       `workers` embedded worker slots per workspace run queued command jobs on this
               machine (0: only workers started with `mlyard worker start`)
 uploads       abandoned uploads are removed after a day
