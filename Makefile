@@ -13,8 +13,10 @@ demo: $(VENV)/.installed
 	$(BIN)/mlyard job create --file examples/diabetes/pipeline/pipeline.yml --stream
 	@echo "--- look at it: $(BIN)/mlyard job list · $(BIN)/mlyard job list --parent-job-name <pipeline job id>"
 
+# Two test processes (pytest-xdist, a module's tests stay together): much of the suite waits on
+# subprocesses and servers, so two at a time finish sooner even on two cores.
 test: $(VENV)/.installed-test
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadscope
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests bench examples

@@ -168,4 +168,5 @@ def test_kept_alive_connections_get_answers_without_waiting_for_delayed_acks(ser
             began = time.perf_counter()
             assert client.get(f"{server_url}/healthz").status_code == 200
             seconds.append(time.perf_counter() - began)
-    assert sorted(seconds)[len(seconds) // 2] < 0.025, seconds
+    # The delay hits every request (~40 ms); the fastest of twenty shows it on any machine, however loaded.
+    assert min(seconds) < 0.02, seconds

@@ -257,7 +257,8 @@ def test_logging_over_a_kept_alive_connection_does_not_wait_for_delayed_acks(tra
             began = time.perf_counter()
             mlflow.log_metric("loss", 1.0 / (step + 1), step=step)
             seconds.append(time.perf_counter() - began)
-    assert sorted(seconds)[len(seconds) // 2] < 0.025, seconds
+    # The delay hits every request (~40 ms); the fastest of twenty shows it on any machine, however loaded.
+    assert min(seconds) < 0.02, seconds
     assert len(MlflowClient().get_metric_history(run.info.run_id, "loss")) == 20
 
 
