@@ -36,9 +36,10 @@ from typing import Any
 import numpy as np
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
-SYSTEMS = ("reference", "mlyard", "mlyard-v2", "mlyard-forwarded", "mlflow", "mlserver")
+SYSTEMS = ("reference", "mlyard-endpoint", "mlyard", "mlyard-v2", "mlyard-forwarded", "mlflow", "mlserver")
 LABELS = {
     "reference": "raw ASGI reference (uvicorn+httptools+uvloop, 1 worker)",
+    "mlyard-endpoint": "mlyard online endpoint URL, key auth (server gateway → 1 instance over UDS)",
     "mlyard": "mlyard instance, TCP, POST /score",
     "mlyard-v2": "mlyard instance, TCP, V2 infer",
     "mlyard-forwarded": "mlyard instance behind the minimal UDS forwarder (gateway stand-in)",
@@ -139,6 +140,7 @@ class Server:
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
     log: Path | None = None
     watched: dict[str, int] = field(default_factory=dict)  # role → pid whose CPU time is measured
+    headers: dict[str, str] = field(default_factory=dict)  # sent with every request (the endpoint key)
 
     def __post_init__(self) -> None:
         if not self.watched and self.processes:
@@ -245,9 +247,42 @@ def prepare_models(workload: Workload, folder: Path) -> dict[str, Path]:
     return paths
 
 
+def start_endpoint(paths: dict[str, Path], folder: Path, log: Path) -> Server:
+    """`mlyard server start` over a new workspace, the model registered and deployed behind an
+    online endpoint with key auth: one deployment, one instance, every request through the URL."""
+    import mlyard
+
+    port = free_port()
+    command = [
+        sys.executable, "-m", "mlyard.cli.main", "--workspace", str(folder / "ws"),
+        "server", "start", "--port", str(port), "--no-worker",
+    ]  # fmt: skip
+    process = spawn(command, log)
+    url = f"http://127.0.0.1:{port}"
+    wait_until(f"{url}/healthz", 60, [process], log)
+    with mlyard.MLClient(url=url) as client:
+        client.models.create(MODEL_NAME, paths["mlyard"], type="sklearn")
+        client.online_endpoints.create({"name": MODEL_NAME, "auth_mode": "key"})
+        deployment = {
+            "name": "blue", "endpoint_name": MODEL_NAME, "model": f"azureml:{MODEL_NAME}:1",
+            "instance_count": 1,
+            # Above the connection count, as for the instance alone: wrk's connections are not to be refused.
+            "request_settings": {"max_concurrent_requests_per_instance": 1024, "request_timeout_ms": 60000},
+        }  # fmt: skip
+        client.online_deployments.create(deployment, all_traffic=True, timeout=120)
+        key = client.online_endpoints.get_credentials(MODEL_NAME).primary_key
+    headers = {"Authorization": f"Bearer {key}"}
+    path = f"/endpoints/{MODEL_NAME}/score"
+    return Server(
+        "mlyard-endpoint", url, path, "azure", [process], log, {"server+instance": process.pid}, headers
+    )
+
+
 def start(name: str, paths: dict[str, Path], folder: Path, running: dict[str, Server]) -> Server:
     python = sys.executable
     log = folder / f"{name}.log"
+    if name == "mlyard-endpoint":
+        return start_endpoint(paths, folder, log)
     if name in ("mlyard", "mlyard-v2", "mlyard-forwarded"):
         instance = running.get("mlyard-instance")
         if instance is None:
@@ -388,7 +423,10 @@ def wait_until_post(server: Server, paths: dict[str, Path], log: Path) -> None:
 
 def post(server: Server, body: bytes) -> Any:
     request = urllib.request.Request(
-        server.url + server.path, data=body, headers={"Content-Type": "application/json"}, method="POST"
+        server.url + server.path,
+        data=body,
+        headers={"Content-Type": "application/json", **server.headers},
+        method="POST",
     )
     with urllib.request.urlopen(request, timeout=30) as response:
         return json.loads(response.read())
@@ -413,6 +451,7 @@ def check_predictions(server: Server, workload: Workload, counts: list[int]) -> 
 WRK_SCRIPT = """
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
+{headers}
 local file = io.open("{body}", "rb")
 wrk.body = file:read("*a")
 file:close()
@@ -449,7 +488,8 @@ def run_wrk(
     body = folder / f"{server.kind}-{rows}.json"
     body.write_bytes(workload.body(server.kind, rows))
     script = folder / f"{server.kind}-{rows}.lua"
-    script.write_text(WRK_SCRIPT.format(body=body))
+    headers = "\n".join(f'wrk.headers["{k}"] = "{v}"' for k, v in server.headers.items())
+    script.write_text(WRK_SCRIPT.format(body=body, headers=headers))
     command = [
         "wrk",
         "-t1",
@@ -535,40 +575,11 @@ def report(measurements: list[Measurement], console: Any) -> dict[str, Any]:
         "CPU µs/req: user+system CPU time of the serving process(es) and their children during the run, per "
         "answered request (for the forwarded row: instance + forwarder)."
     )
-    present = {m.system for m in measurements}
-
-    ratios: dict[str, Any] = {}
-    table = Table(title="mlyard instance (TCP, /score) against the anchors; targets of the issue beside them")
-    for column in (
-        "rows",
-        "conns",
-        "× MLflow (≥ 5)",
-        "× MLServer (≥ 2)",
-        "of reference (≥ 60 %)",
-        "P99 (≤ 10 ms)",
-    ):
-        table.add_column(column, justify="right")
-    for rows, connections in cases(measurements):
-        ours = by.get(("mlyard", rows, connections))
-        if ours is None or not any(
-            by.get((a, rows, connections)) for a in ("mlflow", "mlserver", "reference")
-        ):
-            continue
-        row = {}
-        for anchor in ("mlflow", "mlserver", "reference"):
-            theirs = by.get((anchor, rows, connections))
-            row[anchor] = ours.requests_per_second / theirs.requests_per_second if theirs else None
-        ratios[f"{rows}x{connections}"] = {**row, "p99_ms": ours.p99_ms}
-        table.add_row(
-            str(rows),
-            str(connections),
-            _ratio(row["mlflow"], TARGETS["mlflow"], "×"),
-            _ratio(row["mlserver"], TARGETS["mlserver"], "×"),
-            _ratio(row["reference"], TARGETS["reference"], "%"),
-            f"{ours.p99_ms:.2f} {'met' if ours.p99_ms <= TARGETS['p99_ms'] else 'not met'}",
-        )
-    if "mlyard" in present:
-        console.print(table)
+    ratios = {
+        system: ratio_table(by, cases(measurements), system, console)
+        for system in ("mlyard-endpoint", "mlyard")
+        if any(m.system == system for m in measurements)
+    }
 
     hop = hop_cost(by, cases(measurements))
     if hop:
@@ -603,7 +614,46 @@ def report(measurements: list[Measurement], console: Any) -> dict[str, Any]:
             "At 1 connection the extra P50 is the hop's added latency on an idle path; under load wrk, the "
             "forwarder and the instance share two cores, so the forwarder's CPU µs per request is its budget."
         )
-    return {"ratios": ratios, "forwarding_hop": hop}
+    return {"ratios": ratios.get("mlyard-endpoint", {}), "instance_ratios": ratios.get("mlyard", {}),
+            "forwarding_hop": hop}  # fmt: skip
+
+
+def ratio_table(
+    by: dict[tuple[str, int, int], Measurement], keys: list[tuple[int, int]], system: str, console: Any
+) -> dict[str, Any]:
+    """`system` against the anchors, case by case, with the issue's targets beside each ratio."""
+    from rich.table import Table
+
+    ratios: dict[str, Any] = {}
+    table = Table(title=f"{LABELS[system]} against the anchors; the issue's targets beside them")
+    for column in (
+        "rows",
+        "conns",
+        "× MLflow (≥ 5)",
+        "× MLServer (≥ 2)",
+        "of reference (≥ 60 %)",
+        "P99 (≤ 10 ms)",
+    ):
+        table.add_column(column, justify="right")
+    for rows, connections in keys:
+        ours = by.get((system, rows, connections))
+        if ours is None or not any(
+            by.get((a, rows, connections)) for a in ("mlflow", "mlserver", "reference")
+        ):
+            continue
+        row = {}
+        for anchor in ("mlflow", "mlserver", "reference"):
+            theirs = by.get((anchor, rows, connections))
+            row[anchor] = ours.requests_per_second / theirs.requests_per_second if theirs else None
+        ratios[f"{rows}x{connections}"] = {**row, "p99_ms": ours.p99_ms}
+        table.add_row(
+            str(rows), str(connections), _ratio(row["mlflow"], TARGETS["mlflow"], "×"),
+            _ratio(row["mlserver"], TARGETS["mlserver"], "×"),
+            _ratio(row["reference"], TARGETS["reference"], "%"),
+            f"{ours.p99_ms:.2f} {'met' if ours.p99_ms <= TARGETS['p99_ms'] else 'not met'}",
+        )  # fmt: skip
+    console.print(table)
+    return ratios
 
 
 def hop_cost(by: dict[tuple[str, int, int], Measurement], keys: list[tuple[int, int]]) -> dict[str, Any]:
@@ -705,7 +755,10 @@ def measure(
                 f"P50 {m.p50_ms:.2f} ms, P99 {m.p99_ms:.2f} ms",
                 flush=True,
             )
-    if server.name in ("mlyard", "mlyard-forwarded") and args.hop_connections not in connections:
+    if (
+        server.name in ("mlyard", "mlyard-forwarded", "mlyard-endpoint")
+        and args.hop_connections not in connections
+    ):
         for count in rows:  # an idle path: the hop's added latency, not queueing
             m = run_wrk(server, workload, count, args.hop_connections, args.duration, folder)
             measurements.append(m)
@@ -735,7 +788,7 @@ def run_systems(
     wrong: dict[str, str] = {}
     skipped: dict[str, str] = {}
     running: dict[str, Server] = {}
-    uses_instance = [s for s in systems if s.startswith("mlyard")]
+    uses_instance = [s for s in systems if s in ("mlyard", "mlyard-v2", "mlyard-forwarded")]
     try:
         for system in systems:
             reason = skip_reason(system, paths)

@@ -155,3 +155,32 @@ def test_without_keys_the_server_is_open_to_this_machine_as_anonymous(api):
         "authentication": False,
     }
     assert api.post(f"{API}/jobs", json={}).status_code == 201
+
+
+def test_the_local_token_in_server_json_opens_its_own_workspace_only(workspace_path, tmp_path):
+    """A client on this machine that can read the workspace folder acts as its owner (that is how
+    `client.online_endpoints.invoke` reaches the gateway), but not as owner of the server's others."""
+    import json
+    import stat
+
+    from mlyard.server.app import create_app
+    from mlyard.server.config import ServerConfig, WorkspaceLocation
+    from mlyard.services.workspace import create_workspace, open_workspace
+
+    other_path = tmp_path / "other"
+    create_workspace(other_path)
+    for path in (workspace_path, other_path):
+        keys.create_key(open_workspace(path), "admin-user", "admin")  # auth on in both
+    locations = {"default": WorkspaceLocation(workspace_path), "other": WorkspaceLocation(other_path)}
+    app = create_app(ServerConfig(locations, background=True, workers=0))
+    app.state.url = "http://127.0.0.1:1"  # as `prepare` sets it: the background writes server.json
+    with TestClient(app) as api:
+        files = {path: path / "server.json" for path in (workspace_path, other_path)}
+        assert all(stat.S_IMODE(file.stat().st_mode) == 0o600 for file in files.values())
+        mine, theirs = (json.loads(file.read_text())["local_token"] for file in files.values())
+        assert mine != theirs
+        assert api.get(f"{API}/keys", headers=bearer(mine)).status_code == 200  # the owner: admin
+        assert api.get("/api/v1/workspaces/other/keys", headers=bearer(theirs)).status_code == 200
+        assert_error(api.get("/api/v1/workspaces/other/jobs", headers=bearer(mine)), 401, "UNAUTHENTICATED")
+        assert_error(api.get(f"{API}/jobs", headers=bearer(mine[:-1] + "0")), 401, "UNAUTHENTICATED")
+    assert not files[workspace_path].exists()  # removed when the server stops

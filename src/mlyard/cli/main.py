@@ -19,6 +19,8 @@ from mlyard.cli import (
     job,
     key,
     model,
+    online_deployment,
+    online_endpoint,
     server,
     worker,
     workspace,
@@ -43,6 +45,8 @@ app.add_typer(server.app, name="server")
 app.add_typer(worker.app, name="worker")
 app.add_typer(key.app, name="key")
 app.add_typer(audit.app, name="audit")
+app.add_typer(online_endpoint.app, name="online-endpoint")
+app.add_typer(online_deployment.app, name="online-deployment")
 app.add_typer(batch_endpoint.app, name="batch-endpoint")
 app.add_typer(batch_deployment.app, name="batch-deployment")
 

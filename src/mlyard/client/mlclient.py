@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from mlyard.client.components import ComponentOperations
     from mlyard.client.computes import ComputeOperations
     from mlyard.client.data import DataOperations
+    from mlyard.client.endpoint_deployments import OnlineDeploymentOperations
+    from mlyard.client.endpoints import OnlineEndpointOperations
     from mlyard.client.environments import EnvironmentOperations
     from mlyard.client.jobs import JobOperations
     from mlyard.client.models import ModelOperations
@@ -34,8 +36,9 @@ class Operations(Generic[T]):
     """An operations attribute of `MLClient`, built on first use — local or remote — so a script
     that only logs metrics does not import the registry, environments or the remote client."""
 
-    def __init__(self, local: str, remote: str) -> None:
+    def __init__(self, local: str, remote: str, *needs: str) -> None:
         self.local, self.remote = local, remote  # "module:Class"
+        self.needs = needs  # other operations it is built with (deployments need their endpoints)
 
     def __set_name__(self, owner: type, name: str) -> None:
         self.name = name
@@ -52,7 +55,8 @@ class Operations(Generic[T]):
         from importlib import import_module
 
         module, _, name = (self.remote if client._session is not None else self.local).partition(":")
-        built: T = getattr(import_module(module), name)(client._session or client._workspace)
+        others = [getattr(client, need) for need in self.needs]
+        built: T = getattr(import_module(module), name)(client._session or client._workspace, *others)
         client.__dict__[self.name] = built  # from now on the instance attribute answers
         return built
 
@@ -88,6 +92,15 @@ class MLClient:
     )
     settings: Operations[SettingsOperations] = Operations(
         "mlyard.client.access:LocalSettingsOperations", "mlyard.client.remote.access:RemoteSettingsOperations"
+    )
+    online_endpoints: Operations[OnlineEndpointOperations] = Operations(
+        "mlyard.client.endpoints:LocalOnlineEndpointOperations",
+        "mlyard.client.remote.endpoints:RemoteOnlineEndpointOperations",
+    )
+    online_deployments: Operations[OnlineDeploymentOperations] = Operations(
+        "mlyard.client.endpoint_deployments:LocalOnlineDeploymentOperations",
+        "mlyard.client.remote.endpoints:RemoteOnlineDeploymentOperations",
+        "online_endpoints",
     )
     batch_endpoints: Operations[BatchEndpointOperations] = Operations(
         "mlyard.client.batch_endpoints:LocalBatchEndpointOperations",

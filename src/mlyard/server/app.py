@@ -2,18 +2,21 @@
 
 Middleware, outermost first: request context (request id, metrics, last-resort 500) → the MLflow
 API's default-workspace paths → body size limit (not for streamed artifact uploads) → FastAPI's
-exception handlers (the JSON error shape) → routes.
+exception handlers (the JSON error shape) → routes. Scoring requests (`/endpoints/…`) skip all of
+it: they go straight to the endpoint gateway (`serving/gateway.py`), which has its own limits,
+errors and metrics.
 """
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI, Request
 from prometheus_client import CollectorRegistry
 from starlette.concurrency import run_in_threadpool
-from starlette.types import Scope
+from starlette.types import Receive, Scope, Send
 
 from mlyard import __version__
 from mlyard.entities.names import validate_name
@@ -23,12 +26,15 @@ from mlyard.server.auth import Authenticator
 from mlyard.server.config import ServerConfig
 from mlyard.server.error_handlers import install_error_handlers
 from mlyard.server.middleware import BodyLimitMiddleware, HttpMetrics, RequestContextMiddleware
-from mlyard.server.routes import access, assets, files, jobs, promotions, queue, registry, system
+from mlyard.server.routes import access, assets, endpoints, files, jobs, promotions, queue, registry, system
 from mlyard.server.routes.batch_endpoints import router as batch_endpoints_router
 from mlyard.server.schemas.common import ErrorBody
 from mlyard.server.uploads import Uploads
 from mlyard.server.uploads import default_root as default_uploads_root
 from mlyard.server.workspaces import ServedWorkspaces
+from mlyard.serving.gateway import PREFIXES as GATEWAY_PREFIXES
+from mlyard.serving.gateway import Gateway
+from mlyard.serving.gateway_metrics import GatewayMetrics
 
 # Documented on every route: the shape all refusals share.
 _ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
@@ -36,10 +42,22 @@ _ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
 }
 
 
+class _ServerApp(FastAPI):
+    """FastAPI, except that scoring requests go to the gateway before any middleware or routing."""
+
+    gateway: Gateway
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(GATEWAY_PREFIXES):
+            await self.gateway(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+
 def create_app(config: ServerConfig) -> FastAPI:
     """The app serving `config.workspaces`; opens nothing until a request (or `serve`) needs it."""
     _check_config(config)
-    app = FastAPI(
+    app = _ServerApp(
         lifespan=_lifespan,
         dependencies=[Depends(_refuse_nul_characters)],
         title="mlyard",
@@ -52,6 +70,10 @@ def create_app(config: ServerConfig) -> FastAPI:
     app.state.uploads = Uploads(config.uploads_dir or default_uploads_root())
     app.state.config = config
     app.state.metrics_registry = CollectorRegistry(auto_describe=True)
+    app.gateway = app.state.gateway = Gateway(
+        GatewayMetrics(app.state.metrics_registry), config.max_body_bytes
+    )
+    app.state.local_secret = secrets.token_bytes(32)  # local clients' keys in server.json derive from it
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=config.max_body_bytes, exempt=_streams_its_body)
     app.add_middleware(
@@ -70,6 +92,7 @@ def create_app(config: ServerConfig) -> FastAPI:
     app.include_router(batch_endpoints_router)
     app.include_router(access.router)
     app.include_router(access.whoami_router)
+    app.include_router(endpoints.router)
     for router in mlflow.ROUTERS:
         app.include_router(router)
     return app
@@ -85,7 +108,10 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     from mlyard.server.background import Background, BackgroundSettings
 
     settings = BackgroundSettings(config.workers, config.lease_seconds, config.job_retries)
-    background = Background(app.state.workspaces, app.state.uploads, settings)
+    background = Background(
+        app.state.workspaces, app.state.uploads, settings, app.state.gateway,
+        getattr(app.state, "url", None), app.state.local_secret,
+    )  # fmt: skip
     await run_in_threadpool(background.start)
     app.state.background = background
     try:

@@ -9,6 +9,8 @@ orchestrators pipeline, sweep and parallel jobs in the queue run here, in thread
 workers       `workers` embedded worker slots per workspace run queued command jobs on this
               machine (0: only workers started with `mlyard worker start`)
 uploads       abandoned uploads are removed after a day
+endpoints     the supervisor runs every online deployment's instances and keeps the gateway's routing
+              table (serving/supervisor.py); `server.json` in each workspace folder says where
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
+import os
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -25,10 +29,14 @@ from mlyard.entities.job import JobStatus
 from mlyard.errors import Conflict, MlyardError
 from mlyard.runtime.child_jobs import wait_for_queued
 from mlyard.runtime.worker import LocalJobSource, Worker, new_worker_id
+from mlyard.server.auth import local_token
 from mlyard.server.uploads import Uploads
 from mlyard.server.workspaces import ServedWorkspaces
 from mlyard.services import job_runs, queue
+from mlyard.services.server_file import ServerRecord, remove_server_file, write_server_file
 from mlyard.services.workspace import Workspace
+from mlyard.serving.gateway import Gateway
+from mlyard.serving.supervisor import Supervisor
 
 logger = logging.getLogger("mlyard.server")
 LEASE_CHECK_SECONDS = 2.0
@@ -44,10 +52,20 @@ class BackgroundSettings:
 
 
 class Background:
-    def __init__(self, workspaces: ServedWorkspaces, uploads: Uploads, settings: BackgroundSettings) -> None:
+    def __init__(
+        self,
+        workspaces: ServedWorkspaces,
+        uploads: Uploads,
+        settings: BackgroundSettings,
+        gateway: Gateway | None = None,
+        url: str | None = None,
+        local_secret: bytes = b"",
+    ) -> None:
         self.workspaces = workspaces
         self.uploads = uploads
         self.settings = settings
+        self.gateway, self.url, self.local_secret = gateway, url, local_secret
+        self.supervisor: Supervisor | None = None
         self.stop_event = threading.Event()
         self.threads: list[threading.Thread] = []
         self._orchestrating: set[tuple[str, str]] = set()
@@ -66,13 +84,38 @@ class Background:
                     new_worker_id(f"server-{name}"), kinds=("local", "ray"), slots=self.settings.workers,
                 )  # fmt: skip
                 self._spawn(f"mlyard-worker-{name}", functools.partial(worker.run, self.stop_event))
+        if self.gateway is not None:
+            self._start_endpoints(self.gateway)
 
     def stop(self, timeout: float = 30.0) -> None:
         """Stop claiming; wait for running jobs (up to `timeout`), whose leases otherwise expire."""
         self.stop_event.set()
+        if self.supervisor is not None:
+            self.supervisor.stop()
+            for name in self.workspaces.names():
+                remove_server_file(self.workspaces.open(name).path, os.getpid())
         deadline = time.monotonic() + timeout
         for thread in self.threads:
             thread.join(max(0.0, deadline - time.monotonic()))
+
+    def _start_endpoints(self, gateway: Gateway) -> None:
+        """The online endpoints' supervisor, and `server.json` where local clients look for the gateway."""
+        from mlyard.runtime.environments import prepare_environment
+        from mlyard.server.mlflow import default_workspace
+
+        default = default_workspace(self.workspaces.locations)
+        served = {name: self.workspaces.open(name) for name in self.workspaces.names()}
+        self.supervisor = Supervisor(
+            served, gateway, lambda ws, env, log: prepare_environment(ws, env, log).python, default
+        )
+        self.supervisor.start()
+        if self.url is None:
+            return
+        for name, workspace in served.items():
+            prefix = "/endpoints" if name == default else f"/workspaces/{name}/endpoints"
+            token = local_token(self.local_secret, name)
+            record = ServerRecord(self.url, os.getpid(), socket.gethostname(), name, prefix, token)
+            write_server_file(workspace.path, record)
 
     def _spawn(self, name: str, target: Callable[[], None]) -> None:
         thread = threading.Thread(target=target, name=name, daemon=True)

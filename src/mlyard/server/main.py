@@ -49,6 +49,7 @@ def prepare(
     listener = _bind(host, port)
     bound_port = listener.getsockname()[1]
     url = f"http://{f'[{host}]' if ':' in host else host}:{bound_port}"
+    app.state.url = url  # the background writes it to server.json, for local clients of the gateway
     logging_options: dict[str, Any] = (
         {"log_config": _log_config()} if own_logging else {"log_config": None, "access_log": False}
     )

@@ -26,8 +26,10 @@ import socket
 import stat
 import sys
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 from mlyard.serving.app import DEFAULT_MAX_BODY_BYTES, ScoringApp
 
@@ -53,6 +55,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--graceful-timeout", type=float, default=30.0, help="seconds to drain on SIGTERM")
     parser.add_argument("--access-log", action="store_true", help="log every request (costs throughput)")
+    parser.add_argument(
+        "--parent-pid", type=int, help="drain and exit once this process (a supervisor) is gone"
+    )
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     args = parser.parse_args(argv)
     if args.port is None and args.uds is None:
@@ -139,6 +144,8 @@ def serve(args: argparse.Namespace) -> int:
         proxy_headers=False,
     )
     server = _server_class()(config)
+    if args.parent_pid is not None:
+        _exit_with_parent(args.parent_pid, server)
     print(f"mlyard-instance listening name={args.name} pid={os.getpid()} {' '.join(where)}", flush=True)
     try:
         server.run(sockets=sockets)
@@ -155,6 +162,20 @@ def serve(args: argparse.Namespace) -> int:
         sys.stderr.flush()
         os._exit(0)
     return 0
+
+
+def _exit_with_parent(parent: int, server: Any) -> None:
+    """A supervisor killed without stopping its instances leaves them to init: stop then, as SIGTERM would."""
+
+    def watch() -> None:
+        while not server.should_exit:
+            if os.getppid() != parent:
+                logger.warning("the supervisor (pid %d) is gone; stopping", parent)
+                server.should_exit = True
+                return
+            time.sleep(0.5)
+
+    threading.Thread(target=watch, name="mlyard-parent-watch", daemon=True).start()
 
 
 def _server_class() -> type:

@@ -41,6 +41,10 @@ class UpstreamError(ConnectionError):
     """The instance could not be reached, or broke the connection before answering."""
 
 
+class UpstreamTimeout(TimeoutError):
+    """The instance did not answer within the request's timeout (its connection is closed)."""
+
+
 class _Connection(asyncio.Protocol):
     """One keep-alive connection; `waiter` resolves with the response to the request in flight."""
 
@@ -96,6 +100,11 @@ class _Connection(asyncio.Protocol):
         if self.transport is not None:
             self.transport.close()
 
+    def expire(self, timeout: float) -> None:
+        """The answer is late: fail the request in flight and drop the connection (it is unusable)."""
+        self._fail(UpstreamTimeout(f"the instance did not answer within {timeout * 1000:.0f} ms"))
+        self.close()
+
     def _fail(self, error: Exception) -> None:
         waiter, self.waiter = self.waiter, None
         if waiter is not None and not waiter.done():
@@ -116,9 +125,15 @@ class UpstreamPool:
         self._idle: list[_Connection] = []
 
     async def request(
-        self, method: str, target: str, headers: Sequence[tuple[bytes, bytes]] = (), body: bytes = b""
+        self,
+        method: str,
+        target: str,
+        headers: Sequence[tuple[bytes, bytes]] = (),
+        body: bytes = b"",
+        timeout: float | None = None,
     ) -> UpstreamResponse:
-        """Send one request and wait for its whole response; UpstreamError if the instance is unreachable."""
+        """Send one request and wait for its whole response; UpstreamError if the instance is
+        unreachable, UpstreamTimeout if it has not answered `timeout` seconds after sending."""
         head = [f"{method} {target} HTTP/1.1\r\n".encode("latin-1"), b"host: ", self.authority, b"\r\n"]
         for name, value in headers:
             if name not in HOP_BY_HOP:
@@ -130,14 +145,26 @@ class UpstreamPool:
             if connection.closed:
                 continue
             try:
-                return await self._exchange(connection, request)
+                return await self._exchange(connection, request, timeout)
             except UpstreamError:
                 if connection.received:  # part of an answer came: not safe to send again
                     raise
-        return await self._exchange(await self._connect(), request)
+        return await self._exchange(await self._connect(), request, timeout)
 
-    async def _exchange(self, connection: _Connection, request: bytes) -> UpstreamResponse:
-        response = await connection.send(request)
+    async def _exchange(
+        self, connection: _Connection, request: bytes, timeout: float | None
+    ) -> UpstreamResponse:
+        waiter = connection.send(request)
+        loop = asyncio.get_running_loop()
+        timer = None if timeout is None else loop.call_later(timeout, connection.expire, timeout)
+        try:
+            response = await waiter
+        except BaseException:
+            connection.close()  # cancelled or failed mid-exchange: the connection's state is unknown
+            raise
+        finally:
+            if timer is not None:
+                timer.cancel()
         if not connection.closed and len(self._idle) < self.max_idle:
             self._idle.append(connection)
         return response

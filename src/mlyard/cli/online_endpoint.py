@@ -1,0 +1,202 @@
+"""`mlyard online-endpoint create|show|list|update|delete|invoke|get-credentials|regenerate-keys|metrics`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from mlyard.cli.context import client_of
+from mlyard.cli.output import OutputFormat, OutputOption, print_fields, print_json, print_table, say
+
+if TYPE_CHECKING:
+    from mlyard.entities.endpoint import OnlineEndpoint
+
+app = typer.Typer(
+    help="Online endpoints: a scoring URL with keys or tokens, and a traffic split over deployments.",
+    no_args_is_help=True,
+)
+NameOption = Annotated[str, typer.Option("--name", "-n", help="the endpoint's name")]
+
+
+@app.command("create")
+def create(
+    ctx: typer.Context,
+    file: Annotated[Path | None, typer.Option("--file", "-f", help="endpoint YAML (Azure ML's)")] = None,
+    name: Annotated[str | None, typer.Option("--name", "-n", help="overrides the file's name")] = None,
+    auth_mode: Annotated[str | None, typer.Option("--auth-mode", help="key (default) or aml_token")] = None,
+    output: OutputOption = OutputFormat.table,
+) -> None:
+    """Create an endpoint (its keys are generated); add deployments with `online-deployment create`."""
+    from mlyard.entities.spec_files import load_yaml
+    from mlyard.errors import InvalidArgument
+
+    if file is None and name is None:
+        raise InvalidArgument("give the endpoint's YAML (--file) or at least its --name")
+    overrides = {k: v for k, v in (("name", name), ("auth_mode", auth_mode)) if v is not None}
+    spec = file if file is not None and not overrides else {**(load_yaml(file) if file else {}), **overrides}
+    endpoint = client_of(ctx).online_endpoints.create(spec)
+    _print(endpoint, output, f"created online endpoint {endpoint.name} (auth_mode {endpoint.auth_mode})")
+
+
+@app.command("show")
+def show(ctx: typer.Context, name: NameOption, output: OutputOption = OutputFormat.table) -> None:
+    """The endpoint: auth mode, traffic, mirror traffic, scoring URI."""
+    _print(client_of(ctx).online_endpoints.get(name), output)
+
+
+@app.command("list")
+def list_endpoints(ctx: typer.Context, output: OutputOption = OutputFormat.table) -> None:
+    """Every online endpoint of the workspace."""
+    endpoints = client_of(ctx).online_endpoints.list()
+    if output == OutputFormat.json:
+        print_json([e.model_dump(mode="json") for e in endpoints])
+        return
+    print_table(
+        f"{len(endpoints)} online endpoint(s)",
+        ["name", "auth_mode", "traffic", "mirror_traffic", "scoring_uri"],
+        [[e.name, e.auth_mode, e.traffic, e.mirror_traffic, e.scoring_uri] for e in endpoints],
+    )
+
+
+@app.command("update")
+def update(
+    ctx: typer.Context,
+    name: Annotated[str | None, typer.Option("--name", "-n", help="default: the file's name")] = None,
+    traffic: Annotated[
+        str | None, typer.Option("--traffic", "-r", help='"blue=90 green=10": sums to 100, or all 0')
+    ] = None,
+    mirror_traffic: Annotated[
+        str | None, typer.Option("--mirror-traffic", help='"green=10": at most 50; "" removes it')
+    ] = None,
+    file: Annotated[Path | None, typer.Option("--file", "-f", help="endpoint YAML: traffic, tags…")] = None,
+    output: OutputOption = OutputFormat.table,
+) -> None:
+    """Move live traffic between deployments, or mirror a share of it to one."""
+    from mlyard.entities.endpoint_spec import endpoint_spec_from_dict, parse_traffic
+    from mlyard.entities.spec_files import load_yaml
+    from mlyard.errors import InvalidArgument
+
+    spec = endpoint_spec_from_dict(load_yaml(file), str(file)) if file is not None else None
+    chosen = name or (spec.name if spec else None)
+    if chosen is None:
+        raise InvalidArgument("give the endpoint's --name (or --file)")
+    live = (
+        parse_traffic(traffic) if traffic is not None else (spec.traffic if spec and spec.traffic else None)
+    )
+    mirror = (
+        parse_traffic(mirror_traffic, "--mirror-traffic")
+        if mirror_traffic is not None
+        else (spec.mirror_traffic if spec and spec.mirror_traffic else None)
+    )
+    endpoint = client_of(ctx).online_endpoints.update(
+        chosen, live, mirror, spec.description if spec else None, spec.tags if spec and spec.tags else None
+    )
+    _print(endpoint, output, f"updated online endpoint {endpoint.name}")
+
+
+@app.command("delete")
+def delete(
+    ctx: typer.Context,
+    name: NameOption,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="accepted for az ml compatibility")] = False,
+) -> None:
+    """Delete the endpoint and all its deployments."""
+    client_of(ctx).online_endpoints.delete(name)
+    say(f"deleted online endpoint {name}")
+
+
+@app.command("invoke")
+def invoke(
+    ctx: typer.Context,
+    name: NameOption,
+    request_file: Annotated[Path, typer.Option("--request-file", "-r", help="the JSON body to send")],
+    deployment_name: Annotated[
+        str | None, typer.Option("--deployment-name", "-d", help="pin this deployment (any traffic share)")
+    ] = None,
+) -> None:
+    """Send a scoring request to the endpoint and print its answer."""
+    answer = client_of(ctx).online_endpoints.invoke(name, request_file, deployment_name=deployment_name)
+    sys.stdout.write(answer + ("\n" if not answer.endswith("\n") else ""))
+
+
+@app.command("get-credentials")
+def get_credentials(
+    ctx: typer.Context,
+    name: NameOption,
+    token_lifetime: Annotated[
+        float | None, typer.Option("--token-lifetime", help="seconds an aml_token stays valid (default 3600)")
+    ] = None,
+) -> None:
+    """The endpoint's keys (primaryKey, secondaryKey), or a new token (accessToken, expiryTimeUtc)."""
+    credentials = client_of(ctx).online_endpoints.get_credentials(name, token_lifetime)
+    print_json(credentials.model_dump(mode="json", by_alias=True, exclude_none=True, exclude={"auth_mode"}))
+
+
+@app.command("regenerate-keys")
+def regenerate_keys(
+    ctx: typer.Context,
+    name: NameOption,
+    key_type: Annotated[str, typer.Option("--key-type", help="primary or secondary")] = "primary",
+) -> None:
+    """Replace one key; the other keeps working meanwhile."""
+    client_of(ctx).online_endpoints.regenerate_keys(name, key_type)
+    say(f"regenerated the {key_type} key of online endpoint {name}")
+
+
+@app.command("metrics")
+def metrics(
+    ctx: typer.Context,
+    name: NameOption,
+    window: Annotated[int, typer.Option("--window", help="seconds to look back (at most 900)")] = 60,
+    output: OutputOption = OutputFormat.table,
+) -> None:
+    """Requests/s, errors and P50/P95/P99 latency per deployment, from the gateway."""
+    summary = client_of(ctx).online_endpoints.metrics(name, window)
+    if output == OutputFormat.json:
+        print_json(summary.model_dump(mode="json"))
+        return
+    rows = [("(all)", summary.total), *summary.deployments.items()]
+    print_table(
+        f"online endpoint {name}: last {summary.window_seconds} s",
+        ["deployment", "requests", "req/s", "errors", "statuses", "P50 ms", "P95 ms", "P99 ms", "mirrored"],
+        [
+            [
+                d,
+                s.requests,
+                s.requests_per_second,
+                s.errors,
+                s.status_counts,
+                s.latency_ms.p50,
+                s.latency_ms.p95,
+                s.latency_ms.p99,
+                s.mirrored,
+            ]
+            for d, s in rows
+        ],  # fmt: skip
+    )
+
+
+def _print(endpoint: OnlineEndpoint, output: OutputFormat, message: str | None = None) -> None:
+    if output == OutputFormat.json:
+        print_json(endpoint.model_dump(mode="json"))
+        return
+    if message:
+        say(message)
+    print_fields(
+        f"online endpoint {endpoint.name}",
+        {
+            "auth_mode": endpoint.auth_mode,
+            "traffic": endpoint.traffic or "(none: every deployment at 0)",
+            "mirror_traffic": endpoint.mirror_traffic,
+            "scoring_uri": endpoint.scoring_uri or "(no server serves this workspace: mlyard server start)",
+            "openapi_uri": endpoint.openapi_uri,
+            "description": endpoint.description,
+            "tags": endpoint.tags,
+            "provisioning_state": endpoint.provisioning_state,
+            "created": endpoint.created_at,
+            "created by": endpoint.created_by,
+        },
+    )
