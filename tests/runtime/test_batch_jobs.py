@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import textwrap
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import psutil
 import pytest
 from sklearn.datasets import load_diabetes
 from sklearn.linear_model import Ridge
@@ -80,6 +82,8 @@ def test_a_killed_runner_is_resumed_without_scoring_finished_mini_batches_again(
     pid = runner_pid(workspace, job.id)
     assert pid is not None
     os.kill(pid, signal.SIGKILL)  # the runner only: its worker finishes the mini-batch it is on
+    with contextlib.suppress(psutil.NoSuchProcess):  # SIGKILL is sent, not yet done, when kill returns
+        psutil.Process(pid).wait(timeout=10)
     resumed = client.batch_endpoints.invoke("ep", resume=job.id, wait=True)
     assert client.jobs.get(job.id).status == JobStatus.FAILED
     scored = sorted(calls.read_text().split())
