@@ -22,9 +22,11 @@ lint: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests bench examples
 	$(BIN)/lint-imports
 
-# The benchmark runs mlyard and MLflow side by side in their own environment.
+# The tracking benchmark runs mlyard and MLflow side by side in their own environment: in one
+# process, then through `mlyard server` and `mlflow server`.
 bench: .venv-bench/.installed
 	.venv-bench/bin/python bench/tracking.py
+	.venv-bench/bin/python bench/tracking.py --remote
 
 # Pipelines against Metaflow's local runtime, and the Ray executor's overhead (same environment).
 bench-pipelines: .venv-bench/.installed

@@ -9,6 +9,7 @@ only if stored data does not match what was logged.
     python bench/tracking.py                       # the defaults of the issue (several minutes)
     python bench/tracking.py --runs 20             # a quick run
     python bench/tracking.py --systems mlyard --profile
+    python bench/tracking.py --remote [--runs 20]  # through `mlyard server` and `mlflow server` (tracking_remote.py)
 """
 
 from __future__ import annotations
@@ -371,6 +372,11 @@ def quiet_mlflow() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if "--remote" in argv:  # the same workload through the servers: its own script, its own options
+        import tracking_remote
+
+        return tracking_remote.main([a for a in argv if a != "--remote"])
     args = parse_args(argv)
     quiet_mlflow()
     root = Path(tempfile.mkdtemp(prefix="mlyard-bench-", dir=args.tmp_dir))
