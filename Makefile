@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip --disable-pip-version-check --quiet
+# An editable install leaves mlyard's own modules uncompiled; where PYTHONDONTWRITEBYTECODE is set
+# (as on CI machines and in many images) every process would compile them again at start-up.
+COMPILE = -m compileall -q src >/dev/null
 
 .PHONY: demo test bench bench-pipelines bench-serving bench-batch lint clean install install-test
 
@@ -50,20 +53,24 @@ $(BIN)/python:
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(PIP) install -e .
+	$(BIN)/python $(COMPILE)
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(PIP) install -e ".[test]"
+	$(BIN)/python $(COMPILE)
 	touch $(VENV)/.installed $@
 
 .venv-bench/.installed: pyproject.toml
 	$(PYTHON) -m venv .venv-bench
 	.venv-bench/bin/python -m pip --disable-pip-version-check --quiet install -e ".[bench]"
+	.venv-bench/bin/python $(COMPILE)
 	touch $@
 
 .venv-bench-serving/.installed: pyproject.toml
 	$(PYTHON) -m venv .venv-bench-serving
 	.venv-bench-serving/bin/python -m pip --disable-pip-version-check --quiet install -e ".[bench-serving]"
+	.venv-bench-serving/bin/python $(COMPILE)
 	touch $@
 
 clean:
