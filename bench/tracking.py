@@ -9,7 +9,7 @@ only if stored data does not match what was logged.
     python bench/tracking.py                       # the defaults of the issue (several minutes)
     python bench/tracking.py --runs 20             # a quick run
     python bench/tracking.py --systems mlyard --profile
-    python bench/tracking.py --remote [--runs 20]  # through `mlyard server` and `mlflow server` (tracking_remote.py)
+    python bench/tracking.py --remote --runs 20    # through the servers (tracking_remote.py)
 """
 
 from __future__ import annotations

@@ -93,6 +93,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def _warm_up() -> None:
     """Import what any job needs while the submitter is still recording the job."""
+    import fsspec  # noqa: F401  (the artifact store's; its plugin scan is ~40 ms of opening a workspace)
+
     import mlyard.entities.job_spec  # noqa: F401
     import mlyard.runtime.executors  # noqa: F401
     import mlyard.runtime.pipeline_runner  # noqa: F401
