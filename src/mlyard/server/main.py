@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import gc
 import socket
 from collections.abc import Callable
 from typing import Any
@@ -28,6 +29,10 @@ def serve(
     workers = f"{config.workers} worker slot(s) per workspace" if config.workers else "no embedded worker"
     announce(f"mlyard server listening on {url} (API docs: {url}/docs); serving workspaces: "
              + ", ".join(app.state.workspaces.names()) + f"; {access}; {workers}")  # fmt: skip
+    # Everything loaded so far (the app, its routes, the ORM, the workspaces) lives as long as the
+    # server: frozen, the garbage collector stops rescanning it. Its full collections over that heap
+    # were pauses of tens of ms, the P99 of scoring requests through the gateway at 64 connections.
+    gc.freeze()
     server.run(sockets=[listener])
 
 
