@@ -20,7 +20,8 @@ from mlyard.services.data import create_data_asset
 from mlyard.services.job_artifacts import download_job
 from mlyard.services.job_submission import submit_job_file
 from mlyard.services.jobs import get_job, metric_history, search_jobs
-from mlyard.services.models import get_model_version, lineage
+from mlyard.services.model_comparison import lineage
+from mlyard.services.models import get_model_version
 
 TRAIN = """\
 import argparse, json, pathlib, sys

@@ -9,7 +9,7 @@ from sklearn.linear_model import Ridge
 
 from mlyard.entities.job import DataInput
 from mlyard.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
-from mlyard.services import jobs, models
+from mlyard.services import jobs, model_comparison, models
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +99,7 @@ def test_lineage_links_the_run_its_data_params_and_metrics(workspace, ridge, dia
     jobs.record_input(workspace, job.id, DataInput(kind="data", name=asset.name, version=asset.version))
     models.save_and_register_model(workspace, ridge[0], "m", "sklearn", job_id=job.id)
 
-    found = models.lineage(workspace, "m:1")
+    found = model_comparison.lineage(workspace, "m:1")
     assert found.job_id == job.id and found.experiment == "diabetes"
     assert found.params == {"alpha": "0.3"} and found.metrics == {"mse": 2900.0}
     assert [d.ref for d in found.data] == ["diabetes:1"]
@@ -109,29 +109,29 @@ def test_compare_and_is_better_pick_the_champion_by_metric(workspace, ridge):
     for mse in (3000.0, 2800.0):
         job = _trained_job(workspace, mse)
         models.save_and_register_model(workspace, ridge[0], "m", "sklearn", job_id=job.id)
-    rows = models.compare(workspace, "m", ["1", "2"])
+    rows = model_comparison.compare(workspace, "m", ["1", "2"])
     assert [r.metrics["mse"] for r in rows] == [3000.0, 2800.0]
 
-    first = models.is_better(workspace, "m:1", than="production", metric="mse", goal="minimize")
+    first = model_comparison.is_better(workspace, "m:1", than="production", metric="mse", goal="minimize")
     assert first.better and "no m@production model yet" in first.reason
     models.set_alias(workspace, "m", "production", "1")
 
     challenger = _trained_job(workspace, 3100.0)
-    verdict = models.is_better(workspace, challenger.id, than="m@production", metric="mse")
+    verdict = model_comparison.is_better(workspace, challenger.id, than="m@production", metric="mse")
     assert not verdict and verdict.champion == "m:1"
     assert f"not better: job {challenger.id} mse 3100 ≥ m@production (m:1) 3000" == verdict.reason
-    assert models.is_better(workspace, "m:2", than="production")
-    assert not models.is_better(workspace, "m:2", than="production", goal="maximize")
+    assert model_comparison.is_better(workspace, "m:2", than="production")
+    assert not model_comparison.is_better(workspace, "m:2", than="production", goal="maximize")
 
 
 def test_is_better_bad_input(workspace):
     job = _trained_job(workspace, 1.0)
     with pytest.raises(InvalidArgument, match="has no metric 'rmse'"):
-        models.is_better(workspace, job.id, than="m@production", metric="rmse")
+        model_comparison.is_better(workspace, job.id, than="m@production", metric="rmse")
     with pytest.raises(InvalidArgument, match="pass name='MODEL'"):
-        models.is_better(workspace, job.id, than="production")
+        model_comparison.is_better(workspace, job.id, than="production")
     with pytest.raises(InvalidArgument, match="goal must be"):
-        models.is_better(workspace, job.id, than="m@production", goal="lowest")  # type: ignore[arg-type]
+        model_comparison.is_better(workspace, job.id, than="m@production", goal="lowest")  # type: ignore[arg-type]
 
 
 def test_registering_a_folder_and_a_single_file(workspace, tmp_path):

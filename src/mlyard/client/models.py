@@ -13,8 +13,8 @@ from typing import Any
 from mlyard.client.run_buffer import flush_pending
 from mlyard.entities.model import Comparison, Model, ModelLineage, ModelVersion
 from mlyard.entities.promotion import PromotionRequest
+from mlyard.services import model_comparison, promotions
 from mlyard.services import models as model_service
-from mlyard.services import promotions
 from mlyard.services.workspace import Workspace
 
 
@@ -213,11 +213,12 @@ class LocalModelOperations(ModelOperations):
 
     def lineage(self, ref: str) -> ModelLineage:
         flush_pending()
-        return model_service.lineage(self._workspace, ref)
+        return model_comparison.lineage(self._workspace, ref)
 
     def compare(self, name: str, versions: Sequence[str | int] | None = None) -> builtins.list[ModelLineage]:
         flush_pending()
-        return model_service.compare(self._workspace, name, [str(v) for v in versions] if versions else None)
+        wanted = [str(v) for v in versions] if versions else None
+        return model_comparison.compare(self._workspace, name, wanted)
 
     def is_better(
         self,
@@ -228,7 +229,7 @@ class LocalModelOperations(ModelOperations):
         name: str | None = None,
     ) -> Comparison:
         flush_pending()
-        return model_service.is_better(self._workspace, candidate_id(candidate), than, metric, goal, name)  # type: ignore[arg-type]
+        return model_comparison.is_better(self._workspace, candidate_id(candidate), than, metric, goal, name)  # type: ignore[arg-type]
 
     def local_path(self, ref: str) -> Path:
         return model_service.model_local_path(self._workspace, self.get(ref))

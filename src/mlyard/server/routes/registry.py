@@ -40,7 +40,7 @@ from mlyard.server.schemas.registry import (
     ModelVersionList,
 )
 from mlyard.server.uploads import staged_files, staged_path
-from mlyard.services import data, jobs, models
+from mlyard.services import data, jobs, model_comparison, models
 
 router = APIRouter(prefix="/api/v1/workspaces/{ws}")
 
@@ -174,7 +174,7 @@ def restore_version(workspace: OperatorWorkspace, name: str, version: str) -> Mo
 @router.get("/models/{name}/versions/{version}/lineage", response_model=ModelLineage, tags=["models"])
 def version_lineage(workspace: ReaderWorkspace, name: str, version: str) -> ModelLineage:
     """The job that produced the version, its params and metrics, and the data it read."""
-    return models.lineage(workspace, f"{name}:{version}")
+    return model_comparison.lineage(workspace, f"{name}:{version}")
 
 
 @router.get("/models/{name}/compare", response_model=LineageList, tags=["models"])
@@ -184,10 +184,10 @@ def compare_versions(
     versions: Annotated[str | None, Query(description="comma-separated, e.g. 1,2,3; default all")] = None,
 ) -> LineageList:
     chosen = [v.strip() for v in versions.split(",") if v.strip()] if versions else None
-    return LineageList(value=models.compare(workspace, name, chosen))
+    return LineageList(value=model_comparison.compare(workspace, name, chosen))
 
 
 @router.post("/models/is-better", response_model=Comparison, tags=["models"])
 def is_better(workspace: ReaderWorkspace, body: IsBetterRequest) -> Comparison:
     """Does the candidate beat the model behind `than` on `metric`? (The champion/challenger gate.)"""
-    return models.is_better(workspace, body.candidate, body.than, body.metric, body.goal, body.name)
+    return model_comparison.is_better(workspace, body.candidate, body.than, body.metric, body.goal, body.name)
