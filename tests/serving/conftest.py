@@ -201,6 +201,22 @@ def diabetes() -> tuple[np.ndarray, np.ndarray]:
 
 
 @pytest.fixture(scope="session")
+def ridge(diabetes: tuple[np.ndarray, np.ndarray]) -> Any:
+    """The diabetes Ridge model most serving tests score with (fitted once; never modified)."""
+    from sklearn.linear_model import Ridge
+
+    return Ridge(alpha=0.5).fit(*diabetes)
+
+
+@pytest.fixture(scope="session")
+def model_dir(
+    ridge: Any, diabetes: tuple[np.ndarray, np.ndarray], tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """`ridge` saved as an sklearn model folder with a signature from five rows."""
+    return save_model(tmp_path_factory.mktemp("model") / "ridge", ridge, "sklearn", diabetes[0][:5])
+
+
+@pytest.fixture(scope="session")
 def diabetes_frame() -> Any:
     from sklearn.datasets import load_diabetes
 

@@ -66,12 +66,6 @@ def _expected(flavor: str, ridge: Ridge, rows: np.ndarray) -> np.ndarray:
 
 
 @pytest.fixture(scope="module")
-def ridge(diabetes: tuple[np.ndarray, np.ndarray]) -> Ridge:
-    features, target = diabetes
-    return Ridge(alpha=0.5).fit(features, target)
-
-
-@pytest.fixture(scope="module")
 def instances(
     ridge: Ridge,
     diabetes: tuple[np.ndarray, np.ndarray],

@@ -22,20 +22,6 @@ from mlyard.entities.environment_spec import EnvironmentSpec, resolve_spec
 from mlyard.errors import InvalidArgument, NotFound
 from mlyard.serving.packaging import Package, PackageSettings, Probe, package_deployment
 
-from .conftest import save_model
-
-
-@pytest.fixture(scope="module")
-def ridge(diabetes: tuple[np.ndarray, np.ndarray]) -> Ridge:
-    return Ridge(alpha=0.5).fit(*diabetes)
-
-
-@pytest.fixture(scope="module")
-def model_dir(
-    ridge: Ridge, diabetes: tuple[np.ndarray, np.ndarray], tmp_path_factory: pytest.TempPathFactory
-) -> Path:
-    return save_model(tmp_path_factory.mktemp("model") / "ridge", ridge, "sklearn", diabetes[0][:5])
-
 
 @pytest.fixture(scope="module")
 def package(model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Package:

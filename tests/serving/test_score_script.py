@@ -52,18 +52,6 @@ def _code(folder: Path, source: str, name: str = "score.py") -> Path:
 
 
 @pytest.fixture(scope="module")
-def ridge(diabetes: tuple[np.ndarray, np.ndarray]) -> Ridge:
-    return Ridge(alpha=0.5).fit(*diabetes)
-
-
-@pytest.fixture(scope="module")
-def model_dir(
-    ridge: Ridge, diabetes: tuple[np.ndarray, np.ndarray], tmp_path_factory: pytest.TempPathFactory
-) -> Path:
-    return save_model(tmp_path_factory.mktemp("model") / "ridge", ridge, "sklearn", diabetes[0][:5])
-
-
-@pytest.fixture(scope="module")
 def scripted(
     model_dir: Path, start_module_instance: StartInstance, tmp_path_factory: pytest.TempPathFactory
 ) -> Instance:

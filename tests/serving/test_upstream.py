@@ -17,22 +17,10 @@ from sklearn.linear_model import Ridge
 
 from mlyard.serving.upstream import UpstreamError, UpstreamPool
 
-from .conftest import Instance, StartInstance, save_model
+from .conftest import Instance, StartInstance
 
 BODY = b'{"input_data": [[0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.07, 0.08, 0.09, 0.1]]}'
 ROW = np.array([[0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.07, 0.08, 0.09, 0.1]])
-
-
-@pytest.fixture(scope="module")
-def ridge(diabetes: tuple[np.ndarray, np.ndarray]) -> Ridge:
-    return Ridge(alpha=0.5).fit(*diabetes)
-
-
-@pytest.fixture(scope="module")
-def model_dir(
-    ridge: Ridge, diabetes: tuple[np.ndarray, np.ndarray], tmp_path_factory: pytest.TempPathFactory
-) -> Path:
-    return save_model(tmp_path_factory.mktemp("model") / "ridge", ridge, "sklearn", diabetes[0][:5])
 
 
 @pytest.fixture(scope="module")

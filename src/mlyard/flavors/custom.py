@@ -9,12 +9,12 @@ file: load only models from a workspace you trust.
 from __future__ import annotations
 
 import pickle
-import platform
 from pathlib import Path
 from typing import Any
 
 from mlyard.entities.model import MODEL_METADATA_FILE, ModelMetadata
 from mlyard.errors import InvalidArgument, NotFound
+from mlyard.flavors.metadata import installed_versions
 
 MODEL_FILE = "model.pkl"
 PICKLE_PROTOCOL = 5
@@ -51,7 +51,7 @@ class CustomFlavor:
         return folder
 
     def framework_versions(self) -> dict[str, str]:
-        return {"python": platform.python_version()}
+        return installed_versions()
 
     def can_register_folder(self, folder: Path) -> None:
         if folder.is_file():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import platform
+from importlib import metadata as package_metadata
 from pathlib import Path
 
 import yaml
@@ -9,6 +11,19 @@ from pydantic import ValidationError
 
 from mlyard.entities.model import MODEL_METADATA_FILE, ModelMetadata
 from mlyard.errors import InvalidSpec, NotFound
+
+
+def installed_versions(*packages: str) -> dict[str, str]:
+    """The installed versions of `packages` (those not installed are left out), plus "python":
+    what a flavor records as the libraries a saved model depends on."""
+    versions: dict[str, str] = {}
+    for package in packages:
+        try:
+            versions[package] = package_metadata.version(package)
+        except package_metadata.PackageNotFoundError:
+            continue
+    versions["python"] = platform.python_version()
+    return versions
 
 
 def write_metadata(folder: Path, metadata: ModelMetadata) -> None:

@@ -6,9 +6,6 @@ mlflow package is needed only to load one, not to register or show it.
 
 from __future__ import annotations
 
-import contextlib
-import platform
-from importlib import metadata as package_metadata
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +13,7 @@ import yaml
 
 from mlyard.entities.model import ModelMetadata
 from mlyard.errors import InvalidArgument, InvalidSpec, NotFound
+from mlyard.flavors.metadata import installed_versions
 
 MLMODEL_FILE = "MLmodel"
 PYFUNC_FLAVOR = "python_function"
@@ -52,11 +50,7 @@ class MlflowFlavor:
         return mlflow.pyfunc.load_model(str(folder))
 
     def framework_versions(self) -> dict[str, str]:
-        versions: dict[str, str] = {}
-        with contextlib.suppress(package_metadata.PackageNotFoundError):
-            versions["mlflow"] = package_metadata.version("mlflow")
-        versions["python"] = platform.python_version()
-        return versions
+        return installed_versions("mlflow")
 
     def can_register_folder(self, folder: Path) -> None:
         path = folder / MLMODEL_FILE

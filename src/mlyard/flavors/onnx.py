@@ -6,14 +6,13 @@ the serialized bytes of one; converting a framework's model to ONNX is left to t
 
 from __future__ import annotations
 
-import platform
-from importlib import metadata as package_metadata
 from pathlib import Path
 from typing import Any
 
 from mlyard.entities.model import ModelMetadata
 from mlyard.errors import InvalidArgument
 from mlyard.flavors.files import candidate_files, model_file
+from mlyard.flavors.metadata import installed_versions
 
 MODEL_FILE = "model.onnx"
 MODEL_SUFFIX = ".onnx"
@@ -50,14 +49,7 @@ class OnnxFlavor:
         return onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
 
     def framework_versions(self) -> dict[str, str]:
-        versions: dict[str, str] = {}
-        for package in ("onnx", "onnxruntime", "numpy"):
-            try:
-                versions[package] = package_metadata.version(package)
-            except package_metadata.PackageNotFoundError:
-                continue
-        versions["python"] = platform.python_version()
-        return versions
+        return installed_versions("onnx", "onnxruntime", "numpy")
 
     def can_register_folder(self, folder: Path) -> None:
         if folder.is_file():

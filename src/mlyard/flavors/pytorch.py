@@ -13,16 +13,15 @@ what `torch.jit.load` serves with no Python source; the deprecation warnings are
 from __future__ import annotations
 
 import contextlib
-import platform
 import warnings
 from collections.abc import Iterator
-from importlib import metadata as package_metadata
 from pathlib import Path
 from typing import Any
 
 from mlyard.entities.model import ModelMetadata
 from mlyard.errors import InvalidArgument
 from mlyard.flavors.files import candidate_files, model_file
+from mlyard.flavors.metadata import installed_versions
 
 MODEL_FILE = "model.pt"
 MODEL_SUFFIXES = (".pt", ".pth", ".torchscript")
@@ -65,14 +64,7 @@ class PytorchFlavor:
         return module
 
     def framework_versions(self) -> dict[str, str]:
-        versions: dict[str, str] = {}
-        for package in ("torch", "numpy"):
-            try:
-                versions[package] = package_metadata.version(package)
-            except package_metadata.PackageNotFoundError:
-                continue
-        versions["python"] = platform.python_version()
-        return versions
+        return installed_versions("torch", "numpy")
 
     def can_register_folder(self, folder: Path) -> None:
         if folder.is_file():

@@ -6,14 +6,13 @@ Loading runs pickle code from the model file: load only models from a workspace 
 from __future__ import annotations
 
 import pickle
-import platform
-from importlib import metadata as package_metadata
 from pathlib import Path
 from typing import Any
 
 from mlyard.entities.model import ModelMetadata
 from mlyard.errors import InvalidArgument
 from mlyard.flavors.files import candidate_files, model_file
+from mlyard.flavors.metadata import installed_versions
 
 MODEL_FILE = "model.joblib"
 MODEL_SUFFIXES = (".joblib", ".pkl", ".pickle")
@@ -45,14 +44,7 @@ class SklearnFlavor:
         return joblib.load(model_file(folder, metadata.model_file, MODEL_FILE, MODEL_SUFFIXES))
 
     def framework_versions(self) -> dict[str, str]:
-        versions: dict[str, str] = {}
-        for package in _PACKAGES:
-            try:
-                versions[package] = package_metadata.version(package)
-            except package_metadata.PackageNotFoundError:
-                continue
-        versions["python"] = platform.python_version()
-        return versions
+        return installed_versions(*_PACKAGES)
 
     def can_register_folder(self, folder: Path) -> None:
         if folder.is_file():

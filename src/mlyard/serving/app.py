@@ -43,6 +43,7 @@ from mlyard.errors import (
 )
 from mlyard.serving.inputs import parse_scoring_request
 from mlyard.serving.outputs import to_json
+from mlyard.serving.request_body import Disconnected, read_body
 from mlyard.serving.schema import openapi_document
 from mlyard.serving.score_script import ScoringScript, azure_headers
 from mlyard.serving.scorers import Scorer, load_scorer
@@ -60,10 +61,6 @@ REQUEST_ID_HEADER = b"x-request-id"
 _JSON = (b"content-type", b"application/json")
 _CLOSE = (b"connection", b"close")
 _V2_MODELS = "/v2/models/"
-
-
-class _Disconnected(Exception):
-    """The client went away before its body arrived."""
 
 
 class ScoringApp:
@@ -230,7 +227,8 @@ class ScoringApp:
         self.in_flight += 1
         release = True
         try:
-            body = await self._read_body(scope, receive)
+            declared = _header(scope, b"content-length")
+            body = await read_body(receive, declared, self.max_body_bytes, self._too_large)
             if self.scorer is not None:
                 payload = self._predict(self.scorer, body, contract)
                 elapsed_ms = (time.perf_counter() - begin) * 1000
@@ -247,7 +245,7 @@ class ScoringApp:
             else:
                 raise self._not_ready()
             await _respond(send, 200, payload, request_id)
-        except _Disconnected:
+        except Disconnected:
             return
         except MlyardError as exc:
             await self._error(send, exc, request_id)
@@ -324,30 +322,6 @@ class ScoringApp:
             f"scoring took longer than the deployment's request_timeout_ms ({self.request_timeout_ms} ms; "
             f"answered after {elapsed_ms:.0f} ms)"
         )
-
-    async def _read_body(self, scope: Scope, receive: Receive) -> bytes:
-        declared = _header(scope, b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
-            raise PayloadTooLarge(self._too_large(f"{int(declared):,} bytes"))
-        message = await receive()
-        if message["type"] != "http.request":
-            raise _Disconnected
-        body: bytes = message.get("body", b"")
-        if not message.get("more_body", False):
-            if len(body) > self.max_body_bytes:
-                raise PayloadTooLarge(self._too_large(f"{len(body):,} bytes"))
-            return body
-        chunks, size = [body], len(body)
-        while message.get("more_body", False):
-            message = await receive()
-            if message["type"] != "http.request":
-                raise _Disconnected
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.max_body_bytes:
-                raise PayloadTooLarge(self._too_large(f"more than {self.max_body_bytes:,} bytes"))
-            chunks.append(chunk)
-        return b"".join(chunks)
 
     def _too_large(self, size: str) -> str:
         return (

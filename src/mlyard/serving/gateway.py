@@ -22,14 +22,14 @@ answers 500 itself (an instance's 500 for a failing model is passed through).
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import random
 import time
 
-from mlyard.errors import MlyardError, NotFound, PayloadTooLarge, RequestTimeout
+from mlyard.errors import MlyardError, NotFound, RequestTimeout
 from mlyard.serving.gateway_http import (
     PREFIXES,
-    Disconnected,
     Receive,
     Scope,
     Send,
@@ -45,6 +45,7 @@ from mlyard.serving.gateway_http import (
     too_large,
 )
 from mlyard.serving.gateway_metrics import UNKNOWN_ENDPOINT, GatewayMetrics
+from mlyard.serving.request_body import Disconnected, read_body
 from mlyard.serving.routing import DeploymentRoute, EndpointRoute, InstanceRoute, RoutingTable
 from mlyard.serving.upstream import UpstreamError, UpstreamResponse, UpstreamTimeout
 
@@ -75,6 +76,7 @@ class Gateway:
         self.table = RoutingTable()
         self.metrics = metrics
         self.max_body_bytes = max_body_bytes
+        self._too_large = functools.partial(too_large, limit=max_body_bytes)
         self.loop: asyncio.AbstractEventLoop | None = None
         self._background: set[asyncio.Task[None]] = set()
         self._unknown = metrics.stats("", UNKNOWN_ENDPOINT, "")
@@ -95,7 +97,7 @@ class Gateway:
                 raise self._unknown_endpoint(workspace, name)
             target = instance_target(scope["method"], rest, scope.get("query_string", b""))
             authenticate(endpoint, auth)
-            body = await self._read_body(receive, declared)
+            body = await read_body(receive, declared, self.max_body_bytes, self._too_large)
             deployment = choose_deployment(endpoint, pin)
             response, deployment = await self._forward(
                 endpoint, deployment, scope["method"], target, headers, body
@@ -227,30 +229,6 @@ class Gateway:
             mirror.stats.observe_mirror(outcome)
 
     # --- request parts -------------------------------------------------------------------------
-
-    async def _read_body(self, receive: Receive, declared: bytes | None) -> bytes:
-        limit = self.max_body_bytes
-        if declared is not None and declared.isdigit() and int(declared) > limit:
-            raise PayloadTooLarge(too_large(f"{int(declared):,} bytes", limit))
-        message = await receive()
-        if message["type"] != "http.request":
-            raise Disconnected
-        body: bytes = message.get("body", b"")
-        if not message.get("more_body", False):
-            if len(body) > limit:
-                raise PayloadTooLarge(too_large(f"{len(body):,} bytes", limit))
-            return body
-        chunks, size = [body], len(body)
-        while message.get("more_body", False):
-            message = await receive()
-            if message["type"] != "http.request":
-                raise Disconnected
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > limit:
-                raise PayloadTooLarge(too_large(f"more than {limit:,} bytes", limit))
-            chunks.append(chunk)
-        return b"".join(chunks)
 
     def _unknown_endpoint(self, workspace: str | None, name: str) -> NotFound:
         served = self.table.workspaces.get(workspace if workspace is not None else self.table.default or "")

@@ -41,10 +41,6 @@ def skip_access_log(send: Send) -> None:
         cycle.access_log = False  # type: ignore[union-attr]
 
 
-class Disconnected(Exception):
-    """The client went away before its body arrived."""
-
-
 def parse_path(path: str) -> tuple[str | None, str, str]:
     """(workspace or None for the default, endpoint name, the rest of the path)."""
     workspace = None
