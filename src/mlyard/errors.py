@@ -149,6 +149,20 @@ class RequestTimeout(MlyardError):
     exit_code = 10
 
 
+class BadGateway(MlyardError):
+    """An endpoint's instance broke the connection, and so did the one the request was retried on."""
+
+    error_code = "BAD_GATEWAY"
+    http_status = 502
+
+
+class GatewayError(MlyardError):
+    """A bug of the endpoint gateway's own (never expected; logged with its traceback)."""
+
+    error_code = "GATEWAY_ERROR"
+    http_status = 500
+
+
 class NotReady(MlyardError):
     """A scoring instance that has not loaded its model (yet, or ever: its init() failed)."""
 

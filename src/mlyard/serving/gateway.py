@@ -27,7 +27,7 @@ import logging
 import random
 import time
 
-from mlyard.errors import MlyardError, NotFound, RequestTimeout
+from mlyard.errors import BadGateway, GatewayError, MlyardError, NotFound, RequestTimeout
 from mlyard.serving.gateway_http import (
     PREFIXES,
     Receive,
@@ -49,24 +49,10 @@ from mlyard.serving.request_body import Disconnected, read_body
 from mlyard.serving.routing import DeploymentRoute, EndpointRoute, InstanceRoute, RoutingTable
 from mlyard.serving.upstream import UpstreamError, UpstreamResponse, UpstreamTimeout
 
-__all__ = ["PREFIXES", "BadGateway", "Gateway"]
+__all__ = ["PREFIXES", "Gateway"]
 logger = logging.getLogger("mlyard.gateway")
 
 TIMEOUT_MARGIN_SECONDS = 0.25  # past the instance's own 408, so it answers first when it can
-
-
-class BadGateway(MlyardError):
-    """The instance broke the connection, and so did the one the request was retried on."""
-
-    error_code = "BAD_GATEWAY"
-    http_status = 502
-
-
-class GatewayError(MlyardError):
-    """A bug of the gateway's own (never expected; logged with its traceback)."""
-
-    error_code = "GATEWAY_ERROR"
-    http_status = 500
 
 
 class Gateway:
