@@ -162,7 +162,8 @@ def _read_delimited(path: Path, sep: str, **options: Any) -> pd.DataFrame:
 
     try:
         # low_memory=False: one dtype per column for the whole file, and no DtypeWarning
-        return pd.read_csv(path, sep=sep, low_memory=False, **options)
+        frame: pd.DataFrame = pd.read_csv(path, sep=sep, low_memory=False, **options)
+        return frame
     except pd.errors.EmptyDataError:
         return pd.DataFrame()
 

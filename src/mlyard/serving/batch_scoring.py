@@ -206,6 +206,8 @@ def read_table_file(path: Path) -> Any:
     from mlyard.services.tabular import read_table
 
     frame = read_table(path, DataType.URI_FILE)
+    if frame is None:  # read_table gives None only for formats it does not read, excluded above
+        raise InvalidArgument(f"{path.name}: no table could be read from it")
     return pa.Table.from_pandas(frame, preserve_index=False)
 
 
