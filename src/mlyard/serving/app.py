@@ -41,6 +41,7 @@ from mlyard.errors import (
     RequestTimeout,
     TooManyRequests,
 )
+from mlyard.serving.asgi import Receive, Scope, Send
 from mlyard.serving.inputs import parse_scoring_request
 from mlyard.serving.outputs import to_json
 from mlyard.serving.request_body import Disconnected, read_body
@@ -51,9 +52,6 @@ from mlyard.serving.v2 import infer_response, model_metadata, parse_infer_reques
 
 logger = logging.getLogger("mlyard.serving")
 
-Scope = dict[str, Any]
-Receive = Callable[[], Awaitable[dict[str, Any]]]
-Send = Callable[[dict[str, Any]], Awaitable[None]]
 Handler = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 DEFAULT_MAX_BODY_BYTES = 100 * 1024 * 1024

@@ -28,11 +28,9 @@ import random
 import time
 
 from mlyard.errors import BadGateway, GatewayError, MlyardError, NotFound, RequestTimeout
+from mlyard.serving.asgi import Receive, Scope, Send
 from mlyard.serving.gateway_http import (
     PREFIXES,
-    Receive,
-    Scope,
-    Send,
     authenticate,
     choose_deployment,
     instance_target,

@@ -10,17 +10,12 @@ import hmac
 import os
 import re
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
 
 from mlyard.errors import MlyardError, NotFound, NotReady, PayloadTooLarge, TooManyRequests, Unauthenticated
 from mlyard.services.endpoint_auth import check_token
+from mlyard.serving.asgi import Send
 from mlyard.serving.routing import DeploymentRoute, EndpointRoute
 from mlyard.serving.upstream import HOP_BY_HOP, UpstreamResponse
-
-Scope = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
-Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 PREFIXES = ("/endpoints/", "/workspaces/")
 DEPLOYMENT_HEADER = b"azureml-model-deployment"

@@ -20,9 +20,10 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import httptools
+
+from mlyard.serving.asgi import Receive, Scope, Send
 
 HOP_BY_HOP = frozenset(
     {b"connection", b"keep-alive", b"proxy-connection", b"te", b"trailer", b"transfer-encoding", b"upgrade",
@@ -186,11 +187,6 @@ class UpstreamPool:
         for connection in self._idle:
             connection.close()
         self._idle.clear()
-
-
-Scope = dict[str, Any]
-Receive = Callable[[], Awaitable[dict[str, Any]]]
-Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 
 def forwarding_app(pool: UpstreamPool) -> Callable[[Scope, Receive, Send], Awaitable[None]]:
