@@ -32,6 +32,7 @@ from mlyard.errors import Conflict, MlyardError
 from mlyard.runtime.job_host import JobHost, as_host
 from mlyard.runtime.runner_process import scratch_root
 from mlyard.services import job_runs
+from mlyard.services.source_code import copy_source_tree
 from mlyard.services.workspace import Workspace
 
 ENV_JOB_ID = "MLYARD_JOB_ID"
@@ -43,10 +44,6 @@ POLL_SECONDS = 0.2
 STATUS_CHECK_SECONDS = 0.5
 LOG_SYNC_SECONDS = 1.0
 ERROR_LOG_LINES = 20
-_CODE_IGNORE = shutil.ignore_patterns(
-    ".git", "__pycache__", "*.pyc", ".mlyard", ".venv", "venv", "node_modules", ".mypy_cache",
-    ".pytest_cache", ".ruff_cache", ".ipynb_checkpoints",
-)  # fmt: skip
 
 LogCallback = Callable[[str], None]
 
@@ -233,7 +230,7 @@ def _working_copy(host: JobHost, job: ResolvedCommandJob, workdir: Path) -> Path
         target.mkdir(parents=True, exist_ok=True)
         shutil.copy2(source, target / source.name)
     else:
-        shutil.copytree(source, target, ignore=_CODE_IGNORE, dirs_exist_ok=True)
+        copy_source_tree(source, target)
     return target
 
 

@@ -13,11 +13,10 @@ import tempfile
 from pathlib import Path
 
 from mlyard.errors import AlreadyExists
-from mlyard.services.run_context import IGNORED_DIRS
+from mlyard.services.source_code import copy_source_tree
 from mlyard.services.workspace import Workspace
 
 CODE_ROOT = "components/code"  # where components first stored theirs; jobs share it
-IGNORE = shutil.ignore_patterns(*IGNORED_DIRS, "*.pyc")
 
 
 def store_code(workspace: Workspace, folder: Path, digest: str) -> str:
@@ -33,7 +32,7 @@ def store_code(workspace: Workspace, folder: Path, digest: str) -> str:
         else:
             with tempfile.TemporaryDirectory(prefix="mlyard-code-") as staging:
                 copy = Path(staging) / "code"
-                shutil.copytree(folder, copy, ignore=IGNORE)
+                copy_source_tree(folder, copy)
                 workspace.artifacts.put_dir(copy, path)
     # The stored copy must hash like the source, or a later reuse check would see other code.
     stored = workspace.artifacts.local_path(path)

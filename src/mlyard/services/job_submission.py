@@ -142,7 +142,7 @@ def resolve_code(code: str | None, base_dir: Path, where: str) -> tuple[str | No
 
 
 def code_hash(path: Path) -> str:
-    from mlyard.services.run_context import hash_source_folder
+    from mlyard.services.source_code import hash_source_folder
 
     if path.is_file():
         return hashlib.sha256(path.name.encode() + b"\0" + path.read_bytes()).hexdigest()

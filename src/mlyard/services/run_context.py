@@ -7,7 +7,6 @@ and computing them per run would tax scripts that start hundreds of runs.
 from __future__ import annotations
 
 import getpass
-import hashlib
 import os
 import platform
 import socket
@@ -18,32 +17,7 @@ from importlib import metadata
 from pathlib import Path
 
 from mlyard.entities.job import CodeSnapshot, RuntimeInfo
-
-# Folders that are never source: environments, caches, workspaces, VCS internals.
-IGNORED_DIRS = frozenset(
-    {
-        ".git",
-        ".hg",
-        ".svn",
-        ".venv",
-        "venv",
-        "env",
-        "__pycache__",
-        ".mypy_cache",
-        ".pytest_cache",
-        ".ruff_cache",
-        ".mlyard",
-        "mlruns",
-        "node_modules",
-        ".ipynb_checkpoints",
-        ".tox",
-        "build",
-        "dist",
-        ".eggs",
-    }
-)
-MAX_HASHED_FILE_BYTES = 10 * 1024 * 1024
-MAX_HASHED_FILES = 5_000
+from mlyard.services.source_code import hash_source_folder
 
 
 def entry_point() -> tuple[Path, str | None]:
@@ -74,35 +48,6 @@ def _snapshot(folder: Path, script: str | None) -> CodeSnapshot:
         git_branch=branch,
         git_dirty=dirty,
     )
-
-
-def hash_source_folder(folder: Path) -> tuple[str, int]:
-    """sha256 over sorted relative paths and contents of the source files below `folder`."""
-    digest = hashlib.sha256()
-    count = 0
-    for path in sorted(_source_files(folder)):
-        relative = path.relative_to(folder).as_posix()
-        try:
-            if path.stat().st_size > MAX_HASHED_FILE_BYTES:
-                continue
-            content = path.read_bytes()
-        except OSError:
-            continue
-        digest.update(relative.encode() + b"\0" + hashlib.sha256(content).digest())
-        count += 1
-        if count >= MAX_HASHED_FILES:
-            break
-    return digest.hexdigest(), count
-
-
-def _source_files(folder: Path) -> list[Path]:
-    files: list[Path] = []
-    for root, dirs, names in os.walk(folder):
-        dirs[:] = [d for d in dirs if d not in IGNORED_DIRS and not d.endswith(".egg-info")]
-        files.extend(Path(root) / name for name in names if not name.endswith((".pyc", ".pyo")))
-        if len(files) > MAX_HASHED_FILES * 4:
-            break
-    return files
 
 
 def git_state(folder: Path) -> tuple[str | None, str | None, bool | None]:

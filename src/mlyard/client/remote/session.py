@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import quote
 
 from mlyard.errors import MlyardError, NotFound, StoreError, error_from_response
-from mlyard.services.run_context import IGNORED_DIRS
+from mlyard.services.source_code import is_source_dir, is_source_file
 
 UPLOAD_CHUNK = 64 * 2**20  # large files go up in pieces, each resumable
 DOWNLOAD_CHUNK = 2**20
@@ -229,10 +229,10 @@ def tree_files(local: Path, name: str, source_only: bool = False) -> Iterator[tu
         return
     for root, dirs, files in os.walk(local):
         if source_only:
-            dirs[:] = [d for d in dirs if d not in IGNORED_DIRS and not d.endswith(".egg-info")]
+            dirs[:] = [d for d in dirs if is_source_dir(d)]
         dirs.sort()
         for file_name in sorted(files):
-            if source_only and file_name.endswith((".pyc", ".pyo")):
+            if source_only and not is_source_file(file_name):
                 continue
             path = Path(root) / file_name
             yield f"{name}/{path.relative_to(local).as_posix()}", path
