@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -64,6 +64,15 @@ class Metric:
 
     def to_dict(self) -> dict[str, Any]:
         return {"key": self.key, "value": self.value, "step": self.step, "timestamp": self.timestamp}
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """What a runner records with a job's outcome, in the same write: a sweep's best trial."""
+
+    params: dict[str, str] = field(default_factory=dict)
+    metrics: tuple[Metric, ...] = ()
+    tags: dict[str, str] = field(default_factory=dict)
 
 
 class DataInput(BaseModel):

@@ -26,9 +26,9 @@ from pathlib import Path
 from typing import Any
 
 from mlyard.entities.batch_job import ResolvedBatchJob
-from mlyard.entities.job import DataInput, JobStatus, Metric
+from mlyard.entities.job import DataInput, JobStatus, Metric, RunSummary
 from mlyard.entities.job_spec import JobOutput
-from mlyard.errors import Conflict, MlyardError
+from mlyard.errors import MlyardError
 from mlyard.runtime.batch_output import Plan, plan_mini_batches, write_predictions
 from mlyard.runtime.batch_pool import (
     LocalWorker,
@@ -40,15 +40,16 @@ from mlyard.runtime.batch_pool import (
     worker_python,
 )
 from mlyard.runtime.child_jobs import CancelWatch
-from mlyard.runtime.command_runner import JobLog, LogCallback, RunResult
+from mlyard.runtime.job_host import LocalJobHost
+from mlyard.runtime.job_log import JobLog, LogCallback, RunResult
+from mlyard.runtime.run_to_end import run_to_end
 from mlyard.runtime.runner_process import scratch_root
 from mlyard.services import batch_results as batch_state
-from mlyard.services import job_runs
 from mlyard.services.code_snapshots import code_folder
 from mlyard.services.computes import check_compute
 from mlyard.services.job_inputs import input_path
 from mlyard.services.job_outputs import store_output
-from mlyard.services.jobs import end_job, record_input, record_run_data
+from mlyard.services.jobs import record_input, record_run_data
 from mlyard.services.workspace import Workspace
 
 PROGRESS_SECONDS = 1.0
@@ -59,25 +60,10 @@ def run_batch_job(
     workspace: Workspace, job_id: str, spec: dict[str, Any], on_log: LogCallback | None = None
 ) -> RunResult:
     job = ResolvedBatchJob.model_validate(spec)
-    job_runs.claim(workspace, job_id)
-    log = JobLog(workspace, job_id, on_log)
-    workdir = scratch_root() / job_id
-    engine = BatchEngine(workspace, job_id, job, log, workdir)
-    try:
-        result = engine.run()
-    except MlyardError as exc:
-        engine.say(f"[batch] {exc.message}")
-        result = RunResult(JobStatus.FAILED, exc.message)
-    except Exception as exc:  # a runner bug must still end the job, with the reason
-        engine.say(f"[batch] runner error: {exc!r}")
-        result = RunResult(JobStatus.FAILED, f"runner error: {exc!r}")
-    finally:
-        engine.stop_workers()
-        log.close()
-        shutil.rmtree(workdir, ignore_errors=True)
-    with contextlib.suppress(Conflict):
-        end_job(workspace, job_id, result.status, result.error)
-    return result
+    return run_to_end(
+        LocalJobHost(workspace), job_id, "batch",
+        lambda log, workdir: BatchEngine(workspace, job_id, job, log, workdir), on_log,
+    )  # fmt: skip
 
 
 class BatchEngine:
@@ -142,7 +128,7 @@ class BatchEngine:
         if result is None:
             rate = plan.items / self.scoring_seconds if self.scoring_seconds > 0 else 0.0
             self.say(f"[batch] scored in {self.scoring_seconds:.2f} s ({rate:,.0f} items/s)")
-        self.stop_workers()
+        self.close()
         self._record_metrics(len(plan.tasks))
         return result if result is not None else self._finish(plan)
 
@@ -379,7 +365,11 @@ class BatchEngine:
                 kill = getattr(worker, "kill", worker.stop)
                 kill()
 
-    def stop_workers(self) -> None:
+    def summary(self) -> RunSummary | None:
+        return None  # the batch job's counts are logged as it goes (`_record_metrics`)
+
+    def close(self) -> None:
+        """Stop the scoring workers, whether the job ended or the engine failed."""
         self._stop("done: done")
         for thread in self.threads:
             thread.join(timeout=30)

@@ -13,8 +13,8 @@ import time
 from mlyard.entities.job import JobStatus
 from mlyard.entities.job_spec import ResolvedCommandJob
 from mlyard.errors import Conflict
-from mlyard.runtime.command_runner import RunResult
 from mlyard.runtime.executors import executor_for
+from mlyard.runtime.job_log import RunResult
 from mlyard.services import job_runs, queue
 from mlyard.services.job_submission import queue_job
 from mlyard.services.snapshots import snapshot_local_paths

@@ -17,19 +17,17 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
-from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from mlyard.entities.command_line import render_command
-from mlyard.entities.job import CodeSnapshot, DataInput, JobStatus
+from mlyard.entities.job import CodeSnapshot, DataInput, JobStatus, RunSummary
 from mlyard.entities.job_spec import JobOutput, ResolvedCommandJob, ResolvedInput
-from mlyard.errors import Conflict, MlyardError
 from mlyard.runtime.job_host import JobHost, as_host
+from mlyard.runtime.job_log import JobLog, LogCallback, RunResult
+from mlyard.runtime.run_to_end import run_to_end
 from mlyard.runtime.runner_process import scratch_root
 from mlyard.services import job_runs
 from mlyard.services.source_code import copy_source_tree
@@ -42,17 +40,6 @@ PLACE_VARIABLES = (
 CANCEL_GRACE_SECONDS = float(os.environ.get("MLYARD_CANCEL_GRACE", "10"))
 POLL_SECONDS = 0.2
 STATUS_CHECK_SECONDS = 0.5
-LOG_SYNC_SECONDS = 1.0
-ERROR_LOG_LINES = 20
-
-LogCallback = Callable[[str], None]
-
-
-@dataclass(frozen=True)
-class RunResult:
-    status: JobStatus
-    error: str | None = None
-    exit_code: int | None = None
 
 
 def run_command_job(
@@ -67,24 +54,32 @@ def run_command_job(
     `place` is the workspace the job is recorded in, or a `JobHost` (a team server's worker).
     """
     host = as_host(place)
-    if claim:
-        host.claim(job_id)
-    log = JobLog(host, job_id, on_log)
-    workdir = scratch_root() / job_id
-    try:
-        result = _execute(host, job_id, job, log, workdir)
-    except MlyardError as exc:
-        log.write(f"[mlyard] {exc.message}\n")
-        result = RunResult(JobStatus.FAILED, exc.message)
-    except Exception as exc:  # a runner bug must still end the job, with the reason
-        log.write(f"[mlyard] runner error: {exc!r}\n")
-        result = RunResult(JobStatus.FAILED, f"runner error: {exc!r}")
-    finally:
-        log.close()
-        shutil.rmtree(workdir, ignore_errors=True)
-    with contextlib.suppress(Conflict):  # already ended: canceled before it was claimed
-        host.end(job_id, result.status, result.error)
-    return result
+    return run_to_end(
+        host,
+        job_id,
+        "mlyard",
+        lambda log, workdir: _CommandEngine(host, job_id, job, log, workdir),
+        on_log,
+        claim,
+    )
+
+
+@dataclass
+class _CommandEngine:
+    host: JobHost
+    job_id: str
+    job: ResolvedCommandJob
+    log: JobLog
+    workdir: Path
+
+    def run(self) -> RunResult:
+        return _execute(self.host, self.job_id, self.job, self.log, self.workdir)
+
+    def close(self) -> None:
+        pass  # the process is stopped by `_run_process` however it ends
+
+    def summary(self) -> RunSummary | None:
+        return None
 
 
 def _execute(host: JobHost, job_id: str, job: ResolvedCommandJob, log: JobLog, workdir: Path) -> RunResult:
@@ -278,75 +273,3 @@ def _output_path(workdir: Path, name: str, output: JobOutput) -> Path:
     folder = workdir / "outputs" / name
     folder.mkdir(parents=True, exist_ok=True)
     return folder / name if output.type == "uri_file" else folder
-
-
-class JobLog:
-    """The job's stdout+stderr: kept in a local file, mirrored to the artifact store every second.
-
-    Readers (`mlyard job stream`, another machine) read the stored copy, so they need nothing
-    but the workspace.
-    """
-
-    def __init__(self, place: Workspace | JobHost, job_id: str, on_log: LogCallback | None) -> None:
-        self._host = as_host(place)
-        self._job_id = job_id
-        self._on_log = on_log
-        self._lock = threading.Lock()
-        # Open for the job's whole life (closed in `close`), so not a `with` block.
-        self._file = tempfile.NamedTemporaryFile(  # noqa: SIM115
-            prefix=f"mlyard-{job_id}-", suffix=".log", delete=False
-        )
-        self._path = Path(self._file.name)
-        self._dirty = False
-        self._last_sync = 0.0
-        self._tail: deque[str] = deque(maxlen=ERROR_LOG_LINES)
-        self._partial = ""
-
-    def write(self, text: str) -> None:
-        data = text.encode("utf-8", errors="replace")
-        self._write_bytes(data)
-
-    def _write_bytes(self, data: bytes) -> None:
-        text = data.decode("utf-8", errors="replace")
-        with self._lock:
-            self._file.write(data)
-            self._file.flush()
-            self._dirty = True
-            lines = (self._partial + text).split("\n")
-            self._partial = lines.pop()
-            self._tail.extend(lines)
-        if self._on_log is not None:
-            self._on_log(text)
-
-    def pump(self, process: subprocess.Popen[bytes]) -> None:
-        assert process.stdout is not None
-        stream = process.stdout
-        while chunk := stream.read1(65536):  # type: ignore[attr-defined]
-            self._write_bytes(chunk)
-            self.sync_if_due()
-
-    def tail(self) -> str:
-        with self._lock:
-            lines = [*self._tail, *([self._partial] if self._partial else [])]
-        return "\n".join(lines[-ERROR_LOG_LINES:])
-
-    def sync_if_due(self) -> None:
-        if self._dirty and time.monotonic() - self._last_sync >= LOG_SYNC_SECONDS:
-            self.sync()
-
-    def sync(self) -> None:
-        with self._lock:
-            if not self._dirty:
-                return
-            self._dirty = False
-            self._last_sync = time.monotonic()
-            self._host.sync_log(self._job_id, self._path)
-
-    def close(self) -> None:
-        with self._lock:
-            self._file.close()
-            self._dirty = True
-        try:
-            self.sync()
-        finally:
-            self._path.unlink(missing_ok=True)

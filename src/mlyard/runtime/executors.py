@@ -18,7 +18,8 @@ from mlyard.entities.compute import Compute
 from mlyard.entities.job import JobStatus
 from mlyard.entities.job_spec import ResolvedCommandJob
 from mlyard.errors import InvalidArgument
-from mlyard.runtime.command_runner import RunResult, run_command_job
+from mlyard.runtime.command_runner import run_command_job
+from mlyard.runtime.job_log import RunResult
 from mlyard.services.computes import check_compute
 from mlyard.services.workspace import Workspace
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Protocol
 
-from mlyard.entities.job import DataInput, JobOutputInfo, JobStatus
+from mlyard.entities.job import DataInput, JobOutputInfo, JobStatus, RunSummary
 from mlyard.entities.job_spec import JobOutput, ResolvedInput
 from mlyard.services import job_runs
 from mlyard.services.jobs import end_job, record_input
@@ -42,8 +42,11 @@ class JobHost(Protocol):
     def sync_log(self, job_id: str, local_log: Path) -> None:
         """Make the stored log equal the local log file (which only grows)."""
 
-    def end(self, job_id: str, status: JobStatus, error: str | None) -> None:
-        """Record the outcome; Conflict when the job already ended (canceled before it was claimed)."""
+    def end(
+        self, job_id: str, status: JobStatus, error: str | None, summary: RunSummary | None = None
+    ) -> None:
+        """Record the outcome (with `summary`'s params, metrics and tags, in the same write);
+        Conflict when the job already ended (canceled before it was claimed)."""
 
     def process_environment(self, job_id: str) -> dict[str, str]:
         """Variables that let `mlyard.log_metric` inside the job write to it."""
@@ -90,8 +93,11 @@ class LocalJobHost:
     def sync_log(self, job_id: str, local_log: Path) -> None:
         self.workspace.artifacts.put_file(local_log, job_runs.log_path(job_id))
 
-    def end(self, job_id: str, status: JobStatus, error: str | None) -> None:
-        end_job(self.workspace, job_id, status, error)
+    def end(
+        self, job_id: str, status: JobStatus, error: str | None, summary: RunSummary | None = None
+    ) -> None:
+        summary = summary or RunSummary()
+        end_job(self.workspace, job_id, status, error, summary.params, summary.metrics, summary.tags)
 
     def process_environment(self, job_id: str) -> dict[str, str]:
         return {ENV_WORKSPACE: str(self.workspace.path)}

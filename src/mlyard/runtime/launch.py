@@ -15,7 +15,8 @@ import traceback
 
 from mlyard.entities.job import JobStatus
 from mlyard.errors import Conflict, MlyardError
-from mlyard.runtime.command_runner import LogCallback, RunResult, run_command_job
+from mlyard.runtime.command_runner import run_command_job
+from mlyard.runtime.job_log import LogCallback, RunResult
 from mlyard.runtime.runner_process import WAIT_FOR_JOB, PendingRunner
 from mlyard.services import job_runs
 from mlyard.services.jobs import end_job

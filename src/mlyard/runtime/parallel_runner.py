@@ -10,7 +10,6 @@ mini-batch order, to `parallel_run_step.txt` of the `append_row_to` output.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import shutil
 import threading
@@ -20,19 +19,20 @@ from pathlib import Path
 from typing import Any
 
 from mlyard.entities.data import DataType
-from mlyard.entities.job import DataInput, JobOutputInfo, JobStatus
+from mlyard.entities.job import DataInput, JobOutputInfo, JobStatus, RunSummary
 from mlyard.entities.job_spec import JobOutput, ResolvedCommandJob, ResolvedInput
 from mlyard.entities.parallel_spec import DEFAULT_OUTPUT_FILE, ResolvedParallelJob
-from mlyard.errors import Conflict, InvalidArgument, MlyardError
+from mlyard.errors import InvalidArgument, MlyardError
 from mlyard.runtime.child_jobs import CancelWatch, cancel_children, run_child, start_child
-from mlyard.runtime.command_runner import JobLog, LogCallback, RunResult
+from mlyard.runtime.job_host import LocalJobHost
+from mlyard.runtime.job_log import JobLog, LogCallback, RunResult
 from mlyard.runtime.mini_batches import group_files, input_files, is_tabular, row_ranges
 from mlyard.runtime.parallel_worker import BATCH_FILE, ROWS_FILE
-from mlyard.runtime.runner_process import scratch_root
+from mlyard.runtime.run_to_end import run_to_end
 from mlyard.services import job_runs
 from mlyard.services.job_inputs import input_path
 from mlyard.services.job_outputs import register_output
-from mlyard.services.jobs import end_job, get_job, record_input
+from mlyard.services.jobs import get_job, record_input
 from mlyard.services.workspace import Workspace
 
 BATCH_INPUT = "mlyard_mini_batch"
@@ -60,20 +60,10 @@ def run_parallel_job(
     workspace: Workspace, job_id: str, spec: dict[str, Any], on_log: LogCallback | None = None
 ) -> RunResult:
     job = ResolvedParallelJob.model_validate(spec)
-    job_runs.claim(workspace, job_id)
-    log = JobLog(workspace, job_id, on_log)
-    workdir = scratch_root() / job_id
-    try:
-        result = ParallelEngine(workspace, job_id, job, log, workdir).run()
-    except MlyardError as exc:
-        log.write(f"[parallel] {exc.message}\n")
-        result = RunResult(JobStatus.FAILED, exc.message)
-    finally:
-        log.close()
-        shutil.rmtree(workdir, ignore_errors=True)
-    with contextlib.suppress(Conflict):
-        end_job(workspace, job_id, result.status, result.error)
-    return result
+    return run_to_end(
+        LocalJobHost(workspace), job_id, "parallel",
+        lambda log, workdir: ParallelEngine(workspace, job_id, job, log, workdir), on_log,
+    )  # fmt: skip
 
 
 class ParallelEngine:
@@ -88,6 +78,12 @@ class ParallelEngine:
         self.experiment = get_job(workspace, job_id).experiment
         self.outcomes: dict[int, BatchOutcome] = {}
         self._lock = threading.Lock()
+
+    def summary(self) -> RunSummary | None:
+        return None
+
+    def close(self) -> None:
+        pass  # children are stopped by `run` however it ends
 
     def run(self) -> RunResult:
         batches = self._mini_batches()

@@ -13,7 +13,6 @@ pipeline's own log lists each step's status change as it happens (what `--stream
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
@@ -25,15 +24,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mlyard.entities.job import JobOutputInfo, JobStatus
+from mlyard.entities.job import JobOutputInfo, JobStatus, RunSummary
 from mlyard.entities.job_spec import JobOutput, ResolvedCommandJob, ResolvedInput
 from mlyard.entities.resolved_pipeline import ResolvedPipeline, ResolvedStep, StepInput
-from mlyard.errors import Conflict, MlyardError
+from mlyard.errors import MlyardError
 from mlyard.runtime.child_jobs import CancelWatch, cancel_children, run_child, start_child
-from mlyard.runtime.command_runner import JobLog, LogCallback, RunResult
+from mlyard.runtime.job_host import LocalJobHost
+from mlyard.runtime.job_log import JobLog, LogCallback, RunResult
+from mlyard.runtime.run_to_end import run_to_end
 from mlyard.services import job_runs
 from mlyard.services.job_outputs import register_output
-from mlyard.services.jobs import end_job, get_job
+from mlyard.services.jobs import get_job
 from mlyard.services.workspace import Workspace
 
 CHECK_SECONDS = 0.5
@@ -51,18 +52,10 @@ def run_pipeline_job(
     workspace: Workspace, job_id: str, spec: dict[str, Any], on_log: LogCallback | None = None
 ) -> RunResult:
     pipeline = ResolvedPipeline.model_validate(spec)
-    job_runs.claim(workspace, job_id)
-    log = JobLog(workspace, job_id, on_log)
-    try:
-        result = PipelineEngine(workspace, job_id, pipeline, log).run()
-    except MlyardError as exc:
-        log.write(f"[pipeline] {exc.message}\n")
-        result = RunResult(JobStatus.FAILED, exc.message)
-    finally:
-        log.close()
-    with contextlib.suppress(Conflict):  # canceled while queued
-        end_job(workspace, job_id, result.status, result.error)
-    return result
+    return run_to_end(
+        LocalJobHost(workspace), job_id, "pipeline",
+        lambda log, _: PipelineEngine(workspace, job_id, pipeline, log), on_log,
+    )  # fmt: skip
 
 
 class PipelineEngine:
@@ -76,6 +69,12 @@ class PipelineEngine:
         self.outputs: dict[str, dict[str, JobOutputInfo]] = {}  # step → its outputs, once completed
         self._hash_cache: dict[str, str] = {}
         self._lock = threading.Lock()
+
+    def summary(self) -> RunSummary | None:
+        return None
+
+    def close(self) -> None:
+        pass  # children are stopped by `run` however it ends
 
     def run(self) -> RunResult:
         steps = self.pipeline.steps

@@ -16,16 +16,18 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
 
-from mlyard.entities.job import JobStatus
+from mlyard.entities.job import JobStatus, RunSummary
 from mlyard.entities.job_spec import ResolvedCommandJob
 from mlyard.entities.sweep_spec import SweepJobSpec
 from mlyard.errors import Conflict, MlyardError, NotFound
 from mlyard.runtime.child_jobs import CancelWatch, cancel_children, run_child, start_child
-from mlyard.runtime.command_runner import JobLog, LogCallback, RunResult
 from mlyard.runtime.early_termination import TrialHistory, termination_rule
+from mlyard.runtime.job_host import LocalJobHost
+from mlyard.runtime.job_log import JobLog, LogCallback, RunResult
+from mlyard.runtime.run_to_end import run_to_end
 from mlyard.runtime.sweep_sampling import make_sampler, suggest
 from mlyard.services import job_runs
-from mlyard.services.jobs import end_job, get_job, make_metric, metric_history, record_run_data, set_tags
+from mlyard.services.jobs import get_job, make_metric, metric_history, record_run_data, set_tags
 from mlyard.services.workspace import Workspace
 
 POLL_SECONDS = 0.5
@@ -46,19 +48,10 @@ def run_sweep_job(
 ) -> RunResult:
     sweep = SweepJobSpec.model_validate(spec["sweep"])
     trial = ResolvedCommandJob.model_validate(spec["trial"])
-    job_runs.claim(workspace, job_id)
-    log = JobLog(workspace, job_id, on_log)
-    engine = SweepEngine(workspace, job_id, sweep, trial, log)
-    try:
-        result = engine.run()
-    except MlyardError as exc:
-        log.write(f"[sweep] {exc.message}\n")
-        result = RunResult(JobStatus.FAILED, exc.message)
-    finally:
-        log.close()
-    with contextlib.suppress(Conflict):
-        end_job(workspace, job_id, result.status, result.error, **engine.best_record())
-    return result
+    return run_to_end(
+        LocalJobHost(workspace), job_id, "sweep",
+        lambda log, _: SweepEngine(workspace, job_id, sweep, trial, log), on_log,
+    )  # fmt: skip
 
 
 class SweepEngine:
@@ -203,15 +196,18 @@ class SweepEngine:
 
     # --- the sweep's own record ------------------------------------------------------------
 
-    def best_record(self) -> dict[str, Any]:
+    def summary(self) -> RunSummary | None:
         """Params, metric and tags that surface the best trial on the sweep job."""
         if self.best is None or self.best_value is None:
-            return {}
-        return {
-            "params": {key: str(value) for key, value in self.best.values.items()},
-            "metrics": [make_metric(self.metric, self.best_value)],
-            "tags": {"best_child_run_id": self.best.job_id, "mlyard.trials": str(len(self.trials))},
-        }
+            return None
+        return RunSummary(
+            params={key: str(value) for key, value in self.best.values.items()},
+            metrics=(make_metric(self.metric, self.best_value),),
+            tags={"best_child_run_id": self.best.job_id, "mlyard.trials": str(len(self.trials))},
+        )
+
+    def close(self) -> None:
+        pass  # trials are stopped by `run` however it ends
 
     def _better(self, value: float, than: float) -> bool:
         return value > than if self.goal == "maximize" else value < than

@@ -20,12 +20,13 @@ import uuid
 from collections.abc import Collection
 from typing import Any, Protocol
 
-from mlyard.entities.job import JobStatus
+from mlyard.entities.job import JobStatus, RunSummary
 from mlyard.entities.job_spec import ResolvedCommandJob
 from mlyard.errors import LeaseLost, MlyardError, PermissionDenied
 from mlyard.runtime.child_jobs import wait_for_queued
-from mlyard.runtime.command_runner import RunResult, run_command_job
+from mlyard.runtime.command_runner import run_command_job
 from mlyard.runtime.job_host import JobHost, LocalJobHost
+from mlyard.runtime.job_log import RunResult
 from mlyard.services import queue
 from mlyard.services.queue import ClaimedJob
 from mlyard.services.workspace import Workspace
@@ -93,8 +94,10 @@ class LeasedJobHost(LocalJobHost):
         except LeaseLost:
             return JobStatus.CANCELED  # stop the process; the job is another worker's now
 
-    def end(self, job_id: str, status: JobStatus, error: str | None) -> None:
-        queue.finish(self.workspace, job_id, self.worker_id, status, error)
+    def end(
+        self, job_id: str, status: JobStatus, error: str | None, summary: RunSummary | None = None
+    ) -> None:
+        queue.finish(self.workspace, job_id, self.worker_id, status, error, summary)
 
     def describe(self) -> dict[str, Any]:
         workspace = self.workspace

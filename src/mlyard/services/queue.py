@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from mlyard.entities.job import JobStatus
+from mlyard.entities.job import JobStatus, RunSummary
 from mlyard.errors import Conflict, LeaseLost, NotFound
 from mlyard.services import job_runs
 from mlyard.services.jobs import end_job
@@ -104,13 +104,22 @@ def renew_lease(
     return JobStatus(status)
 
 
-def finish(workspace: Workspace, job_id: str, worker_id: str, status: JobStatus, error: str | None) -> None:
-    """End a job the worker holds; `LeaseLost` when another worker has it now."""
+def finish(
+    workspace: Workspace,
+    job_id: str,
+    worker_id: str,
+    status: JobStatus,
+    error: str | None,
+    summary: RunSummary | None = None,
+) -> None:
+    """End a job the worker holds (with `summary` recorded in the same write); `LeaseLost` when
+    another worker has it now."""
     with workspace.database.read() as session:
         _, holder = rows.holder(session, job_id)
     if holder != worker_id:
         raise LeaseLost(f"job {job_id} is no longer held by worker {worker_id}; not recording its outcome")
-    end_job(workspace, job_id, status, error)
+    summary = summary or RunSummary()
+    end_job(workspace, job_id, status, error, summary.params, summary.metrics, summary.tags)
 
 
 def check_holder(workspace: Workspace, job_id: str, worker_id: str) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import quote
 
 from mlyard.client.remote.session import RemoteSession
-from mlyard.entities.job import DataInput, JobOutputInfo, JobStatus
+from mlyard.entities.job import DataInput, JobOutputInfo, JobStatus, RunSummary
 from mlyard.entities.job_spec import JobOutput, ResolvedInput
 from mlyard.errors import LeaseLost, NotFound
 from mlyard.services.queue import ClaimedJob
@@ -136,8 +136,16 @@ class RemoteJobHost:
                 sent += len(piece)
             self._sent[job_id] = sent
 
-    def end(self, job_id: str, status: JobStatus, error: str | None) -> None:
-        body = {"worker_id": self.worker_id, "status": status.value, "error": error}
+    def end(
+        self, job_id: str, status: JobStatus, error: str | None, summary: RunSummary | None = None
+    ) -> None:
+        body: dict[str, Any] = {"worker_id": self.worker_id, "status": status.value, "error": error}
+        if summary is not None:
+            body |= {
+                "params": summary.params,
+                "metrics": [metric.to_dict() for metric in summary.metrics],
+                "tags": summary.tags,
+            }
         self.session.post_json(self._queue(job_id, "finish"), body)
 
     def process_environment(self, job_id: str) -> dict[str, str]:

@@ -21,14 +21,16 @@ from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from mlyard.entities.job import JobOutputInfo, JobStatus
+from mlyard.entities.job import JobOutputInfo, JobStatus, RunSummary
 from mlyard.entities.job_spec import JobOutput
 from mlyard.errors import InvalidArgument, NotFound
 from mlyard.runtime.child_jobs import wait_for_queued
 from mlyard.server.auth import OperatorWorkspace
 from mlyard.server.schemas.common import Request as Body
+from mlyard.server.schemas.jobs import MetricPoint
 from mlyard.server.uploads import staged_files
 from mlyard.services import job_runs, queue
+from mlyard.services.jobs import make_metric
 from mlyard.services.workspace import Workspace
 
 router = APIRouter(prefix="/api/v1/workspaces/{ws}/queue", tags=["queue"])
@@ -72,6 +74,9 @@ class OutputUpload(WorkerCall):
 class Finish(WorkerCall):
     status: Literal["Completed", "Failed", "Canceled"]
     error: str | None = None
+    params: dict[str, str] = Field(default_factory=dict)
+    metrics: list[MetricPoint] = Field(default_factory=list)
+    tags: dict[str, str] = Field(default_factory=dict)
 
 
 def _lease(request: Request) -> float:
@@ -153,5 +158,7 @@ def store_output(
 
 @router.post("/jobs/{job_id}/finish", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
 def finish(workspace: OperatorWorkspace, job_id: str, body: Finish) -> Response:
-    queue.finish(workspace, job_id, body.worker_id, JobStatus(body.status), body.error)
+    metrics = tuple(make_metric(p.key, p.value, p.step, p.timestamp) for p in body.metrics)
+    summary = RunSummary(body.params, metrics, body.tags)
+    queue.finish(workspace, job_id, body.worker_id, JobStatus(body.status), body.error, summary)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
