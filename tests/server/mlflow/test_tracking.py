@@ -225,7 +225,7 @@ def test_search_runs_refuses_what_it_cannot_answer_with_a_clear_message(five_run
     client = MlflowClient()
     with pytest.raises(MlflowException, match="metric 'mse' is compared with a number"):
         client.search_runs([experiment], filter_string="metrics.mse = 'high'")
-    with pytest.raises(MlflowException, match="MLflow filters join clauses with AND only"):
+    with pytest.raises(MlflowException, match="uses OR; join clauses with AND only"):
         client.search_runs([experiment], filter_string="metrics.mse < 1 or metrics.mse > 5")
     with pytest.raises(MlflowException, match="unknown run status 'DONE'"):
         client.search_runs([experiment], filter_string="status = 'DONE'")

@@ -12,12 +12,12 @@ from fastapi import Query
 from fastapi.responses import JSONResponse
 
 from mlyard.entities.experiment import Experiment
-from mlyard.entities.search import Clause
+from mlyard.entities.search import Clause, parse_terms
 from mlyard.errors import AlreadyExists, InvalidArgument, NotFound
 from mlyard.server.mlflow.convert import DEFAULT_EXPERIMENT_ID, experiment_id, experiment_json
 from mlyard.server.mlflow.routing import API_PREFIX, Contributor, Reader, mlflow_router, ok
 from mlyard.server.mlflow.schemas import CreateExperiment, SearchExperiments
-from mlyard.server.mlflow.search import next_token, one_more, page_offset, parse_terms
+from mlyard.server.mlflow.search import next_token, one_more, page_offset
 from mlyard.services import experiments
 from mlyard.services.jobs import DEFAULT_EXPERIMENT
 from mlyard.services.workspace import Workspace

@@ -13,6 +13,7 @@ from fastapi import Response
 from fastapi.responses import JSONResponse
 
 from mlyard.entities.logged_model import LoggedModel
+from mlyard.entities.search import Term, parse_terms
 from mlyard.errors import InvalidArgument
 from mlyard.server.mlflow.convert import LOGGED_MODEL_STATUS_FROM, logged_model_json
 from mlyard.server.mlflow.experiments import existing_numbers, experiment_number, mlflow_ids_of
@@ -25,7 +26,7 @@ from mlyard.server.mlflow.schemas import (
     LoggedModelTags,
     SearchLoggedModels,
 )
-from mlyard.server.mlflow.search import Term, next_token, one_more, page_offset, parse_terms
+from mlyard.server.mlflow.search import next_token, one_more, page_offset
 from mlyard.services import logged_models
 from mlyard.services.workspace import Workspace
 

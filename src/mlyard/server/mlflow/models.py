@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse
 
 from mlyard.entities.model import Model, ModelVersion
 from mlyard.entities.names import AssetRef
+from mlyard.entities.search import Term, parse_terms
 from mlyard.errors import InvalidArgument
 from mlyard.server.mlflow.convert import model_version_json, registered_model_json, version_download_uri
 from mlyard.server.mlflow.routing import API_PREFIX, Contributor, Operator, Reader, empty, mlflow_router, ok
@@ -30,7 +31,7 @@ from mlyard.server.mlflow.schemas import (
     GetLatestVersions,
     SetAlias,
 )
-from mlyard.server.mlflow.search import Term, matches, page_offset, page_token, parse_terms
+from mlyard.server.mlflow.search import matches, page_offset, page_token
 from mlyard.services import jobs, logged_models, models
 from mlyard.services.workspace import Workspace
 
