@@ -250,3 +250,23 @@ def test_workspace_create_on_postgresql_records_the_database(tmp_path, pg_databa
     assert shown["database"] == created["database"] and shown["jobs"] == 0
     done = mlyard("--db", "sqlite:////tmp/elsewhere.db", "workspace", "show", workspace=folder, expect=6)
     assert "uses database" in done.stderr
+
+
+def test_read_commands_on_a_missing_workspace_fail_with_its_path_and_create_nothing(tmp_path):
+    typo = tmp_path / "typo"
+    for command in (["job", "list"], ["data", "list"], ["model", "list"], ["environment", "list"],
+                    ["audit", "list"], ["key", "list"], ["workspace", "settings", "show"]):  # fmt: skip
+        done = mlyard(*command, workspace=typo, expect=6)
+        assert f"no workspace at {typo}; create one with: mlyard workspace create" in done.stderr, command
+    assert not typo.exists()
+    done = mlyard("job", "list", expect=6)  # the default ./.mlyard of the current folder
+    assert "no workspace at" in done.stderr and ".mlyard" in done.stderr
+    assert not (tmp_path / ".mlyard").exists()
+
+
+def test_a_command_that_writes_creates_the_workspace_on_first_use(tmp_path):
+    fresh = tmp_path / "fresh"
+    created = as_json(mlyard("compute", "create", "--name", "cpu", "--type", "local", "-o", "json",
+                             workspace=fresh))  # fmt: skip
+    assert created["name"] == "cpu" and (fresh / "workspace.yaml").is_file()
+    assert "cpu" in [c["name"] for c in as_json(mlyard("compute", "list", "-o", "json", workspace=fresh))]

@@ -1,5 +1,10 @@
 """The options every command shares: a local workspace (`--workspace`, `--db`, `--artifacts`) or a
-team server (`--url`/MLYARD_URL with `--key`/MLYARD_KEY)."""
+team server (`--url`/MLYARD_URL with `--key`/MLYARD_KEY).
+
+One rule for local workspaces: reading never creates one. A missing folder is an error naming it
+(exit 6), so a misspelt `--workspace` is noticed; only commands that add something new (`create`
+verbs, `server start`) pass `create=True` and make the workspace on first use.
+"""
 
 from __future__ import annotations
 
@@ -26,15 +31,18 @@ class WorkspaceOptions:
     def is_remote(self) -> bool:
         return self.url is not None
 
-    def client(self) -> MLClient:
-        """The SDK client these options name: the team server when a URL is given."""
+    def client(self, create: bool = False) -> MLClient:
+        """The SDK client these options name: the team server when a URL is given; a local
+        workspace is created only with `create` (commands that write)."""
         from mlyard.client.mlclient import MLClient
 
         if self.url is not None:
             return MLClient(url=self.url, key=self.key, workspace_name=self.workspace_name)
-        return MLClient(workspace=self.open().path)
+        return MLClient(workspace=self.open(create).path)
 
-    def open(self, create: bool = True) -> Workspace:
+    def open(self, create: bool = False) -> Workspace:
+        """The local workspace; WorkspaceError (exit 6) naming the folder if it does not exist,
+        unless `create`."""
         from mlyard.services.workspace import open_workspace
 
         return open_workspace(self.path, db=self.db, artifacts=self.artifacts, create=create)
@@ -59,6 +67,7 @@ def workspace_of(ctx: typer.Context) -> Workspace:
     return options.open()
 
 
-def client_of(ctx: typer.Context) -> MLClient:
-    """The SDK client of this command: local, or the team server of --url / MLYARD_URL."""
-    return workspace_options(ctx).client()
+def client_of(ctx: typer.Context, create: bool = False) -> MLClient:
+    """The SDK client of this command: local, or the team server of --url / MLYARD_URL. Commands
+    that write pass `create=True`: only they may make a missing local workspace."""
+    return workspace_options(ctx).client(create)

@@ -29,7 +29,7 @@ def create(
 
     On the workspace's own machine this needs no key: it is how the first admin key is made.
     """
-    created = client_of(ctx).keys.create(owner, role, description, expires_in_days)
+    created = client_of(ctx, create=True).keys.create(owner, role, description, expires_in_days)
     if output == OutputFormat.json:
         print_json(created.key.model_dump(mode="json") | {"token": created.token})
         return

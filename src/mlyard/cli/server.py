@@ -66,7 +66,7 @@ def start(
                 f"refusing to listen on {host!r}: there is no workspace yet, so no API key to reach it; "
                 "create one and a key first: mlyard key create --owner YOU --role admin"
             )
-        options.open()  # like every command: the workspace is created on first use
+        options.open(create=True)  # the workspace is created on first use
         config = ServerConfig.single(resolve_path(options.path), options.db, options.artifacts, auth=auth)
     config.background = True
     config.workers = 0 if no_worker else workers

@@ -74,6 +74,6 @@ def settings_set(
             changes[name] = value.lower() in ("true", "yes")
         else:
             changes[name] = value
-    updated = client_of(ctx).settings.update(**changes)
+    updated = client_of(ctx, create=True).settings.update(**changes)
     say("settings updated")
     print_fields("workspace settings", updated.model_dump())
