@@ -9,13 +9,27 @@ verbs, `server start`) pass `create=True` and make the workspace on first use.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 if TYPE_CHECKING:
     from mlyard.client.mlclient import MLClient
     from mlyard.services.workspace import Workspace
+
+
+# The local workspace options again, for the commands about a workspace itself (`workspace create
+# --workspace PATH`, `server start --workspace PATH`): written after the verb they mean the same as
+# before it, and win over it (MLYARD_* variables are read by the options before the verb).
+WorkspacePathOption = Annotated[
+    str | None, typer.Option("--workspace", "-w", help="workspace folder (default ./.mlyard)")
+]
+DatabaseOption = Annotated[
+    str | None, typer.Option("--db", help="database URL, e.g. postgresql+psycopg://user@host/db")
+]
+ArtifactsOption = Annotated[
+    str | None, typer.Option("--artifacts", help="artifact store URL (any fsspec URL)")
+]
 
 
 @dataclass
@@ -48,9 +62,15 @@ class WorkspaceOptions:
         return open_workspace(self.path, db=self.db, artifacts=self.artifacts, create=create)
 
 
-def workspace_options(ctx: typer.Context) -> WorkspaceOptions:
+def workspace_options(
+    ctx: typer.Context, path: str | None = None, db: str | None = None, artifacts: str | None = None
+) -> WorkspaceOptions:
+    """The shared options, with any of `path`, `db`, `artifacts` the command itself was given."""
     options = ctx.find_root().obj
     assert isinstance(options, WorkspaceOptions)
+    options.path = path or options.path
+    options.db = db or options.db
+    options.artifacts = artifacts or options.artifacts
     return options
 
 

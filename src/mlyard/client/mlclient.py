@@ -162,12 +162,14 @@ class MLClient:
 
     @property
     def workspace(self) -> dict[str, Any]:
-        """Where this workspace keeps its records and artifacts (the server's view when remote)."""
+        """Where this workspace keeps its records and artifacts, and what it holds (the server's
+        view when remote)."""
         if self._session is not None:
             described: dict[str, Any] = self._session.get_json("")
             return described
-        local: dict[str, Any] = self._workspace.describe()
-        return local
+        from mlyard.services.stats import workspace_overview
+
+        return workspace_overview(self._workspace)
 
     def __repr__(self) -> str:
         if self._session is not None:
