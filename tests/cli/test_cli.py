@@ -298,3 +298,12 @@ def test_workspace_show_with_a_url_shows_the_servers_workspace(workspace_path, s
     assert not (tmp_path / ".mlyard").exists()  # no local folder was looked for, nor made
     done = mlyard("--url", url, "workspace", "show", expect=5)
     assert "needs an API key" in done.stderr
+
+
+def test_key_create_takes_dash_o_as_the_output_format(ws):
+    created = as_json(mlyard("key", "create", "--owner", "alice", "--role", "reader", "-o", "json",
+                             workspace=ws))  # fmt: skip
+    assert created["owner"] == "alice" and created["role"] == "reader" and created["token"].startswith("mly_")
+    usage = mlyard("key", "create", "--help").stdout
+    [owner_line] = [line for line in usage.splitlines() if "--owner" in line]
+    assert " -o " not in owner_line  # -o is --output on every command, as in az

@@ -19,7 +19,7 @@ app = typer.Typer(
 @app.command("create")
 def create(
     ctx: typer.Context,
-    owner: Annotated[str, typer.Option("--owner", "-o", help="the person or service it acts as")],
+    owner: Annotated[str, typer.Option("--owner", help="the person or service it acts as")],
     role: Annotated[str, typer.Option("--role", "-r", help="reader, contributor, operator or admin")],
     description: Annotated[str | None, typer.Option("--description", "-d")] = None,
     expires_in_days: Annotated[float | None, typer.Option("--expires-in-days", min=0.0)] = None,
