@@ -125,7 +125,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     print(f"{args.rows:,} rows × {FEATURES} features, {data.name} {size_mb:.0f} MB; {os.cpu_count()} cores; "
           f"mini_batch_size {args.mini_batch_size}, {args.workers} workers", flush=True)  # fmt: skip
     os.environ["MLYARD_WORKSPACE"] = str(workspace)  # where mlyard.log_model registers
-    client = mlyard.MLClient(workspace=workspace)
+    client = mlyard.MLClient(workspace=workspace, create=True)
     results: dict[str, Any] = {}
     for name, model in models.items():
         with mlyard.start_run(experiment="bench-batch"):

@@ -97,7 +97,7 @@ class MlyardSystem:
     def open(self, folder: Path) -> None:
         """Create and migrate the workspace (untimed)."""
         self.workspace = folder / "workspace"
-        self.client = mlyard.MLClient(workspace=self.workspace)
+        self.client = mlyard.MLClient(workspace=self.workspace, create=True)
 
     def per_call(self, data: list[RunData]) -> None:
         for run in data:

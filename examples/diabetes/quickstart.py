@@ -126,7 +126,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=None)
     args = parser.parse_args()
 
-    client = mlyard.MLClient(workspace=args.workspace)
+    client = mlyard.MLClient(workspace=args.workspace, create=True)
     if args.workspace:
         os.environ["MLYARD_WORKSPACE"] = args.workspace  # the active-run API uses it too
     data_ref = register_data(client)

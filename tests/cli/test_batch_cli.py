@@ -84,9 +84,9 @@ def test_create_deploy_invoke_stream_and_download(project, tmp_path):
 
 def test_mistakes_exit_with_their_code_and_one_line(project, tmp_path):
     ws = tmp_path / "ws"
+    mlyard("batch-endpoint", "create", "--name", "diabetes-batch", workspace=ws)
     missing = mlyard("batch-endpoint", "invoke", "--name", "nope", "--input", "x.csv", workspace=ws, expect=3)
     assert "batch endpoint 'nope' does not exist; create it with" in missing.stderr
-    mlyard("batch-endpoint", "create", "--name", "diabetes-batch", workspace=ws)
     again = mlyard("batch-endpoint", "create", "--name", "diabetes-batch", workspace=ws, expect=4)
     assert "already exists" in again.stderr
     unknown = mlyard(

@@ -250,3 +250,60 @@ def test_workspace_create_on_postgresql_records_the_database(tmp_path, pg_databa
     assert shown["database"] == created["database"] and shown["jobs"] == 0
     done = mlyard("--db", "sqlite:////tmp/elsewhere.db", "workspace", "show", workspace=folder, expect=6)
     assert "uses database" in done.stderr
+
+
+def test_read_commands_on_a_missing_workspace_fail_with_its_path_and_create_nothing(tmp_path):
+    typo = tmp_path / "typo"
+    for command in (["job", "list"], ["data", "list"], ["model", "list"], ["environment", "list"],
+                    ["audit", "list"], ["key", "list"], ["workspace", "settings", "show"]):  # fmt: skip
+        done = mlyard(*command, workspace=typo, expect=6)
+        assert f"no workspace at {typo}; create one with: mlyard workspace create" in done.stderr, command
+    assert not typo.exists()
+    done = mlyard("job", "list", expect=6)  # the default ./.mlyard of the current folder
+    assert "no workspace at" in done.stderr and ".mlyard" in done.stderr
+    assert not (tmp_path / ".mlyard").exists()
+
+
+def test_a_command_that_writes_creates_the_workspace_on_first_use(tmp_path):
+    fresh = tmp_path / "fresh"
+    created = as_json(mlyard("compute", "create", "--name", "cpu", "--type", "local", "-o", "json",
+                             workspace=fresh))  # fmt: skip
+    assert created["name"] == "cpu" and (fresh / "workspace.yaml").is_file()
+    assert "cpu" in [c["name"] for c in as_json(mlyard("compute", "list", "-o", "json", workspace=fresh))]
+
+
+def test_workspace_options_are_accepted_after_the_verb_too(tmp_path):
+    folder, store = tmp_path / "team", tmp_path / "store"
+    created = as_json(mlyard("workspace", "create", "--workspace", str(folder), "--artifacts", str(store),
+                             "-o", "json"))  # fmt: skip
+    assert created["created"] and created["path"] == str(folder) and created["artifacts"] == str(store)
+    shown = as_json(mlyard("workspace", "show", "-w", str(folder), "-o", "json"))
+    assert shown["path"] == str(folder) and shown["jobs"] == 0
+    assert not (tmp_path / ".mlyard").exists()
+    # `server start --workspace PATH`, as the hints write it, serves PATH: refused here for having no
+    # key (not for having no workspace), before anything listens.
+    done = mlyard("server", "start", "--workspace", str(folder), "--host", "0.0.0.0", "--port", "0", expect=5)
+    assert "workspace default has no API key" in done.stderr
+
+
+def test_workspace_show_with_a_url_shows_the_servers_workspace(workspace_path, serve_workspace, tmp_path):
+    from mlyard.services import keys
+    from mlyard.services.workspace import open_workspace
+
+    token = keys.create_key(open_workspace(workspace_path), "admin-user", "admin").token
+    url = serve_workspace(workspace_path)
+    done = mlyard("--url", url, "--key", token, "workspace", "show", "-o", "json")
+    shown = json.loads(done.stdout)
+    assert shown["name"] == "default" and shown["path"] == str(workspace_path) and shown["jobs"] == 0
+    assert not (tmp_path / ".mlyard").exists()  # no local folder was looked for, nor made
+    done = mlyard("--url", url, "workspace", "show", expect=5)
+    assert "needs an API key" in done.stderr
+
+
+def test_key_create_takes_dash_o_as_the_output_format(ws):
+    created = as_json(mlyard("key", "create", "--owner", "alice", "--role", "reader", "-o", "json",
+                             workspace=ws))  # fmt: skip
+    assert created["owner"] == "alice" and created["role"] == "reader" and created["token"].startswith("mly_")
+    usage = mlyard("key", "create", "--help").stdout
+    [owner_line] = [line for line in usage.splitlines() if "--owner" in line]
+    assert " -o " not in owner_line  # -o is --output on every command, as in az

@@ -116,7 +116,7 @@ def test_an_endpoint_goes_from_yaml_to_answers_and_back_on_every_backend(served,
 
 
 def test_an_embedded_client_without_a_server_records_deployments_and_says_how_to_serve_them(tmp_path, files):
-    client = mlyard.MLClient(workspace=tmp_path / "alone")
+    client = mlyard.MLClient(workspace=tmp_path / "alone", create=True)
     client.models.create("greetings", files / "model")
     client.online_endpoints.create(files / "project" / "endpoint.yml")
     recorded = client.online_deployments.create(files / "project" / "blue.yml", all_traffic=True)

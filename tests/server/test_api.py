@@ -37,8 +37,11 @@ def test_health_lists_each_workspace_and_its_database(api):
 
 def test_workspaces_are_listed_and_described(api, workspace):
     assert api.get("/api/v1/workspaces").json() == {"value": [{"name": "default"}]}
-    described = workspace.describe()
+    from mlyard.services.stats import workspace_overview
+
+    described = workspace_overview(workspace)  # where it keeps things, and what it holds
     assert api.get(API).json() == {**described, "name": "default"}  # database URL without password
+    assert described["jobs"] == 0 and described["schema_revision"] == described["schema_head"]
 
 
 def test_unknown_workspace_is_404_naming_it_and_the_served_ones(api):

@@ -185,3 +185,30 @@ def test_the_local_token_in_server_json_opens_its_own_workspace_only(workspace_p
         forged = mine[:-1] + ("1" if mine.endswith("0") else "0")  # one hex digit off
         assert_error(api.get(f"{API}/jobs", headers=bearer(forged)), 401, "UNAUTHENTICATED")
     assert not files[workspace_path].exists()  # removed when the server stops
+
+
+def test_an_anonymous_caller_never_makes_keys_even_in_a_keyless_workspace(api):
+    refused = api.post(f"{API}/keys", json={"owner": "intruder", "role": "admin"})
+    assert_error(
+        refused, 401, "UNAUTHENTICATED", "mlyard key create --owner YOU --role admin", "without --url"
+    )
+    assert refused.headers.get("www-authenticate", "").startswith("Bearer")
+    assert api.get(f"{API}/keys").json() == {"value": []}  # nothing was made
+    assert api.post(f"{API}/jobs", json={}).status_code == 201  # the rest stays open to this machine
+
+
+def test_a_key_made_beside_the_server_turns_authentication_on_without_a_restart(
+    api, workspace_path, monkeypatch
+):
+    """`mlyard key create` on the workspace's machine writes the database, not the server."""
+    from mlyard.server import auth
+    from mlyard.services.workspace import open_workspace
+
+    assert api.get(f"{API}/jobs").status_code == 200  # keyless: decided "open"
+    token = keys.create_key(open_workspace(workspace_path), "first", "admin").token
+    assert api.get("/api/v1/whoami", headers=bearer(token)).json()["owner"] == "first"  # at once
+    assert api.get(f"{API}/keys", headers=bearer(token)).status_code == 200
+    assert_error(api.get(f"{API}/jobs"), 401, "UNAUTHENTICATED", "needs an API key")  # closed to anonymous
+    keys.revoke_key(open_workspace(workspace_path), keys.list_keys(open_workspace(workspace_path))[0].id)
+    monkeypatch.setattr(auth, "KEYLESS_RECHECK_SECONDS", 0.0)  # as if any time had passed
+    assert_error(api.get(f"{API}/jobs"), 401, "UNAUTHENTICATED")  # revoking every key does not reopen it

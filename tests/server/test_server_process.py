@@ -170,3 +170,59 @@ def test_kept_alive_connections_get_answers_without_waiting_for_delayed_acks(ser
             seconds.append(time.perf_counter() - began)
     # The delay hits every request (~40 ms); the fastest of twenty shows it on any machine, however loaded.
     assert min(seconds) < 0.02, seconds
+
+
+def _poll(deadline_seconds: float, probe):  # type: ignore[no-untyped-def]
+    """The first truthy answer of `probe()`, asked until the deadline (no fixed sleeps)."""
+    deadline = time.monotonic() + deadline_seconds
+    while True:
+        answer = probe()
+        if answer or time.monotonic() > deadline:
+            return answer
+        time.sleep(0.05)
+
+
+def test_a_key_made_with_the_cli_beside_a_keyless_server_closes_it_at_once(tmp_path):
+    """The README's order: `server start` on a fresh workspace, then `key create` on its machine."""
+    import json
+
+    from tests.processes import clean_environment, start_server
+
+    workspace = tmp_path / "ws"
+    server = start_server(workspace, tmp_path / "server.log")
+    api = f"{server.url}/api/v1/workspaces/default"
+    try:
+        with httpx.Client(timeout=10) as http:
+            refused = http.post(f"{api}/keys", json={"owner": "intruder", "role": "admin"})
+            assert refused.status_code == 401 and "mlyard key create" in refused.json()["message"]
+            assert http.get(f"{api}/jobs").status_code == 200  # keyless: open to this machine
+
+            made = subprocess.run(
+                [*MLYARD, "--workspace", str(workspace), "key", "create", "--owner", "first",
+                 "--role", "admin", "-o", "json"],
+                capture_output=True, text=True, env=clean_environment(), timeout=60,
+            )  # fmt: skip
+            assert made.returncode == 0, made.stderr
+            token = json.loads(made.stdout)["token"]
+            admin = {"Authorization": f"Bearer {token}"}
+
+            mine = http.get(f"{server.url}/api/v1/whoami", headers=admin)
+            assert mine.status_code == 200 and mine.json()["owner"] == "first", mine.text  # at once
+            assert http.get(f"{api}/keys", headers=admin).status_code == 200
+            closed = _poll(5.0, lambda: http.get(f"{api}/jobs").status_code == 401)
+            assert closed, "anonymous requests still pass 5 s after the first key"
+            refused = http.post(f"{api}/keys", json={"owner": "intruder", "role": "admin"})
+            assert refused.status_code == 401
+            # The local token of server.json (this machine, the folder's reader) still acts as owner.
+            assert _poll(10.0, (workspace / "server.json").exists), server.output()
+            local = json.loads((workspace / "server.json").read_text())["local_token"]
+            assert http.get(f"{api}/keys", headers={"Authorization": f"Bearer {local}"}).status_code == 200
+
+            listed = subprocess.run(
+                [*MLYARD, "key", "list", "-o", "json"], capture_output=True, text=True, timeout=60,
+                env=clean_environment(MLYARD_URL=server.url, MLYARD_KEY=token),
+            )  # fmt: skip
+            assert listed.returncode == 0, listed.stderr
+            assert [key["owner"] for key in json.loads(listed.stdout)] == ["first"]
+    finally:
+        server.stop()

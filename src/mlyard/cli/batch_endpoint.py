@@ -51,7 +51,7 @@ def create(
         from mlyard.errors import InvalidArgument
 
         raise InvalidArgument("give --file endpoint.yml or --name NAME")
-    endpoint = client_of(ctx).batch_endpoints.create(file, name=name, description=description)
+    endpoint = client_of(ctx, create=True).batch_endpoints.create(file, name=name, description=description)
     if output == OutputFormat.json:
         print_json(endpoint.model_dump(mode="json"))
         return

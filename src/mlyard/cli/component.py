@@ -25,7 +25,7 @@ def create(
     output: OutputOption = OutputFormat.table,
 ) -> None:
     """Register a component (its code folder is stored with it) as a new immutable version."""
-    registration = client_of(ctx).components.register(file, name, version)
+    registration = client_of(ctx, create=True).components.register(file, name, version)
     if output == OutputFormat.json:
         print_json(_as_json(registration.component) | {"created": registration.created})
         return

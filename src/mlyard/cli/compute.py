@@ -26,7 +26,7 @@ def create(
     output: OutputOption = OutputFormat.table,
 ) -> None:
     """Create a named compute target; YAML naming it (`compute: azureml:NAME`) then runs unchanged."""
-    compute = client_of(ctx).computes.create(name, type, address, description)
+    compute = client_of(ctx, create=True).computes.create(name, type, address, description)
     if output == OutputFormat.json:
         print_json(compute.model_dump(mode="json"))
         return

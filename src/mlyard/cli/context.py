@@ -1,16 +1,35 @@
 """The options every command shares: a local workspace (`--workspace`, `--db`, `--artifacts`) or a
-team server (`--url`/MLYARD_URL with `--key`/MLYARD_KEY)."""
+team server (`--url`/MLYARD_URL with `--key`/MLYARD_KEY).
+
+One rule for local workspaces: reading never creates one. A missing folder is an error naming it
+(exit 6), so a misspelt `--workspace` is noticed; only commands that add something new (`create`
+verbs, `server start`) pass `create=True` and make the workspace on first use.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 if TYPE_CHECKING:
     from mlyard.client.mlclient import MLClient
     from mlyard.services.workspace import Workspace
+
+
+# The local workspace options again, for the commands about a workspace itself (`workspace create
+# --workspace PATH`, `server start --workspace PATH`): written after the verb they mean the same as
+# before it, and win over it (MLYARD_* variables are read by the options before the verb).
+WorkspacePathOption = Annotated[
+    str | None, typer.Option("--workspace", "-w", help="workspace folder (default ./.mlyard)")
+]
+DatabaseOption = Annotated[
+    str | None, typer.Option("--db", help="database URL, e.g. postgresql+psycopg://user@host/db")
+]
+ArtifactsOption = Annotated[
+    str | None, typer.Option("--artifacts", help="artifact store URL (any fsspec URL)")
+]
 
 
 @dataclass
@@ -26,23 +45,32 @@ class WorkspaceOptions:
     def is_remote(self) -> bool:
         return self.url is not None
 
-    def client(self) -> MLClient:
-        """The SDK client these options name: the team server when a URL is given."""
+    def client(self, create: bool = False) -> MLClient:
+        """The SDK client these options name: the team server when a URL is given; a local
+        workspace is created only with `create` (commands that write)."""
         from mlyard.client.mlclient import MLClient
 
         if self.url is not None:
             return MLClient(url=self.url, key=self.key, workspace_name=self.workspace_name)
-        return MLClient(workspace=self.open().path)
+        return MLClient(workspace=self.open(create).path)
 
-    def open(self, create: bool = True) -> Workspace:
+    def open(self, create: bool = False) -> Workspace:
+        """The local workspace; WorkspaceError (exit 6) naming the folder if it does not exist,
+        unless `create`."""
         from mlyard.services.workspace import open_workspace
 
         return open_workspace(self.path, db=self.db, artifacts=self.artifacts, create=create)
 
 
-def workspace_options(ctx: typer.Context) -> WorkspaceOptions:
+def workspace_options(
+    ctx: typer.Context, path: str | None = None, db: str | None = None, artifacts: str | None = None
+) -> WorkspaceOptions:
+    """The shared options, with any of `path`, `db`, `artifacts` the command itself was given."""
     options = ctx.find_root().obj
     assert isinstance(options, WorkspaceOptions)
+    options.path = path or options.path
+    options.db = db or options.db
+    options.artifacts = artifacts or options.artifacts
     return options
 
 
@@ -59,6 +87,7 @@ def workspace_of(ctx: typer.Context) -> Workspace:
     return options.open()
 
 
-def client_of(ctx: typer.Context) -> MLClient:
-    """The SDK client of this command: local, or the team server of --url / MLYARD_URL."""
-    return workspace_options(ctx).client()
+def client_of(ctx: typer.Context, create: bool = False) -> MLClient:
+    """The SDK client of this command: local, or the team server of --url / MLYARD_URL. Commands
+    that write pass `create=True`: only they may make a missing local workspace."""
+    return workspace_options(ctx).client(create)

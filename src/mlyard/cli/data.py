@@ -33,7 +33,7 @@ def create(
     output: OutputOption = OutputFormat.table,
 ) -> None:
     """Register a file or folder as a new immutable version of a data asset."""
-    registration = client_of(ctx).data.create(
+    registration = client_of(ctx, create=True).data.create(
         name, path, type, version, description, parse_pairs(tag, "--tag")
     )
     if output == OutputFormat.json:

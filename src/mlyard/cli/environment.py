@@ -29,7 +29,7 @@ def create(
     output: OutputOption = OutputFormat.table,
 ) -> None:
     """Register an environment YAML as a new immutable version (identical specs reuse theirs)."""
-    client = client_of(ctx)
+    client = client_of(ctx, create=True)
     registration = client.environments.create_or_update(file, name, version)
     environment = registration.environment
     if output == OutputFormat.json:

@@ -50,7 +50,7 @@ def create(
             # The runner does its imports while the job is checked and recorded here.
             from mlyard.services.job_submission import submit_job_file
 
-            workspace = options.open()
+            workspace = options.open(create=True)
             job = submit_job_file(workspace, file, overrides, experiment_name, display_name)
             runner.assign(workspace, job.id)
     if not stream:

@@ -19,7 +19,7 @@ app = typer.Typer(
 @app.command("create")
 def create(
     ctx: typer.Context,
-    owner: Annotated[str, typer.Option("--owner", "-o", help="the person or service it acts as")],
+    owner: Annotated[str, typer.Option("--owner", help="the person or service it acts as")],
     role: Annotated[str, typer.Option("--role", "-r", help="reader, contributor, operator or admin")],
     description: Annotated[str | None, typer.Option("--description", "-d")] = None,
     expires_in_days: Annotated[float | None, typer.Option("--expires-in-days", min=0.0)] = None,
@@ -29,7 +29,7 @@ def create(
 
     On the workspace's own machine this needs no key: it is how the first admin key is made.
     """
-    created = client_of(ctx).keys.create(owner, role, description, expires_in_days)
+    created = client_of(ctx, create=True).keys.create(owner, role, description, expires_in_days)
     if output == OutputFormat.json:
         print_json(created.key.model_dump(mode="json") | {"token": created.token})
         return

@@ -48,7 +48,7 @@ def create(
     output: OutputOption = OutputFormat.table,
 ) -> None:
     """Register a model folder or file as a new version."""
-    model = client_of(ctx).models.create(
+    model = client_of(ctx, create=True).models.create(
         name, path, type, version, description, parse_pairs(tag, "--tag"), parse_pairs(property, "--property")
     )
     if output == OutputFormat.json:

@@ -37,7 +37,7 @@ def create(
         raise InvalidArgument("give the endpoint's YAML (--file) or at least its --name")
     overrides = {k: v for k, v in (("name", name), ("auth_mode", auth_mode)) if v is not None}
     spec = file if file is not None and not overrides else {**(load_yaml(file) if file else {}), **overrides}
-    endpoint = client_of(ctx).online_endpoints.create(spec)
+    endpoint = client_of(ctx, create=True).online_endpoints.create(spec)
     _print(endpoint, output, f"created online endpoint {endpoint.name} (auth_mode {endpoint.auth_mode})")
 
 

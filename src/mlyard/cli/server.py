@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from mlyard.cli.context import workspace_options
+from mlyard.cli.context import ArtifactsOption, DatabaseOption, WorkspacePathOption, workspace_options
 from mlyard.cli.output import say
 
 if TYPE_CHECKING:
@@ -46,6 +46,9 @@ def start(
         list[str] | None,
         typer.Option("--serve", help="NAME=FOLDER: serve that workspace as NAME (repeatable: dev, prod, …)"),
     ] = None,
+    workspace_path: WorkspacePathOption = None,
+    db: DatabaseOption = None,
+    artifacts: ArtifactsOption = None,
 ) -> None:
     """Serve the workspace (--workspace/--db/--artifacts) as `default`, or several with --serve
     NAME=FOLDER, until Ctrl-C; API docs at /docs.
@@ -57,7 +60,7 @@ def start(
     from mlyard.services.workspace_location import resolve_path
 
     check_listen_address(host, auth)  # before any heavy import: a refused address answers at once
-    options = workspace_options(ctx)
+    options = workspace_options(ctx, workspace_path, db, artifacts)
     if serve_:
         config = ServerConfig(_served(serve_), auth=auth)
     else:
@@ -66,7 +69,7 @@ def start(
                 f"refusing to listen on {host!r}: there is no workspace yet, so no API key to reach it; "
                 "create one and a key first: mlyard key create --owner YOU --role admin"
             )
-        options.open()  # like every command: the workspace is created on first use
+        options.open(create=True)  # the workspace is created on first use
         config = ServerConfig.single(resolve_path(options.path), options.db, options.artifacts, auth=auth)
     config.background = True
     config.workers = 0 if no_worker else workers

@@ -6,18 +6,37 @@ from typing import Annotated
 
 import typer
 
-from mlyard.cli.context import WorkspaceOptions
+from mlyard.cli.context import (
+    ArtifactsOption,
+    DatabaseOption,
+    WorkspacePathOption,
+    client_of,
+    workspace_options,
+)
 from mlyard.cli.output import OutputFormat, OutputOption, print_fields, print_json, say
 
 app = typer.Typer(help="Create and inspect workspaces.", no_args_is_help=True)
 
 
 @app.command("create")
-def create(ctx: typer.Context, output: OutputOption = OutputFormat.table) -> None:
+def create(
+    ctx: typer.Context,
+    workspace_path: WorkspacePathOption = None,
+    db: DatabaseOption = None,
+    artifacts: ArtifactsOption = None,
+    output: OutputOption = OutputFormat.table,
+) -> None:
     """Create a workspace (folder, database and artifact store) or confirm an existing one."""
     from mlyard.services.workspace import create_workspace
 
-    options: WorkspaceOptions = ctx.find_root().obj
+    options = workspace_options(ctx, workspace_path, db, artifacts)
+    if options.is_remote:
+        from mlyard.errors import InvalidArgument
+
+        raise InvalidArgument(
+            f"a workspace is created on its own machine, not through a server ({options.url}); "
+            "run it there without MLYARD_URL / --url, then serve it with: mlyard server start"
+        )
     workspace, created = create_workspace(options.path, options.db, options.artifacts)
     info = workspace.describe()
     if output == OutputFormat.json:
@@ -28,13 +47,17 @@ def create(ctx: typer.Context, output: OutputOption = OutputFormat.table) -> Non
 
 
 @app.command("show")
-def show(ctx: typer.Context, output: OutputOption = OutputFormat.table) -> None:
-    """Where the workspace keeps its records and artifacts, and what it holds."""
-    from mlyard.services.stats import workspace_stats
-
-    options: WorkspaceOptions = ctx.find_root().obj
-    workspace = options.open(create=False)
-    info = {**workspace.describe(), **workspace_stats(workspace)}
+def show(
+    ctx: typer.Context,
+    workspace_path: WorkspacePathOption = None,
+    db: DatabaseOption = None,
+    artifacts: ArtifactsOption = None,
+    output: OutputOption = OutputFormat.table,
+) -> None:
+    """Where the workspace keeps its records and artifacts, and what it holds (the server's
+    workspace with --url)."""
+    workspace_options(ctx, workspace_path, db, artifacts)
+    info = client_of(ctx).workspace
     if output == OutputFormat.json:
         print_json(info)
     else:
@@ -48,8 +71,6 @@ app.add_typer(settings_app, name="settings")
 @settings_app.command("show")
 def settings_show(ctx: typer.Context, output: OutputOption = OutputFormat.table) -> None:
     """The workspace's rules (gated promotion)."""
-    from mlyard.cli.context import client_of
-
     found = client_of(ctx).settings.get()
     if output == OutputFormat.json:
         print_json(found.model_dump())
@@ -63,7 +84,6 @@ def settings_set(
     pairs: Annotated[list[str], typer.Argument(help="NAME=VALUE: protected_aliases=production,staging …")],
 ) -> None:
     """Change settings (admin), e.g. `allow_self_approval=true` or `protected_aliases=production,staging`."""
-    from mlyard.cli.context import client_of
     from mlyard.cli.output import parse_pairs
 
     changes: dict[str, object] = {}
@@ -74,6 +94,6 @@ def settings_set(
             changes[name] = value.lower() in ("true", "yes")
         else:
             changes[name] = value
-    updated = client_of(ctx).settings.update(**changes)
+    updated = client_of(ctx, create=True).settings.update(**changes)
     say("settings updated")
     print_fields("workspace settings", updated.model_dump())

@@ -1,7 +1,8 @@
 """`MLClient`: the SDK entry point, one operations object per concept (as Azure ML's MLClient).
 
     MLClient()                                   ./.mlyard, or MLYARD_WORKSPACE, or MLYARD_URL
-    MLClient(workspace="path/to/ws")             a workspace folder (SQLite, or its recorded --db)
+    MLClient(workspace="path/to/ws")             an existing workspace folder (SQLite, or its --db)
+    MLClient(workspace="new/ws", create=True)    the same, created if missing
     MLClient(url="http://host:8080", key="…")    a team server; the key says which workspace
 
 Local and remote clients have the same operations and behave the same; the remote one talks to
@@ -120,7 +121,11 @@ class MLClient:
         url: str | None = None,
         key: str | None = None,
         workspace_name: str | None = None,
+        create: bool | None = None,
     ) -> None:
+        """`create`: make the workspace if it does not exist. By default only the default one
+        (./.mlyard or MLYARD_WORKSPACE) is made on first use, as a notebook expects; a folder named
+        here must exist, so a misspelt path is an error naming it rather than a new, empty one."""
         self._session: Any = None
         self._workspace: Any = None
         if url is None and workspace is None and db is None and artifacts is None:
@@ -136,7 +141,9 @@ class MLClient:
             return
         from mlyard.services.workspace import open_workspace
 
-        self._workspace = open_workspace(workspace, db=db, artifacts=artifacts)
+        if create is None:
+            create = workspace is None
+        self._workspace = open_workspace(workspace, db=db, artifacts=artifacts, create=create)
 
     def close(self) -> None:
         """Close the connections to the server (a local client holds none of its own)."""
@@ -155,12 +162,14 @@ class MLClient:
 
     @property
     def workspace(self) -> dict[str, Any]:
-        """Where this workspace keeps its records and artifacts (the server's view when remote)."""
+        """Where this workspace keeps its records and artifacts, and what it holds (the server's
+        view when remote)."""
         if self._session is not None:
             described: dict[str, Any] = self._session.get_json("")
             return described
-        local: dict[str, Any] = self._workspace.describe()
-        return local
+        from mlyard.services.stats import workspace_overview
+
+        return workspace_overview(self._workspace)
 
     def __repr__(self) -> str:
         if self._session is not None:
@@ -181,7 +190,7 @@ def client_for(workspace: str | os.PathLike[str] | None = None) -> MLClient:
     """
     url = None if workspace is not None else os.environ.get(ENV_URL) or None
     if url is None:
-        return MLClient(workspace=workspace)
+        return MLClient(workspace=workspace, create=True)  # a run is a write: it may make the workspace
     cache_key = (url, os.environ.get(ENV_KEY), os.environ.get(ENV_WORKSPACE_NAME))
     with _clients_lock:
         client = _remote_clients.get(cache_key)

@@ -33,6 +33,8 @@ class Role(StrEnum):
 
 _RANKS = {Role.READER: 0, Role.CONTRIBUTOR: 1, Role.OPERATOR: 2, Role.ADMIN: 3}
 
+ANONYMOUS = "anonymous"  # a server's caller without a key, in a workspace that needs none
+
 
 class Actor(BaseModel):
     """Whoever a change is attributed to: a key's owner over HTTP, or the local user."""
@@ -50,6 +52,12 @@ class Actor(BaseModel):
     def is_local(self) -> bool:
         """A process working on the workspace's own files, not a client of a server."""
         return self.via == "local"
+
+    @property
+    def is_anonymous(self) -> bool:
+        """A server's caller that showed no key (nor the local token): admin of a keyless
+        workspace, yet nobody in particular."""
+        return self.name == ANONYMOUS and self.key_id is None and not self.is_local
 
 
 class ApiKey(BaseModel):

@@ -10,7 +10,11 @@ Each route declares the least role it needs by the workspace type it takes:
 401 means no usable key (missing, malformed, unknown, revoked, expired); 403 means a valid key
 whose role is too low — or a key of another workspace, which never sees this one's data. With
 authentication off (a loopback-only server without keys) every caller is `anonymous` with the
-admin role. The caller becomes the audit actor of whatever the request changes.
+admin role — except for making keys (`services.keys`). By default authentication is on for a
+workspace once it has a key, and a key made while the server runs (`mlyard key create` on the
+workspace's machine writes the database directly) turns it on within `KEYLESS_RECHECK_SECONDS`,
+at once for a request that brings a key. The caller becomes the audit actor of whatever the
+request changes.
 """
 
 from __future__ import annotations
@@ -24,15 +28,15 @@ from typing import Annotated
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
-from mlyard.entities.access import Actor, ApiKey, Role
+from mlyard.entities.access import ANONYMOUS, Actor, ApiKey, Role
 from mlyard.errors import PermissionDenied, Unauthenticated
 from mlyard.server.workspaces import ServedWorkspaces, served_workspace
 from mlyard.services import audit, keys
 from mlyard.services.workspace import Workspace
 
 CACHE_SECONDS = 5.0  # a revoked key stops working within this long
+KEYLESS_RECHECK_SECONDS = 1.0  # a key made beside a running server closes its workspace within this long
 LAST_USED_EVERY = 60.0
-ANONYMOUS = "anonymous"
 
 
 class Authenticator:
@@ -40,20 +44,31 @@ class Authenticator:
 
     def __init__(self, workspaces: ServedWorkspaces, enabled: bool | None) -> None:
         self._workspaces = workspaces
-        self._enabled = enabled  # None: per workspace, on when it has a key (decided once)
+        # None: per workspace, on once it has a key. "On" is for the server's life (revoking every
+        # key does not reopen it); "off" is looked at again, as keys are made beside the server.
+        self._enabled = enabled
         self._decided: dict[str, bool] = {}
+        self._keyless_since: dict[str, float] = {}  # when auto mode last found no key
         self._cache: dict[tuple[str, str], tuple[ApiKey, float]] = {}
         self._noted: dict[str, float] = {}
 
     def decided(self, ws: str) -> bool | None:
-        """Whether workspace `ws` needs keys, or None while auto mode has not looked yet."""
-        return self._enabled if self._enabled is not None else self._decided.get(ws)
+        """Whether workspace `ws` needs keys, or None when auto mode must look (again)."""
+        if self._enabled is not None:
+            return self._enabled
+        decided = self._decided.get(ws)
+        if decided is False and time.monotonic() - self._keyless_since[ws] >= KEYLESS_RECHECK_SECONDS:
+            return None
+        return decided
 
-    def is_enabled(self, ws: str) -> bool:
-        """Blocking the first time in auto mode: looks for a key in the workspace's database."""
+    def is_enabled(self, ws: str, recheck: bool = False) -> bool:
+        """Blocking when auto mode must look for a key in the workspace's database: the first
+        time, once a keyless answer is stale, or with `recheck` (a request brought a key)."""
         decided = self.decided(ws)
-        if decided is None:
-            decided = self._decided[ws] = keys.has_keys(self._workspaces.open(ws))
+        if decided is None or (recheck and decided is False and self._enabled is None):
+            decided = keys.has_keys(self._workspaces.open(ws))
+            self._keyless_since[ws] = time.monotonic()
+            self._decided[ws] = decided
         return decided
 
     def cached(self, ws: str, token: str) -> ApiKey | None:
@@ -114,9 +129,11 @@ async def authenticate(request: Request, ws: str, workspace: Workspace, via: str
     local = _local_actor(request, ws, address, via, request_id)
     if local is not None:
         return local
+    brings_key = bool(request.headers.get("authorization"))
     enabled = authenticator.decided(ws)
-    if enabled is None:
-        enabled = await run_in_threadpool(authenticator.is_enabled, ws)
+    if enabled is None or (enabled is False and brings_key):
+        # A key sent to a keyless workspace may be its first one, made a moment ago: look now.
+        enabled = await run_in_threadpool(authenticator.is_enabled, ws, brings_key)
     if not enabled:
         return Actor(name=ANONYMOUS, role=Role.ADMIN, address=address, via=via, request_id=request_id)
     token = bearer_token(request)

@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.orm import Session
 
 from mlyard.entities.access import ApiKey, Role
-from mlyard.errors import InvalidArgument, NotFound
+from mlyard.errors import InvalidArgument, NotFound, Unauthenticated
 from mlyard.services import audit
 from mlyard.services.workspace import Workspace
 from mlyard.store import access as rows
@@ -48,7 +48,17 @@ def create_key(
     description: str | None = None,
     expires_in_days: float | None = None,
 ) -> CreatedKey:
-    """A new key acting as `owner` with `role`; the returned token is the only copy of its secret."""
+    """A new key acting as `owner` with `role`; the returned token is the only copy of its secret.
+
+    Never for an anonymous caller: a keyless server is open to every process on its machine, and
+    a key made that way would give any of them lasting admin rights. The first key is made where
+    the workspace's files are, by whoever can read them (and so owns the workspace anyway)."""
+    by = audit.current_actor()
+    if by.is_anonymous:
+        raise Unauthenticated(
+            "an API key is made by an admin: send an admin's key, or make the first one on the "
+            "workspace's machine without --url / MLYARD_URL: mlyard key create --owner YOU --role admin"
+        )
     if not isinstance(owner, str) or not _OWNER.match(owner):
         raise InvalidArgument(
             f"invalid key owner {owner!r}: a user or service name of letters, digits, '.', '_', '-', "
@@ -61,14 +71,13 @@ def create_key(
     key_id = secrets.token_hex(6)
     secret = secrets.token_urlsafe(24)
     expires_at = now + timedelta(days=expires_in_days) if expires_in_days else None
-    by = audit.current_actor().name
 
     def work(session: Session) -> None:
         rows.insert_key(
             session,
             dict(
                 id=key_id, owner=owner, role=chosen.value, secret_hash=_hash(secret),
-                description=description, created_at=now, created_by=by, expires_at=expires_at,
+                description=description, created_at=now, created_by=by.name, expires_at=expires_at,
             ),
         )  # fmt: skip
         audit.record(
@@ -78,7 +87,7 @@ def create_key(
 
     workspace.database.write(work)
     key = ApiKey(
-        id=key_id, owner=owner, role=chosen, description=description, created_at=now, created_by=by,
+        id=key_id, owner=owner, role=chosen, description=description, created_at=now, created_by=by.name,
         expires_at=expires_at,
     )  # fmt: skip
     return CreatedKey(key, f"{PREFIX}_{key_id}_{secret}")

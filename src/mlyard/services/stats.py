@@ -1,12 +1,19 @@
-"""Counts of what a workspace holds, for `workspace show`."""
+"""What a workspace is and holds, for `workspace show` (local, or through a server's REST API)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from sqlalchemy import func, select
 
 from mlyard.services.workspace import Workspace
 from mlyard.store.migrate import HEAD_REVISION, current_revision
 from mlyard.store.tables import DataAssetRow, ExperimentRow, JobRow, ModelRow, ModelVersionRow
+
+
+def workspace_overview(workspace: Workspace) -> dict[str, Any]:
+    """Where the workspace keeps its records and artifacts, its schema revision and its counts."""
+    return {**workspace.describe(), **workspace_stats(workspace)}
 
 
 def workspace_stats(workspace: Workspace) -> dict[str, int | str | None]:

@@ -120,7 +120,8 @@ def _open_uncached(folder: Path, db: str | None, artifacts: str | None, create: 
         _check_matches(config_path, config, "artifacts", artifacts)
     elif not create:
         raise WorkspaceError(
-            f"no workspace at {folder}; create one with: mlyard workspace create --workspace {folder}"
+            f"no workspace at {folder}; create one with: mlyard workspace create --workspace {folder} "
+            "(in Python: MLClient(workspace=..., create=True))"
         )
     else:
         config = _new_config(folder, db, artifacts)

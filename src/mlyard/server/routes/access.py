@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
 
-from mlyard.entities.access import Role
+from mlyard.entities.access import ANONYMOUS, Role
 from mlyard.errors import Unauthenticated
 from mlyard.server.auth import AdminWorkspace, Authenticator, ReaderWorkspace, bearer_token
 from mlyard.server.schemas.access import (
@@ -83,7 +83,7 @@ def whoami(request: Request) -> WhoAmI:
     names = workspaces.names()
     if token is not None:
         for name in names:
-            if authenticator.is_enabled(name):
+            if authenticator.is_enabled(name, recheck=True):  # the key may be its first, just made
                 key = keys.verify_key(workspaces.open(name), token)
                 if key is not None:
                     return WhoAmI(
@@ -94,4 +94,4 @@ def whoami(request: Request) -> WhoAmI:
     if not open_names:
         raise Unauthenticated("this server needs an API key: send 'Authorization: Bearer <key>'")
     only = open_names[0] if len(open_names) == 1 else None
-    return WhoAmI(workspace=only, owner="anonymous", role=Role.ADMIN, authentication=False)
+    return WhoAmI(workspace=only, owner=ANONYMOUS, role=Role.ADMIN, authentication=False)

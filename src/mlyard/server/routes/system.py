@@ -12,6 +12,7 @@ from mlyard.errors import MlyardError
 from mlyard.server.auth import ReaderWorkspace
 from mlyard.server.schemas.common import Health, WorkspaceInfo, WorkspaceList, WorkspaceSummary
 from mlyard.server.workspaces import ServedWorkspaces
+from mlyard.services.stats import workspace_overview
 from mlyard.services.workspace import check_database
 
 logger = logging.getLogger("mlyard.server")
@@ -51,5 +52,6 @@ async def list_workspaces(request: Request) -> WorkspaceList:
 
 @router.get("/api/v1/workspaces/{ws}", response_model=WorkspaceInfo, tags=["workspaces"])
 def show_workspace(ws: str, workspace: ReaderWorkspace) -> WorkspaceInfo:
-    """Where the workspace keeps its records and artifacts (database password hidden)."""
-    return WorkspaceInfo(**{**workspace.describe(), "name": ws})
+    """Where the workspace keeps its records and artifacts (database password hidden), and what
+    it holds."""
+    return WorkspaceInfo(**{**workspace_overview(workspace), "name": ws})

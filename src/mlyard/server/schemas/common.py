@@ -93,3 +93,10 @@ class WorkspaceInfo(BaseModel):
     database: str = Field(description="database URL, password hidden")
     artifacts: str
     created_at: str
+    schema_revision: str | None = None
+    schema_head: str | None = None
+    experiments: int = 0
+    jobs: int = 0
+    data_asset_versions: int = 0
+    models: int = 0
+    model_versions: int = 0
