@@ -32,6 +32,9 @@ app = typer.Typer(
     help="Self-hosted MLOps: experiments, data, models, environments, components, pipelines and sweeps.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    # For a script (stderr not a terminal) a usage error is click's plain lines, not a Rich box
+    # hard-wrapped at 80 columns.
+    rich_markup_mode="rich" if sys.stderr.isatty() else None,
     add_completion=False,
 )
 app.add_typer(workspace.app, name="workspace")
@@ -115,10 +118,15 @@ def run() -> None:
 
 
 def _error(message: str, code: int) -> None:
+    """`error: …` on stderr, never hard-wrapped; for a script (stderr not a terminal) on one line,
+    the lines of a multi-line message (several spec problems, a log tail) joined by ' | '."""
     from rich.console import Console
     from rich.markup import escape
 
-    Console(stderr=True).print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+    console = Console(stderr=True, soft_wrap=True)
+    if not console.is_terminal:
+        message = " | ".join(line.strip() for line in message.splitlines() if line.strip())
+    console.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
     sys.exit(code)
 
 

@@ -47,7 +47,9 @@ def print_fields(title: str, fields: dict[str, Any]) -> None:
 def say(message: str) -> None:
     from rich.console import Console
 
-    Console(stderr=True).print(message, highlight=False)
+    # soft_wrap: a message is one line however narrow the terminal (or the 80 columns Rich assumes
+    # when stderr is a pipe), so a suggested command stays whole and copyable.
+    Console(stderr=True, soft_wrap=True).print(message, highlight=False)
 
 
 def format_cell(value: Any) -> str:
