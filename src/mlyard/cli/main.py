@@ -1,4 +1,4 @@
-"""`mlyard`: the command line, shaped like `az ml` (noun, verb, options; `--output json`)."""
+"""`mlyard`: the command line, shaped like `az ml` (noun, verb, options; `-o json`, `--query`)."""
 
 from __future__ import annotations
 
@@ -26,6 +26,8 @@ from mlyard.cli import (
     workspace,
 )
 from mlyard.cli.context import WorkspaceOptions
+from mlyard.cli.output import printed_for_scripts
+from mlyard.cli.output_options import add_output_options
 
 app = typer.Typer(
     name="mlyard",
@@ -100,7 +102,11 @@ def version() -> None:
     """Print mlyard's version."""
     from mlyard import __version__
 
-    typer.echo(__version__)
+    if not printed_for_scripts({"version": __version__}):
+        typer.echo(__version__)
+
+
+add_output_options(app)  # every command above gets -o/--output and --query
 
 
 def run() -> None:

@@ -7,37 +7,34 @@ from typing import Annotated
 import typer
 
 from mlyard.cli.context import WorkspaceOptions
-from mlyard.cli.output import OutputFormat, OutputOption, print_fields, print_json, say
+from mlyard.cli.output import print_fields, printed_for_scripts, say
 
 app = typer.Typer(help="Create and inspect workspaces.", no_args_is_help=True)
 
 
 @app.command("create")
-def create(ctx: typer.Context, output: OutputOption = OutputFormat.table) -> None:
+def create(ctx: typer.Context) -> None:
     """Create a workspace (folder, database and artifact store) or confirm an existing one."""
     from mlyard.services.workspace import create_workspace
 
     options: WorkspaceOptions = ctx.find_root().obj
     workspace, created = create_workspace(options.path, options.db, options.artifacts)
     info = workspace.describe()
-    if output == OutputFormat.json:
-        print_json({**info, "created": created})
+    if printed_for_scripts({**info, "created": created}):
         return
     say(f"{'created' if created else 'already exists:'} workspace {workspace.name} at {workspace.path}")
     print_fields("workspace", info)
 
 
 @app.command("show")
-def show(ctx: typer.Context, output: OutputOption = OutputFormat.table) -> None:
+def show(ctx: typer.Context) -> None:
     """Where the workspace keeps its records and artifacts, and what it holds."""
     from mlyard.services.stats import workspace_stats
 
     options: WorkspaceOptions = ctx.find_root().obj
     workspace = options.open(create=False)
     info = {**workspace.describe(), **workspace_stats(workspace)}
-    if output == OutputFormat.json:
-        print_json(info)
-    else:
+    if not printed_for_scripts(info):
         print_fields("workspace", info)
 
 
@@ -46,14 +43,12 @@ app.add_typer(settings_app, name="settings")
 
 
 @settings_app.command("show")
-def settings_show(ctx: typer.Context, output: OutputOption = OutputFormat.table) -> None:
+def settings_show(ctx: typer.Context) -> None:
     """The workspace's rules (gated promotion)."""
     from mlyard.cli.context import client_of
 
     found = client_of(ctx).settings.get()
-    if output == OutputFormat.json:
-        print_json(found.model_dump())
-    else:
+    if not printed_for_scripts(found.model_dump()):
         print_fields("workspace settings", found.model_dump())
 
 
@@ -75,5 +70,7 @@ def settings_set(
         else:
             changes[name] = value
     updated = client_of(ctx).settings.update(**changes)
+    if printed_for_scripts(updated.model_dump()):
+        return
     say("settings updated")
     print_fields("workspace settings", updated.model_dump())
