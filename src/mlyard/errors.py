@@ -6,7 +6,8 @@
     │   ├── MalformedRequest   400 / exit 2   a request body is not what its route parses (bad JSON)
     │   ├── InputMismatch      422 / exit 2   scoring input does not fit the model (names the column)
     │   └── PayloadTooLarge    413 / exit 2   a request body over the size limit
-    ├── NotFound               404 / exit 3   a workspace, job, data asset, model, alias… is missing
+    ├── NotFound               404 / exit 3   a workspace, job, data asset, model, alias… is missing,
+    │                                         or a file or folder a spec or an option names
     ├── AlreadyExists          409 / exit 4   an immutable thing with that identity exists
     ├── Conflict               409 / exit 4   the request clashes with current state
     │   └── LeaseLost          409 / exit 4   a worker's job was given to another (its lease ran out)
@@ -26,6 +27,7 @@ Messages say what happened and what to do about it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import ClassVar
 
 
@@ -177,6 +179,15 @@ class ModelError(MlyardError):
     error_code = "MODEL_ERROR"
     http_status = 500
     exit_code = 10
+
+
+def combined(problems: Sequence[MlyardError]) -> MlyardError:
+    """Several problems found in one pass (the steps of a pipeline) as one error: their messages one
+    per line, of their common type, so an unknown component exits 3 wherever it is named; an
+    `InvalidSpec` when the problems are of different kinds."""
+    kinds = {type(problem) for problem in problems}
+    kind = kinds.pop() if len(kinds) == 1 else InvalidSpec
+    return kind("\n".join(problem.message for problem in problems))
 
 
 def error_from_response(status: int, body: object) -> MlyardError:

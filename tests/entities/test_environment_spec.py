@@ -177,7 +177,7 @@ def test_spec_errors_name_the_file_and_the_field(tmp_path):
     ):
         load_environment(yaml_float)
     missing = write(tmp_path, "missing.yml", "name: e\nconda_file: nowhere.yml\n")
-    with pytest.raises(InvalidSpec, match=r"missing\.yml: conda_file: file .*nowhere\.yml does not exist"):
+    with pytest.raises(NotFound, match=r"missing\.yml: conda_file: file .*nowhere\.yml does not exist"):
         resolve_file(missing)
     with pytest.raises(NotFound, match="does not exist"):
         load_environment(tmp_path / "absent.yml")

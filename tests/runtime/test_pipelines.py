@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from mlyard.entities.job import JobStatus
-from mlyard.errors import InvalidSpec
+from mlyard.errors import InvalidSpec, NotFound
 from mlyard.runtime.launch import launch_detached, run_job
 from mlyard.runtime.streaming import follow, read_log
 from mlyard.services import job_runs
@@ -329,7 +329,7 @@ def test_invalid_graphs_are_refused_before_any_job_exists(workspace, project, tm
     with pytest.raises(InvalidSpec, match=r"jobs\.train_job\.inputs\.training_data: .*prep_dta"):
         submit_job_file(workspace, write(project / "typo.yml", text))
     text = (project / "pipeline.yml").read_text().replace("./prep.yml", "./missing.yml")
-    with pytest.raises(InvalidSpec, match=r"jobs\.prep_job\.component: ./missing.yml does not exist"):
+    with pytest.raises(NotFound, match=r"jobs\.prep_job\.component: ./missing.yml does not exist"):
         submit_job_file(workspace, write(project / "missing.yml.yml", text))
     assert search_jobs(workspace) == []
 

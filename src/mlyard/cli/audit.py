@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from mlyard.cli.context import client_of
-from mlyard.cli.output import OutputFormat, OutputOption, print_json, print_table
+from mlyard.cli.output import print_table, printed_for_scripts
 
 app = typer.Typer(help="The append-only audit trail of a workspace.", no_args_is_help=True)
 
@@ -45,15 +45,13 @@ def list_events(
         list[str] | None, typer.Option("--action", help="e.g. model.alias.set (repeatable)")
     ] = None,
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=10_000)] = 100,
-    output: OutputOption = OutputFormat.table,
 ) -> None:
     """Changes newest first: when, who (role, address), what, before → after."""
     entity_type, _, entity_id = (entity or "").partition(":")
     events = client_of(ctx).audit.list(
         parse_since(since), None, actor, entity_type or None, entity_id or None, action, limit
     )
-    if output == OutputFormat.json:
-        print_json([e.model_dump(mode="json") for e in events])
+    if printed_for_scripts([e.model_dump(mode="json") for e in events]):
         return
     print_table(
         f"{len(events)} audit event(s)",

@@ -15,12 +15,11 @@ import typer
 from mlyard.cli.batch_endpoint import show_jobs
 from mlyard.cli.context import client_of
 from mlyard.cli.output import (
-    OutputFormat,
-    OutputOption,
+    for_people,
     parse_pairs,
     print_fields,
-    print_json,
     print_table,
+    printed_for_scripts,
     say,
 )
 
@@ -37,9 +36,8 @@ SetOption = Annotated[
 ]
 
 
-def _done(deployment: BatchDeployment, verb: str, output: OutputFormat) -> None:
-    if output == OutputFormat.json:
-        print_json(deployment.model_dump(mode="json"))
+def _done(deployment: BatchDeployment, verb: str) -> None:
+    if printed_for_scripts(deployment.model_dump(mode="json")):
         return
     default = " (the endpoint's default)" if deployment.is_default else ""
     which = f"{deployment.endpoint_name}/{deployment.name}"
@@ -55,14 +53,13 @@ def create(
         bool, typer.Option("--set-default", help="make it the endpoint's default deployment")
     ] = False,
     set_: SetOption = None,
-    output: OutputOption = OutputFormat.table,
 ) -> None:
     """Create a deployment: its model pinned to a version, code stored, environment resolved."""
     deployment = client_of(ctx).batch_deployments.create(
         file, set_default=set_default, overrides=parse_pairs(set_, "--set")
     )
-    _done(deployment, "created", output)
-    if output != OutputFormat.json:
+    _done(deployment, "created")
+    if for_people():
         say(f"score with it: mlyard batch-endpoint invoke --name {deployment.endpoint_name} --input DATA"
             + ("" if deployment.is_default else f" --deployment-name {deployment.name}"))  # fmt: skip
 
@@ -72,12 +69,10 @@ def show(
     ctx: typer.Context,
     endpoint_name: EndpointOption,
     name: NameOption,
-    output: OutputOption = OutputFormat.table,
 ) -> None:
     """One deployment, with its settings."""
     deployment = client_of(ctx).batch_deployments.get(endpoint_name, name)
-    if output == OutputFormat.json:
-        print_json(deployment.model_dump(mode="json"))
+    if printed_for_scripts(deployment.model_dump(mode="json")):
         return
     fields = deployment.model_dump(mode="json", exclude={"name", "environment", "settings"})
     fields.update(deployment.settings.model_dump(mode="json"))
@@ -85,13 +80,10 @@ def show(
 
 
 @app.command("list")
-def list_deployments(
-    ctx: typer.Context, endpoint_name: EndpointOption, output: OutputOption = OutputFormat.table
-) -> None:
+def list_deployments(ctx: typer.Context, endpoint_name: EndpointOption) -> None:
     """The endpoint's deployments."""
     deployments = client_of(ctx).batch_deployments.list(endpoint_name)
-    if output == OutputFormat.json:
-        print_json([d.model_dump(mode="json") for d in deployments])
+    if printed_for_scripts([d.model_dump(mode="json") for d in deployments]):
         return
     print_table(f"deployments of batch endpoint {endpoint_name}",
                 ["name", "default", "model", "scoring", "workers", "mini_batch_size", "output"], [
@@ -109,20 +101,20 @@ def update(
     set_: SetOption = None,
     file: Annotated[Path | None, typer.Option("--file", "-f", help="the whole deployment, again")] = None,
     set_default: Annotated[bool, typer.Option("--set-default")] = False,
-    output: OutputOption = OutputFormat.table,
 ) -> None:
     """Change settings with --set, or give the YAML again (--file) for a new model, code or environment."""
     deployment = client_of(ctx).batch_deployments.update(
         endpoint_name, name, parse_pairs(set_, "--set"), source=file, set_default=set_default
     )
-    _done(deployment, "updated", output)
+    _done(deployment, "updated")
 
 
 @app.command("delete")
 def delete(ctx: typer.Context, endpoint_name: EndpointOption, name: NameOption) -> None:
     """Delete a deployment (not the default while others remain)."""
     client_of(ctx).batch_deployments.delete(endpoint_name, name)
-    say(f"deleted batch deployment {endpoint_name}/{name}")
+    if not printed_for_scripts({"endpoint_name": endpoint_name, "name": name, "deleted": True}):
+        say(f"deleted batch deployment {endpoint_name}/{name}")
 
 
 @app.command("list-jobs")
@@ -130,11 +122,9 @@ def list_jobs(
     ctx: typer.Context,
     endpoint_name: EndpointOption,
     name: NameOption,
-    output: OutputOption = OutputFormat.table,
 ) -> None:
     """The batch jobs this deployment ran, newest first."""
     show_jobs(
         client_of(ctx).batch_deployments.list_jobs(endpoint_name, name),
         f"jobs of {endpoint_name}/{name}",
-        output,
     )

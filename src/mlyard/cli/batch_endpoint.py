@@ -16,12 +16,11 @@ import typer
 
 from mlyard.cli.context import client_of, workspace_options
 from mlyard.cli.output import (
-    OutputFormat,
-    OutputOption,
+    for_people,
     parse_pairs,
     print_fields,
-    print_json,
     print_table,
+    printed_for_scripts,
     say,
 )
 
@@ -44,7 +43,6 @@ def create(
         str | None, typer.Option("--name", "-n", help="the endpoint's name (over the file's)")
     ] = None,
     description: Annotated[str | None, typer.Option("--description", "-d")] = None,
-    output: OutputOption = OutputFormat.table,
 ) -> None:
     """Create a batch endpoint; then add a deployment with `mlyard batch-deployment create`."""
     if file is None and name is None:
@@ -52,8 +50,7 @@ def create(
 
         raise InvalidArgument("give --file endpoint.yml or --name NAME")
     endpoint = client_of(ctx, create=True).batch_endpoints.create(file, name=name, description=description)
-    if output == OutputFormat.json:
-        print_json(endpoint.model_dump(mode="json"))
+    if printed_for_scripts(endpoint.model_dump(mode="json")):
         return
     say(f"created batch endpoint {endpoint.name}")
     say(
@@ -62,21 +59,19 @@ def create(
 
 
 @app.command("show")
-def show(ctx: typer.Context, name: NameOption, output: OutputOption = OutputFormat.table) -> None:
+def show(ctx: typer.Context, name: NameOption) -> None:
     """One batch endpoint: its deployments and which is the default."""
     endpoint = client_of(ctx).batch_endpoints.get(name)
-    if output == OutputFormat.json:
-        print_json(endpoint.model_dump(mode="json"))
+    if printed_for_scripts(endpoint.model_dump(mode="json")):
         return
     print_fields(f"batch endpoint {endpoint.name}", endpoint.model_dump(exclude={"name"}))
 
 
 @app.command("list")
-def list_endpoints(ctx: typer.Context, output: OutputOption = OutputFormat.table) -> None:
+def list_endpoints(ctx: typer.Context) -> None:
     """Every batch endpoint."""
     endpoints = client_of(ctx).batch_endpoints.list()
-    if output == OutputFormat.json:
-        print_json([e.model_dump(mode="json") for e in endpoints])
+    if printed_for_scripts([e.model_dump(mode="json") for e in endpoints]):
         return
     print_table("batch endpoints", ["name", "default deployment", "deployments", "description"], [
         [e.name, e.default_deployment, e.deployments, e.description] for e in endpoints
@@ -93,12 +88,10 @@ def update(
             "--set", help="defaults.deployment_name=NAME, description=…, tags.KEY=VALUE (repeatable)"
         ),
     ] = None,
-    output: OutputOption = OutputFormat.table,
 ) -> None:
     """Change an endpoint: its default deployment, description or tags."""
     endpoint = client_of(ctx).batch_endpoints.update(name, parse_pairs(set_, "--set"))
-    if output == OutputFormat.json:
-        print_json(endpoint.model_dump(mode="json"))
+    if printed_for_scripts(endpoint.model_dump(mode="json")):
         return
     default = endpoint.default_deployment or "none"
     say(f"updated batch endpoint {endpoint.name} (default deployment: {default})")
@@ -108,7 +101,8 @@ def update(
 def delete(ctx: typer.Context, name: NameOption) -> None:
     """Delete an endpoint and its deployments (the jobs they ran, and their outputs, stay)."""
     client_of(ctx).batch_endpoints.delete(name)
-    say(f"deleted batch endpoint {name}")
+    if not printed_for_scripts({"name": name, "deleted": True}):
+        say(f"deleted batch endpoint {name}")
 
 
 @app.command("invoke")
@@ -137,7 +131,6 @@ def invoke(
             "--stream", "-s", help="show progress until the job ends; exit non-zero unless it completes"
         ),
     ] = False,
-    output: OutputOption = OutputFormat.table,
 ) -> None:
     """Start a batch job scoring INPUT with a deployment; prints where its predictions will be."""
     client = client_of(ctx)
@@ -145,18 +138,15 @@ def invoke(
         name, input, deployment_name=deployment_name, input_type=input_type, resume=resume
     )
     if not stream:
-        if output == OutputFormat.json:
-            print_json(job.summary())
+        if printed_for_scripts(job.summary()):
             return
         what = f"resuming job {resume}" if resume else f"deployment {job.tags.get('mlyard.batch_deployment')}"
         say(f"batch job {job.id} queued: endpoint {name}, {what}")
         say(f"its predictions will be output 'score' of job {job.id}; follow it: mlyard job stream {job.id}")
         say(f"fetch them with: mlyard job download {job.id} --output-name score")
         return
-    ended = _follow_with_progress(client, job.id, quiet=output == OutputFormat.json)
-    if output == OutputFormat.json:
-        print_json(ended.summary())
-    else:
+    ended = _follow_with_progress(client, job.id, quiet=not for_people())
+    if not printed_for_scripts(ended.summary()):
         _report(ctx, client, ended)
     from mlyard.runtime.streaming import require_completed
 
@@ -168,19 +158,16 @@ def list_jobs(
     ctx: typer.Context,
     name: NameOption,
     deployment_name: Annotated[str | None, typer.Option("--deployment-name", "-d")] = None,
-    output: OutputOption = OutputFormat.table,
 ) -> None:
     """The endpoint's batch jobs, newest first."""
     show_jobs(
         client_of(ctx).batch_endpoints.list_jobs(name, deployment_name),
         f"jobs of batch endpoint {name}",
-        output,
     )
 
 
-def show_jobs(jobs: list[Job], title: str, output: OutputFormat) -> None:
-    if output == OutputFormat.json:
-        print_json([job.summary() for job in jobs])
+def show_jobs(jobs: list[Job], title: str) -> None:
+    if printed_for_scripts([job.summary() for job in jobs]):
         return
     print_table(title, ["id", "deployment", "status", "started", "duration (s)", "scored", "failed"], [
         [j.id, j.tags.get("mlyard.batch_deployment"), j.status.value, j.start_time, j.duration_seconds,

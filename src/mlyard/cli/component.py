@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from mlyard.cli.context import client_of
-from mlyard.cli.output import OutputFormat, OutputOption, print_fields, print_json, print_table, say
+from mlyard.cli.output import print_fields, print_table, printed_for_scripts, say
 
 if TYPE_CHECKING:
     from mlyard.entities.component import Component
@@ -22,12 +22,10 @@ def create(
     file: Annotated[Path, typer.Option("--file", "-f", help="command component YAML")],
     name: Annotated[str | None, typer.Option("--name", "-n", help="overrides the YAML's name")] = None,
     version: Annotated[str | None, typer.Option("--version", "-v", help="default: next number")] = None,
-    output: OutputOption = OutputFormat.table,
 ) -> None:
     """Register a component (its code folder is stored with it) as a new immutable version."""
     registration = client_of(ctx, create=True).components.register(file, name, version)
-    if output == OutputFormat.json:
-        print_json(_as_json(registration.component) | {"created": registration.created})
+    if printed_for_scripts(_as_json(registration.component) | {"created": registration.created}):
         return
     say(registration.message)
     _print_component(registration.component)
@@ -39,12 +37,10 @@ def list_components(
     name: Annotated[
         str | None, typer.Option("--name", "-n", help="list the versions of one component")
     ] = None,
-    output: OutputOption = OutputFormat.table,
 ) -> None:
     """Components (latest version of each), or every version of one."""
     found = client_of(ctx).components.list(name)
-    if output == OutputFormat.json:
-        print_json([_as_json(c) for c in found])
+    if printed_for_scripts([_as_json(c) for c in found]):
         return
     print_table(
         f"{len(found)} component(s)",
@@ -64,11 +60,10 @@ def list_components(
 
 
 @app.command("show")
-def show(ctx: typer.Context, ref: str, output: OutputOption = OutputFormat.table) -> None:
+def show(ctx: typer.Context, ref: str) -> None:
     """One component version: NAME:VERSION or NAME@latest."""
     component = client_of(ctx).components.get(ref)
-    if output == OutputFormat.json:
-        print_json(_as_json(component))
+    if printed_for_scripts(_as_json(component)):
         return
     _print_component(component)
 

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from mlyard.cli.context import client_of
-from mlyard.cli.output import OutputFormat, OutputOption, print_fields, print_json, print_table, say
+from mlyard.cli.output import print_fields, print_table, printed_for_scripts, say
 
 app = typer.Typer(
     help="Name compute targets (local processes or a Ray cluster) for jobs.", no_args_is_help=True
@@ -23,23 +23,20 @@ def create(
         str | None, typer.Option("--address", help="Ray cluster address, e.g. ray://head:10001 or auto")
     ] = None,
     description: Annotated[str | None, typer.Option("--description", "-d")] = None,
-    output: OutputOption = OutputFormat.table,
 ) -> None:
     """Create a named compute target; YAML naming it (`compute: azureml:NAME`) then runs unchanged."""
     compute = client_of(ctx, create=True).computes.create(name, type, address, description)
-    if output == OutputFormat.json:
-        print_json(compute.model_dump(mode="json"))
+    if printed_for_scripts(compute.model_dump(mode="json")):
         return
     where = f" at {compute.address}" if compute.address else ""
     say(f"created compute {compute.name} ({compute.type}{where})")
 
 
 @app.command("list")
-def list_computes(ctx: typer.Context, output: OutputOption = OutputFormat.table) -> None:
+def list_computes(ctx: typer.Context) -> None:
     """Built-in and created compute targets."""
     computes = client_of(ctx).computes.list()
-    if output == OutputFormat.json:
-        print_json([c.model_dump(mode="json") for c in computes])
+    if printed_for_scripts([c.model_dump(mode="json") for c in computes]):
         return
     print_table("compute targets", ["name", "type", "address", "description"], [
         [c.name, c.type, c.address, c.description] for c in computes
@@ -47,11 +44,10 @@ def list_computes(ctx: typer.Context, output: OutputOption = OutputFormat.table)
 
 
 @app.command("show")
-def show(ctx: typer.Context, name: str, output: OutputOption = OutputFormat.table) -> None:
+def show(ctx: typer.Context, name: str) -> None:
     """One compute target."""
     compute = client_of(ctx).computes.get(name)
-    if output == OutputFormat.json:
-        print_json(compute.model_dump(mode="json"))
+    if printed_for_scripts(compute.model_dump(mode="json")):
         return
     print_fields(f"compute {compute.name}", compute.model_dump(exclude={"name"}))
 
@@ -60,4 +56,5 @@ def show(ctx: typer.Context, name: str, output: OutputOption = OutputFormat.tabl
 def delete(ctx: typer.Context, name: str) -> None:
     """Delete a created compute target (jobs naming it are then refused)."""
     client_of(ctx).computes.delete(name)
-    say(f"deleted compute {name}")
+    if not printed_for_scripts({"name": name, "deleted": True}):
+        say(f"deleted compute {name}")

@@ -9,12 +9,10 @@ import typer
 
 from mlyard.cli.context import client_of
 from mlyard.cli.output import (
-    OutputFormat,
-    OutputOption,
     parse_pairs,
     print_fields,
-    print_json,
     print_table,
+    printed_for_scripts,
     say,
 )
 
@@ -30,16 +28,14 @@ def create(
     version: Annotated[str | None, typer.Option("--version", "-v", help="default: next number")] = None,
     description: Annotated[str | None, typer.Option("--description", "-d")] = None,
     tag: Annotated[list[str] | None, typer.Option("--tag", help="KEY=VALUE, repeatable")] = None,
-    output: OutputOption = OutputFormat.table,
 ) -> None:
     """Register a file or folder as a new immutable version of a data asset."""
     registration = client_of(ctx, create=True).data.create(
         name, path, type, version, description, parse_pairs(tag, "--tag")
     )
-    if output == OutputFormat.json:
-        print_json(
-            registration.asset.model_dump(mode="json", by_alias=True) | {"created": registration.created}
-        )
+    if printed_for_scripts(
+        registration.asset.model_dump(mode="json", by_alias=True) | {"created": registration.created}
+    ):
         return
     say(registration.message)
     _print_asset(registration.asset)
@@ -49,12 +45,10 @@ def create(
 def list_assets(
     ctx: typer.Context,
     name: Annotated[str | None, typer.Option("--name", "-n", help="list the versions of one asset")] = None,
-    output: OutputOption = OutputFormat.table,
 ) -> None:
     """Data assets (latest version of each), or every version of one."""
     assets = client_of(ctx).data.list(name)
-    if output == OutputFormat.json:
-        print_json([a.summary() for a in assets])
+    if printed_for_scripts([a.summary() for a in assets]):
         return
     print_table(
         f"{len(assets)} data asset version(s)",
@@ -78,12 +72,10 @@ def list_assets(
 def show(
     ctx: typer.Context,
     ref: Annotated[str, typer.Argument(help="name:version or name@latest")],
-    output: OutputOption = OutputFormat.table,
 ) -> None:
     """One data asset version with its schema and column profile."""
     asset = client_of(ctx).data.get(ref)
-    if output == OutputFormat.json:
-        print_json(asset.model_dump(mode="json", by_alias=True))
+    if printed_for_scripts(asset.model_dump(mode="json", by_alias=True)):
         return
     _print_asset(asset)
     if asset.profile:
@@ -114,7 +106,8 @@ def download(
 ) -> None:
     """Copy a data asset version to a local folder."""
     target = client_of(ctx).data.download(ref, download_path)
-    say(f"downloaded to {target}")
+    if not printed_for_scripts({"ref": ref, "path": str(target)}):
+        say(f"downloaded to {target}")
 
 
 def _print_asset(asset: object) -> None:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from mlyard.cli.context import client_of
-from mlyard.cli.output import OutputFormat, OutputOption, print_fields, print_json, print_table, say
+from mlyard.cli.output import for_people, print_fields, print_table, printed_for_scripts, say
 
 if TYPE_CHECKING:
     from mlyard.client.mlclient import MLClient
@@ -26,35 +26,32 @@ def create(
     name: Annotated[str | None, typer.Option("--name", "-n", help="overrides the YAML's name")] = None,
     version: Annotated[str | None, typer.Option("--version", "-v", help="default: next number")] = None,
     build: Annotated[bool, typer.Option("--build", help="build the virtual environment now")] = False,
-    output: OutputOption = OutputFormat.table,
 ) -> None:
     """Register an environment YAML as a new immutable version (identical specs reuse theirs)."""
     client = client_of(ctx, create=True)
     registration = client.environments.create_or_update(file, name, version)
     environment = registration.environment
-    if output == OutputFormat.json:
+    if not for_people():
         result = environment.model_dump(mode="json") | {"created": registration.created}
-        built = _build(client, environment.resolved, output) if build else None
-        print_json(result | ({"build": _build_json(built)} if built else {}))
+        built = _build(client, environment.resolved) if build else None
+        printed_for_scripts(result | ({"build": _build_json(built)} if built else {}))
         return
     say(registration.message)
     if environment.resolved.warning:
         say(f"[yellow]{_escape(environment.resolved.warning)}[/]")
     _print_environment(environment)
     if build:
-        _build(client, environment.resolved, output)
+        _build(client, environment.resolved)
 
 
 @app.command("list")
 def list_environments(
     ctx: typer.Context,
     name: Annotated[str | None, typer.Option("--name", "-n", help="list the versions of one")] = None,
-    output: OutputOption = OutputFormat.table,
 ) -> None:
     """Environments (latest version of each), or every version of one."""
     environments = client_of(ctx).environments.list(name)
-    if output == OutputFormat.json:
-        print_json([e.summary() for e in environments])
+    if printed_for_scripts([e.summary() for e in environments]):
         return
     print_table(
         f"{len(environments)} environment version(s)",
@@ -78,12 +75,10 @@ def list_environments(
 def show(
     ctx: typer.Context,
     ref: Annotated[str, typer.Argument(help="name:version or name@latest")],
-    output: OutputOption = OutputFormat.table,
 ) -> None:
     """One environment version: its spec and what it resolves to."""
     environment = client_of(ctx).environments.get(ref)
-    if output == OutputFormat.json:
-        print_json(environment.model_dump(mode="json"))
+    if printed_for_scripts(environment.model_dump(mode="json")):
         return
     _print_environment(environment)
 
@@ -95,24 +90,20 @@ def build(
         str,
         typer.Argument(help="name:version, name@latest, an Azure ML curated name or an environment YAML"),
     ],
-    output: OutputOption = OutputFormat.table,
 ) -> None:
     """Build (or reuse) the virtual environment of an environment and print its folder."""
     client = client_of(ctx)
-    built = _build(client, client.environments.resolve(ref), output)
-    if output == OutputFormat.json:
-        print_json(_build_json(built))
+    built = _build(client, client.environments.resolve(ref))
+    if printed_for_scripts(_build_json(built)):
         return
     typer.echo(str(built.path or built.python))
 
 
-def _build(client: MLClient, resolved: ResolvedEnvironment | None, output: OutputFormat) -> PythonEnvironment:
+def _build(client: MLClient, resolved: ResolvedEnvironment | None) -> PythonEnvironment:
     def progress(line: str) -> None:
         typer.echo(line, err=True, nl=False)  # the build's own output, unwrapped
 
-    built = client.environments.build_resolved(
-        resolved, log=None if output == OutputFormat.json else progress
-    )
+    built = client.environments.build_resolved(resolved, log=progress if for_people() else None)
     if built.spec_hash is None:
         say(f"inherit: runs in mlyard's own interpreter {built.python}")
     elif built.reused:

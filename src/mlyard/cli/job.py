@@ -9,12 +9,11 @@ import typer
 
 from mlyard.cli.context import client_of, workspace_options
 from mlyard.cli.output import (
-    OutputFormat,
-    OutputOption,
+    for_people,
     parse_pairs,
     print_fields,
-    print_json,
     print_table,
+    printed_for_scripts,
     say,
 )
 from mlyard.services.workspace_location import resolve_path
@@ -36,7 +35,6 @@ def create(
     ] = None,
     experiment_name: Annotated[str | None, typer.Option("--experiment-name", "-e")] = None,
     display_name: Annotated[str | None, typer.Option("--display-name")] = None,
-    output: OutputOption = OutputFormat.table,
 ) -> None:
     """Submit a job from YAML and start it; with --stream, follow it and exit non-zero unless it completes."""
     options = workspace_options(ctx)
@@ -54,40 +52,38 @@ def create(
             job = submit_job_file(workspace, file, overrides, experiment_name, display_name)
             runner.assign(workspace, job.id)
     if not stream:
-        if output == OutputFormat.json:
-            print_json(job.summary())
-        else:
+        if not printed_for_scripts(job.summary()):
             say(f"job {job.id} ({job.type}) queued in experiment {job.experiment}")
             say(f"follow it with: mlyard job stream {job.id}")
         return
     say(f"job {job.id} ({job.type}) started; streaming its log (Ctrl-C stops following, not the job)")
-    _follow(ctx, job.id, output)
+    _follow(ctx, job.id)
 
 
 @app.command("stream")
-def stream(ctx: typer.Context, job_id: str, output: OutputOption = OutputFormat.table) -> None:
+def stream(ctx: typer.Context, job_id: str) -> None:
     """Follow a job's log until it ends; exit non-zero unless it completed."""
-    _follow(ctx, job_id, output)
+    _follow(ctx, job_id)
 
 
 @app.command("cancel")
 def cancel(ctx: typer.Context, job_id: str) -> None:
     """Stop a job and its child jobs (SIGTERM, then SIGKILL after a grace period); it ends Canceled."""
     status = client_of(ctx).jobs.cancel(job_id)
+    if printed_for_scripts({"id": job_id, "status": status.value}):
+        return
     if status.is_terminal:
         say(f"job {job_id} {status.value}")
     else:
         say(f"job {job_id}: cancel requested; its runner stops it and records Canceled")
 
 
-def _follow(ctx: typer.Context, job_id: str, output: OutputFormat) -> None:
+def _follow(ctx: typer.Context, job_id: str) -> None:
     from mlyard.runtime.streaming import require_completed
 
     jobs = client_of(ctx).jobs
-    job = jobs.stream(job_id, (lambda _: None) if output == OutputFormat.json else None)
-    if output == OutputFormat.json:
-        print_json(job.summary())
-    else:
+    job = jobs.stream(job_id, None if for_people() else (lambda _: None))
+    if not printed_for_scripts(job.summary()):
         duration = f" in {job.duration_seconds:.1f}s" if job.duration_seconds is not None else ""
         say(f"job {job.id} {job.status.value}{duration}")
     require_completed(job)
@@ -109,15 +105,13 @@ def list_jobs(
         str | None, typer.Option("--parent-job-name", help="the steps, trials or mini-batches of this job")
     ] = None,
     all_jobs: Annotated[bool, typer.Option("--all", help="child jobs too")] = False,
-    output: OutputOption = OutputFormat.table,
 ) -> None:
     """Jobs, newest first, with their params and latest metrics (top-level jobs unless asked)."""
     client = client_of(ctx)
     client.jobs.reap_lost_runners()
     parent = parent_job_name if parent_job_name else (None if all_jobs else "")
     jobs = client.jobs.search(filter, order_by, experiment, max_results, parent_job_name=parent)
-    if output == OutputFormat.json:
-        print_json([job.summary() for job in jobs])
+    if printed_for_scripts([job.summary() for job in jobs]):
         return
     print_table(
         f"{len(jobs)} job(s)",
@@ -139,22 +133,22 @@ def list_jobs(
 
 
 @app.command("show")
-def show(ctx: typer.Context, job_id: str, output: OutputOption = OutputFormat.table) -> None:
+def show(ctx: typer.Context, job_id: str) -> None:
     """Everything a job recorded: status, params, metrics, tags, data it read, outputs, code and runtime."""
     client = client_of(ctx)
     client.jobs.reap_lost_runners()
     job = client.jobs.get(job_id)
     outputs = client.jobs.outputs(job_id)
     steps = [(child.id, child.status, child.display_name) for child in client.jobs.children(job_id)]
-    if output == OutputFormat.json:
-        print_json(
-            job.model_dump(mode="json")
-            | {
-                "duration_seconds": job.duration_seconds,
-                "outputs": [o.model_dump(mode="json") for o in outputs],
-                "children": [{"id": i, "status": s.value, "name": n} for i, s, n in steps],
-            }
-        )
+    if printed_for_scripts(
+        {"name": job.id}
+        | job.model_dump(mode="json")
+        | {
+            "duration_seconds": job.duration_seconds,
+            "outputs": [o.model_dump(mode="json") for o in outputs],
+            "children": [{"id": i, "status": s.value, "name": n} for i, s, n in steps],
+        }
+    ):
         return
     code = job.code
     print_fields(
@@ -197,13 +191,10 @@ def show(ctx: typer.Context, job_id: str, output: OutputOption = OutputFormat.ta
 
 
 @app.command("metric-history")
-def metric_history(
-    ctx: typer.Context, job_id: str, key: str, output: OutputOption = OutputFormat.table
-) -> None:
+def metric_history(ctx: typer.Context, job_id: str, key: str) -> None:
     """Every logged point of one metric of a job."""
     points = client_of(ctx).jobs.metric_history(job_id, key)
-    if output == OutputFormat.json:
-        print_json([p.to_dict() for p in points])
+    if printed_for_scripts([p.to_dict() for p in points]):
         return
     print_table(
         f"{key} of {job_id}",
@@ -224,14 +215,13 @@ def download(
 ) -> None:
     """Download a job's logs, outputs and artifacts (into DOWNLOAD_PATH/JOB_ID)."""
     target = client_of(ctx).jobs.download(job_id, download_path / job_id, artifact_path, output_name)
-    say(f"downloaded to {target}")
+    if not printed_for_scripts({"id": job_id, "path": str(target)}):
+        say(f"downloaded to {target}")
 
 
 @app.command("experiments")
-def experiments(ctx: typer.Context, output: OutputOption = OutputFormat.table) -> None:
+def experiments(ctx: typer.Context) -> None:
     """Experiments and how many jobs each holds."""
     rows = client_of(ctx).jobs.experiments()
-    if output == OutputFormat.json:
-        print_json([{"name": n, "jobs": c} for n, c in rows])
-    else:
+    if not printed_for_scripts([{"name": n, "jobs": c} for n, c in rows]):
         print_table("experiments", ["name", "jobs"], rows)

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from mlyard.cli.context import client_of
-from mlyard.cli.output import OutputFormat, OutputOption, print_json, print_table, say
+from mlyard.cli.output import print_table, printed_for_scripts, say
 
 app = typer.Typer(
     help="API keys with roles (reader, contributor, operator, admin) for the team server.",
@@ -23,15 +23,13 @@ def create(
     role: Annotated[str, typer.Option("--role", "-r", help="reader, contributor, operator or admin")],
     description: Annotated[str | None, typer.Option("--description", "-d")] = None,
     expires_in_days: Annotated[float | None, typer.Option("--expires-in-days", min=0.0)] = None,
-    output: OutputOption = OutputFormat.table,
 ) -> None:
     """Create a key; its secret is printed this once (only a hash of it is stored).
 
     On the workspace's own machine this needs no key: it is how the first admin key is made.
     """
     created = client_of(ctx, create=True).keys.create(owner, role, description, expires_in_days)
-    if output == OutputFormat.json:
-        print_json(created.key.model_dump(mode="json") | {"token": created.token})
+    if printed_for_scripts(created.key.model_dump(mode="json") | {"token": created.token}):
         return
     say(f"created key {created.key.id} for {owner} with role {created.key.role.value}; it is shown once:")
     typer.echo(created.token)
@@ -39,12 +37,11 @@ def create(
 
 
 @app.command("list")
-def list_keys(ctx: typer.Context, output: OutputOption = OutputFormat.table) -> None:
+def list_keys(ctx: typer.Context) -> None:
     """The workspace's keys (never their secrets)."""
     found = client_of(ctx).keys.list()
     now = datetime.now(UTC)
-    if output == OutputFormat.json:
-        print_json([k.model_dump(mode="json") | {"state": k.state(now)} for k in found])
+    if printed_for_scripts([k.model_dump(mode="json") | {"state": k.state(now)} for k in found]):
         return
     print_table(
         f"{len(found)} key(s)",
@@ -58,4 +55,5 @@ def list_keys(ctx: typer.Context, output: OutputOption = OutputFormat.table) -> 
 def revoke(ctx: typer.Context, key_id: str) -> None:
     """Revoke a key: requests with it are refused within seconds."""
     client_of(ctx).keys.revoke(key_id)
-    say(f"revoked key {key_id}")
+    if not printed_for_scripts({"id": key_id, "revoked": True}):
+        say(f"revoked key {key_id}")

@@ -1,4 +1,4 @@
-"""`mlyard`: the command line, shaped like `az ml` (noun, verb, options; `--output json`)."""
+"""`mlyard`: the command line, shaped like `az ml` (noun, verb, options; `-o json`, `--query`)."""
 
 from __future__ import annotations
 
@@ -26,12 +26,17 @@ from mlyard.cli import (
     workspace,
 )
 from mlyard.cli.context import WorkspaceOptions
+from mlyard.cli.output import printed_for_scripts
+from mlyard.cli.output_options import add_output_options
 
 app = typer.Typer(
     name="mlyard",
     help="Self-hosted MLOps: experiments, data, models, environments, components, pipelines and sweeps.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    # For a script (stderr not a terminal) a usage error is click's plain lines, not a Rich box
+    # hard-wrapped at 80 columns.
+    rich_markup_mode="rich" if sys.stderr.isatty() else None,
     add_completion=False,
 )
 app.add_typer(workspace.app, name="workspace")
@@ -97,7 +102,11 @@ def version() -> None:
     """Print mlyard's version."""
     from mlyard import __version__
 
-    typer.echo(__version__)
+    if not printed_for_scripts({"version": __version__}):
+        typer.echo(__version__)
+
+
+add_output_options(app)  # every command above gets -o/--output and --query
 
 
 def run() -> None:
@@ -115,10 +124,15 @@ def run() -> None:
 
 
 def _error(message: str, code: int) -> None:
+    """`error: …` on stderr, never hard-wrapped; for a script (stderr not a terminal) on one line,
+    the lines of a multi-line message (several spec problems, a log tail) joined by ' | '."""
     from rich.console import Console
     from rich.markup import escape
 
-    Console(stderr=True).print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+    console = Console(stderr=True, soft_wrap=True)
+    if not console.is_terminal:
+        message = " | ".join(line.strip() for line in message.splitlines() if line.strip())
+    console.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
     sys.exit(code)
 
 

@@ -9,12 +9,10 @@ import typer
 
 from mlyard.cli.context import client_of
 from mlyard.cli.output import (
-    OutputFormat,
-    OutputOption,
     parse_pairs,
     print_fields,
-    print_json,
     print_table,
+    printed_for_scripts,
     say,
 )
 
@@ -45,14 +43,12 @@ def create(
     description: Annotated[str | None, typer.Option("--description", "-d")] = None,
     tag: Annotated[list[str] | None, typer.Option("--tag", help="KEY=VALUE, repeatable")] = None,
     property: Annotated[list[str] | None, typer.Option("--property", help="KEY=VALUE, repeatable")] = None,
-    output: OutputOption = OutputFormat.table,
 ) -> None:
     """Register a model folder or file as a new version."""
     model = client_of(ctx, create=True).models.create(
         name, path, type, version, description, parse_pairs(tag, "--tag"), parse_pairs(property, "--property")
     )
-    if output == OutputFormat.json:
-        print_json(model.summary())
+    if printed_for_scripts(model.summary()):
         return
     say(f"registered model {model.ref}")
 
@@ -65,7 +61,6 @@ def list_models(
         list[str] | None, typer.Option("--tag", help="KEY=VALUE (VALUE * = any), repeatable")
     ] = None,
     include_archived: Annotated[bool, typer.Option("--include-archived")] = False,
-    output: OutputOption = OutputFormat.table,
 ) -> None:
     """Models, or the versions of one model with their aliases."""
     from mlyard.entities.model import Model, ModelVersion
@@ -74,8 +69,7 @@ def list_models(
     tags = parse_pairs(tag, "--tag")
     if name is None:
         models = [m for m in client.models.list(None, tags) if isinstance(m, Model)]
-        if output == OutputFormat.json:
-            print_json([m.model_dump(mode="json") for m in models])
+        if printed_for_scripts([m.model_dump(mode="json") for m in models]):
             return
         print_table(
             f"{len(models)} model(s)",
@@ -84,8 +78,7 @@ def list_models(
         )
         return
     versions = [v for v in client.models.list(name, tags, include_archived) if isinstance(v, ModelVersion)]
-    if output == OutputFormat.json:
-        print_json([v.summary() for v in versions])
+    if printed_for_scripts([v.summary() for v in versions]):
         return
     print_table(
         f"{name}: {len(versions)} version(s)",
@@ -109,17 +102,15 @@ def list_models(
 def show(
     ctx: typer.Context,
     ref: Annotated[str, typer.Argument(help="name:version, name@alias or name@latest")],
-    output: OutputOption = OutputFormat.table,
 ) -> None:
     """A model version with its lineage: the run, its data, parameters and metrics."""
     client = client_of(ctx)
     found = client.models.lineage(ref)
     requests = client.models.promotions(found.model.name, found.model.version)
-    if output == OutputFormat.json:
-        print_json(
-            found.model_dump(mode="json", by_alias=True)
-            | {"promotions": [r.model_dump(mode="json") for r in requests]}
-        )
+    if printed_for_scripts(
+        found.model_dump(mode="json", by_alias=True)
+        | {"promotions": [r.model_dump(mode="json") for r in requests]}
+    ):
         return
     model = found.model
     print_fields(
@@ -153,13 +144,11 @@ def compare(
     ctx: typer.Context,
     name: str,
     versions: Annotated[str | None, typer.Option("--versions", help="e.g. 1,2,3 (default: all)")] = None,
-    output: OutputOption = OutputFormat.table,
 ) -> None:
     """Metrics and params of the runs behind several versions, side by side."""
     wanted = [v.strip() for v in versions.split(",") if v.strip()] if versions else None
     rows = client_of(ctx).models.compare(name, wanted)
-    if output == OutputFormat.json:
-        print_json([r.model_dump(mode="json", by_alias=True) for r in rows])
+    if printed_for_scripts([r.model_dump(mode="json", by_alias=True) for r in rows]):
         return
     metric_keys = sorted({k for r in rows for k in r.metrics})
     param_keys = sorted({k for r in rows for k in r.params})
@@ -189,21 +178,24 @@ def download(
     client = client_of(ctx)
     model = client.models.get(ref)
     target = client.models.download(model.ref, download_path / f"{model.name}-{model.version}")
-    say(f"downloaded {model.ref} to {target}")
+    if not printed_for_scripts({"name": model.name, "version": model.version, "path": str(target)}):
+        say(f"downloaded {model.ref} to {target}")
 
 
 @app.command("archive")
 def archive(ctx: typer.Context, ref: Annotated[str, typer.Argument(help="name:version")]) -> None:
     """Hide a version from listings and @latest (it stays loadable by name:version)."""
     model = client_of(ctx).models.archive(ref)
-    say(f"archived model {model.ref}")
+    if not printed_for_scripts(model.summary()):
+        say(f"archived model {model.ref}")
 
 
 @app.command("restore")
 def restore(ctx: typer.Context, ref: Annotated[str, typer.Argument(help="name:version")]) -> None:
     """Undo archive."""
     model = client_of(ctx).models.restore(ref)
-    say(f"restored model {model.ref}")
+    if not printed_for_scripts(model.summary()):
+        say(f"restored model {model.ref}")
 
 
 @alias_app.command("set")
@@ -215,6 +207,8 @@ def alias_set(
 ) -> None:
     """Point ALIAS of model NAME at a version (e.g. production)."""
     previous = client_of(ctx).models.set_alias(name, alias, version)
+    if printed_for_scripts({"name": name, "alias": alias, "version": version, "previous_version": previous}):
+        return
     moved = f" (was {previous})" if previous and previous != version else ""
     say(f"{name}@{alias} → version {version}{moved}")
 
@@ -223,16 +217,15 @@ def alias_set(
 def alias_delete(ctx: typer.Context, name: str, alias: str) -> None:
     """Remove an alias."""
     client_of(ctx).models.delete_alias(name, alias)
-    say(f"removed {name}@{alias}")
+    if not printed_for_scripts({"name": name, "alias": alias, "deleted": True}):
+        say(f"removed {name}@{alias}")
 
 
 @alias_app.command("list")
-def alias_list(ctx: typer.Context, name: str, output: OutputOption = OutputFormat.table) -> None:
+def alias_list(ctx: typer.Context, name: str) -> None:
     """The aliases of a model and the versions they point at."""
     aliases = client_of(ctx).models.aliases(name)
-    if output == OutputFormat.json:
-        print_json(aliases)
-    else:
+    if not printed_for_scripts(aliases):
         print_table(f"aliases of {name}", ["alias", "version"], list(aliases.items()))
 
 
@@ -246,12 +239,10 @@ def promote(
     version: Annotated[str, typer.Option("--version", "-v")],
     to: Annotated[str, typer.Option("--to", help="the (protected) alias to move")] = "production",
     reason: Annotated[str, typer.Option("--reason", "-r", help="why; the approver reads it")] = "",
-    output: OutputOption = OutputFormat.table,
 ) -> None:
     """Request that alias --to move to a version; another operator approves it (mlyard model approve)."""
     request = client_of(ctx).models.promote(name, version, to, reason)
-    if output == OutputFormat.json:
-        print_json(request.model_dump(mode="json"))
+    if printed_for_scripts(request.model_dump(mode="json")):
         return
     say(
         f"promotion {request.id} requested: {request.target}; approve with: mlyard model approve {request.id}"
@@ -266,6 +257,8 @@ def approve(
 ) -> None:
     """Approve a pending promotion (not your own): the alias moves now."""
     request = client_of(ctx).models.approve(request_id, comment)
+    if printed_for_scripts(request.model_dump(mode="json")):
+        return
     previous = f" (was {request.previous_version})" if request.previous_version else ""
     say(f"approved {request.id}: {request.model_name}@{request.alias} → version {request.version}{previous}")
 
@@ -278,7 +271,8 @@ def reject(
 ) -> None:
     """Reject a pending promotion with a reason; the alias stays where it is."""
     request = client_of(ctx).models.reject(request_id, reason)
-    say(f"rejected {request.id}: {request.target}")
+    if not printed_for_scripts(request.model_dump(mode="json")):
+        say(f"rejected {request.id}: {request.target}")
 
 
 @promotion_app.command("list")
@@ -288,12 +282,10 @@ def promotion_list(
     state: Annotated[
         str | None, typer.Option("--state", help="pending, approved, rejected, canceled")
     ] = None,
-    output: OutputOption = OutputFormat.table,
 ) -> None:
     """Promotion requests, newest first."""
     requests = client_of(ctx).models.promotions(name, None, state)
-    if output == OutputFormat.json:
-        print_json([r.model_dump(mode="json") for r in requests])
+    if printed_for_scripts([r.model_dump(mode="json") for r in requests]):
         return
     print_table(
         f"{len(requests)} promotion request(s)",
@@ -304,10 +296,9 @@ def promotion_list(
 
 
 @promotion_app.command("show")
-def promotion_show(ctx: typer.Context, request_id: str, output: OutputOption = OutputFormat.table) -> None:
+def promotion_show(ctx: typer.Context, request_id: str) -> None:
     request = client_of(ctx).models.get_promotion(request_id)
-    if output == OutputFormat.json:
-        print_json(request.model_dump(mode="json"))
+    if printed_for_scripts(request.model_dump(mode="json")):
         return
     print_fields(f"promotion {request.id}", request.model_dump())
 
@@ -316,7 +307,8 @@ def promotion_show(ctx: typer.Context, request_id: str, output: OutputOption = O
 def promotion_cancel(ctx: typer.Context, request_id: str) -> None:
     """Withdraw your own pending request."""
     request = client_of(ctx).models.cancel_promotion(request_id)
-    say(f"canceled {request.id}: {request.target}")
+    if not printed_for_scripts(request.model_dump(mode="json")):
+        say(f"canceled {request.id}: {request.target}")
 
 
 def _describe_signature(signature: ModelSignature | None) -> str | None:

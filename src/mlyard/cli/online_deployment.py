@@ -9,12 +9,10 @@ import typer
 
 from mlyard.cli.context import client_of
 from mlyard.cli.output import (
-    OutputFormat,
-    OutputOption,
     parse_pairs,
     print_fields,
-    print_json,
     print_table,
+    printed_for_scripts,
     say,
 )
 
@@ -46,7 +44,6 @@ def create(
     ] = False,
     set_: SetOption = None,
     no_wait: NoWaitOption = False,
-    output: OutputOption = OutputFormat.table,
 ) -> None:
     """Create a deployment and wait until its instances are ready (exit 10 with the reason if they fail)."""
     overrides: dict[str, Any] = {**parse_pairs(set_, "--set"), **({"name": name} if name else {})}
@@ -54,7 +51,7 @@ def create(
         file, endpoint_name, all_traffic=all_traffic, wait=not no_wait, set=overrides or None
     )
     traffic = "; it takes all the traffic" if all_traffic else ""
-    _print(deployment, output, f"deployment {deployment.name} of {deployment.endpoint_name}: "
+    _print(deployment, f"deployment {deployment.name} of {deployment.endpoint_name}: "
            f"{deployment.provisioning_state.value}{traffic}")  # fmt: skip
 
 
@@ -63,20 +60,16 @@ def show(
     ctx: typer.Context,
     name: Annotated[str, typer.Option("--name", "-n")],
     endpoint_name: EndpointOption,
-    output: OutputOption = OutputFormat.table,
 ) -> None:
     """The deployment: model, environment, code, settings, state (and why it failed)."""
-    _print(client_of(ctx).online_deployments.get(name, endpoint_name), output)
+    _print(client_of(ctx).online_deployments.get(name, endpoint_name))
 
 
 @app.command("list")
-def list_deployments(
-    ctx: typer.Context, endpoint_name: EndpointOption, output: OutputOption = OutputFormat.table
-) -> None:
+def list_deployments(ctx: typer.Context, endpoint_name: EndpointOption) -> None:
     """The endpoint's deployments."""
     found = client_of(ctx).online_deployments.list(endpoint_name)
-    if output == OutputFormat.json:
-        print_json([d.summary() for d in found])
+    if printed_for_scripts([d.summary() for d in found]):
         return
     print_table(
         f"{endpoint_name}: {len(found)} deployment(s)",
@@ -105,7 +98,6 @@ def update(
     file: Annotated[Path | None, typer.Option("--file", "-f", help="the deployment's new YAML")] = None,
     set_: SetOption = None,
     no_wait: NoWaitOption = False,
-    output: OutputOption = OutputFormat.table,
 ) -> None:
     """A rolling update (new instances ready before the old ones drain), from --file or --set."""
     from mlyard.errors import InvalidArgument
@@ -122,7 +114,7 @@ def update(
     deployment = client_of(ctx).online_deployments.update(
         str(name), str(endpoint_name), file, set=parse_pairs(set_, "--set") or None, wait=not no_wait
     )
-    _print(deployment, output, f"deployment {deployment.name} of {deployment.endpoint_name}: generation "
+    _print(deployment, f"deployment {deployment.name} of {deployment.endpoint_name}: generation "
            f"{deployment.generation} {deployment.provisioning_state.value}")  # fmt: skip
 
 
@@ -135,6 +127,8 @@ def delete(
 ) -> None:
     """Delete a deployment that takes no traffic; its instances finish what they serve, then stop."""
     client_of(ctx).online_deployments.delete(name, endpoint_name)
+    if printed_for_scripts({"endpoint_name": endpoint_name, "name": name, "deleted": True}):
+        return
     say(f"deleted deployment {name} of online endpoint {endpoint_name}")
 
 
@@ -147,6 +141,8 @@ def get_logs(
 ) -> None:
     """What the supervisor did and what the instances printed (an init() traceback, a crash)."""
     text = client_of(ctx).online_deployments.get_logs(name, endpoint_name, lines)
+    if printed_for_scripts(text):
+        return
     typer.echo(text.rstrip("\n") if text else "(no logs yet: the deployment starts when a server serves it)")
 
 
@@ -160,15 +156,16 @@ def package(
 ) -> None:
     """Write a Docker build context and Kubernetes manifests (Deployment, Service, HPA) for it."""
     built = client_of(ctx).online_deployments.package(name, endpoint_name, output_path, image)
+    if printed_for_scripts({"folder": str(built.folder), "image": built.image}):
+        return
     say(
         f"packaged deployment {name} of {endpoint_name} in {built.folder}: build with `docker build -t "
         f"{built.image} {built.folder}`, then `kubectl apply -f {built.folder}/kubernetes`"
     )
 
 
-def _print(deployment: OnlineDeployment, output: OutputFormat, message: str | None = None) -> None:
-    if output == OutputFormat.json:
-        print_json(deployment.summary())
+def _print(deployment: OnlineDeployment, message: str | None = None) -> None:
+    if printed_for_scripts(deployment.summary()):
         return
     if message:
         say(message)

@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from mlyard.cli.context import client_of
-from mlyard.cli.output import OutputFormat, OutputOption, print_fields, print_json, print_table, say
+from mlyard.cli.output import print_fields, print_json, print_table, printed_for_scripts, say
 
 if TYPE_CHECKING:
-    from mlyard.entities.endpoint import OnlineEndpoint
+    from mlyard.entities.endpoint import EndpointCredentials, OnlineEndpoint
 
 app = typer.Typer(
     help="Online endpoints: a scoring URL with keys or tokens, and a traffic split over deployments.",
@@ -27,7 +27,6 @@ def create(
     file: Annotated[Path | None, typer.Option("--file", "-f", help="endpoint YAML (Azure ML's)")] = None,
     name: Annotated[str | None, typer.Option("--name", "-n", help="overrides the file's name")] = None,
     auth_mode: Annotated[str | None, typer.Option("--auth-mode", help="key (default) or aml_token")] = None,
-    output: OutputOption = OutputFormat.table,
 ) -> None:
     """Create an endpoint (its keys are generated); add deployments with `online-deployment create`."""
     from mlyard.entities.spec_files import load_yaml
@@ -38,21 +37,20 @@ def create(
     overrides = {k: v for k, v in (("name", name), ("auth_mode", auth_mode)) if v is not None}
     spec = file if file is not None and not overrides else {**(load_yaml(file) if file else {}), **overrides}
     endpoint = client_of(ctx, create=True).online_endpoints.create(spec)
-    _print(endpoint, output, f"created online endpoint {endpoint.name} (auth_mode {endpoint.auth_mode})")
+    _print(endpoint, f"created online endpoint {endpoint.name} (auth_mode {endpoint.auth_mode})")
 
 
 @app.command("show")
-def show(ctx: typer.Context, name: NameOption, output: OutputOption = OutputFormat.table) -> None:
+def show(ctx: typer.Context, name: NameOption) -> None:
     """The endpoint: auth mode, traffic, mirror traffic, scoring URI."""
-    _print(client_of(ctx).online_endpoints.get(name), output)
+    _print(client_of(ctx).online_endpoints.get(name))
 
 
 @app.command("list")
-def list_endpoints(ctx: typer.Context, output: OutputOption = OutputFormat.table) -> None:
+def list_endpoints(ctx: typer.Context) -> None:
     """Every online endpoint of the workspace."""
     endpoints = client_of(ctx).online_endpoints.list()
-    if output == OutputFormat.json:
-        print_json([e.model_dump(mode="json") for e in endpoints])
+    if printed_for_scripts([e.model_dump(mode="json") for e in endpoints]):
         return
     print_table(
         f"{len(endpoints)} online endpoint(s)",
@@ -72,7 +70,6 @@ def update(
         str | None, typer.Option("--mirror-traffic", help='"green=10": at most 50; "" removes it')
     ] = None,
     file: Annotated[Path | None, typer.Option("--file", "-f", help="endpoint YAML: traffic, tags…")] = None,
-    output: OutputOption = OutputFormat.table,
 ) -> None:
     """Move live traffic between deployments, or mirror a share of it to one."""
     from mlyard.entities.endpoint_spec import endpoint_spec_from_dict, parse_traffic
@@ -94,7 +91,7 @@ def update(
     endpoint = client_of(ctx).online_endpoints.update(
         chosen, live, mirror, spec.description if spec else None, spec.tags if spec and spec.tags else None
     )
-    _print(endpoint, output, f"updated online endpoint {endpoint.name}")
+    _print(endpoint, f"updated online endpoint {endpoint.name}")
 
 
 @app.command("delete")
@@ -105,7 +102,8 @@ def delete(
 ) -> None:
     """Delete the endpoint and all its deployments."""
     client_of(ctx).online_endpoints.delete(name)
-    say(f"deleted online endpoint {name}")
+    if not printed_for_scripts({"name": name, "deleted": True}):
+        say(f"deleted online endpoint {name}")
 
 
 @app.command("invoke")
@@ -117,9 +115,10 @@ def invoke(
         str | None, typer.Option("--deployment-name", "-d", help="pin this deployment (any traffic share)")
     ] = None,
 ) -> None:
-    """Send a scoring request to the endpoint and print its answer."""
+    """Send a scoring request to the endpoint and print its answer (as sent; -o/--query read it as JSON)."""
     answer = client_of(ctx).online_endpoints.invoke(name, request_file, deployment_name=deployment_name)
-    sys.stdout.write(answer + ("\n" if not answer.endswith("\n") else ""))
+    if not printed_for_scripts(_parsed(answer)):
+        sys.stdout.write(answer + ("\n" if not answer.endswith("\n") else ""))
 
 
 @app.command("get-credentials")
@@ -131,8 +130,9 @@ def get_credentials(
     ] = None,
 ) -> None:
     """The endpoint's keys (primaryKey, secondaryKey), or a new token (accessToken, expiryTimeUtc)."""
-    credentials = client_of(ctx).online_endpoints.get_credentials(name, token_lifetime)
-    print_json(credentials.model_dump(mode="json", by_alias=True, exclude_none=True, exclude={"auth_mode"}))
+    credentials = _credentials_json(client_of(ctx).online_endpoints.get_credentials(name, token_lifetime))
+    if not printed_for_scripts(credentials):
+        print_json(credentials)  # people too get JSON here, the shape `az ml` prints and scripts parse
 
 
 @app.command("regenerate-keys")
@@ -141,9 +141,10 @@ def regenerate_keys(
     name: NameOption,
     key_type: Annotated[str, typer.Option("--key-type", help="primary or secondary")] = "primary",
 ) -> None:
-    """Replace one key; the other keeps working meanwhile."""
-    client_of(ctx).online_endpoints.regenerate_keys(name, key_type)
-    say(f"regenerated the {key_type} key of online endpoint {name}")
+    """Replace one key; the other keeps working meanwhile (-o json prints the new keys)."""
+    credentials = client_of(ctx).online_endpoints.regenerate_keys(name, key_type)
+    if not printed_for_scripts(_credentials_json(credentials)):
+        say(f"regenerated the {key_type} key of online endpoint {name}")
 
 
 @app.command("metrics")
@@ -151,12 +152,10 @@ def metrics(
     ctx: typer.Context,
     name: NameOption,
     window: Annotated[int, typer.Option("--window", help="seconds to look back (at most 900)")] = 60,
-    output: OutputOption = OutputFormat.table,
 ) -> None:
     """Requests/s, errors and P50/P95/P99 latency per deployment, from the gateway."""
     summary = client_of(ctx).online_endpoints.metrics(name, window)
-    if output == OutputFormat.json:
-        print_json(summary.model_dump(mode="json"))
+    if printed_for_scripts(summary.model_dump(mode="json")):
         return
     rows = [("(all)", summary.total), *summary.deployments.items()]
     print_table(
@@ -179,9 +178,23 @@ def metrics(
     )
 
 
-def _print(endpoint: OnlineEndpoint, output: OutputFormat, message: str | None = None) -> None:
-    if output == OutputFormat.json:
-        print_json(endpoint.model_dump(mode="json"))
+def _credentials_json(credentials: EndpointCredentials) -> dict[str, object]:
+    return credentials.model_dump(mode="json", by_alias=True, exclude_none=True, exclude={"auth_mode"})
+
+
+def _parsed(answer: str) -> object:
+    """A scoring answer as JSON data for --query and -o, or as the text it is when it is not JSON."""
+    import json
+
+    try:
+        parsed: object = json.loads(answer)
+    except ValueError:
+        return answer
+    return parsed
+
+
+def _print(endpoint: OnlineEndpoint, message: str | None = None) -> None:
+    if printed_for_scripts(endpoint.model_dump(mode="json")):
         return
     if message:
         say(message)

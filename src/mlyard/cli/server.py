@@ -89,14 +89,14 @@ def _served(pairs: list[str]) -> dict[str, WorkspaceLocation]:
     from pathlib import Path
 
     from mlyard.cli.output import parse_pairs
-    from mlyard.errors import InvalidArgument
+    from mlyard.errors import WorkspaceError
     from mlyard.server.config import WorkspaceLocation
 
     served = {}
     for name, folder in parse_pairs(pairs, "--serve").items():
         path = Path(folder).expanduser().resolve()
         if not (path / "workspace.yaml").is_file():
-            raise InvalidArgument(
+            raise WorkspaceError(
                 f"--serve {name}={folder}: no workspace there; create it with: "
                 f"mlyard workspace create --workspace {folder}"
             )

@@ -13,7 +13,7 @@ from mlyard.cli.context import (
     client_of,
     workspace_options,
 )
-from mlyard.cli.output import OutputFormat, OutputOption, print_fields, print_json, say
+from mlyard.cli.output import print_fields, printed_for_scripts, say
 
 app = typer.Typer(help="Create and inspect workspaces.", no_args_is_help=True)
 
@@ -24,7 +24,6 @@ def create(
     workspace_path: WorkspacePathOption = None,
     db: DatabaseOption = None,
     artifacts: ArtifactsOption = None,
-    output: OutputOption = OutputFormat.table,
 ) -> None:
     """Create a workspace (folder, database and artifact store) or confirm an existing one."""
     from mlyard.services.workspace import create_workspace
@@ -39,8 +38,7 @@ def create(
         )
     workspace, created = create_workspace(options.path, options.db, options.artifacts)
     info = workspace.describe()
-    if output == OutputFormat.json:
-        print_json({**info, "created": created})
+    if printed_for_scripts({**info, "created": created}):
         return
     say(f"{'created' if created else 'already exists:'} workspace {workspace.name} at {workspace.path}")
     print_fields("workspace", info)
@@ -52,15 +50,12 @@ def show(
     workspace_path: WorkspacePathOption = None,
     db: DatabaseOption = None,
     artifacts: ArtifactsOption = None,
-    output: OutputOption = OutputFormat.table,
 ) -> None:
     """Where the workspace keeps its records and artifacts, and what it holds (the server's
     workspace with --url)."""
     workspace_options(ctx, workspace_path, db, artifacts)
     info = client_of(ctx).workspace
-    if output == OutputFormat.json:
-        print_json(info)
-    else:
+    if not printed_for_scripts(info):
         print_fields("workspace", info)
 
 
@@ -69,12 +64,10 @@ app.add_typer(settings_app, name="settings")
 
 
 @settings_app.command("show")
-def settings_show(ctx: typer.Context, output: OutputOption = OutputFormat.table) -> None:
+def settings_show(ctx: typer.Context) -> None:
     """The workspace's rules (gated promotion)."""
     found = client_of(ctx).settings.get()
-    if output == OutputFormat.json:
-        print_json(found.model_dump())
-    else:
+    if not printed_for_scripts(found.model_dump()):
         print_fields("workspace settings", found.model_dump())
 
 
@@ -95,5 +88,7 @@ def settings_set(
         else:
             changes[name] = value
     updated = client_of(ctx, create=True).settings.update(**changes)
+    if printed_for_scripts(updated.model_dump()):
+        return
     say("settings updated")
     print_fields("workspace settings", updated.model_dump())

@@ -35,7 +35,7 @@ from mlyard.entities.requirements import (
 )
 from mlyard.entities.spec_files import load_yaml, validate_spec
 from mlyard.entities.spec_values import TextMap
-from mlyard.errors import InvalidSpec
+from mlyard.errors import InvalidSpec, NotFound
 
 CLOUD_ONLY_FIELDS = ("datastore", "intellectual_property", "stage", "auto_rebuild")
 
@@ -208,7 +208,7 @@ def _read_conda(conda_file: str | dict[str, Any], base_dir: Path, source: str) -
         return read_conda_file(conda_file, f"{source}: conda_file", base_dir)
     path = _file(conda_file, base_dir)
     if not path.is_file():
-        raise InvalidSpec(f"{source}: conda_file: file {path} does not exist")
+        raise NotFound(f"{source}: conda_file: file {path} does not exist")
     return read_conda_file(load_yaml(path), str(path), path.parent)
 
 
@@ -217,7 +217,7 @@ def _read_pip_requirements(given: str | list[str], base_dir: Path, source: str) 
         return read_requirement_lines(given, f"{source}: pip_requirements", base_dir)
     path = _file(given, base_dir)
     if not path.is_file():
-        raise InvalidSpec(f"{source}: pip_requirements: file {path} does not exist")
+        raise NotFound(f"{source}: pip_requirements: file {path} does not exist")
     return read_requirements_file(path)
 
 

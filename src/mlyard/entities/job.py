@@ -135,4 +135,4 @@ class Job(BaseModel):
         """The compact form used by listings (no package list)."""
         data = self.model_dump(mode="json", exclude={"runtime", "code"})
         data["duration_seconds"] = self.duration_seconds
-        return data
+        return {"name": self.id} | data  # Azure ML's word for a job's id: `--query name -o tsv`

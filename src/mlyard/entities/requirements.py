@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from mlyard.entities.local_files import confine
-from mlyard.errors import InvalidSpec
+from mlyard.errors import InvalidSpec, NotFound
 
 # conda package name → the PyPI name of the same thing, where they differ.
 CONDA_TO_PIP = {
@@ -125,7 +125,7 @@ def read_requirements_file(path: Path, _seen: frozenset[Path] = frozenset()) -> 
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise InvalidSpec(f"requirements file {path} does not exist") from None
+        raise NotFound(f"requirements file {path} does not exist") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise InvalidSpec(f"{path}: cannot read the requirements file: {exc}") from None
     result = Requirements()

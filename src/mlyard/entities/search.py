@@ -222,7 +222,7 @@ def _kind(text: str, context: str) -> Kind:
 def _value(raw: str, op: str, context: str) -> float | str | tuple[str, ...]:
     if not raw:
         raise InvalidArgument(
-            f"invalid filter clause {context.strip()!r}: {op} needs a value, e.g. \"metrics.mse < 3000\""
+            f'invalid filter clause {context.strip()!r}: {op} needs a value, e.g. "metrics.mse < 3000"'
         )
     if op in ("IN", "NOT IN"):
         if not (raw.startswith("(") and raw.endswith(")")):

@@ -30,15 +30,23 @@ def load_yaml(path: Path) -> dict[str, Any]:
         raise NotFound(f"spec file {path} does not exist")
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
-        raise InvalidSpec(f"{path}{where}: not valid YAML: {exc.problem}") from None
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise InvalidSpec(f"{path}: not valid YAML: {exc}") from None
+        raise InvalidSpec(yaml_problem(path, exc)) from None
     if not isinstance(data, dict):
         raise InvalidSpec(f"{path}: expected a mapping of fields at the top, got {type(data).__name__}")
     return {key: value for key, value in data.items() if key not in IGNORED_KEYS}
+
+
+def yaml_problem(path: Path | str, exc: Exception) -> str:
+    """`file (line 3, column 7): not valid YAML: <problem>` on one line, where the parser's own
+    message spans several (it quotes the offending line with a caret under it)."""
+    import yaml
+
+    if isinstance(exc, yaml.MarkedYAMLError):
+        mark = exc.problem_mark
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
+        return f"{path}{where}: not valid YAML: {exc.problem}"
+    return f"{path}: not valid YAML: {' '.join(str(exc).split())}"
 
 
 def validate_spec(model: type[SpecT], data: dict[str, Any], source: str) -> SpecT:

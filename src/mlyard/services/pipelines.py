@@ -19,7 +19,7 @@ from mlyard.entities.pipeline_graph import InputBinding, PipelineGraph, StepBind
 from mlyard.entities.pipeline_spec import PipelineJobSpec
 from mlyard.entities.resolved_pipeline import ResolvedPipeline, ResolvedStep, StepInput, StepOutput
 from mlyard.entities.spec_files import validate_spec
-from mlyard.errors import InvalidSpec, MlyardError
+from mlyard.errors import MlyardError, NotFound, combined
 from mlyard.services.job_submission import (
     Submission,
     code_hash,
@@ -73,15 +73,15 @@ def resolve_pipeline(
         resolved = resolve_input(workspace, given, base_dir, f"{source}: inputs.{name}")
         if resolved is not None:
             inputs[name] = resolved
-    problems: list[str] = []
+    problems: list[MlyardError] = []
     steps: dict[str, ResolvedStep] = {}
     for name, binding in graph.steps.items():
         try:
             steps[name] = _resolve_step(workspace, spec, graph, binding, sources.get(name), base_dir, source)
         except MlyardError as exc:
-            problems.append(exc.message)
+            problems.append(exc)
     if problems:
-        raise InvalidSpec("\n".join(problems))
+        raise combined(problems)
     return ResolvedPipeline(
         inputs=inputs,
         outputs=spec.outputs,
@@ -101,7 +101,7 @@ def _step_sources(
     from mlyard.services.components import component_code_dir, get_component
 
     found: dict[str, _StepSource] = {}
-    problems: list[str] = []
+    problems: list[MlyardError] = []
     for name, step in spec.jobs.items():
         where = f"{source}: jobs.{name}.component"
         try:
@@ -109,7 +109,7 @@ def _step_sources(
                 path = Path(step.component_path).expanduser()
                 path = confine(path if path.is_absolute() else base_dir / path, where)
                 if not path.is_file():
-                    raise InvalidSpec(f"{where}: {step.component_path} does not exist (looked for {path})")
+                    raise NotFound(f"{where}: {step.component_path} does not exist (looked for {path})")
                 found[name] = _StepSource(load_component(path), path.parent, step.component_path)
             elif step.component_ref is not None:
                 registered = get_component(workspace, step.component_ref)
@@ -121,9 +121,9 @@ def _step_sources(
                 found[name] = _StepSource(step.component, base_dir, "inline component")
         except MlyardError as exc:
             message = exc.message if exc.message.startswith(source) else f"{where}: {exc.message}"
-            problems.append(message)
+            problems.append(type(exc)(message))
     if problems:
-        raise InvalidSpec("\n".join(problems))
+        raise combined(problems)
     return found
 
 

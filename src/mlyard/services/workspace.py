@@ -21,6 +21,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from mlyard.artifacts import ArtifactStore, open_artifact_store
+from mlyard.entities.spec_files import yaml_problem
 from mlyard.errors import StoreError, WorkspaceError
 
 # Re-exported: callers find every workspace name here.
@@ -155,8 +156,13 @@ def _new_config(folder: Path, db: str | None, artifacts: str | None) -> dict[str
 def _read_config(config_path: Path) -> dict[str, Any]:
     try:
         config = yaml.safe_load(config_path.read_text())
-    except (OSError, yaml.YAMLError) as exc:
-        raise WorkspaceError(f"{config_path} is not readable YAML: {exc}") from exc
+    except OSError as exc:
+        raise WorkspaceError(f"{config_path} is not readable: {exc.strerror or exc}") from exc
+    except yaml.YAMLError as exc:
+        raise WorkspaceError(
+            f"{yaml_problem(config_path, exc)}; fix that line: the file records the workspace's "
+            "database and artifact store"
+        ) from exc
     if (
         not isinstance(config, dict)
         or not isinstance(config.get("database"), str)
