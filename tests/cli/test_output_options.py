@@ -96,6 +96,7 @@ def test_query_with_the_table_format_prints_the_selection_as_a_table(tmp_path):
 
 def test_an_invalid_query_fails_before_the_command_acts(tmp_path):
     ws = tmp_path / "ws"
+    mlyard("workspace", "create", workspace=ws)
     done = mlyard("compute", "create", "--name", "cpu", "--query", "[?", workspace=ws, expect=2)
     assert "--query '[?' is not a JMESPath expression" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
