@@ -139,3 +139,18 @@ def test_stream_of_a_pipeline_shows_step_status_changes(ws, tmp_path):
     steps = as_json(mlyard("job", "list", "--parent-job-name", top[0]["id"], "-o", "json", workspace=ws))
     assert sorted(j["display_name"] for j in steps) == ["first", "second"]
     assert len(as_json(mlyard("job", "list", "--all", "-o", "json", workspace=ws))) == 6
+
+
+@pytest.mark.parametrize("command", [["job", "create"], ["component", "create"], ["environment", "create"]])
+def test_a_folder_or_an_empty_spec_file_is_named_as_such_not_as_missing(ws, tmp_path, command):
+    empty = tmp_path / "empty.yml"
+    empty.write_text("")
+    (tmp_path / "src").mkdir()
+    cases = {
+        str(tmp_path / "src"): "src is a folder, expected a YAML file",
+        "/dev/null": "/dev/null is empty",
+        str(empty): "empty.yml is empty",
+    }
+    for given, message in cases.items():
+        done = mlyard(*command, "--file", given, workspace=ws, expect=2)
+        assert message in done.stderr and "does not exist" not in done.stderr

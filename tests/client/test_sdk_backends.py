@@ -318,6 +318,23 @@ def test_components_register_from_yaml_and_serve_a_pipeline_by_reference(client,
     assert client.jobs.children(job.id)[0].metrics == {"hello": 1.0}
 
 
+def test_a_spec_file_that_is_a_folder_or_empty_is_named_as_such_not_as_missing(client, tmp_path):
+    write(tmp_path / "src" / "main.py", "print('hi')\n")
+    write(tmp_path / "empty.yml", "")
+    with pytest.raises(InvalidSpec, match=r"src is a folder, expected a YAML file"):
+        client.components.create_or_update(tmp_path / "src")
+    with pytest.raises(InvalidSpec, match=r"empty.yml is empty"):
+        client.components.create_or_update(tmp_path / "empty.yml")
+    with pytest.raises(InvalidSpec, match=r"/dev/null is empty"):
+        client.environments.create_or_update("/dev/null")
+    with pytest.raises(InvalidSpec, match=r"src is a folder, expected a YAML file"):
+        client.jobs.create(tmp_path / "src")
+    write(tmp_path / "p.yml", "type: pipeline\njobs:\n  say: {component: ./src}\n")
+    with pytest.raises(InvalidSpec, match=r"p.yml: jobs.say.component: \S*src is a folder, expected a YAML"):
+        client.jobs.create(tmp_path / "p.yml")
+    assert client.jobs.list() == [] and client.components.list() == []
+
+
 def test_computes_are_created_listed_and_deleted(client):
     created = client.computes.create("gpu-cluster", "ray", address="ray://head:10001")
     assert created.type == "ray"

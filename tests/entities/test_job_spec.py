@@ -118,3 +118,25 @@ def test_one_wrong_input_is_one_error_not_also_a_missing_command_binding(tmp_pat
         load_command_job(path)
     [line] = caught.value.message.splitlines()
     assert line.startswith(f"{path}: {problem}")
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (None, r"^\S*/src is a folder, expected a YAML file$"),
+        ("/dev/null", r"^/dev/null is empty; expected a YAML mapping of fields$"),
+        ("", r"^\S*/src is empty; expected a YAML mapping of fields$"),
+        ("\n  \n", r"^\S*/src is empty; expected a YAML mapping of fields$"),
+        ("# only a comment\n", r"^\S*/src is empty \(only comments or blank lines\)"),
+    ],
+)
+def test_a_folder_or_an_empty_file_is_named_as_such_not_as_missing(tmp_path, content, message):
+    path = tmp_path / "src"
+    if content is None:
+        path.mkdir()
+    elif content == "/dev/null":
+        path = Path(content)
+    else:
+        path.write_text(content)
+    with pytest.raises(InvalidSpec, match=message):
+        load_command_job(path)
