@@ -154,3 +154,14 @@ def test_a_folder_or_an_empty_spec_file_is_named_as_such_not_as_missing(ws, tmp_
     for given, message in cases.items():
         done = mlyard(*command, "--file", given, workspace=ws, expect=2)
         assert message in done.stderr and "does not exist" not in done.stderr
+
+
+def test_an_unknown_set_path_is_an_error_with_did_you_mean_and_no_job(ws, tmp_path):
+    path = write_job(tmp_path / "proj", JOB)
+    misspelt = mlyard("job", "create", "-f", str(path), "--set", "inputs.greting=yo", workspace=ws, expect=2)
+    assert f"--set inputs.greting=yo: {path}: inputs has no 'greting' (did you mean 'greeting'?)" in (
+        " ".join(misspelt.stderr.split())
+    )
+    unknown = mlyard("job", "create", "-f", str(path), "--set", "inputs.nosuch=1", workspace=ws, expect=2)
+    assert "inputs has no 'nosuch' (inputs: greeting)" in " ".join(unknown.stderr.split())
+    assert as_json(mlyard("job", "list", "-o", "json", workspace=ws)) == []

@@ -229,6 +229,12 @@ def test_bad_job_specs_are_refused_naming_file_and_field_and_leave_no_job(client
     assert client.jobs.list() == []
 
 
+def test_a_set_path_naming_an_undeclared_input_is_refused_with_did_you_mean(client, project):
+    with pytest.raises(InvalidArgument, match=r"inputs has no 'alpah' \(did you mean 'alpha'\?\)"):
+        client.jobs.create(project / "job.yml", overrides={"inputs.alpah": "0.3"})
+    assert client.jobs.list() == []
+
+
 def test_a_pipeline_of_local_components_runs_and_reuses_unchanged_steps(client, tmp_path):
     root = tmp_path / "pipeline"
     write(root / "prep" / "prep.py", """\

@@ -210,10 +210,9 @@ def apply_submission_options(
     display_name: str | None,
 ) -> None:
     """`--set` overrides, then the experiment and display name given beside the spec."""
-    from mlyard.services.job_submission import apply_override
+    from mlyard.services.job_submission import apply_job_overrides
 
-    for key, value in (overrides or {}).items():
-        apply_override(data, key, value, source)
+    apply_job_overrides(data, overrides, source)
     if experiment:
         data["experiment_name"] = experiment
     if display_name:
