@@ -235,6 +235,18 @@ def test_a_set_path_naming_an_undeclared_input_is_refused_with_did_you_mean(clie
     assert client.jobs.list() == []
 
 
+def test_a_job_submitted_from_inside_a_job_records_its_depth_and_is_bounded(client, tmp_path, monkeypatch):
+    write(tmp_path / "hi.yml", "command: echo hi\n")
+    submitter = client.jobs.create(tmp_path / "hi.yml", wait=True)
+    monkeypatch.setenv("MLYARD_JOB_ID", submitter.id)  # as inside that job's process
+    nested = client.jobs.create(tmp_path / "hi.yml", wait=True)
+    assert nested.tags["mlyard.submitted_by"] == submitter.id and nested.tags["mlyard.nesting_depth"] == "1"
+    client.settings.update(max_job_nesting_depth=0)
+    with pytest.raises(Conflict, match="nested 1 deep .* over the workspace's max_job_nesting_depth of 0"):
+        client.jobs.create(tmp_path / "hi.yml")
+    assert len(client.jobs.list()) == 2
+
+
 def test_a_pipeline_of_local_components_runs_and_reuses_unchanged_steps(client, tmp_path):
     root = tmp_path / "pipeline"
     write(root / "prep" / "prep.py", """\

@@ -41,13 +41,15 @@ def show(ctx: typer.Context, output: OutputOption = OutputFormat.table) -> None:
         print_fields("workspace", info)
 
 
-settings_app = typer.Typer(help="Workspace rules: protected aliases, self-approval.", no_args_is_help=True)
+settings_app = typer.Typer(
+    help="Workspace rules: protected aliases, self-approval, job nesting depth.", no_args_is_help=True
+)
 app.add_typer(settings_app, name="settings")
 
 
 @settings_app.command("show")
 def settings_show(ctx: typer.Context, output: OutputOption = OutputFormat.table) -> None:
-    """The workspace's rules (gated promotion)."""
+    """The workspace's rules (gated promotion, how deep jobs may submit jobs)."""
     from mlyard.cli.context import client_of
 
     found = client_of(ctx).settings.get()
@@ -62,7 +64,8 @@ def settings_set(
     ctx: typer.Context,
     pairs: Annotated[list[str], typer.Argument(help="NAME=VALUE: protected_aliases=production,staging …")],
 ) -> None:
-    """Change settings (admin), e.g. `allow_self_approval=true` or `protected_aliases=production,staging`."""
+    """Change settings (admin), e.g. `allow_self_approval=true`, `protected_aliases=production,staging`
+    or `max_job_nesting_depth=4`."""
     from mlyard.cli.context import client_of
     from mlyard.cli.output import parse_pairs
 

@@ -9,7 +9,7 @@ asset versions (`@latest` becomes the version it was at submission), the resolve
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ from mlyard.entities.names import parse_ref
 from mlyard.entities.spec_files import did_you_mean
 from mlyard.entities.spec_values import LiteralValue
 from mlyard.errors import InvalidArgument, InvalidSpec, MlyardError, NotFound
+from mlyard.services.job_nesting import nesting_tags
 from mlyard.services.jobs import start_job
 from mlyard.services.workspace import Workspace
 
@@ -301,10 +302,23 @@ def submit_job_file(
 
 
 def submit_job_dict(
-    workspace: Workspace, data: dict[str, Any], base_dir: Path, source: str, dispatch: str | None = None
+    workspace: Workspace,
+    data: dict[str, Any],
+    base_dir: Path,
+    source: str,
+    dispatch: str | None = None,
+    submitted_from: str | None = None,
 ) -> Job:
-    """Queue a job given as the mapping its YAML would hold; relative paths are from `base_dir`."""
-    return queue_submission(workspace, resolve_job_dict(workspace, data, base_dir, source), dispatch=dispatch)
+    """Queue a job given as the mapping its YAML would hold; relative paths are from `base_dir`.
+
+    `submitted_from` is the job whose process submits this one (its `MLYARD_JOB_ID`): the new job
+    records it and its nesting depth, refused beyond the workspace's `max_job_nesting_depth`.
+    """
+    nesting = nesting_tags(workspace, submitted_from)  # checked first: a runaway stops at once
+    submission = resolve_job_dict(workspace, data, base_dir, source)
+    if nesting:
+        submission = replace(submission, tags={**(submission.tags or {}), **nesting})
+    return queue_submission(workspace, submission, dispatch=dispatch)
 
 
 def resolve_job_dict(workspace: Workspace, data: dict[str, Any], base_dir: Path, source: str) -> Submission:
