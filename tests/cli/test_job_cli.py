@@ -139,3 +139,43 @@ def test_stream_of_a_pipeline_shows_step_status_changes(ws, tmp_path):
     steps = as_json(mlyard("job", "list", "--parent-job-name", top[0]["id"], "-o", "json", workspace=ws))
     assert sorted(j["display_name"] for j in steps) == ["first", "second"]
     assert len(as_json(mlyard("job", "list", "--all", "-o", "json", workspace=ws))) == 6
+
+
+def test_an_unknown_set_path_is_an_error_with_did_you_mean_and_no_job(ws, tmp_path):
+    path = write_job(tmp_path / "proj", JOB)
+    misspelt = mlyard("job", "create", "-f", str(path), "--set", "inputs.greting=yo", workspace=ws, expect=2)
+    assert f"--set inputs.greting=yo: {path}: inputs has no 'greting' (did you mean 'greeting'?)" in (
+        " ".join(misspelt.stderr.split())
+    )
+    unknown = mlyard("job", "create", "-f", str(path), "--set", "inputs.nosuch=1", workspace=ws, expect=2)
+    assert "inputs has no 'nosuch' (inputs: greeting)" in " ".join(unknown.stderr.split())
+    assert as_json(mlyard("job", "list", "-o", "json", workspace=ws)) == []
+
+
+@pytest.mark.parametrize("command", [["job", "create"], ["component", "create"], ["environment", "create"]])
+def test_a_folder_or_an_empty_spec_file_is_named_as_such_not_as_missing(ws, tmp_path, command):
+    empty = tmp_path / "empty.yml"
+    empty.write_text("")
+    (tmp_path / "src").mkdir()
+    cases = {
+        str(tmp_path / "src"): "src is a folder, expected a YAML file",
+        "/dev/null": "/dev/null is empty",
+        str(empty): "empty.yml is empty",
+    }
+    for given, message in cases.items():
+        done = mlyard(*command, "--file", given, workspace=ws, expect=2)
+        assert message in done.stderr and "does not exist" not in done.stderr
+
+
+def test_a_job_that_submits_itself_stops_at_the_workspace_nesting_depth(ws, tmp_path):
+    project = tmp_path / "again"
+    project.mkdir()
+    (project / "again.py").write_text("import mlyard\nmlyard.MLClient().jobs.create('job.yml', wait=True)\n")
+    (project / "job.yml").write_text("code: .\ncommand: python again.py\n")
+    mlyard("workspace", "create", workspace=ws)
+    mlyard("workspace", "settings", "set", "max_job_nesting_depth=2", workspace=ws)
+    done = mlyard("job", "create", "-f", str(project / "job.yml"), "--stream", workspace=ws, expect=8)
+    assert "over the workspace's max_job_nesting_depth of 2" in done.stdout
+    jobs = as_json(mlyard("job", "list", "-o", "json", workspace=ws))
+    assert sorted(job["tags"].get("mlyard.nesting_depth", "0") for job in jobs) == ["0", "1", "2"]
+    assert {job["status"] for job in jobs} == {"Failed"}

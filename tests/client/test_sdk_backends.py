@@ -229,6 +229,24 @@ def test_bad_job_specs_are_refused_naming_file_and_field_and_leave_no_job(client
     assert client.jobs.list() == []
 
 
+def test_a_set_path_naming_an_undeclared_input_is_refused_with_did_you_mean(client, project):
+    with pytest.raises(InvalidArgument, match=r"inputs has no 'alpah' \(did you mean 'alpha'\?\)"):
+        client.jobs.create(project / "job.yml", overrides={"inputs.alpah": "0.3"})
+    assert client.jobs.list() == []
+
+
+def test_a_job_submitted_from_inside_a_job_records_its_depth_and_is_bounded(client, tmp_path, monkeypatch):
+    write(tmp_path / "hi.yml", "command: echo hi\n")
+    submitter = client.jobs.create(tmp_path / "hi.yml", wait=True)
+    monkeypatch.setenv("MLYARD_JOB_ID", submitter.id)  # as inside that job's process
+    nested = client.jobs.create(tmp_path / "hi.yml", wait=True)
+    assert nested.tags["mlyard.submitted_by"] == submitter.id and nested.tags["mlyard.nesting_depth"] == "1"
+    client.settings.update(max_job_nesting_depth=0)
+    with pytest.raises(Conflict, match="nested 1 deep .* over the workspace's max_job_nesting_depth of 0"):
+        client.jobs.create(tmp_path / "hi.yml")
+    assert len(client.jobs.list()) == 2
+
+
 def test_a_pipeline_of_local_components_runs_and_reuses_unchanged_steps(client, tmp_path):
     root = tmp_path / "pipeline"
     write(root / "prep" / "prep.py", """\
@@ -316,6 +334,23 @@ def test_components_register_from_yaml_and_serve_a_pipeline_by_reference(client,
     write(tmp_path / "p.yml", "type: pipeline\njobs:\n  say: {component: azureml:hello:1}\n")
     job = client.jobs.create(tmp_path / "p.yml", wait=True)
     assert client.jobs.children(job.id)[0].metrics == {"hello": 1.0}
+
+
+def test_a_spec_file_that_is_a_folder_or_empty_is_named_as_such_not_as_missing(client, tmp_path):
+    write(tmp_path / "src" / "main.py", "print('hi')\n")
+    write(tmp_path / "empty.yml", "")
+    with pytest.raises(InvalidSpec, match=r"src is a folder, expected a YAML file"):
+        client.components.create_or_update(tmp_path / "src")
+    with pytest.raises(InvalidSpec, match=r"empty.yml is empty"):
+        client.components.create_or_update(tmp_path / "empty.yml")
+    with pytest.raises(InvalidSpec, match=r"/dev/null is empty"):
+        client.environments.create_or_update("/dev/null")
+    with pytest.raises(InvalidSpec, match=r"src is a folder, expected a YAML file"):
+        client.jobs.create(tmp_path / "src")
+    write(tmp_path / "p.yml", "type: pipeline\njobs:\n  say: {component: ./src}\n")
+    with pytest.raises(InvalidSpec, match=r"p.yml: jobs.say.component: \S*src is a folder, expected a YAML"):
+        client.jobs.create(tmp_path / "p.yml")
+    assert client.jobs.list() == [] and client.components.list() == []
 
 
 def test_computes_are_created_listed_and_deleted(client):

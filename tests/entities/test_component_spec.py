@@ -308,3 +308,11 @@ def test_a_mapping_that_fails_is_not_also_reported_as_a_wrong_value(tmp_path):
     with pytest.raises(InvalidSpec) as caught:
         load_command_job(path)
     assert caught.value.message == f"{path}: inputs.d.pth: unknown field 'pth' (did you mean 'path'?)"
+
+
+def test_a_wrong_input_of_a_component_is_not_also_a_missing_command_binding(tmp_path):
+    path = write(tmp_path, "command: echo ${{inputs.data}}\ninputs:\n  data: {typ: uri_file}\n")
+    with pytest.raises(InvalidSpec) as caught:
+        load_component(path)
+    assert f"{path}: inputs.data.typ: unknown field 'typ' (did you mean 'type'?)" in caught.value.message
+    assert "command:" not in caught.value.message

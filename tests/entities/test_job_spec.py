@@ -102,3 +102,41 @@ def test_an_optional_part_may_name_an_undeclared_input(tmp_path):
 def test_a_missing_file_is_not_found(tmp_path):
     with pytest.raises(NotFound, match="spec file .*nope.yml does not exist"):
         load_command_job(tmp_path / "nope.yml")
+
+
+@pytest.mark.parametrize(
+    "inputs, problem",
+    [
+        ("alpha: [1, 2]\n  data: ./d.csv", "inputs.alpha: expected a mapping, got [1, 2]"),
+        ("alpha: 0.5\n  data: {typ: uri_file, path: ./d.csv}", "inputs.data.typ: unknown field 'typ'"),
+    ],
+)
+def test_one_wrong_input_is_one_error_not_also_a_missing_command_binding(tmp_path, inputs, problem):
+    text = f"command: python x.py ${{{{inputs.data}}}} ${{{{inputs.alpha}}}}\ninputs:\n  {inputs}\n"
+    path = write(tmp_path, text)
+    with pytest.raises(InvalidSpec) as caught:
+        load_command_job(path)
+    [line] = caught.value.message.splitlines()
+    assert line.startswith(f"{path}: {problem}")
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (None, r"^\S*/src is a folder, expected a YAML file$"),
+        ("/dev/null", r"^/dev/null is empty; expected a YAML mapping of fields$"),
+        ("", r"^\S*/src is empty; expected a YAML mapping of fields$"),
+        ("\n  \n", r"^\S*/src is empty; expected a YAML mapping of fields$"),
+        ("# only a comment\n", r"^\S*/src is empty \(only comments or blank lines\)"),
+    ],
+)
+def test_a_folder_or_an_empty_file_is_named_as_such_not_as_missing(tmp_path, content, message):
+    path = tmp_path / "src"
+    if content is None:
+        path.mkdir()
+    elif content == "/dev/null":
+        path = Path(content)
+    else:
+        path.write_text(content)
+    with pytest.raises(InvalidSpec, match=message):
+        load_command_job(path)

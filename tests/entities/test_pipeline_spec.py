@@ -289,3 +289,11 @@ def test_settings_and_per_step_controls(tmp_path):
 def test_bad_pipelines_name_the_file_step_and_field(tmp_path, text, message):
     with pytest.raises(InvalidSpec, match=message):
         load_pipeline_job(write(tmp_path, text))
+
+
+def test_a_wrong_step_input_is_not_also_a_missing_command_binding(tmp_path):
+    path = write(tmp_path, pipeline("hello:\n  command: echo ${{inputs.n}}\n  inputs: {n: [1, 2]}\n"))
+    with pytest.raises(InvalidSpec) as caught:
+        load_pipeline_job(path)
+    [line] = caught.value.message.splitlines()
+    assert line.startswith(f"{path}: jobs.hello.inputs.n: expected a value")

@@ -59,13 +59,15 @@ def show(
         print_fields("workspace", info)
 
 
-settings_app = typer.Typer(help="Workspace rules: protected aliases, self-approval.", no_args_is_help=True)
+settings_app = typer.Typer(
+    help="Workspace rules: protected aliases, self-approval, job nesting depth.", no_args_is_help=True
+)
 app.add_typer(settings_app, name="settings")
 
 
 @settings_app.command("show")
 def settings_show(ctx: typer.Context) -> None:
-    """The workspace's rules (gated promotion)."""
+    """The workspace's rules (gated promotion, how deep jobs may submit jobs)."""
     found = client_of(ctx).settings.get()
     if not printed_for_scripts(found.model_dump()):
         print_fields("workspace settings", found.model_dump())
@@ -76,7 +78,8 @@ def settings_set(
     ctx: typer.Context,
     pairs: Annotated[list[str], typer.Argument(help="NAME=VALUE: protected_aliases=production,staging …")],
 ) -> None:
-    """Change settings (admin), e.g. `allow_self_approval=true` or `protected_aliases=production,staging`."""
+    """Change settings (admin), e.g. `allow_self_approval=true`, `protected_aliases=production,staging`
+    or `max_job_nesting_depth=4`."""
     from mlyard.cli.output import parse_pairs
 
     changes: dict[str, object] = {}

@@ -11,7 +11,8 @@
         step = prep(raw_data=raw, rows=rows)
         return {"clean": step.outputs.prep_data}
 
-    job = client.jobs.create(taxi(raw=Input(type="uri_file", path="data/raw.csv")))
+    if __name__ == "__main__":  # steps import this module to run `prep`: never submit at import
+        job = client.jobs.create(taxi(raw=Input(type="uri_file", path="data/raw.csv")))
 
 A component function runs in the job's process through `python -m mlyard.runtime.function_runner`,
 so its module must be importable from its own folder (which becomes the component's code).

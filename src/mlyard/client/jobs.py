@@ -154,6 +154,9 @@ class JobOperations(ABC):
         `JobNotCompleted` when it failed or was canceled). `overrides` are Azure ML's `--set`
         pairs (`inputs.alpha=0.3`).
         """
+        from mlyard.runtime.function_runner import refuse_submission_during_import
+
+        refuse_submission_during_import()
         if hasattr(source, "to_spec"):  # a pipeline or component call built with the Python DSL
             job = self._submit_spec(
                 dict(source.to_spec()), Path.cwd(), "job", overrides, experiment, display_name
@@ -210,10 +213,9 @@ def apply_submission_options(
     display_name: str | None,
 ) -> None:
     """`--set` overrides, then the experiment and display name given beside the spec."""
-    from mlyard.services.job_submission import apply_override
+    from mlyard.services.job_submission import apply_job_overrides
 
-    for key, value in (overrides or {}).items():
-        apply_override(data, key, value, source)
+    apply_job_overrides(data, overrides, source)
     if experiment:
         data["experiment_name"] = experiment
     if display_name:
@@ -332,12 +334,14 @@ class LocalJobOperations(JobOperations):
         experiment: str | None,
         display_name: str | None,
     ) -> Job:
+        from mlyard.client.run import ENV_JOB_ID
         from mlyard.runtime.runner_process import PendingRunner
         from mlyard.services.job_submission import submit_job_dict
 
         apply_submission_options(data, source, overrides, experiment, display_name)
+        submitted_from = os.environ.get(ENV_JOB_ID)  # set when a job's own process submits
         with PendingRunner(self._workspace.path) as runner:  # starts while the job is checked and recorded
-            job = submit_job_dict(self._workspace, data, base_dir, source)
+            job = submit_job_dict(self._workspace, data, base_dir, source, submitted_from=submitted_from)
             runner.assign(self._workspace, job.id)
         return job
 

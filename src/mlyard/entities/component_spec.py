@@ -238,7 +238,9 @@ class CommandComponentSpec(BaseModel):
         for binding in bindings(command):
             if binding.kind == "search_space":
                 raise ValueError(f"uses {binding}, but a component binds only ${{{{inputs.…}}}} and outputs")
-            declared = info.data.get(binding.kind, {})
+            if binding.kind not in info.data:
+                continue  # that field failed its own validation: its error says why, not this one
+            declared = info.data[binding.kind]
             if binding.name not in declared:
                 names = ", ".join(sorted(declared)) or "none"
                 hint = did_you_mean(binding.name, declared)

@@ -127,7 +127,9 @@ class CommandJobSpec(BaseModel):
         for binding in bindings(command):
             if binding.kind == "search_space" or binding.optional:
                 continue  # bound by a sweep's trial / dropped when not given
-            declared = info.data.get(binding.kind, {})
+            if binding.kind not in info.data:
+                continue  # that field failed its own validation: its error says why, not this one
+            declared = info.data[binding.kind]
             if binding.name not in declared:
                 names = ", ".join(sorted(declared)) or "none"
                 raise ValueError(

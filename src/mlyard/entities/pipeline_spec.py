@@ -152,7 +152,9 @@ class PipelineStep(BaseModel):
                 raise ValueError(f"uses {binding}, but a pipeline step binds only inputs and outputs")
             if binding.optional:
                 continue  # dropped when not given
-            declared = info.data.get(binding.kind, {})
+            if binding.kind not in info.data:
+                continue  # that field failed its own validation: its error says why, not this one
+            declared = info.data[binding.kind]
             if binding.name not in declared:
                 names = ", ".join(sorted(declared)) or "none"
                 hint = did_you_mean(binding.name, declared)

@@ -26,12 +26,13 @@ def load_yaml(path: Path) -> dict[str, Any]:
     """The YAML mapping in `path`; `InvalidSpec` naming the file (and line) when it is not one."""
     import yaml
 
-    if not path.is_file():
-        raise NotFound(f"spec file {path} does not exist")
+    text = read_spec_text(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
         raise InvalidSpec(yaml_problem(path, exc)) from None
+    if data is None:
+        raise InvalidSpec(f"{path} is empty (only comments or blank lines); expected a YAML mapping")
     if not isinstance(data, dict):
         raise InvalidSpec(f"{path}: expected a mapping of fields at the top, got {type(data).__name__}")
     return {key: value for key, value in data.items() if key not in IGNORED_KEYS}
@@ -47,6 +48,27 @@ def yaml_problem(path: Path | str, exc: Exception) -> str:
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
         return f"{path}{where}: not valid YAML: {exc.problem}"
     return f"{path}: not valid YAML: {' '.join(str(exc).split())}"
+
+
+def read_spec_text(path: Path) -> str:
+    """The text of the spec file `path`, or an error saying why it cannot be one.
+
+    A folder, a device like /dev/null or an empty file is not "missing": saying so would send the
+    user looking for a file that is there.
+    """
+    if path.is_dir():
+        raise InvalidSpec(f"{path} is a folder, expected a YAML file")
+    if not path.exists():
+        raise NotFound(f"spec file {path} does not exist")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidSpec(f"{path}: not valid YAML: not UTF-8 text ({exc.reason})") from None
+    except OSError as exc:
+        raise InvalidSpec(f"{path} cannot be read: {exc.strerror}") from None
+    if not text.strip():
+        raise InvalidSpec(f"{path} is empty; expected a YAML mapping of fields")
+    return text
 
 
 def validate_spec(model: type[SpecT], data: dict[str, Any], source: str) -> SpecT:

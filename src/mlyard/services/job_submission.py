@@ -9,7 +9,7 @@ asset versions (`@latest` becomes the version it was at submission), the resolve
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +23,10 @@ from mlyard.entities.job_spec import (
 )
 from mlyard.entities.local_files import confine
 from mlyard.entities.names import parse_ref
+from mlyard.entities.spec_files import did_you_mean
 from mlyard.entities.spec_values import LiteralValue
 from mlyard.errors import InvalidArgument, InvalidSpec, MlyardError, NotFound
+from mlyard.services.job_nesting import nesting_tags
 from mlyard.services.jobs import start_job
 from mlyard.services.workspace import Workspace
 
@@ -291,8 +293,7 @@ def submit_job_file(
 
     path = Path(path)
     data = load_yaml(path)
-    for key, value in (overrides or {}).items():
-        apply_override(data, key, value, str(path))
+    apply_job_overrides(data, overrides, str(path))
     if experiment:
         data["experiment_name"] = experiment
     if display_name:
@@ -301,10 +302,23 @@ def submit_job_file(
 
 
 def submit_job_dict(
-    workspace: Workspace, data: dict[str, Any], base_dir: Path, source: str, dispatch: str | None = None
+    workspace: Workspace,
+    data: dict[str, Any],
+    base_dir: Path,
+    source: str,
+    dispatch: str | None = None,
+    submitted_from: str | None = None,
 ) -> Job:
-    """Queue a job given as the mapping its YAML would hold; relative paths are from `base_dir`."""
-    return queue_submission(workspace, resolve_job_dict(workspace, data, base_dir, source), dispatch=dispatch)
+    """Queue a job given as the mapping its YAML would hold; relative paths are from `base_dir`.
+
+    `submitted_from` is the job whose process submits this one (its `MLYARD_JOB_ID`): the new job
+    records it and its nesting depth, refused beyond the workspace's `max_job_nesting_depth`.
+    """
+    nesting = nesting_tags(workspace, submitted_from)  # checked first: a runaway stops at once
+    submission = resolve_job_dict(workspace, data, base_dir, source)
+    if nesting:
+        submission = replace(submission, tags={**(submission.tags or {}), **nesting})
+    return queue_submission(workspace, submission, dispatch=dispatch)
 
 
 def resolve_job_dict(workspace: Workspace, data: dict[str, Any], base_dir: Path, source: str) -> Submission:
@@ -329,6 +343,40 @@ def resolve_job_dict(workspace: Workspace, data: dict[str, Any], base_dir: Path,
 
         return parallel_submission(workspace, data, base_dir, source)
     raise InvalidSpec(f"{source}: type: expected command, pipeline, sweep or parallel, got {job_type!r}")
+
+
+# Mappings whose keys are names the spec itself declares: `--set` may change what they hold but
+# not add a name — a new input is used by no command, so a misspelt one would be silently ignored.
+DECLARED_NAME_MAPPINGS = ("inputs", "outputs", "jobs", "search_space")
+
+
+def apply_job_overrides(data: dict[str, Any], overrides: dict[str, str] | None, source: str) -> None:
+    """Apply Azure ML's `--set` pairs (`inputs.alpha=0.3`) to a job spec mapping, before it is
+    validated; a path naming an input, output, step or search-space entry the spec does not
+    declare is refused with a did-you-mean (misspelt fields are caught by validation after)."""
+    for key, value in (overrides or {}).items():
+        _check_declared_names(data, key, value, source)
+        apply_override(data, key, value, source)
+
+
+def _check_declared_names(data: dict[str, Any], key: str, value: str, source: str) -> None:
+    parts = key.split(".")
+    target: Any = data
+    for i, part in enumerate(parts):
+        declared_here = i > 0 and parts[i - 1] in DECLARED_NAME_MAPPINGS
+        if declared_here and target is None:
+            target = {}  # the spec declares none of them
+        if not isinstance(target, dict):
+            return  # apply_override says what is wrong with this path
+        if declared_here and part not in target:
+            where = ".".join(parts[:i])
+            declared = ", ".join(str(name) for name in target) or "none"
+            hint = did_you_mean(part, [str(name) for name in target])
+            raise InvalidArgument(
+                f"--set {key}={value}: {source}: {where} has no {part!r}{hint} ({where}: {declared}); "
+                f"--set changes what the spec declares, add new {parts[i - 1]} to the file itself"
+            )
+        target = target.get(part)
 
 
 def apply_override(data: dict[str, Any], key: str, value: str, source: str) -> None:

@@ -108,7 +108,7 @@ def _step_sources(
             if step.component_path is not None:
                 path = Path(step.component_path).expanduser()
                 path = confine(path if path.is_absolute() else base_dir / path, where)
-                if not path.is_file():
+                if not path.exists():
                     raise NotFound(f"{where}: {step.component_path} does not exist (looked for {path})")
                 found[name] = _StepSource(load_component(path), path.parent, step.component_path)
             elif step.component_ref is not None:

@@ -1,8 +1,10 @@
-"""Workspace settings: the rules a workspace's admins choose (gated promotion, for now).
+"""Workspace settings: the rules a workspace's admins choose (gated promotion, job nesting).
 
 protected_aliases    model aliases that move only through an approved promotion request
                      (default: production)
 allow_self_approval  whether the requester of a promotion may approve it (default: no)
+max_job_nesting_depth  how deep jobs submitted from inside jobs may nest (default: 8; 0 refuses
+                     every submission from inside a job; see services/job_nesting)
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ class WorkspaceSettings(BaseModel):
 
     protected_aliases: list[str] = Field(default_factory=lambda: ["production"])
     allow_self_approval: bool = False
+    max_job_nesting_depth: int = Field(default=8, ge=0)
 
 
 def get_settings(workspace: Workspace) -> WorkspaceSettings:

@@ -18,7 +18,7 @@ from mlyard.entities.component_spec import CommandComponentSpec
 from mlyard.entities.compute import Compute
 from mlyard.entities.environment import Environment
 from mlyard.entities.environment_spec import EnvironmentSpec, ResolvedEnvironment
-from mlyard.errors import NotFound
+from mlyard.entities.spec_files import read_spec_text
 from mlyard.services.components import ComponentRegistration
 from mlyard.services.environments import EnvironmentRegistration
 
@@ -80,8 +80,7 @@ class RemoteComponentOperations(ComponentOperations):
             body = _submit_closure(self._session, data, Path.cwd()) | {"file": None}
         else:
             path = Path(given)
-            if not path.is_file():
-                raise NotFound(f"component file {path} does not exist")
+            read_spec_text(path)  # missing, a folder or empty: the error the local call gives
             # The YAML itself goes up too, read by the server exactly as the local call reads it.
             body = _submit_closure(self._session, {"file": path.name}, path.resolve().parent, (path,))
             body["file"] = body.pop("spec")["file"]

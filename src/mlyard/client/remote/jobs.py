@@ -210,10 +210,15 @@ class RemoteJobOperations(JobOperations):
         experiment: str | None,
         display_name: str | None,
     ) -> Job:
+        from mlyard.client.run import ENV_JOB_ID
+
         apply_submission_options(data, source, overrides, experiment, display_name)
         closure = spec_closure(data, base_dir)
         upload = self._session.upload(closure.files) if closure.files else None
-        body = {"spec": closure.spec, "upload": upload, "base": closure.base, "source": source}
+        body = {
+            "spec": closure.spec, "upload": upload, "base": closure.base, "source": source,
+            "submitted_from": os.environ.get(ENV_JOB_ID),  # set when a job's own process submits
+        }  # fmt: skip
         return Job.model_validate(self._session.post_json("jobs/submit", body))
 
     def stream(self, job_id: str, write: LogWriter | None = None) -> Job:

@@ -59,7 +59,9 @@ def submit_job(ws: str, workspace: ContributorWorkspace, body: SubmitJobRequest,
     so any worker can run it, and the upload is removed.
     """
     with staged_files(request, ws, body.upload, body.base) as base:
-        job = submit_job_dict(workspace, body.spec, base, body.source, dispatch=QUEUE)
+        job = submit_job_dict(
+            workspace, body.spec, base, body.source, dispatch=QUEUE, submitted_from=body.submitted_from
+        )
     notify_queued()  # this server's workers and dispatcher look at once
     return job
 

@@ -40,6 +40,7 @@ class WhoAmI(BaseModel):
 class SettingsUpdate(Request):
     protected_aliases: list[str] | None = None
     allow_self_approval: bool | None = None
+    max_job_nesting_depth: int | None = None
 
 
 class PromotionCreate(Request):

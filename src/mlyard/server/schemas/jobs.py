@@ -79,6 +79,10 @@ class SubmitJobRequest(Request):
         default="", description="the YAML's folder inside the upload; its paths are relative to it"
     )
     source: str = Field(default="job", description="the file name errors are reported against")
+    submitted_from: str | None = Field(
+        default=None,
+        description="the job whose process submits this one (its MLYARD_JOB_ID), for the nesting depth",
+    )
 
 
 class Experiment(BaseModel):
