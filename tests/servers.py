@@ -4,10 +4,11 @@ test process (fast to start: mlyard is imported already), with its background lo
 from __future__ import annotations
 
 import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from tests.waiting import wait_until
 
 
 @dataclass
@@ -35,9 +36,11 @@ def serve_in_thread(path: Path, **options: Any) -> ThreadServer:
         target=server.run, kwargs={"sockets": [listener]}, name="test-server", daemon=True
     )
     thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError(f"the test server at {url} did not start")
-        time.sleep(0.01)
+
+    def started() -> bool:
+        if not thread.is_alive():  # its exception is in the test's captured stderr
+            raise AssertionError(f"the test server at {url} stopped before it started")
+        return bool(server.started)
+
+    wait_until(started, timeout=20, message=f"the test server at {url} to start", interval=0.01)
     return ThreadServer(url, server, thread)

@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 import re
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
 
 from tests.cli.test_cli import as_json, mlyard
+from tests.waiting import wait_until
 
 
 @pytest.fixture
@@ -78,10 +78,14 @@ def test_create_without_stream_returns_at_once_then_cancel(ws, tmp_path):
     path = write_job(tmp_path / "proj", "command: echo started; sleep 60\n")
     created = as_json(mlyard("job", "create", "-f", str(path), "-o", "json", workspace=ws))
     assert created["status"] == "Queued"
-    deadline = time.monotonic() + 30
-    while as_json(mlyard("job", "show", created["id"], "-o", "json", workspace=ws))["status"] != "Running":
-        assert time.monotonic() < deadline
-        time.sleep(0.2)
+    wait_until(
+        lambda: (
+            as_json(mlyard("job", "show", created["id"], "-o", "json", workspace=ws))["status"] == "Running"
+        ),
+        timeout=30,
+        message="the job to run",
+        interval=0.2,
+    )
     done = mlyard("job", "cancel", created["id"], workspace=ws)
     assert "cancel requested" in done.stderr
     streamed = mlyard("job", "stream", created["id"], workspace=ws, expect=8)

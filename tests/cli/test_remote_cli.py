@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.processes import MLYARD, clean_environment, start_server
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -115,21 +116,21 @@ def test_a_job_submitted_through_the_cli_runs_on_the_server_and_streams(team_ser
 
 
 def test_cancel_from_the_cli_reaches_a_job_running_on_the_server(team_server):
-    import time
-
     url, admin, root = team_server
     alice = new_key(url, admin, "alice", "contributor")
     (root / "sleep.py").write_text("import time\nprint('up', flush=True)\ntime.sleep(300)\n")
     (root / "sleep.yml").write_text("code: sleep.py\ncommand: python sleep.py\n")
     done = mlyard("job", "create", "--file", str(root / "sleep.yml"), "-o", "json", key=alice, url=url)
     job_id = json.loads(done.stdout)["id"]
-    deadline = time.monotonic() + 60
-    while (
-        json.loads(mlyard("job", "show", job_id, "-o", "json", key=alice, url=url).stdout)["status"]
-        != "Running"
-    ):
-        assert time.monotonic() < deadline
-        time.sleep(0.2)
+    wait_until(
+        lambda: (
+            json.loads(mlyard("job", "show", job_id, "-o", "json", key=alice, url=url).stdout)["status"]
+            == "Running"
+        ),
+        timeout=60,
+        message="the job to run on the server",
+        interval=0.2,
+    )
     canceled = mlyard("job", "cancel", job_id, key=alice, url=url)
     assert canceled.returncode == 0 and "cancel requested" in canceled.stderr
     streamed = mlyard("job", "stream", job_id, key=alice, url=url)

@@ -7,7 +7,6 @@ data, models, jobs, pipelines, environments, components, computes — and the er
 from __future__ import annotations
 
 import textwrap
-import time
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +17,7 @@ from sklearn.linear_model import Ridge
 import mlyard
 from mlyard.entities.job import JobStatus
 from mlyard.errors import AlreadyExists, Conflict, InvalidArgument, InvalidSpec, JobNotCompleted, NotFound
+from tests.waiting import wait_until
 
 
 def write(path: Path, text: str) -> Path:
@@ -206,9 +206,9 @@ def test_a_failing_job_raises_with_its_last_log_lines(client, project):
 def test_a_running_job_is_canceled(client, project):
     write(project / "src" / "train.py", "import time\nprint('started', flush=True)\ntime.sleep(120)\n")
     job = client.jobs.create(project / "job.yml")
-    deadline = time.monotonic() + 60
-    while client.jobs.get(job.id).status != JobStatus.RUNNING and time.monotonic() < deadline:
-        time.sleep(0.1)
+    wait_until(
+        lambda: client.jobs.get(job.id).status == JobStatus.RUNNING, timeout=60, message="the job to run"
+    )
     assert client.jobs.cancel(job.id) == JobStatus.CANCEL_REQUESTED
     ended = client.jobs.stream(job.id, lambda _: None)
     assert ended.status == JobStatus.CANCELED

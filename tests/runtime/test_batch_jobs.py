@@ -6,7 +6,6 @@ import contextlib
 import os
 import signal
 import textwrap
-import time
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +22,7 @@ from mlyard.runtime.streaming import read_log
 from mlyard.services import batch_jobs
 from mlyard.services.models import save_and_register_model
 from mlyard.store.tables import JobRow
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -45,6 +45,11 @@ def write(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(textwrap.dedent(text))
     return path
+
+
+def scored_so_far(calls: Path) -> int:
+    """How many items the scoring script has been called with (it names each in `calls`)."""
+    return len(calls.read_text().split()) if calls.exists() else 0
 
 
 def runner_pid(workspace, job_id: str) -> int | None:
@@ -76,9 +81,7 @@ def test_a_killed_runner_is_resumed_without_scoring_finished_mini_batches_again(
     client.batch_endpoints.create(name="ep")
     client.batch_deployments.create(tmp_path / "deployment.yml")
     job = client.batch_endpoints.invoke("ep", tmp_path / "items")
-    deadline = time.monotonic() + 60
-    while (not calls.exists() or len(calls.read_text().split()) < 4) and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_until(lambda: scored_so_far(calls) >= 4, timeout=60, message="four mini-batches to be scored")
     pid = runner_pid(workspace, job.id)
     assert pid is not None
     os.kill(pid, signal.SIGKILL)  # the runner only: its worker finishes the mini-batch it is on
@@ -172,9 +175,7 @@ def test_a_canceled_batch_job_stops_its_workers_and_can_be_resumed(workspace, wo
     client.batch_endpoints.create(name="ep")
     client.batch_deployments.create(tmp_path / "deployment.yml")
     job = client.batch_endpoints.invoke("ep", tmp_path / "items")
-    deadline = time.monotonic() + 60
-    while (not calls.exists() or len(calls.read_text().split()) < 2) and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_until(lambda: scored_so_far(calls) >= 2, timeout=60, message="two mini-batches to be scored")
     client.jobs.cancel(job.id)
     ended = client.jobs.stream(job.id, lambda _: None)
     assert ended.status == JobStatus.CANCELED

@@ -22,6 +22,7 @@ from mlyard.services.job_submission import submit_job_file
 from mlyard.services.jobs import get_job, metric_history, search_jobs
 from mlyard.services.model_comparison import lineage
 from mlyard.services.models import get_model_version
+from tests.waiting import wait_until
 
 TRAIN = """\
 import argparse, json, pathlib, sys
@@ -169,7 +170,9 @@ def test_cancel_stops_a_detached_job_even_when_it_ignores_sigterm(workspace, tmp
     )
     job = submit_job_file(workspace, job_yaml(tmp_path, f"command: python {script}\n"))
     launch_detached(workspace, job.id)
-    wait_for(lambda: "started" in read_log(workspace, job.id).decode())
+    wait_until(
+        lambda: "started" in read_log(workspace, job.id).decode(), timeout=30, message="the job to start"
+    )
     assert job_runs.request_cancel(workspace, job.id) == JobStatus.CANCEL_REQUESTED
     ended = follow(workspace, job.id, timeout=30)
     assert ended.status == JobStatus.CANCELED and ended.error == "canceled by request"
@@ -187,9 +190,11 @@ def test_cancel_of_a_queued_job_ends_it_at_once(workspace, tmp_path):
 def test_a_killed_runner_leaves_the_job_failed_not_running(workspace, tmp_path):
     job = submit_job_file(workspace, job_yaml(tmp_path, "command: echo started; sleep 60\n"))
     pid = launch_detached(workspace, job.id)
-    wait_for(lambda: "started" in read_log(workspace, job.id).decode())
+    wait_until(
+        lambda: "started" in read_log(workspace, job.id).decode(), timeout=30, message="the job to start"
+    )
     os.kill(pid, signal.SIGKILL)
-    wait_for(lambda: not _alive(pid))
+    wait_until(lambda: not _alive(pid), timeout=30, message=f"the killed runner (pid {pid}) to be gone")
     assert job.id in job_runs.reap_lost_jobs(workspace)
     lost = get_job(workspace, job.id)
     assert lost.status == JobStatus.FAILED and "runner lost" in lost.error and str(pid) in lost.error
@@ -229,14 +234,6 @@ def test_set_overrides_fields_before_validation(workspace, project):
     )
     spec = job_runs.get_spec(workspace, job.id)
     assert spec["inputs"]["alpha"]["value"] == 0.25 and spec["inputs"]["epochs"]["value"] == 2
-
-
-def wait_for(condition, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.1)
 
 
 def _alive(pid: int) -> bool:

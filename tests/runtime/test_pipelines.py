@@ -17,6 +17,7 @@ from mlyard.services.components import create_component
 from mlyard.services.job_submission import submit_job_file
 from mlyard.services.jobs import get_job, search_jobs
 from mlyard.services.models import get_model_version
+from tests.waiting import wait_until
 
 
 def write(path: Path, text: str) -> Path:
@@ -339,10 +340,11 @@ def test_cancel_a_running_pipeline_stops_its_steps(workspace, tmp_path):
     path = fan_pipeline(tmp_path, 2, {"first": "echo go; sleep 60", "second": "sleep 60"})
     job = submit_job_file(workspace, path)
     launch_detached(workspace, job.id)
-    deadline = time.monotonic() + 30
-    while len([s for _, s, _ in job_runs.children(workspace, job.id) if s == JobStatus.RUNNING]) < 2:
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
+    wait_until(
+        lambda: [s for _, s, _ in job_runs.children(workspace, job.id)].count(JobStatus.RUNNING) == 2,
+        timeout=30,
+        message="both steps to run",
+    )
     job_runs.request_cancel(workspace, job.id)
     ended = follow(workspace, job.id, timeout=40)
     assert ended.status == JobStatus.CANCELED

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import os
-import re
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,55 +12,22 @@ from pathlib import Path
 import httpx
 import pytest
 
-MLYARD = [sys.executable, "-m", "mlyard.cli.main"]
-START_TIMEOUT = 30.0
+from tests.processes import MLYARD, start_server
 
 
 def _environment() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("MLYARD_")}
 
 
-def _wait_for_url(process: subprocess.Popen[bytes], log: Path) -> str:
-    """The URL the server announces once it is bound (it picks a free port with --port 0)."""
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        found = re.search(r"listening on (http://\S+) ", log.read_text())
-        if found:
-            return found.group(1)
-        if process.poll() is not None:
-            pytest.fail(f"server exited with {process.returncode}:\n{log.read_text()}")
-        time.sleep(0.05)
-    pytest.fail(f"server did not announce its URL within {START_TIMEOUT} s:\n{log.read_text()}")
-
-
 @pytest.fixture
 def server_url(tmp_path: Path) -> Iterator[str]:
     """A server over a fresh SQLite workspace, terminated (then killed if it must be) afterwards."""
-    log = tmp_path / "server.log"
-    with log.open("wb") as sink:
-        process = subprocess.Popen(
-            [*MLYARD, "--workspace", str(tmp_path / "ws"), "server", "start", "--port", "0"],
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-            env=_environment(),
-        )
-    try:
-        url = _wait_for_url(process, log)
-        deadline = time.monotonic() + START_TIMEOUT
-        while httpx.get(f"{url}/healthz", timeout=2).status_code != 200:
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.05)
-        yield url
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            # uvicorn shuts down gracefully, then re-raises the signal so the exit status tells it.
-            assert process.wait(timeout=15) in (0, -signal.SIGTERM), log.read_text()
-            assert "Application shutdown complete" in log.read_text()
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
-            raise
+    server = start_server(tmp_path / "ws", tmp_path / "server.log")
+    yield str(server.url)
+    # uvicorn shuts down gracefully, then re-raises the signal so the exit status tells it
+    # (a server that needed killing after 15 s exits with -SIGKILL, and fails here).
+    assert server.stop(timeout=15) in (0, -signal.SIGTERM), server.output()
+    assert "Application shutdown complete" in server.output()
 
 
 def test_the_server_process_answers_real_http_and_counts_it(server_url):

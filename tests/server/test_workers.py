@@ -7,7 +7,6 @@ its job to the next worker once its lease runs out — and its job's process die
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import psutil
@@ -18,6 +17,7 @@ from mlyard.entities.job import JobStatus
 from mlyard.services import keys
 from mlyard.services.workspace import create_workspace
 from tests.processes import start_server, start_worker
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -67,23 +67,18 @@ def _submit(url: str, key: str, project: Path, marker: Path, sleep: float = 0) -
     return client, client.jobs.create(project / "job.yml").id
 
 
-def _wait_for(predicate, seconds: float, what: str):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        found = predicate()
-        if found:
-            return found
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
+def _stopped(pid: int) -> bool:
+    return not psutil.pid_exists(pid) or psutil.Process(pid).status() == "zombie"
 
 
 def test_a_worker_elsewhere_runs_a_queued_job_over_http(team):
     root, operator, contributor, project = team
     server = start_server(root / "ws", root / "server.log", "--no-worker")
     try:
+        # Nobody to run it yet: the server says it has no worker of its own, and none has called.
+        assert "; no embedded worker" in server.output()
         client, job_id = _submit(server.url, contributor, project, root / "marker")
-        time.sleep(0.5)
-        assert client.jobs.get(job_id).status == JobStatus.QUEUED  # nobody to run it yet
+        assert client.jobs.get(job_id).status == JobStatus.QUEUED
         worker = start_worker(server.url, operator, root / "worker.log")
         try:
             job = client.jobs.wait(job_id, timeout=120)
@@ -108,12 +103,13 @@ def test_a_killed_worker_loses_its_job_to_the_next_one_and_its_process_dies(team
     try:
         client, job_id = _submit(server.url, contributor, project, marker, sleep=600)
         first = start_worker(server.url, operator, root / "first.log")
-        first_pid = int(_wait_for(lambda: marker.exists() and marker.read_text(), 60, "the first attempt"))
+        first_pid = int(wait_until(lambda: marker.exists() and marker.read_text(), timeout=60,
+                                   message="the first attempt to start", log=first.output))  # fmt: skip
         first.kill_hard()
         # The guard saw its worker die and stopped the job's process: no second copy runs on.
-        _wait_for(lambda: not psutil.pid_exists(first_pid) or psutil.Process(first_pid).status() == "zombie",
-                  20, "the orphaned job process to stop")  # fmt: skip
-        _wait_for(lambda: client.jobs.get(job_id).status == JobStatus.QUEUED, 30, "the lease to expire")
+        wait_until(lambda: _stopped(first_pid), timeout=20, message="the orphaned job process to stop")
+        wait_until(lambda: client.jobs.get(job_id).status == JobStatus.QUEUED, timeout=30,
+                   message="the lease to expire", log=server.output)  # fmt: skip
         second = start_worker(server.url, operator, root / "second.log")
         try:
             job = client.jobs.wait(job_id, timeout=120)
@@ -137,11 +133,10 @@ def test_a_job_whose_worker_is_lost_without_retries_left_fails_naming_it(team):
     try:
         client, job_id = _submit(server.url, contributor, project, marker, sleep=600)
         worker = start_worker(server.url, operator, root / "worker.log")
-        _wait_for(marker.exists, 60, "the job to start")
+        wait_until(marker.exists, timeout=60, message="the job to start", log=worker.output)
         worker.kill_hard()
-        job = _wait_for(
-            lambda: (j := client.jobs.get(job_id)).status.is_terminal and j, 30, "the job to fail"
-        )
+        job = wait_until(lambda: (j := client.jobs.get(job_id)).status.is_terminal and j, timeout=30,
+                         message="the job to fail", log=server.output)  # fmt: skip
         assert job.status == JobStatus.FAILED and "worker lost" in (job.error or "")
         assert "stopped renewing its lease" in (job.error or "")
         client.close()
@@ -158,13 +153,12 @@ def test_cancel_reaches_a_job_running_on_a_remote_worker(team):
         client, job_id = _submit(server.url, contributor, project, marker, sleep=600)
         worker = start_worker(server.url, operator, root / "worker.log")
         try:
-            pid = int(_wait_for(lambda: marker.exists() and marker.read_text(), 60, "the job to start"))
+            pid = int(wait_until(lambda: marker.exists() and marker.read_text(), timeout=60,
+                                 message="the job to start", log=worker.output))  # fmt: skip
             assert client.jobs.cancel(job_id) == JobStatus.CANCEL_REQUESTED
             job = client.jobs.stream(job_id, lambda _: None)
             assert job.status == JobStatus.CANCELED
-            _wait_for(
-                lambda: not psutil.pid_exists(pid) or psutil.Process(pid).status() == "zombie", 20, "stop"
-            )
+            wait_until(lambda: _stopped(pid), timeout=20, message="the canceled job's process to stop")
         finally:
             worker.stop()
         client.close()

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import threading
-import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -47,32 +48,43 @@ def test_a_worker_claims_only_jobs_of_its_compute_kind(workspace):
     assert queue.claim_next(workspace, "w", "host").job_id == local
 
 
+def _clock() -> Callable[[float], datetime]:
+    """A clock the test moves: `at(seconds)` is that many seconds after the test began."""
+    start = datetime.now(UTC)
+    return lambda seconds: start + timedelta(seconds=seconds)
+
+
 def test_an_expired_lease_requeues_the_job_and_the_old_worker_is_refused(workspace):
+    at = _clock()
     [job_id] = _queue(workspace, 1)
-    first = queue.claim_next(workspace, "old", "host", lease_seconds=0.2)
+    first = queue.claim_next(workspace, "old", "host", lease_seconds=30, now=at(0))
     assert first is not None and first.attempt == 1
-    time.sleep(0.4)
-    assert queue.expire_leases(workspace, default_retries=1) == [(job_id, "requeued (attempt 2 of 2)")]
+    assert queue.expire_leases(workspace, default_retries=1, now=at(29)) == []  # still held
+    assert queue.expire_leases(workspace, default_retries=1, now=at(31)) == [
+        (job_id, "requeued (attempt 2 of 2)")
+    ]
     with pytest.raises(LeaseLost, match="no longer held by worker old"):
-        queue.renew_lease(workspace, job_id, "old")
-    second = queue.claim_next(workspace, "new", "host", lease_seconds=0.2)
+        queue.renew_lease(workspace, job_id, "old", now=at(31))
+    second = queue.claim_next(workspace, "new", "host", lease_seconds=30, now=at(32))
     assert second is not None and (second.job_id, second.attempt) == (job_id, 2)
     with pytest.raises(LeaseLost):
         queue.finish(workspace, job_id, "old", JobStatus.COMPLETED, None)
-    time.sleep(0.4)
-    [(_, outcome)] = queue.expire_leases(workspace, default_retries=1)
+    [(_, outcome)] = queue.expire_leases(workspace, default_retries=1, now=at(63))
     assert outcome == "failed"
     found = jobs.get_job(workspace, job_id)
     assert found.status == JobStatus.FAILED and "worker new stopped renewing its lease" in (found.error or "")
 
 
 def test_a_renewed_lease_keeps_the_job_and_reports_a_cancel(workspace):
+    at = _clock()
     [job_id] = _queue(workspace, 1)
-    queue.claim_next(workspace, "w", "host", lease_seconds=0.3)
-    for _ in range(3):
-        time.sleep(0.15)
-        assert queue.renew_lease(workspace, job_id, "w", lease_seconds=0.3) == JobStatus.RUNNING
-    assert queue.expire_leases(workspace) == []
+    queue.claim_next(workspace, "w", "host", lease_seconds=30, now=at(0))
+    for seconds in (20, 40, 60):  # each renewal lands before the lease it extends runs out
+        assert (
+            queue.renew_lease(workspace, job_id, "w", lease_seconds=30, now=at(seconds)) == JobStatus.RUNNING
+        )
+    # Long past the first lease (ended at 30 s), within the last renewal's (ends at 90 s):
+    assert queue.expire_leases(workspace, now=at(89)) == []
     from mlyard.services.job_runs import request_cancel
 
     request_cancel(workspace, job_id)

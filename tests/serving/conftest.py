@@ -12,7 +12,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,6 +25,7 @@ from mlyard.entities.model import ModelMetadata
 from mlyard.flavors import get_flavor
 from mlyard.flavors.metadata import write_metadata
 from mlyard.flavors.signature import infer_signature
+from tests.waiting import wait_until
 
 START_TIMEOUT = 60.0
 
@@ -100,34 +100,49 @@ class Instance:
         return "\n".join(["--- stdout", *self.stdout_lines, "--- stderr", *self.stderr_lines])
 
     def _wait_listening(self) -> None:
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            for line in self.stdout_lines:
-                if line.startswith("mlyard-instance listening"):
-                    fields = dict(part.split("=", 1) for part in line.split()[2:])
-                    if "http" in fields:
-                        self.url = f"http://{fields['http']}"
-                    self.uds = fields.get("uds")
-                    return
-            if self.process.poll() is not None:
-                time.sleep(0.2)  # let the readers catch the last lines
-                raise AssertionError(f"instance exited with {self.process.returncode}\n{self.output()}")
-            time.sleep(0.02)
-        raise AssertionError(f"instance did not listen within {START_TIMEOUT} s\n{self.output()}")
+        def listening() -> str | None:
+            line = next((x for x in self.stdout_lines if x.startswith("mlyard-instance listening")), None)
+            if line is None:
+                self._fail_if_exited()
+            return line
+
+        line = wait_until(listening, timeout=START_TIMEOUT, message="the instance to listen", log=self.output)
+        fields = dict(part.split("=", 1) for part in line.split()[2:])
+        if "http" in fields:
+            self.url = f"http://{fields['http']}"
+        self.uds = fields.get("uds")
 
     def wait_loaded(self) -> None:
         """Until the instance printed that loading ended (ready or init-failed)."""
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            if any(
-                line.startswith(("mlyard-instance ready", "mlyard-instance init-failed"))
-                for line in self.stdout_lines
-            ):
-                return
-            if self.process.poll() is not None:
-                raise AssertionError(f"instance exited with {self.process.returncode}\n{self.output()}")
-            time.sleep(0.02)
-        raise AssertionError(f"instance did not finish loading within {START_TIMEOUT} s\n{self.output()}")
+
+        def loaded() -> bool:
+            ended = ("mlyard-instance ready", "mlyard-instance init-failed")
+            if any(line.startswith(ended) for line in self.stdout_lines):
+                return True
+            self._fail_if_exited()
+            return False
+
+        wait_until(loaded, timeout=START_TIMEOUT, message="the instance to finish loading", log=self.output)
+
+    def wait_output(self, text: str, stream: str = "stdout", timeout: float = 10.0) -> str:
+        """The first line of the instance's stdout (or stderr) containing `text`, once printed."""
+        lines = self.stdout_lines if stream == "stdout" else self.stderr_lines
+        return wait_until(
+            lambda: next((line for line in lines if text in line), None),
+            timeout=timeout,
+            message=f"a line with {text!r} on the instance's {stream}",
+            log=self.output,
+        )
+
+    def _fail_if_exited(self) -> None:
+        if self.process.poll() is not None:
+            self.join_readers()  # its last lines are in the error
+            raise AssertionError(f"instance exited with {self.process.returncode}\n{self.output()}")
+
+    def join_readers(self, timeout: float = 5) -> None:
+        """Until the output readers reached the end of the streams (once the process exited)."""
+        for reader in self._readers:
+            reader.join(timeout=timeout)
 
     def client(self, **kwargs: Any) -> httpx.Client:
         if self.url:
@@ -153,8 +168,7 @@ class Instance:
         except subprocess.TimeoutExpired:
             self.process.kill()
             code = self.process.wait()
-        for reader in self._readers:
-            reader.join(timeout=5)
+        self.join_readers()
         for stream in (self.process.stdout, self.process.stderr):
             if stream is not None:
                 stream.close()

@@ -20,6 +20,8 @@ from typing import Any
 
 import httpx
 
+from tests.waiting import wait_until
+
 COLUMNS = ["age", "sex", "bmi", "bp", "s1", "s2", "s3", "s4", "s5", "s6"]
 
 
@@ -132,6 +134,24 @@ class Load:
     def failures(self) -> list[Outcome]:
         return [o for o in self.outcomes if o.status != 200]
 
+    def answered_since(self, since: float) -> list[Outcome]:
+        """Requests sent at or after `since` (monotonic clock) that have their outcome."""
+        with self._lock:
+            return [o for o in self.outcomes if o.started >= since]
+
+    def wait_answered(self, count: int, since: float = float("-inf"), timeout: float = 30.0) -> float:
+        """Until `count` requests sent since `since` are answered; returns the time that happened.
+
+        Steps of a load test end on a number of requests seen, not after a fixed time, so a slow
+        machine lengthens a step instead of leaving it too thin to judge.
+        """
+        wait_until(
+            lambda: len(self.answered_since(since)) >= count,
+            timeout=timeout,
+            message=f"{count} requests of the load to be answered",
+        )
+        return time.monotonic()
+
     def between(self, start: float, end: float) -> list[Outcome]:
         """Requests sent after `start` and answered before `end` (monotonic clock)."""
         return [o for o in self.outcomes if o.started >= start and o.ended <= end]
@@ -172,13 +192,3 @@ def within_binomial(observed: int, total: int, percent: int, sigmas: float = 4.5
         return observed == round(p * total)
     spread = sigmas * (total * p * (1 - p)) ** 0.5
     return abs(observed - total * p) <= spread + 1
-
-
-def wait_for(condition: Any, timeout: float, what: str, poll: float = 0.1) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value is not None and value is not False:
-            return value
-        time.sleep(poll)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")

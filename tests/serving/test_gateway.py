@@ -24,6 +24,7 @@ import pytest
 import mlyard
 from mlyard.entities.endpoint import DeploymentState
 from mlyard.errors import NotReady
+from tests.waiting import wait_until
 
 from .endpoint_support import (
     ECHO_SCRIPT,
@@ -31,7 +32,6 @@ from .endpoint_support import (
     FAILING_RUN_SCRIPT,
     register_ridge,
     scoring_body,
-    wait_for,
     write_script,
 )
 
@@ -180,16 +180,21 @@ def test_every_bad_request_gets_a_clear_json_error_and_never_a_500(served: Serve
 
 
 def test_aml_token_auth_takes_fresh_tokens_and_refuses_expired_ones(served: Served):
-    short = served.client.online_endpoints.get_credentials("tokens", token_lifetime_seconds=1)
+    from mlyard.services import endpoints
+    from mlyard.services.workspace import open_workspace
+
+    short = served.client.online_endpoints.get_credentials("tokens", token_lifetime_seconds=60)
     assert short.access_token and short.primary_key is None
     assert served.post("tokens", {"data": [[1]]}, key=short.access_token).json() == {
         "answer": "ok",
         "rows": 1,
     }
-    time.sleep(1.2)
-    expired = served.post("tokens", {"data": [[1]]}, key=short.access_token)
+    # Issued on a clock two minutes back with a minute to live: it expired a minute ago.
+    workspace = open_workspace(served.root / "ws")
+    stale = endpoints.get_credentials(workspace, "tokens", 60, now=time.time() - 120).access_token
+    expired = served.post("tokens", {"data": [[1]]}, key=stale)
     assert expired.status_code == 401
-    assert "refused the token: the token expired" in expired.json()["message"]
+    assert "refused the token: the token expired 60 s ago" in expired.json()["message"]
     forged = served.post("tokens", {"data": [[1]]}, key=short.access_token[:-4] + "AAAA")
     assert forged.status_code == 401 and "signature is not valid" in forged.json()["message"]
     assert (
@@ -246,7 +251,7 @@ def test_mirror_traffic_never_reaches_the_callers(served: Served):
         green = summary.deployments.get("green")
         return green if green is not None and green.mirrored >= 15 else None
 
-    green = wait_for(mirrored, 10, "mirror copies to show in the metrics")
+    green = wait_until(mirrored, timeout=10, message="mirror copies to show in the metrics")
     assert green.mirror_errors == green.mirrored  # every copy failed; no caller saw it
     assert green.mirrored < 60  # about half of the live requests
     text = httpx.get(f"{served.url}/metrics").text
@@ -298,8 +303,8 @@ def test_collected_inputs_and_outputs_are_parquet_files_pandas_reads(served: Ser
         frame = pd.concat([pd.read_parquet(f) for f in files]) if files else None
         return frame if frame is not None and len(frame) >= 10 else None
 
-    inputs = wait_for(lambda: read("model_inputs"), 15, "collected inputs")
-    outputs = wait_for(lambda: read("model_outputs"), 15, "collected outputs")
+    inputs = wait_until(lambda: read("model_inputs"), timeout=15, message="collected inputs")
+    outputs = wait_until(lambda: read("model_outputs"), timeout=15, message="collected outputs")
     assert sorted(set(inputs["request_id"])) == ids and list(inputs.columns[:3]) == [
         "request_id",
         "timestamp",

@@ -21,6 +21,7 @@ import pytest
 
 import mlyard
 from tests.processes import start_server
+from tests.waiting import wait_until
 
 from .endpoint_support import (
     Load,
@@ -28,12 +29,13 @@ from .endpoint_support import (
     load,
     register_ridge,
     scoring_body,
-    wait_for,
     within_binomial,
 )
 
 pytestmark = pytest.mark.slow
-STEP_SECONDS = 1.5
+# Each traffic step lasts until this many requests sent within it are answered: enough to judge
+# the split within the binomial tolerance, however fast or slow the machine is today.
+STEP_REQUESTS = 150
 SETTINGS = {"request_settings": {"max_concurrent_requests_per_instance": 8}}
 
 
@@ -91,21 +93,20 @@ def test_traffic_moves_blue_to_green_in_steps_and_blue_is_deleted_without_a_fail
     url = f"{rollout.url}/endpoints/shift/score"
     steps = [100, 90, 50, 10, 0]  # blue's share; green gets the rest
     windows: list[tuple[int, float, float]] = []
-    with load(url, key, scoring_body(rollout.features), threads=4, max_seconds=40) as running:
+    with load(url, key, scoring_body(rollout.features), threads=4, max_seconds=120) as running:
         for blue in steps:
             rollout.client.online_endpoints.update("shift", traffic={"blue": blue, "green": 100 - blue})
             begin = time.monotonic()
-            time.sleep(STEP_SECONDS)
-            windows.append((blue, begin, time.monotonic()))
+            windows.append((blue, begin, running.wait_answered(STEP_REQUESTS, since=begin)))
         rollout.client.online_deployments.delete("blue", "shift")
         deleted = time.monotonic()
-        time.sleep(1.0)
+        running.wait_answered(STEP_REQUESTS, since=deleted)
     failures = running.failures()
     assert not failures, failures[:5]
     for blue, begin, end in windows:
         step = running.between(begin, end)
         to_green = sum(1 for o in step if o.deployment == "green")
-        assert len(step) >= 100, (blue, len(step))
+        assert len(step) >= STEP_REQUESTS, (blue, len(step))
         assert within_binomial(to_green, len(step), 100 - blue), (blue, to_green, len(step))
     after = [o for o in running.outcomes if o.started >= deleted]
     assert after and {o.deployment for o in after} == {"green"}
@@ -119,14 +120,14 @@ def test_a_rolling_update_switches_models_without_a_failed_request(rollout: Roll
     key = rollout.endpoint("rolling", {"blue": ("ridge:1", 1)})
     rollout.client.online_endpoints.update("rolling", traffic="blue=100")
     url = f"{rollout.url}/endpoints/rolling/score"
-    with load(url, key, scoring_body(rollout.features), threads=4, max_seconds=60) as running:
-        time.sleep(0.5)
+    with load(url, key, scoring_body(rollout.features), threads=4, max_seconds=120) as running:
+        running.wait_answered(20)  # the load is flowing before the update is asked for
         asked = time.monotonic()
         updated = rollout.client.online_deployments.update(
             "blue", "rolling", set={"model": "azureml:ridge:2", "instance_count": 2}, timeout=120
         )
         switched = time.monotonic()
-        time.sleep(1.0)
+        running.wait_answered(STEP_REQUESTS, since=switched)
     assert not running.failures(), running.failures()[:5]
     assert (updated.generation, updated.model.ref, updated.instance_count) == (2, "ridge:2", 2)  # type: ignore[union-attr]
     expected = {"before": rollout.expected("ridge:1"), "after": rollout.expected("ridge:2")}
@@ -137,9 +138,9 @@ def test_a_rolling_update_switches_models_without_a_failed_request(rollout: Roll
         elif outcome.started > switched:
             np.testing.assert_allclose(answer, expected["after"], rtol=1e-9)
     assert any(o.started > switched for o in running.outcomes)
-    logs = wait_for(
+    logs = wait_until(
         lambda: (text := rollout.client.online_deployments.get_logs("blue", "rolling")) and
-        "generation 1: stopped" in text and text or None, 30, "the old generation to stop",
+        "generation 1: stopped" in text and text or None, timeout=30, message="the old generation to stop",
     )  # fmt: skip
     assert "generation 2: all 2 instance(s) ready" in logs and "generation 1: draining" in logs
 
@@ -150,24 +151,34 @@ def test_an_instance_killed_under_load_is_invisible_to_callers_and_restarted(rol
     pids = instance_pids(rollout.client.online_deployments.get_logs("blue", "sturdy"))
     assert len(pids) == 2
     url = f"{rollout.url}/endpoints/sturdy/score"
-    with load(url, key, scoring_body(rollout.features), threads=4, max_seconds=30) as running:
-        time.sleep(1.0)
-        os.kill(pids[0], signal.SIGKILL)
-        killed = time.monotonic()
-        time.sleep(2.0)
-    assert not running.failures(), running.failures()[:5]
-    assert sum(1 for o in running.outcomes if o.started > killed) > 100
+
+    def deployment_logs() -> str:
+        return rollout.client.online_deployments.get_logs("blue", "sturdy")
 
     def restarted() -> str | None:
-        logs = rollout.client.online_deployments.get_logs("blue", "sturdy")
+        logs = deployment_logs()
         fresh = [pid for pid in instance_pids(logs) if pid not in pids]
         return logs if fresh and logs.count("g1/i0: ready after") == 2 else None
 
-    logs = wait_for(restarted, 30, "the killed instance to be restarted and ready")
+    # The load runs from before the kill until after the restart: callers must see neither.
+    with load(url, key, scoring_body(rollout.features), threads=4, max_seconds=120) as running:
+        running.wait_answered(50)
+        os.kill(pids[0], signal.SIGKILL)
+        killed = time.monotonic()
+        logs = wait_until(
+            restarted,
+            timeout=30,
+            message="the killed instance to be restarted and ready",
+            log=deployment_logs,
+        )
+        running.wait_answered(50, since=time.monotonic())
+        running.wait_answered(101, since=killed)
+    assert not running.failures(), running.failures()[:5]
+    assert sum(1 for o in running.outcomes if o.started > killed) > 100
     assert f"instance (pid {pids[0]}) killed by SIGKILL; restarting in 0.5 s" in logs
     _alive(instance_pids(logs)[-1])
     again = Load(url, key, scoring_body(rollout.features), threads=2, max_requests=50).start()
-    time.sleep(1)
+    again.wait_answered(50)
     again.stop()
     assert len(again.outcomes) >= 50 and not again.failures()
 

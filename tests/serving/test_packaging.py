@@ -7,7 +7,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from sklearn.linear_model import Ridge
 from mlyard.entities.environment_spec import EnvironmentSpec, resolve_spec
 from mlyard.errors import InvalidArgument, NotFound
 from mlyard.serving.packaging import Package, PackageSettings, Probe, package_deployment
+from tests.processes import wait_answering
 
 
 @pytest.fixture(scope="module")
@@ -144,16 +144,7 @@ def _serve_directly(folder: Path, name: str) -> Iterator[str]:
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd="/", env=env,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/ready", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        if process.poll() is not None:
-            break
-        time.sleep(0.1)
+    wait_answering(process, f"{url}/ready", timeout=60, status=200)
     try:
         yield url
     finally:

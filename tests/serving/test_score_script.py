@@ -14,6 +14,8 @@ import numpy as np
 import pytest
 from sklearn.linear_model import Ridge
 
+from tests.waiting import wait_until
+
 from .conftest import Instance, StartInstance, save_model
 from .slow_model import SlowModel
 
@@ -82,9 +84,8 @@ def test_an_exception_in_run_is_a_500_naming_it_with_the_traceback_in_the_log(sc
         "error_code": "MODEL_ERROR",
         "message": "run() of score.py raised ValueError: no such patient",
     }
-    time.sleep(0.2)
-    log = "\n".join(scripted.stderr_lines)
-    assert "Traceback" in log and 'raise ValueError("no such patient")' in log
+    scripted.wait_output('raise ValueError("no such patient")', stream="stderr")
+    assert any("Traceback" in line for line in scripted.stderr_lines)
 
 
 def test_a_result_that_is_not_json_is_a_500(scripted: Instance) -> None:
@@ -158,20 +159,35 @@ def test_a_failing_init_shows_its_traceback_and_readiness_stays_false(
     assert instance.get("/v2/health/ready").status_code == 503
 
 
+GATED_INIT = """
+import os, time
+
+def init():
+    while not os.path.exists(os.environ["INIT_GATE"]):  # init() runs until the test lets it end
+        time.sleep(0.01)
+
+def run(raw_data):
+    return 1
+"""
+
+
 def test_readiness_is_false_while_init_runs(
     model_dir: Path, start_instance: StartInstance, tmp_path: Path
 ) -> None:
-    code = _code(
-        tmp_path, "import time\n\ndef init():\n    time.sleep(3)\n\ndef run(raw_data):\n    return 1\n"
-    )
+    code = _code(tmp_path / "code", GATED_INIT)
+    gate = tmp_path / "init-may-end"
     instance = start_instance(
-        "--model-dir", model_dir, "--code-dir", code, "--scoring-script", "score.py", wait_ready=False
-    )
+        "--model-dir", model_dir, "--code-dir", code, "--scoring-script", "score.py",
+        env={"INIT_GATE": str(gate)}, wait_ready=False,
+    )  # fmt: skip
     response = instance.get("/ready")
     assert response.status_code == 503
     assert response.json()["state"] == "loading"
     assert response.json()["message"].startswith("not ready yet: init() is running")
     assert instance.get("/live").status_code == 200
+    gate.touch()
+    instance.wait_loaded()
+    assert instance.get("/ready").status_code == 200
 
 
 SLEEPY = """
@@ -186,6 +202,27 @@ def run(raw_data):
 """
 
 
+GATED_RUN = """
+import pathlib, threading, time
+
+def init():
+    pass
+
+def run(raw_data):
+    # raw_data names a gate file: say that this request is in run(), then hold it until the gate exists.
+    gate = pathlib.Path(raw_data)
+    (gate.parent / f"{gate.name}.in-run-{threading.get_ident()}").touch()
+    while not gate.exists():
+        time.sleep(0.01)
+    return "released"
+"""
+
+
+def _in_run(gate: Path) -> int:
+    """How many requests GATED_RUN's run() is holding at `gate`."""
+    return len(list(gate.parent.glob(f"{gate.name}.in-run-*")))
+
+
 def _post_in_thread(instance: Instance, body: str, results: list[Any]) -> threading.Thread:
     def call() -> None:
         results.append(instance.post("/score", body))
@@ -198,16 +235,19 @@ def _post_in_thread(instance: Instance, body: str, results: list[Any]) -> thread
 def test_past_the_concurrency_limit_the_instance_answers_429_at_once(
     model_dir: Path, start_instance: StartInstance, tmp_path: Path
 ) -> None:
-    code = _code(tmp_path, SLEEPY)
+    code = _code(tmp_path / "code", GATED_RUN)
     instance = start_instance(
         "--model-dir", model_dir, "--code-dir", code, "--scoring-script", "score.py",
         "--max-concurrent-requests", "2",
     )  # fmt: skip
+    gate = tmp_path / "gate"
     results: list[Any] = []
-    threads = [_post_in_thread(instance, "1.5", results) for _ in range(2)]
-    time.sleep(0.5)
+    threads = [_post_in_thread(instance, str(gate), results) for _ in range(2)]
+    wait_until(
+        lambda: _in_run(gate) == 2, timeout=10, message="both requests to be in run()", log=instance.output
+    )
     begin = time.monotonic()
-    refused = instance.post("/score", "0")
+    refused = instance.post("/score", str(gate))
     assert time.monotonic() - begin < 0.5
     assert refused.status_code == 429
     assert refused.json() == {
@@ -215,10 +255,11 @@ def test_past_the_concurrency_limit_the_instance_answers_429_at_once(
         "message": "this instance is already scoring 2 request(s), its max_concurrent_requests_per_instance; "
         "retry later or add instances",
     }
+    gate.touch()
     for thread in threads:
         thread.join()
     assert [r.status_code for r in results] == [200, 200]
-    assert instance.post("/score", "0").status_code == 200  # slots given back
+    assert instance.post("/score", str(gate)).status_code == 200  # slots given back
 
 
 def test_a_run_over_the_timeout_answers_408_on_time(
@@ -261,30 +302,35 @@ def test_a_no_code_model_over_the_timeout_answers_408(start_instance: StartInsta
 def test_sigterm_finishes_in_flight_requests_then_exits(
     model_dir: Path, start_instance: StartInstance, tmp_path: Path
 ) -> None:
-    code = _code(tmp_path, SLEEPY)
+    code = _code(tmp_path / "code", GATED_RUN)
     instance = start_instance(
-        "--model-dir",
-        model_dir,
-        "--code-dir",
-        code,
-        "--scoring-script",
-        "score.py",
-        "--max-concurrent-requests",
-        "4",
-    )
+        "--model-dir", model_dir, "--code-dir", code, "--scoring-script", "score.py",
+        "--max-concurrent-requests", "4",
+    )  # fmt: skip
+    gate = tmp_path / "gate"
     results: list[Any] = []
-    thread = _post_in_thread(instance, "1.2", results)
-    time.sleep(0.4)
+    thread = _post_in_thread(instance, str(gate), results)
+    wait_until(
+        lambda: _in_run(gate) == 1, timeout=10, message="the request to be in run()", log=instance.output
+    )
     instance.process.send_signal(15)
-    time.sleep(0.3)
     host, port = instance.url.removeprefix("http://").split(":")
-    with pytest.raises(ConnectionRefusedError), socket.create_connection((host, int(port)), timeout=2):
-        pass  # no longer accepting
+    wait_until(lambda: _refuses_connections(host, int(port)), timeout=10,
+               message="the instance to stop accepting connections", log=instance.output)  # fmt: skip
+    gate.touch()  # only now may the in-flight request finish
     thread.join()
-    assert results[0].status_code == 200 and results[0].json() == "slept"
+    assert results[0].status_code == 200 and results[0].json() == "released"
     assert instance.process.wait(timeout=10) == 0
-    time.sleep(0.2)
+    instance.join_readers()
     assert any(line.startswith("mlyard-instance stopped") for line in instance.stdout_lines)
+
+
+def _refuses_connections(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=2):
+            return False
+    except ConnectionRefusedError:
+        return True
 
 
 def test_unix_socket_only_instance(model_dir: Path, start_instance: StartInstance, tmp_path: Path) -> None:

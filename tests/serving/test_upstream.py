@@ -6,7 +6,6 @@ import asyncio
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import pytest
 from sklearn.linear_model import Ridge
 
 from mlyard.serving.upstream import UpstreamError, UpstreamPool
+from tests.processes import wait_answering
 
 from .conftest import Instance, StartInstance
 
@@ -117,13 +117,7 @@ def forwarder(instance: Instance) -> Iterator[str]:
     ]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(f"{url}/live", timeout=1)
-            break
-        except httpx.TransportError:
-            time.sleep(0.05)
+    wait_answering(process, f"{url}/live", timeout=30)
     yield url
     process.terminate()
     process.wait(timeout=10)

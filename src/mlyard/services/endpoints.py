@@ -177,9 +177,13 @@ def check_traffic(
 
 
 def get_credentials(
-    workspace: Workspace, name: str, token_lifetime_seconds: float | None = None
+    workspace: Workspace, name: str, token_lifetime_seconds: float | None = None, *, now: float | None = None
 ) -> EndpointCredentials:
-    """The endpoint's two keys, or a fresh token (`aml_token`), valid `token_lifetime_seconds`."""
+    """The endpoint's two keys, or a fresh token (`aml_token`), valid `token_lifetime_seconds`.
+
+    A token's lifetime counts from `now` (epoch seconds, default: the real time), so tests can
+    hold one that has already expired without waiting for it to.
+    """
     lifetime = float(token_lifetime_seconds or endpoint_auth.DEFAULT_TOKEN_SECONDS)
     if not 0 < lifetime <= endpoint_auth.MAX_TOKEN_SECONDS:
         raise InvalidArgument(
@@ -191,7 +195,7 @@ def get_credentials(
         row = _endpoint_row(session, name)
         audit.record(session, "endpoint.credentials", "online_endpoint", name,
                      f"read the credentials of online endpoint {name}")  # fmt: skip
-        return credentials_of(row, lifetime)
+        return credentials_of(row, lifetime, now=now)
 
     return workspace.database.write(work)
 
@@ -220,12 +224,14 @@ def regenerate_keys(workspace: Workspace, name: str, key_type: KeyType = "primar
     return workspace.database.write(work)
 
 
-def credentials_of(row: OnlineEndpointRow, lifetime: float) -> EndpointCredentials:
+def credentials_of(
+    row: OnlineEndpointRow, lifetime: float, *, now: float | None = None
+) -> EndpointCredentials:
     if row.auth_mode == "key":
         return EndpointCredentials.model_validate(
             {"auth_mode": "key", "primary_key": row.primary_key, "secondary_key": row.secondary_key}
         )
-    token, expires = endpoint_auth.issue_token(row.token_secret, row.name, lifetime)
+    token, expires = endpoint_auth.issue_token(row.token_secret, row.name, lifetime, now)
     return EndpointCredentials.model_validate(
         {"auth_mode": row.auth_mode, "access_token": token, "token_type": "Bearer",
          "expiry_time_utc": datetime.fromtimestamp(expires, UTC)}

@@ -115,8 +115,11 @@ def key_id_of(token: str) -> str | None:
     return match.group(1) if match else None
 
 
-def verify_key(workspace: Workspace, token: str) -> ApiKey | None:
-    """The active key `token` is, or None (unknown, wrong secret, revoked or expired)."""
+def verify_key(workspace: Workspace, token: str, *, now: datetime | None = None) -> ApiKey | None:
+    """The active key `token` is, or None (unknown, wrong secret, revoked or expired).
+
+    `now` (default: the real time) is when expiry is judged, so tests need not wait for it.
+    """
     match = _TOKEN.match(token)
     if match is None:
         return None
@@ -128,7 +131,7 @@ def verify_key(workspace: Workspace, token: str) -> ApiKey | None:
     key, stored_hash = found
     if not hmac.compare_digest(stored_hash, _hash(secret)):
         return None
-    if key.state(datetime.now(UTC)) != "active":
+    if key.state(now or datetime.now(UTC)) != "active":
         return None
     return key
 

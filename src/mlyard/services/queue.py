@@ -6,6 +6,9 @@ holds a job only while it renews its lease; a job whose lease runs out is put ba
 while it has retries left (`max_retries`, else the server's default), or failed naming the lost
 worker — never lost, never run by two workers at once (the old worker's next renewal is refused
 with `LeaseLost`, and it stops the job's process).
+
+Every function that reads the clock takes `now` (keyword, default: the real time), so lease
+expiry can be tested on a clock the test controls rather than by waiting for it.
 """
 
 from __future__ import annotations
@@ -60,19 +63,21 @@ def claim_next(
     job_types: Sequence[str] = COMMAND_TYPES,
     compute_kinds: Collection[str] | None = ("local",),
     lease_seconds: float = DEFAULT_LEASE_SECONDS,
+    *,
+    now: datetime | None = None,
 ) -> ClaimedJob | None:
     """The oldest queued job of these types and computes, now held by `worker_id`; None if none."""
     named = _named_computes(workspace)
 
     def work(session: Session) -> ClaimedJob | None:
-        now = datetime.now(UTC)
-        lease_until = now + timedelta(seconds=lease_seconds)
+        claimed_at = now or datetime.now(UTC)
+        lease_until = claimed_at + timedelta(seconds=lease_seconds)
         found = rows.candidates(session, job_types, _CANDIDATES, skip_locked=not workspace.database.is_sqlite)
         for job_id, job_type, spec in found:
             kind = compute_kind(spec, named)
             if compute_kinds is not None and kind not in compute_kinds:
                 continue
-            attempt = rows.take(session, job_id, worker_id, host, now, lease_until)
+            attempt = rows.take(session, job_id, worker_id, host, claimed_at, lease_until)
             if attempt is not None:
                 return ClaimedJob(job_id, job_type, spec or {}, attempt, lease_seconds, kind)
         return None
@@ -81,7 +86,12 @@ def claim_next(
 
 
 def renew_lease(
-    workspace: Workspace, job_id: str, worker_id: str, lease_seconds: float = DEFAULT_LEASE_SECONDS
+    workspace: Workspace,
+    job_id: str,
+    worker_id: str,
+    lease_seconds: float = DEFAULT_LEASE_SECONDS,
+    *,
+    now: datetime | None = None,
 ) -> JobStatus:
     """Extend `worker_id`'s lease; returns the job's status (CancelRequested tells it to stop).
 
@@ -89,8 +99,9 @@ def renew_lease(
     """
 
     def work(session: Session) -> tuple[str | None, str | None, bool]:
-        now = datetime.now(UTC)
-        renewed = rows.renew(session, job_id, worker_id, now, now + timedelta(seconds=lease_seconds))
+        renewed_at = now or datetime.now(UTC)
+        lease_until = renewed_at + timedelta(seconds=lease_seconds)
+        renewed = rows.renew(session, job_id, worker_id, renewed_at, lease_until)
         status, holder = rows.holder(session, job_id)
         return status, holder, renewed
 
@@ -132,11 +143,12 @@ def check_holder(workspace: Workspace, job_id: str, worker_id: str) -> None:
         raise LeaseLost(f"job {job_id} is no longer held by worker {worker_id}")
 
 
-def expire_leases(workspace: Workspace, default_retries: int = DEFAULT_RETRIES) -> list[tuple[str, str]]:
+def expire_leases(
+    workspace: Workspace, default_retries: int = DEFAULT_RETRIES, *, now: datetime | None = None
+) -> list[tuple[str, str]]:
     """Requeue or fail the jobs whose worker stopped renewing; returns (job id, what happened)."""
-    now = datetime.now(UTC)
     with workspace.database.read() as session:
-        expired = rows.expired(session, now)
+        expired = rows.expired(session, now or datetime.now(UTC))
     outcomes = []
     for job_id, status, worker, attempt, max_retries in expired:
         retries = default_retries if max_retries is None else max_retries

@@ -23,7 +23,7 @@ import httpx
 import pytest
 
 from tests.conftest import BACKENDS, PG_ADMIN_URL, pg_url
-from tests.server.test_server_process import START_TIMEOUT, _wait_for_url
+from tests.processes import announced_url
 
 with warnings.catch_warnings():  # mlflow warns about its own type hints when pyfunc is imported
     warnings.simplefilter("ignore")
@@ -122,10 +122,7 @@ def _serve(command: list[str], server: Server) -> Iterator[Server]:
     with server.log.open("wb") as sink:
         process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT, env=env)
     try:
-        server.url = _wait_for_url(process, server.log)
-        assert httpx.get(f"{server.url}/healthz", timeout=START_TIMEOUT).status_code == 200, (
-            server.log.read_text()
-        )
+        server.url = announced_url(process, server.log)
         yield server
     finally:
         process.send_signal(signal.SIGTERM)
