@@ -47,10 +47,10 @@ from rich.table import Table
 import mlyard
 from mlyard.entities.job import JobStatus
 from mlyard.runtime.launch import run_job
-from mlyard.services import job_runs
-from mlyard.services.job_submission import submit_job_file
-from mlyard.services.jobs import get_job
-from mlyard.services.workspace import Workspace, open_workspace
+from mlyard.services.execution import job_runs
+from mlyard.services.submission.job_submission import submit_job_file
+from mlyard.services.tracking.jobs import get_job
+from mlyard.services.workspaces.workspace import Workspace, open_workspace
 
 PHASES = ("linear", "fanout", "rerun", "ray")
 LINEAR_STEPS = 10

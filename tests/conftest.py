@@ -27,7 +27,7 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterat
     monkeypatch.chdir(tmp_path)
     yield
     from mlyard.client import fluent
-    from mlyard.services.workspace import close_all
+    from mlyard.services.workspaces.workspace import close_all
 
     while fluent.active_run() is not None:
         fluent.end_run()
@@ -71,7 +71,7 @@ def pg_database(request: pytest.FixtureRequest) -> Iterator[str]:
     name = f"mlyard_t_{uuid.uuid4().hex[:12]}"
     _admin_execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
     yield pg_url(name)
-    from mlyard.services.workspace import close_all
+    from mlyard.services.workspaces.workspace import close_all
 
     close_all()
     _admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -85,7 +85,7 @@ def backend(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def workspace_path(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Path:
     """A created workspace folder: SQLite inside it, or pointing at a fresh PostgreSQL database."""
-    from mlyard.services.workspace import create_workspace
+    from mlyard.services.workspaces.workspace import create_workspace
 
     path = tmp_path / "ws"
     db = request.getfixturevalue("pg_database") if backend == "postgresql" else None
@@ -95,7 +95,7 @@ def workspace_path(backend: str, tmp_path: Path, request: pytest.FixtureRequest)
 
 @pytest.fixture
 def workspace(workspace_path: Path):  # type: ignore[no-untyped-def]
-    from mlyard.services.workspace import open_workspace
+    from mlyard.services.workspaces.workspace import open_workspace
 
     return open_workspace(workspace_path)
 
@@ -115,7 +115,7 @@ def client(
     """An `MLClient` on embedded SQLite, embedded PostgreSQL, or a team server (over SQLite) on a
     free 127.0.0.1 port; the active-run API (`mlyard.log_metric`) follows the same place."""
     import mlyard
-    from mlyard.services.workspace import create_workspace
+    from mlyard.services.workspaces.workspace import create_workspace
 
     path = tmp_path / "ws"
     db = request.getfixturevalue("pg_database") if client_backend == "postgresql" else None

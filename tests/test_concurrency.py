@@ -9,7 +9,7 @@ import textwrap
 
 import pytest
 
-from mlyard.services import jobs
+from mlyard.services.tracking import jobs
 
 PROCESSES = 8
 STEPS = 400

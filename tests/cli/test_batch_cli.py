@@ -9,7 +9,7 @@ import pytest
 from sklearn.datasets import load_diabetes
 from sklearn.linear_model import Ridge
 
-from mlyard.services.models import save_model_folder
+from mlyard.services.model_registry.models import save_model_folder
 from tests.cli.test_cli import as_json, mlyard
 
 pytestmark = pytest.mark.slow

@@ -287,8 +287,8 @@ def test_workspace_options_are_accepted_after_the_verb_too(tmp_path):
 
 
 def test_workspace_show_with_a_url_shows_the_servers_workspace(workspace_path, serve_workspace, tmp_path):
-    from mlyard.services import keys
-    from mlyard.services.workspace import open_workspace
+    from mlyard.services.workspaces import keys
+    from mlyard.services.workspaces.workspace import open_workspace
 
     token = keys.create_key(open_workspace(workspace_path), "admin-user", "admin").token
     url = serve_workspace(workspace_path)

@@ -14,14 +14,14 @@ from mlyard.entities.job import JobStatus
 from mlyard.errors import InvalidArgument, InvalidSpec, NotFound
 from mlyard.runtime.launch import launch_detached, run_job
 from mlyard.runtime.streaming import follow, read_log
-from mlyard.services import job_runs
-from mlyard.services.computes import create_compute
-from mlyard.services.data import create_data_asset
-from mlyard.services.job_artifacts import download_job
-from mlyard.services.job_submission import submit_job_file
-from mlyard.services.jobs import get_job, metric_history, search_jobs
-from mlyard.services.model_comparison import lineage
-from mlyard.services.models import get_model_version
+from mlyard.services.assets.computes import create_compute
+from mlyard.services.data_assets.data import create_data_asset
+from mlyard.services.execution import job_runs
+from mlyard.services.model_registry.model_comparison import lineage
+from mlyard.services.model_registry.models import get_model_version
+from mlyard.services.submission.job_submission import submit_job_file
+from mlyard.services.tracking.job_artifacts import download_job
+from mlyard.services.tracking.jobs import get_job, metric_history, search_jobs
 from tests.waiting import wait_until
 
 TRAIN = """\
@@ -246,7 +246,7 @@ def _alive(pid: int) -> bool:
 
 
 def test_models_mltables_and_folders_as_inputs_and_a_data_asset_as_output(workspace, tmp_path):
-    from mlyard.services.models import register_model_folder
+    from mlyard.services.model_registry.models import register_model_folder
 
     model_dir = tmp_path / "model"
     model_dir.mkdir()
@@ -282,7 +282,7 @@ def test_models_mltables_and_folders_as_inputs_and_a_data_asset_as_output(worksp
     assert {(i.kind, i.name) for i in done.inputs} == {("model", "ridge"), ("data", "table")}
     [output] = job_runs.job_outputs(workspace, job.id)
     assert output.asset_ref == "summaries:3" and output.asset_kind == "data"
-    from mlyard.services.data import get_data_asset, local_path
+    from mlyard.services.data_assets.data import get_data_asset, local_path
 
     summary = local_path(workspace, get_data_asset(workspace, "summaries:3"))
     assert (summary / "summary.txt").read_text() == "0.5a,b\n1,2\nhello"

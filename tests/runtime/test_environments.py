@@ -40,7 +40,7 @@ def env_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture
 def ws(tmp_path: Path):  # type: ignore[no-untyped-def]
-    from mlyard.services.workspace import create_workspace
+    from mlyard.services.workspaces.workspace import create_workspace
 
     return create_workspace(tmp_path / "ws")[0]
 
@@ -126,7 +126,7 @@ import json, os, sys, time
 from pathlib import Path
 from mlyard.entities.environment_spec import ResolvedEnvironment
 from mlyard.runtime.environments import prepare_environment
-from mlyard.services.workspace import open_workspace
+from mlyard.services.workspaces.workspace import open_workspace
 
 workspace = open_workspace(sys.argv[1])
 resolved = ResolvedEnvironment(python_version=sys.argv[2], requirements=("six",))

@@ -12,11 +12,11 @@ from mlyard.entities.job import JobStatus
 from mlyard.errors import InvalidSpec, NotFound
 from mlyard.runtime.launch import launch_detached, run_job
 from mlyard.runtime.streaming import follow, read_log
-from mlyard.services import job_runs
-from mlyard.services.components import create_component
-from mlyard.services.job_submission import submit_job_file
-from mlyard.services.jobs import get_job, search_jobs
-from mlyard.services.models import get_model_version
+from mlyard.services.assets.components import create_component
+from mlyard.services.execution import job_runs
+from mlyard.services.model_registry.models import get_model_version
+from mlyard.services.submission.job_submission import submit_job_file
+from mlyard.services.tracking.jobs import get_job, search_jobs
 from tests.waiting import wait_until
 
 

@@ -10,10 +10,10 @@ import pytest
 from mlyard.entities.job import JobStatus
 from mlyard.errors import InvalidArgument
 from mlyard.runtime.launch import run_job
-from mlyard.services import job_runs
-from mlyard.services.computes import create_compute, list_computes
-from mlyard.services.job_submission import submit_job_file
-from mlyard.services.jobs import get_job
+from mlyard.services.assets.computes import create_compute, list_computes
+from mlyard.services.execution import job_runs
+from mlyard.services.submission.job_submission import submit_job_file
+from mlyard.services.tracking.jobs import get_job
 
 pytestmark = pytest.mark.slow
 

@@ -9,9 +9,9 @@ from mlyard.errors import InvalidArgument
 from mlyard.runtime.job_host import LocalJobHost
 from mlyard.runtime.job_log import JobLog, RunResult
 from mlyard.runtime.run_to_end import run_to_end
-from mlyard.services import job_runs
-from mlyard.services.jobs import get_job, make_metric, start_job
-from mlyard.services.workspace import Workspace
+from mlyard.services.execution import job_runs
+from mlyard.services.tracking.jobs import get_job, make_metric, start_job
+from mlyard.services.workspaces.workspace import Workspace
 
 
 class _Engine:

@@ -11,9 +11,9 @@ from mlyard.entities.job import JobStatus
 from mlyard.errors import InvalidSpec
 from mlyard.runtime.launch import run_job
 from mlyard.runtime.streaming import read_log
-from mlyard.services import job_runs
-from mlyard.services.job_submission import submit_job_file
-from mlyard.services.jobs import get_job
+from mlyard.services.execution import job_runs
+from mlyard.services.submission.job_submission import submit_job_file
+from mlyard.services.tracking.jobs import get_job
 
 TRAIN = """\
 import argparse, time

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from mlyard.services import data, jobs, models
+from mlyard.services.data_assets import data
+from mlyard.services.model_registry import models
+from mlyard.services.tracking import jobs
 from tests.server import API, TEST_BODY_LIMIT
 
 
@@ -37,7 +39,7 @@ def test_health_lists_each_workspace_and_its_database(api):
 
 def test_workspaces_are_listed_and_described(api, workspace):
     assert api.get("/api/v1/workspaces").json() == {"value": [{"name": "default"}]}
-    from mlyard.services.stats import workspace_overview
+    from mlyard.services.workspaces.stats import workspace_overview
 
     described = workspace_overview(workspace)  # where it keeps things, and what it holds
     assert api.get(API).json() == {**described, "name": "default"}  # database URL without password
@@ -369,7 +371,7 @@ def test_one_server_serves_several_workspaces_and_health_names_a_broken_one(tmp_
 
     from mlyard.server.app import create_app
     from mlyard.server.config import ServerConfig, WorkspaceLocation
-    from mlyard.services.workspace import create_workspace
+    from mlyard.services.workspaces.workspace import create_workspace
 
     create_workspace(tmp_path / "dev")
     broken = tmp_path / "prod"

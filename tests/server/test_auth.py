@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from mlyard.services import keys, models
+from mlyard.services.model_registry import models
+from mlyard.services.workspaces import keys
 from tests.server import API
 from tests.server.test_api import assert_error
 
@@ -16,7 +17,7 @@ def secured(workspace_path, tmp_path):
     """A server over two workspaces, `default` and `other`, each with keys (so auth is on)."""
     from mlyard.server.app import create_app
     from mlyard.server.config import ServerConfig, WorkspaceLocation
-    from mlyard.services.workspace import create_workspace, open_workspace
+    from mlyard.services.workspaces.workspace import create_workspace, open_workspace
 
     other_path = tmp_path / "other"
     create_workspace(other_path)
@@ -165,7 +166,7 @@ def test_the_local_token_in_server_json_opens_its_own_workspace_only(workspace_p
 
     from mlyard.server.app import create_app
     from mlyard.server.config import ServerConfig, WorkspaceLocation
-    from mlyard.services.workspace import create_workspace, open_workspace
+    from mlyard.services.workspaces.workspace import create_workspace, open_workspace
 
     other_path = tmp_path / "other"
     create_workspace(other_path)
@@ -202,7 +203,7 @@ def test_a_key_made_beside_the_server_turns_authentication_on_without_a_restart(
 ):
     """`mlyard key create` on the workspace's machine writes the database, not the server."""
     from mlyard.server import auth
-    from mlyard.services.workspace import open_workspace
+    from mlyard.services.workspaces.workspace import open_workspace
 
     assert api.get(f"{API}/jobs").status_code == 200  # keyless: decided "open"
     token = keys.create_key(open_workspace(workspace_path), "first", "admin").token

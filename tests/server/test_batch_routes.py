@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from sklearn.linear_model import Ridge
 
-from mlyard.services import audit
-from mlyard.services.models import save_and_register_model
+from mlyard.services.model_registry.models import save_and_register_model
+from mlyard.services.workspaces import audit
 from tests.server import API
 from tests.server.test_api import assert_error
 from tests.server.test_auth import bearer, secured  # noqa: F401 - the fixture

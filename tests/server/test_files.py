@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from mlyard.services import jobs
+from mlyard.services.tracking import jobs
 from tests.server import API
 from tests.server.test_api import assert_error
 

@@ -19,8 +19,10 @@ def api_schema(tmp_path_factory: pytest.TempPathFactory, diabetes_csv: Path):
     """The real app over a workspace holding a run, a data asset and a model to find."""
     from mlyard.server.app import create_app
     from mlyard.server.config import ServerConfig
-    from mlyard.services import data, jobs, models
-    from mlyard.services.workspace import create_workspace
+    from mlyard.services.data_assets import data
+    from mlyard.services.model_registry import models
+    from mlyard.services.tracking import jobs
+    from mlyard.services.workspaces.workspace import create_workspace
 
     root = tmp_path_factory.mktemp("fuzz")
     workspace, _ = create_workspace(root / "ws")

@@ -38,7 +38,7 @@ def _log_for(url: str, job_id: str, stop: threading.Event, sent: list[int], erro
 
 @pytest.mark.parametrize("database", ["sqlite", "postgresql"])
 def test_sixteen_clients_logging_for_ten_seconds_lose_no_point(database, tmp_path: Path, request):
-    from mlyard.services.workspace import create_workspace
+    from mlyard.services.workspaces.workspace import create_workspace
 
     db = request.getfixturevalue("pg_database") if database == "postgresql" else None
     create_workspace(tmp_path / "ws", db=db)

@@ -78,7 +78,7 @@ def test_a_non_loopback_host_is_refused_without_api_keys(tmp_path):
     assert "refusing to listen on '0.0.0.0'" in done.stderr and "mlyard key create" in done.stderr
     assert not (tmp_path / "ws").exists()  # refused before anything was created
 
-    from mlyard.services.workspace import create_workspace
+    from mlyard.services.workspaces.workspace import create_workspace
 
     create_workspace(tmp_path / "ws")
     done = _start_public(tmp_path / "ws")
@@ -93,8 +93,8 @@ def test_beyond_loopback_is_allowed_once_every_workspace_has_a_key(tmp_path):
     from mlyard.server.app import create_app
     from mlyard.server.config import ServerConfig
     from mlyard.server.main import _check_public
-    from mlyard.services.keys import create_key
-    from mlyard.services.workspace import create_workspace
+    from mlyard.services.workspaces.keys import create_key
+    from mlyard.services.workspaces.workspace import create_workspace
 
     workspace, _ = create_workspace(tmp_path / "ws")
     app = create_app(ServerConfig.single(tmp_path / "ws"))

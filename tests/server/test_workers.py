@@ -14,8 +14,8 @@ import pytest
 
 import mlyard
 from mlyard.entities.job import JobStatus
-from mlyard.services import keys
-from mlyard.services.workspace import create_workspace
+from mlyard.services.workspaces import keys
+from mlyard.services.workspaces.workspace import create_workspace
 from tests.processes import start_server, start_worker
 from tests.waiting import wait_until
 

@@ -12,7 +12,8 @@ from sqlalchemy.exc import DBAPIError
 from mlyard.entities.access import Actor, Role
 from mlyard.entities.promotion import PromotionState
 from mlyard.errors import Conflict, InvalidArgument, NotFound, PermissionDenied
-from mlyard.services import audit, keys, models, promotions, settings
+from mlyard.services.model_registry import models, promotions
+from mlyard.services.workspaces import audit, keys, settings
 
 
 def _remote(name: str, role: Role = Role.OPERATOR) -> Actor:

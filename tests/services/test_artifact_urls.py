@@ -13,8 +13,9 @@ from sklearn.datasets import load_diabetes
 from sklearn.linear_model import Ridge
 
 import mlyard
-from mlyard.services import data, models
-from mlyard.services.workspace import open_workspace
+from mlyard.services.data_assets import data
+from mlyard.services.model_registry import models
+from mlyard.services.workspaces.workspace import open_workspace
 
 
 def test_data_models_and_run_artifacts_round_trip_through_a_url_store(tmp_path, diabetes_csv, monkeypatch):

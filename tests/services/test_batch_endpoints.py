@@ -8,10 +8,11 @@ from sklearn.linear_model import Ridge
 
 from mlyard.entities.batch_endpoint import batch_deployment_from_dict, batch_endpoint_from_dict
 from mlyard.errors import AlreadyExists, Conflict, InvalidArgument, InvalidSpec, NotFound
-from mlyard.services import audit, batch_jobs
-from mlyard.services import batch_endpoints as service
-from mlyard.services.jobs import search_jobs
-from mlyard.services.models import register_model_folder, save_and_register_model
+from mlyard.services.batch import batch_endpoints as service
+from mlyard.services.batch import batch_jobs
+from mlyard.services.model_registry.models import register_model_folder, save_and_register_model
+from mlyard.services.tracking.jobs import search_jobs
+from mlyard.services.workspaces import audit
 
 
 @pytest.fixture

@@ -8,7 +8,12 @@ from pathlib import Path
 import pytest
 
 from mlyard.errors import AlreadyExists, InvalidSpec, NotFound
-from mlyard.services.components import component_code_dir, create_component, get_component, list_components
+from mlyard.services.assets.components import (
+    component_code_dir,
+    create_component,
+    get_component,
+    list_components,
+)
 
 COMPONENT = """\
 $schema: https://azuremlschemas.azureedge.net/latest/commandComponent.schema.json

@@ -8,7 +8,7 @@ import pytest
 
 from mlyard.entities.data import DataType
 from mlyard.errors import AlreadyExists, InvalidArgument, NotFound
-from mlyard.services import data
+from mlyard.services.data_assets import data
 
 
 def test_registering_a_csv_records_hash_size_rows_schema_and_profile(workspace, diabetes_csv):

@@ -10,8 +10,10 @@ import pytest
 from mlyard.entities.endpoint import DeploymentState
 from mlyard.entities.endpoint_spec import deployment_spec_from_dict, endpoint_spec_from_dict
 from mlyard.errors import AlreadyExists, Conflict, InvalidArgument, InvalidSpec, NotFound
-from mlyard.services import audit, endpoint_auth, endpoints, models
-from mlyard.services import endpoint_deployments as deployments
+from mlyard.services.model_registry import models
+from mlyard.services.online import endpoint_auth, endpoints
+from mlyard.services.online import endpoint_deployments as deployments
+from mlyard.services.workspaces import audit
 
 
 @pytest.fixture

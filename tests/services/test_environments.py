@@ -11,7 +11,7 @@ import pytest
 
 from mlyard.entities.environment_spec import EnvironmentSpec, load_environment
 from mlyard.errors import AlreadyExists, InvalidArgument, InvalidSpec, NotFound
-from mlyard.services import environments
+from mlyard.services.assets import environments
 
 CURRENT = f"{sys.version_info.major}.{sys.version_info.minor}"
 

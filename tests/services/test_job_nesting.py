@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from mlyard.errors import Conflict, InvalidArgument
-from mlyard.services.job_submission import submit_job_dict
-from mlyard.services.jobs import search_jobs, start_job
-from mlyard.services.settings import get_settings, update_settings
+from mlyard.services.submission.job_submission import submit_job_dict
+from mlyard.services.tracking.jobs import search_jobs, start_job
+from mlyard.services.workspaces.settings import get_settings, update_settings
 
 JOB = {"command": "echo hi"}
 

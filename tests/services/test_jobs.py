@@ -6,7 +6,7 @@ import pytest
 
 from mlyard.entities.job import DataInput, JobStatus
 from mlyard.errors import Conflict, InvalidArgument, NotFound
-from mlyard.services import jobs
+from mlyard.services.tracking import jobs
 
 
 def test_started_job_is_running_and_ending_it_records_status_and_duration(workspace):

@@ -9,7 +9,8 @@ import pytest
 from mlyard.entities.logged_model import LoggedModelStatus
 from mlyard.entities.search import Clause
 from mlyard.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
-from mlyard.services import experiments, jobs, logged_models
+from mlyard.services.model_registry import logged_models
+from mlyard.services.tracking import experiments, jobs
 
 
 def _mlmodel_folder(workspace, model_id: str) -> None:
@@ -108,7 +109,7 @@ def test_a_run_artifact_folder_registers_as_an_mlflow_model(workspace, tmp_path)
     run = jobs.start_job(workspace)
     (tmp_path / "model").mkdir()
     (tmp_path / "model" / "MLmodel").write_text("flavors:\n  python_function: {loader_module: x}\n")
-    from mlyard.services import job_artifacts
+    from mlyard.services.tracking import job_artifacts
 
     job_artifacts.log_artifacts(workspace, run.id, tmp_path / "model", "exported")
     version = logged_models.register_job_artifacts(workspace, run.id, "exported", "folder-model")

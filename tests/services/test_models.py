@@ -9,7 +9,8 @@ from sklearn.linear_model import Ridge
 
 from mlyard.entities.job import DataInput
 from mlyard.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
-from mlyard.services import jobs, model_comparison, models
+from mlyard.services.model_registry import model_comparison, models
+from mlyard.services.tracking import jobs
 
 
 @pytest.fixture(scope="module")
@@ -92,7 +93,7 @@ def test_archiving_hides_a_version_but_not_one_behind_an_alias(workspace, ridge)
 
 
 def test_lineage_links_the_run_its_data_params_and_metrics(workspace, ridge, diabetes_csv):
-    from mlyard.services import data
+    from mlyard.services.data_assets import data
 
     asset = data.create_data_asset(workspace, "diabetes", diabetes_csv).asset
     job = _trained_job(workspace, 2900.0, alpha="0.3")

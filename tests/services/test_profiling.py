@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from mlyard.entities.data import ColumnProfile, DataType, TableProfile
-from mlyard.services.profiling import profile_data
+from mlyard.services.data_assets.profiling import profile_data
 
 MIXED_CSV = """\
 id,name,active,joined,score

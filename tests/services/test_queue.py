@@ -10,8 +10,9 @@ import pytest
 
 from mlyard.entities.job import JobStatus
 from mlyard.errors import LeaseLost
-from mlyard.services import jobs, queue
-from mlyard.services.job_submission import QUEUE, queue_job
+from mlyard.services.execution import queue
+from mlyard.services.submission.job_submission import QUEUE, queue_job
+from mlyard.services.tracking import jobs
 
 SPEC = {"type": "command", "command": "true", "inputs": {}, "outputs": {}}
 
@@ -85,7 +86,7 @@ def test_a_renewed_lease_keeps_the_job_and_reports_a_cancel(workspace):
         )
     # Long past the first lease (ended at 30 s), within the last renewal's (ends at 90 s):
     assert queue.expire_leases(workspace, now=at(89)) == []
-    from mlyard.services.job_runs import request_cancel
+    from mlyard.services.execution.job_runs import request_cancel
 
     request_cancel(workspace, job_id)
     assert queue.renew_lease(workspace, job_id, "w") == JobStatus.CANCEL_REQUESTED

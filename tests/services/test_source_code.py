@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mlyard.services.source_code import copy_source_tree, hash_source_folder, source_files
+from mlyard.services.tracking.source_code import copy_source_tree, hash_source_folder, source_files
 
 
 def _project(root: Path) -> Path:

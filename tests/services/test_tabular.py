@@ -10,7 +10,7 @@ import pytest
 
 from mlyard.entities.data import DataType
 from mlyard.errors import InvalidArgument, InvalidSpec
-from mlyard.services.tabular import read_mltable, read_table
+from mlyard.services.data_assets.tabular import read_mltable, read_table
 
 
 def write(path: Path, text: str) -> Path:

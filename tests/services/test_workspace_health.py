@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 
 from mlyard.errors import StoreError
-from mlyard.services.workspace import check_database
+from mlyard.services.workspaces.workspace import check_database
 from mlyard.store.database import Database
 
 

@@ -63,7 +63,7 @@ def _deploy(client: Any, endpoint: str, name: str, **fields: Any) -> None:
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    from mlyard.services.workspace import create_workspace
+    from mlyard.services.workspaces.workspace import create_workspace
     from tests.servers import serve_in_thread
 
     root = tmp_path_factory.mktemp("gateway")
@@ -180,8 +180,8 @@ def test_every_bad_request_gets_a_clear_json_error_and_never_a_500(served: Serve
 
 
 def test_aml_token_auth_takes_fresh_tokens_and_refuses_expired_ones(served: Served):
-    from mlyard.services import endpoints
-    from mlyard.services.workspace import open_workspace
+    from mlyard.services.online import endpoints
+    from mlyard.services.workspaces.workspace import open_workspace
 
     short = served.client.online_endpoints.get_credentials("tokens", token_lifetime_seconds=60)
     assert short.access_token and short.primary_key is None

@@ -65,7 +65,7 @@ class Rollout:
 
 @pytest.fixture(scope="module")
 def rollout(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    from mlyard.services.workspace import create_workspace
+    from mlyard.services.workspaces.workspace import create_workspace
 
     root = tmp_path_factory.mktemp("rollout")
     create_workspace(root / "ws")

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import inspect, text
 
 from mlyard.errors import WorkspaceError
-from mlyard.services.workspace import open_workspace
+from mlyard.services.workspaces.workspace import open_workspace
 from mlyard.store.database import Database
 from mlyard.store.migrate import HEAD_REVISION, MIGRATIONS_DIR, current_revision, upgrade
 from mlyard.store.tables import Base
@@ -44,7 +44,7 @@ def test_opening_an_older_workspace_upgrades_it(tmp_path):
         tables = [r[0] for r in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")]
         for table in tables:
             connection.execute(f'DROP TABLE "{table}"')
-    from mlyard.services.workspace import close_all
+    from mlyard.services.workspaces.workspace import close_all
 
     close_all()
     workspace = open_workspace(folder)

@@ -15,7 +15,7 @@ import typer
 
 if TYPE_CHECKING:
     from mlyard.client.mlclient import MLClient
-    from mlyard.services.workspace import Workspace
+    from mlyard.services.workspaces.workspace import Workspace
 
 
 # The local workspace options again, for the commands about a workspace itself (`workspace create
@@ -57,7 +57,7 @@ class WorkspaceOptions:
     def open(self, create: bool = False) -> Workspace:
         """The local workspace; WorkspaceError (exit 6) naming the folder if it does not exist,
         unless `create`."""
-        from mlyard.services.workspace import open_workspace
+        from mlyard.services.workspaces.workspace import open_workspace
 
         return open_workspace(self.path, db=self.db, artifacts=self.artifacts, create=create)
 

@@ -16,7 +16,7 @@ from mlyard.cli.output import (
     printed_for_scripts,
     say,
 )
-from mlyard.services.workspace_location import resolve_path
+from mlyard.services.workspaces.workspace_location import resolve_path
 
 app = typer.Typer(
     help="Submit, follow, cancel, list and inspect jobs and their run records.", no_args_is_help=True
@@ -46,7 +46,7 @@ def create(
 
         with PendingRunner(resolve_path(options.path), options.db, options.artifacts) as runner:
             # The runner does its imports while the job is checked and recorded here.
-            from mlyard.services.job_submission import submit_job_file
+            from mlyard.services.submission.job_submission import submit_job_file
 
             workspace = options.open(create=True)
             job = submit_job_file(workspace, file, overrides, experiment_name, display_name)

@@ -57,7 +57,7 @@ def start(
     """
     from mlyard.errors import PermissionDenied
     from mlyard.server.config import ServerConfig, check_listen_address, is_loopback
-    from mlyard.services.workspace_location import resolve_path
+    from mlyard.services.workspaces.workspace_location import resolve_path
 
     check_listen_address(host, auth)  # before any heavy import: a refused address answers at once
     options = workspace_options(ctx, workspace_path, db, artifacts)

@@ -26,7 +26,7 @@ def create(
     artifacts: ArtifactsOption = None,
 ) -> None:
     """Create a workspace (folder, database and artifact store) or confirm an existing one."""
-    from mlyard.services.workspace import create_workspace
+    from mlyard.services.workspaces.workspace import create_workspace
 
     options = workspace_options(ctx, workspace_path, db, artifacts)
     if options.is_remote:

@@ -8,10 +8,10 @@ from datetime import datetime
 from typing import Any
 
 from mlyard.entities.access import ApiKey, AuditEvent, Role
-from mlyard.services import audit, keys, settings
-from mlyard.services.keys import CreatedKey
-from mlyard.services.settings import WorkspaceSettings
-from mlyard.services.workspace import Workspace
+from mlyard.services.workspaces import audit, keys, settings
+from mlyard.services.workspaces.keys import CreatedKey
+from mlyard.services.workspaces.settings import WorkspaceSettings
+from mlyard.services.workspaces.workspace import Workspace
 
 
 class KeyOperations(ABC):

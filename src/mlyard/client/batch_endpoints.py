@@ -26,9 +26,9 @@ from mlyard.entities.batch_endpoint import (
 )
 from mlyard.entities.job import Job
 from mlyard.entities.spec_files import load_yaml
-from mlyard.services import batch_endpoints as service
-from mlyard.services import batch_jobs
-from mlyard.services.workspace import Workspace
+from mlyard.services.batch import batch_endpoints as service
+from mlyard.services.batch import batch_jobs
+from mlyard.services.workspaces.workspace import Workspace
 
 PathLike = str | os.PathLike[str]
 
@@ -143,7 +143,7 @@ class BatchDeploymentOperations(ABC):
         expected: tuple[str, str] | None = None,
     ) -> BatchDeployment:
         from mlyard.errors import InvalidArgument
-        from mlyard.services.job_submission import apply_override
+        from mlyard.services.submission.job_submission import apply_override
 
         path = Path(source)
         data = load_yaml(path)

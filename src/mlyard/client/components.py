@@ -10,9 +10,9 @@ from typing import Any
 
 from mlyard.entities.component import Component
 from mlyard.entities.component_spec import CommandComponentSpec
-from mlyard.services import components as component_service
-from mlyard.services.components import ComponentRegistration
-from mlyard.services.workspace import Workspace
+from mlyard.services.assets import components as component_service
+from mlyard.services.assets.components import ComponentRegistration
+from mlyard.services.workspaces.workspace import Workspace
 
 
 class ComponentOperations(ABC):

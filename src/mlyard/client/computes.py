@@ -6,8 +6,8 @@ import builtins
 from abc import ABC, abstractmethod
 
 from mlyard.entities.compute import Compute
-from mlyard.services import computes as compute_service
-from mlyard.services.workspace import Workspace
+from mlyard.services.assets import computes as compute_service
+from mlyard.services.workspaces.workspace import Workspace
 
 
 class ComputeOperations(ABC):

@@ -8,9 +8,9 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 
 from mlyard.entities.data import DataAsset, DataType
-from mlyard.services import data as data_service
-from mlyard.services.data import Registration
-from mlyard.services.workspace import Workspace
+from mlyard.services.data_assets import data as data_service
+from mlyard.services.data_assets.data import Registration
+from mlyard.services.workspaces.workspace import Workspace
 
 
 class DataOperations(ABC):

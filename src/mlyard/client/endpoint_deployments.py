@@ -22,9 +22,9 @@ from typing import Any
 from mlyard.client.endpoints import OnlineEndpointOperations, spec_data, sync_server
 from mlyard.entities.endpoint import DeploymentState, OnlineDeployment
 from mlyard.errors import InvalidArgument, NotReady
-from mlyard.services import endpoint_deployments as deployments
-from mlyard.services.server_file import find_server
-from mlyard.services.workspace import Workspace
+from mlyard.services.online import endpoint_deployments as deployments
+from mlyard.services.workspaces.server_file import find_server
+from mlyard.services.workspaces.workspace import Workspace
 
 WAIT_SECONDS = 900.0
 POLL_SECONDS = 0.2
@@ -214,8 +214,8 @@ class LocalOnlineDeploymentOperations(OnlineDeploymentOperations):
         return find_server(self._workspace.path) is not None
 
     def _local_files(self, deployment: OnlineDeployment) -> tuple[Path, Path | None]:
-        from mlyard.services import models
-        from mlyard.services.code_snapshots import code_folder
+        from mlyard.services.assets.code_snapshots import code_folder
+        from mlyard.services.model_registry import models
 
         model_dir = (
             models.model_local_path(

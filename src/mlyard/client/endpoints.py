@@ -25,9 +25,9 @@ from typing import Any
 from mlyard.entities.endpoint import EndpointCredentials, EndpointMetrics, OnlineEndpoint
 from mlyard.entities.endpoint_spec import OnlineEndpointSpec, endpoint_spec_from_dict, parse_traffic
 from mlyard.errors import InvalidArgument, NotReady, Unauthenticated, error_from_response
-from mlyard.services import endpoints as endpoint_service
-from mlyard.services.server_file import ServerRecord, find_server, require_server
-from mlyard.services.workspace import Workspace
+from mlyard.services.online import endpoints as endpoint_service
+from mlyard.services.workspaces.server_file import ServerRecord, find_server, require_server
+from mlyard.services.workspaces.workspace import Workspace
 
 SpecSource = str | os.PathLike[str] | dict[str, Any] | OnlineEndpointSpec
 Split = str | dict[str, int]
@@ -42,7 +42,7 @@ def spec_data(
     from pydantic import BaseModel
 
     from mlyard.entities.spec_files import load_yaml
-    from mlyard.services.job_submission import apply_override
+    from mlyard.services.submission.job_submission import apply_override
 
     if isinstance(spec, BaseModel):
         data, base, source = spec.model_dump(mode="json", exclude_none=True), Path.cwd(), what

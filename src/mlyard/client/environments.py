@@ -10,9 +10,9 @@ from pathlib import Path
 from mlyard.entities.environment import Environment
 from mlyard.entities.environment_spec import EnvironmentSpec, ResolvedEnvironment, load_environment
 from mlyard.runtime.environments import Log, PythonEnvironment, prepare_environment
-from mlyard.services import environments as environment_service
-from mlyard.services.environments import EnvironmentRegistration
-from mlyard.services.workspace import Workspace
+from mlyard.services.assets import environments as environment_service
+from mlyard.services.assets.environments import EnvironmentRegistration
+from mlyard.services.workspaces.workspace import Workspace
 
 
 class EnvironmentOperations(ABC):

@@ -18,9 +18,9 @@ from typing import Any
 from mlyard.artifacts import ArtifactInfo
 from mlyard.client.run_buffer import flush_pending
 from mlyard.entities.job import CodeSnapshot, DataInput, Job, JobOutputInfo, JobStatus, Metric, RuntimeInfo
-from mlyard.services import job_artifacts
-from mlyard.services import jobs as job_service
-from mlyard.services.workspace import Workspace
+from mlyard.services.tracking import job_artifacts
+from mlyard.services.tracking import jobs as job_service
+from mlyard.services.workspaces.workspace import Workspace
 
 LogWriter = Callable[[str], None]
 
@@ -213,7 +213,7 @@ def apply_submission_options(
     display_name: str | None,
 ) -> None:
     """`--set` overrides, then the experiment and display name given beside the spec."""
-    from mlyard.services.job_submission import apply_job_overrides
+    from mlyard.services.submission.job_submission import apply_job_overrides
 
     apply_job_overrides(data, overrides, source)
     if experiment:
@@ -267,12 +267,12 @@ class LocalJobOperations(JobOperations):
         )
 
     def outputs(self, job_id: str) -> builtins.list[JobOutputInfo]:
-        from mlyard.services.job_runs import job_outputs
+        from mlyard.services.execution.job_runs import job_outputs
 
         return job_outputs(self._workspace, job_id)
 
     def children(self, job_id: str) -> builtins.list[Job]:
-        from mlyard.services.job_runs import children
+        from mlyard.services.execution.job_runs import children
 
         return [self.get(child_id) for child_id, _, _ in children(self._workspace, job_id)]
 
@@ -336,7 +336,7 @@ class LocalJobOperations(JobOperations):
     ) -> Job:
         from mlyard.client.run import ENV_JOB_ID
         from mlyard.runtime.runner_process import PendingRunner
-        from mlyard.services.job_submission import submit_job_dict
+        from mlyard.services.submission.job_submission import submit_job_dict
 
         apply_submission_options(data, source, overrides, experiment, display_name)
         submitted_from = os.environ.get(ENV_JOB_ID)  # set when a job's own process submits
@@ -354,12 +354,12 @@ class LocalJobOperations(JobOperations):
         return follow(self._workspace, job_id, write, timeout)
 
     def cancel(self, job_id: str) -> JobStatus:
-        from mlyard.services.job_runs import request_cancel
+        from mlyard.services.execution.job_runs import request_cancel
 
         return request_cancel(self._workspace, job_id)
 
     def reap_lost_runners(self) -> None:
-        from mlyard.services.job_runs import reap_lost_jobs
+        from mlyard.services.execution.job_runs import reap_lost_jobs
 
         reap_lost_jobs(self._workspace)
 

@@ -139,7 +139,7 @@ class MLClient:
                 workspace_name or os.environ.get(ENV_WORKSPACE_NAME) or None,
             )
             return
-        from mlyard.services.workspace import open_workspace
+        from mlyard.services.workspaces.workspace import open_workspace
 
         if create is None:
             create = workspace is None
@@ -167,7 +167,7 @@ class MLClient:
         if self._session is not None:
             described: dict[str, Any] = self._session.get_json("")
             return described
-        from mlyard.services.stats import workspace_overview
+        from mlyard.services.workspaces.stats import workspace_overview
 
         return workspace_overview(self._workspace)
 

@@ -13,9 +13,9 @@ from typing import Any
 from mlyard.client.run_buffer import flush_pending
 from mlyard.entities.model import Comparison, Model, ModelLineage, ModelVersion
 from mlyard.entities.promotion import PromotionRequest
-from mlyard.services import model_comparison, promotions
-from mlyard.services import models as model_service
-from mlyard.services.workspace import Workspace
+from mlyard.services.model_registry import model_comparison, promotions
+from mlyard.services.model_registry import models as model_service
+from mlyard.services.workspaces.workspace import Workspace
 
 
 class ModelOperations(ABC):

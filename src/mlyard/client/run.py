@@ -29,9 +29,9 @@ from mlyard.entities.job import Job, JobStatus, Metric
 from mlyard.entities.model import ModelVersion
 from mlyard.errors import Conflict
 from mlyard.flavors import guess_flavor
-from mlyard.services import jobs as job_service
-from mlyard.services import models as model_service
-from mlyard.services.run_context import code_snapshot, runtime_info
+from mlyard.services.model_registry import models as model_service
+from mlyard.services.tracking import jobs as job_service
+from mlyard.services.tracking.run_context import code_snapshot, runtime_info
 
 if TYPE_CHECKING:
     from mlyard.client.mlclient import MLClient

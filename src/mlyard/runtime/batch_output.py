@@ -14,7 +14,7 @@ from typing import Any
 
 from mlyard.errors import InvalidArgument
 from mlyard.runtime.mini_batches import BatchUnit, group_files, input_files, is_tabular, row_ranges
-from mlyard.services.batch_results import Finished, read_payload
+from mlyard.services.batch.batch_results import Finished, read_payload
 
 TABLE_FILE = "table.arrow"
 
@@ -77,7 +77,7 @@ def read_input_table(source: Path, input_type: str) -> Any:
 
         return pq.read_table(source)
     from mlyard.entities.data import DataType
-    from mlyard.services.tabular import read_mltable, read_table
+    from mlyard.services.data_assets.tabular import read_mltable, read_table
 
     frame = read_mltable(source) if input_type == "mltable" else read_table(source, DataType.URI_FILE)
     if frame is None:

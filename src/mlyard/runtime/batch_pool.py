@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import IO, Any, Protocol
 
 from mlyard.runtime.command_runner import ENV_JOB_ID, PLACE_VARIABLES
-from mlyard.services.batch_results import PartWriter
-from mlyard.services.workspace import ENV_WORKSPACE, Workspace
+from mlyard.services.batch.batch_results import PartWriter
+from mlyard.services.workspaces.workspace import ENV_WORKSPACE, Workspace
 
 INIT_TIMEOUT_SECONDS = 600.0
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")

@@ -44,13 +44,13 @@ from mlyard.runtime.job_host import LocalJobHost
 from mlyard.runtime.job_log import JobLog, LogCallback, RunResult
 from mlyard.runtime.run_to_end import run_to_end
 from mlyard.runtime.runner_process import scratch_root
-from mlyard.services import batch_results as batch_state
-from mlyard.services.code_snapshots import code_folder
-from mlyard.services.computes import check_compute
-from mlyard.services.job_inputs import input_path
-from mlyard.services.job_outputs import store_output
-from mlyard.services.jobs import record_input, record_run_data
-from mlyard.services.workspace import Workspace
+from mlyard.services.assets.code_snapshots import code_folder
+from mlyard.services.assets.computes import check_compute
+from mlyard.services.batch import batch_results as batch_state
+from mlyard.services.execution.job_inputs import input_path
+from mlyard.services.execution.job_outputs import store_output
+from mlyard.services.tracking.jobs import record_input, record_run_data
+from mlyard.services.workspaces.workspace import Workspace
 
 PROGRESS_SECONDS = 1.0
 TICK_SECONDS = 0.1

@@ -15,10 +15,10 @@ from mlyard.entities.job_spec import ResolvedCommandJob
 from mlyard.errors import Conflict
 from mlyard.runtime.executors import executor_for
 from mlyard.runtime.job_log import RunResult
-from mlyard.services import job_runs, queue
-from mlyard.services.job_submission import queue_job
-from mlyard.services.snapshots import snapshot_local_paths
-from mlyard.services.workspace import Workspace
+from mlyard.services.execution import job_runs, queue
+from mlyard.services.submission.job_submission import queue_job
+from mlyard.services.submission.snapshots import snapshot_local_paths
+from mlyard.services.workspaces.workspace import Workspace
 from mlyard.store import queue as queue_rows
 
 CHECK_SECONDS = 0.5
@@ -63,7 +63,7 @@ def wait_for_end(workspace: Workspace, job_id: str) -> RunResult:
     while True:
         status = job_runs.status_of(workspace, job_id)
         if status.is_terminal:
-            from mlyard.services.jobs import get_job
+            from mlyard.services.tracking.jobs import get_job
 
             return RunResult(status, get_job(workspace, job_id).error)
         time.sleep(0.02 if time.monotonic() - started < 2 else CHECK_SECONDS)

@@ -29,9 +29,9 @@ from mlyard.runtime.job_host import JobHost, as_host
 from mlyard.runtime.job_log import JobLog, LogCallback, RunResult
 from mlyard.runtime.run_to_end import run_to_end
 from mlyard.runtime.runner_process import scratch_root
-from mlyard.services import job_runs
-from mlyard.services.source_code import copy_source_tree
-from mlyard.services.workspace import Workspace
+from mlyard.services.execution import job_runs
+from mlyard.services.tracking.source_code import copy_source_tree
+from mlyard.services.workspaces.workspace import Workspace
 
 ENV_JOB_ID = "MLYARD_JOB_ID"
 PLACE_VARIABLES = (
@@ -230,7 +230,7 @@ def _working_copy(host: JobHost, job: ResolvedCommandJob, workdir: Path) -> Path
 
 
 def _code_record(job: ResolvedCommandJob) -> CodeSnapshot:
-    from mlyard.services.run_context import git_state
+    from mlyard.services.tracking.run_context import git_state
 
     assert job.code is not None
     folder = Path(job.code)

@@ -48,7 +48,7 @@ from filelock import FileLock, Timeout
 from mlyard.entities.environment_spec import ResolvedEnvironment
 from mlyard.entities.requirements import current_python_version
 from mlyard.errors import EnvironmentBuildError, InvalidArgument
-from mlyard.services.workspace import Workspace
+from mlyard.services.workspaces.workspace import Workspace
 
 ENV_CACHE = "MLYARD_ENV_CACHE"
 ENV_INSTALLER = "MLYARD_ENV_INSTALLER"  # "uv" (default when available) or "pip"

@@ -20,8 +20,8 @@ from mlyard.entities.job_spec import ResolvedCommandJob
 from mlyard.errors import InvalidArgument
 from mlyard.runtime.command_runner import run_command_job
 from mlyard.runtime.job_log import RunResult
-from mlyard.services.computes import check_compute
-from mlyard.services.workspace import Workspace
+from mlyard.services.assets.computes import check_compute
+from mlyard.services.workspaces.workspace import Workspace
 
 
 class Executor(Protocol):
@@ -125,7 +125,7 @@ def _run_on_node(
     path: str, db_url: str, artifacts_url: str, job_id: str, job: dict[str, Any]
 ) -> tuple[str, str | None, int | None]:
     """Runs inside a Ray worker: reopen the workspace and run the job like the local executor."""
-    from mlyard.services.workspace import CONFIG_FILE, open_workspace
+    from mlyard.services.workspaces.workspace import CONFIG_FILE, open_workspace
 
     if (Path(path) / CONFIG_FILE).is_file():  # this node shares the workspace folder
         workspace = open_workspace(path, create=False)

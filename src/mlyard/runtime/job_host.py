@@ -13,9 +13,9 @@ from typing import Any, Protocol
 
 from mlyard.entities.job import DataInput, JobOutputInfo, JobStatus, RunSummary
 from mlyard.entities.job_spec import JobOutput, ResolvedInput
-from mlyard.services import job_runs
-from mlyard.services.jobs import end_job, record_input
-from mlyard.services.workspace import ENV_WORKSPACE, Workspace
+from mlyard.services.execution import job_runs
+from mlyard.services.tracking.jobs import end_job, record_input
+from mlyard.services.workspaces.workspace import ENV_WORKSPACE, Workspace
 
 
 class JobHost(Protocol):
@@ -76,17 +76,17 @@ class LocalJobHost:
         record_input(self.workspace, job_id, edge)
 
     def input_path(self, given: ResolvedInput, cache: Path) -> Path:
-        from mlyard.services.job_inputs import input_path
+        from mlyard.services.execution.job_inputs import input_path
 
         return input_path(self.workspace, given, cache)
 
     def code_folder(self, artifact_path: str, digest: str, cache: Path) -> Path:
-        from mlyard.services.code_snapshots import code_folder
+        from mlyard.services.assets.code_snapshots import code_folder
 
         return code_folder(self.workspace, artifact_path, digest, cache)
 
     def store_output(self, job_id: str, name: str, output: JobOutput, written: Path) -> JobOutputInfo:
-        from mlyard.services.job_outputs import store_output
+        from mlyard.services.execution.job_outputs import store_output
 
         return store_output(self.workspace, job_id, name, output, written)
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from mlyard.entities.job import JobStatus
 from mlyard.runtime.job_host import JobHost, as_host
-from mlyard.services.workspace import Workspace
+from mlyard.services.workspaces.workspace import Workspace
 
 LOG_SYNC_SECONDS = 1.0
 ERROR_LOG_LINES = 20

@@ -18,9 +18,9 @@ from mlyard.errors import Conflict, MlyardError
 from mlyard.runtime.command_runner import run_command_job
 from mlyard.runtime.job_log import LogCallback, RunResult
 from mlyard.runtime.runner_process import WAIT_FOR_JOB, PendingRunner
-from mlyard.services import job_runs
-from mlyard.services.jobs import end_job
-from mlyard.services.workspace import ENV_WORKSPACE, Workspace, open_workspace
+from mlyard.services.execution import job_runs
+from mlyard.services.tracking.jobs import end_job
+from mlyard.services.workspaces.workspace import ENV_WORKSPACE, Workspace, open_workspace
 
 
 def run_job(workspace: Workspace, job_id: str, on_log: LogCallback | None = None) -> RunResult:

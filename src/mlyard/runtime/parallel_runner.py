@@ -29,11 +29,11 @@ from mlyard.runtime.job_log import JobLog, LogCallback, RunResult
 from mlyard.runtime.mini_batches import group_files, input_files, is_tabular, row_ranges
 from mlyard.runtime.parallel_worker import BATCH_FILE, ROWS_FILE
 from mlyard.runtime.run_to_end import run_to_end
-from mlyard.services import job_runs
-from mlyard.services.job_inputs import input_path
-from mlyard.services.job_outputs import register_output
-from mlyard.services.jobs import get_job, record_input
-from mlyard.services.workspace import Workspace
+from mlyard.services.execution import job_runs
+from mlyard.services.execution.job_inputs import input_path
+from mlyard.services.execution.job_outputs import register_output
+from mlyard.services.tracking.jobs import get_job, record_input
+from mlyard.services.workspaces.workspace import Workspace
 
 BATCH_INPUT = "mlyard_mini_batch"
 ROWS_OUTPUT = "mlyard_rows"
@@ -202,7 +202,7 @@ class ParallelEngine:
         return self._file_batches(source, root)
 
     def _table(self, source: Path, input_type: str) -> Any:
-        from mlyard.services.tabular import read_mltable, read_table
+        from mlyard.services.data_assets.tabular import read_mltable, read_table
 
         if input_type == "mltable":
             return read_mltable(source)

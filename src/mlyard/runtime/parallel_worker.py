@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from mlyard.services.batch_results import rows_of
+from mlyard.services.batch.batch_results import rows_of
 
 BATCH_FILE = "batch.json"
 ROWS_FILE = "rows.txt"

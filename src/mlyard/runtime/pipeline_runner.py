@@ -32,10 +32,10 @@ from mlyard.runtime.child_jobs import CancelWatch, cancel_children, run_child, s
 from mlyard.runtime.job_host import LocalJobHost
 from mlyard.runtime.job_log import JobLog, LogCallback, RunResult
 from mlyard.runtime.run_to_end import run_to_end
-from mlyard.services import job_runs
-from mlyard.services.job_outputs import register_output
-from mlyard.services.jobs import get_job
-from mlyard.services.workspace import Workspace
+from mlyard.services.execution import job_runs
+from mlyard.services.execution.job_outputs import register_output
+from mlyard.services.tracking.jobs import get_job
+from mlyard.services.workspaces.workspace import Workspace
 
 CHECK_SECONDS = 0.5
 

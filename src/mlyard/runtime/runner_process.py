@@ -17,10 +17,10 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mlyard.services.workspace_location import ENV_ARTIFACTS, ENV_DB, ENV_WORKSPACE
+from mlyard.services.workspaces.workspace_location import ENV_ARTIFACTS, ENV_DB, ENV_WORKSPACE
 
 if TYPE_CHECKING:
-    from mlyard.services.workspace import Workspace
+    from mlyard.services.workspaces.workspace import Workspace
 
 ENV_SCRATCH = "MLYARD_SCRATCH"
 WAIT_FOR_JOB = "--wait-for-job"
@@ -68,7 +68,7 @@ class PendingRunner:
 
     def assign(self, workspace: Workspace, job_id: str) -> int:
         """Give the runner its queued job; returns the runner's pid, which the job records."""
-        from mlyard.services.job_runs import note_runner
+        from mlyard.services.execution.job_runs import note_runner
 
         self.log_path = self.log_path.rename(runner_log(job_id))
         note_runner(workspace, job_id, self.process.pid)

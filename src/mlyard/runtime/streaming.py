@@ -7,9 +7,9 @@ from collections.abc import Callable
 
 from mlyard.entities.job import Job, JobStatus
 from mlyard.errors import JobNotCompleted, NotFound
-from mlyard.services import job_runs
-from mlyard.services.jobs import get_job
-from mlyard.services.workspace import Workspace
+from mlyard.services.execution import job_runs
+from mlyard.services.tracking.jobs import get_job
+from mlyard.services.workspaces.workspace import Workspace
 
 # Quick polls at first, so a short job is reported done at once; slower ones after a while.
 FIRST_POLL_SECONDS = 0.05

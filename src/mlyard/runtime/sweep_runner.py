@@ -26,9 +26,9 @@ from mlyard.runtime.job_host import LocalJobHost
 from mlyard.runtime.job_log import JobLog, LogCallback, RunResult
 from mlyard.runtime.run_to_end import run_to_end
 from mlyard.runtime.sweep_sampling import make_sampler, suggest
-from mlyard.services import job_runs
-from mlyard.services.jobs import get_job, make_metric, metric_history, record_run_data, set_tags
-from mlyard.services.workspace import Workspace
+from mlyard.services.execution import job_runs
+from mlyard.services.tracking.jobs import get_job, make_metric, metric_history, record_run_data, set_tags
+from mlyard.services.workspaces.workspace import Workspace
 
 POLL_SECONDS = 0.5
 

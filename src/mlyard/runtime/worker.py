@@ -27,9 +27,9 @@ from mlyard.runtime.child_jobs import wait_for_queued
 from mlyard.runtime.command_runner import run_command_job
 from mlyard.runtime.job_host import JobHost, LocalJobHost
 from mlyard.runtime.job_log import RunResult
-from mlyard.services import queue
-from mlyard.services.queue import ClaimedJob
-from mlyard.services.workspace import Workspace
+from mlyard.services.execution import queue
+from mlyard.services.execution.queue import ClaimedJob
+from mlyard.services.workspaces.workspace import Workspace
 
 logger = logging.getLogger("mlyard.worker")
 IDLE_WAIT_SECONDS = 1.0
@@ -113,7 +113,7 @@ def leased_host(path: str, db: str, artifacts: str, worker_id: str, lease_second
     artifact store it reaches, as for the Ray executor)."""
     from pathlib import Path
 
-    from mlyard.services.workspace import CONFIG_FILE, open_workspace
+    from mlyard.services.workspaces.workspace import CONFIG_FILE, open_workspace
 
     if (Path(path) / CONFIG_FILE).is_file():
         workspace = open_workspace(path, create=False)

@@ -31,8 +31,8 @@ from starlette.concurrency import run_in_threadpool
 from mlyard.entities.access import ANONYMOUS, Actor, ApiKey, Role
 from mlyard.errors import PermissionDenied, Unauthenticated
 from mlyard.server.workspaces import ServedWorkspaces, served_workspace
-from mlyard.services import audit, keys
-from mlyard.services.workspace import Workspace
+from mlyard.services.workspaces import audit, keys
+from mlyard.services.workspaces.workspace import Workspace
 
 CACHE_SECONDS = 5.0  # a revoked key stops working within this long
 KEYLESS_RECHECK_SECONDS = 1.0  # a key made beside a running server closes its workspace within this long
@@ -167,7 +167,7 @@ def _local_actor(
         return None
     if not hmac.compare_digest(header[7:].strip().encode(), local_token(secret, ws).encode()):
         return None
-    from mlyard.services.run_context import current_user
+    from mlyard.services.tracking.run_context import current_user
 
     return Actor(name=current_user(), role=Role.ADMIN, address=address, via=via, request_id=request_id)
 

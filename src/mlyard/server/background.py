@@ -32,9 +32,9 @@ from mlyard.runtime.worker import LocalJobSource, Worker, new_worker_id
 from mlyard.server.auth import local_token
 from mlyard.server.uploads import Uploads
 from mlyard.server.workspaces import ServedWorkspaces
-from mlyard.services import job_runs, queue
-from mlyard.services.server_file import ServerRecord, remove_server_file, write_server_file
-from mlyard.services.workspace import Workspace
+from mlyard.services.execution import job_runs, queue
+from mlyard.services.workspaces.server_file import ServerRecord, remove_server_file, write_server_file
+from mlyard.services.workspaces.workspace import Workspace
 from mlyard.serving.gateway import Gateway
 from mlyard.serving.supervisor import Supervisor
 
@@ -160,7 +160,7 @@ class Background:
 
     def _orchestrate(self, name: str, workspace: Workspace, job_id: str) -> None:
         from mlyard.runtime.launch import run_job
-        from mlyard.services.jobs import end_job
+        from mlyard.services.tracking.jobs import end_job
 
         try:
             run_job(workspace, job_id)

@@ -68,7 +68,7 @@ def _auth_everywhere(app: Any) -> bool:
 
 def _check_public(app: Any, host: str, auth: bool) -> None:
     """Beyond loopback: authentication on, and a key in every served workspace (else none can use it)."""
-    from mlyard.services.keys import has_keys
+    from mlyard.services.workspaces.keys import has_keys
 
     keyless = [name for name in app.state.workspaces.names() if not has_keys(app.state.workspaces.open(name))]
     if keyless:

@@ -9,7 +9,7 @@ from starlette.concurrency import run_in_threadpool
 
 from mlyard.errors import NotFound, StoreError, WorkspaceError
 from mlyard.server.config import WorkspaceLocation
-from mlyard.services.workspace import Workspace, open_workspace
+from mlyard.services.workspaces.workspace import Workspace, open_workspace
 
 
 class ServedWorkspaces:

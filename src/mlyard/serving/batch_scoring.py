@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from mlyard.errors import InputMismatch, InvalidArgument
-from mlyard.services.batch_results import rows_of
+from mlyard.services.batch.batch_results import rows_of
 
 MODEL_DIR_VARIABLES = ("AZUREML_MODEL_DIR", "MLYARD_MODEL_DIR")
 ERROR_TAIL_LINES = 25
@@ -203,7 +203,7 @@ def read_table_file(path: Path) -> Any:
             "scores tables; give it code_configuration.scoring_script to score other files"
         )
     from mlyard.entities.data import DataType
-    from mlyard.services.tabular import read_table
+    from mlyard.services.data_assets.tabular import read_table
 
     frame = read_table(path, DataType.URI_FILE)
     if frame is None:  # read_table gives None only for formats it does not read, excluded above

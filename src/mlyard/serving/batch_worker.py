@@ -24,7 +24,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from mlyard.services.batch_results import PartWriter, note_worker
+from mlyard.services.batch.batch_results import PartWriter, note_worker
 from mlyard.serving.batch_scoring import MiniBatchScorer
 
 ORPHAN_CHECK_SECONDS = 1.0

@@ -12,7 +12,7 @@ import re
 import time
 
 from mlyard.errors import MlyardError, NotFound, NotReady, PayloadTooLarge, TooManyRequests, Unauthenticated
-from mlyard.services.endpoint_auth import check_token
+from mlyard.services.online.endpoint_auth import check_token
 from mlyard.serving.asgi import Send
 from mlyard.serving.routing import DeploymentRoute, EndpointRoute
 from mlyard.serving.upstream import HOP_BY_HOP, UpstreamResponse

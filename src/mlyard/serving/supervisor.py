@@ -26,8 +26,8 @@ from pathlib import Path
 from mlyard.entities.endpoint import DeploymentState, OnlineDeployment
 from mlyard.entities.environment_spec import ResolvedEnvironment
 from mlyard.errors import MlyardError
-from mlyard.services import endpoint_deployments, endpoints
-from mlyard.services.workspace import Workspace
+from mlyard.services.online import endpoint_deployments, endpoints
+from mlyard.services.workspaces.workspace import Workspace
 from mlyard.serving.collector import CollectorWriter, DataCollector
 from mlyard.serving.deployment_log import DeploymentLog
 from mlyard.serving.deployment_runtime import DeploymentRuntime
@@ -226,8 +226,8 @@ class Supervisor:
     # --- preparing a generation ----------------------------------------------------------------
 
     def _prepare(self, workspace: Workspace, generation: Generation, log: DeploymentLog) -> Prepared:
-        from mlyard.services import models
-        from mlyard.services.code_snapshots import code_folder
+        from mlyard.services.assets.code_snapshots import code_folder
+        from mlyard.services.model_registry import models
 
         deployment = generation.deployment
         resolved = (

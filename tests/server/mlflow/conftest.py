@@ -45,7 +45,7 @@ class Server:
     log: Path
 
     def workspace(self, name: str = "default"):  # type: ignore[no-untyped-def]
-        from mlyard.services.workspace import open_workspace
+        from mlyard.services.workspaces.workspace import open_workspace
 
         return open_workspace(self.paths[name])
 
@@ -74,7 +74,7 @@ def _database(backend: str, template: str | None, made: list[str]) -> str | None
 @pytest.fixture(scope="session", params=BACKENDS)
 def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """`mlyard --workspace W server start --port 0` over a fresh workspace on one backend."""
-    from mlyard.services.workspace import close_all, create_workspace
+    from mlyard.services.workspaces.workspace import close_all, create_workspace
 
     backend = str(request.param)
     template = request.getfixturevalue("pg_template") if backend == "postgresql" else None
@@ -93,8 +93,8 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
 @pytest.fixture(scope="session")
 def team_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """The server over workspaces default, dev and secure (SQLite); `secure` requires API keys."""
-    from mlyard.services import keys
-    from mlyard.services.workspace import close_all, create_workspace
+    from mlyard.services.workspaces import keys
+    from mlyard.services.workspaces.workspace import close_all, create_workspace
 
     folder = tmp_path_factory.mktemp("mlflow-team")
     paths = {name: folder / name for name in WORKSPACES}
@@ -116,7 +116,7 @@ def team_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 def _serve(command: list[str], server: Server) -> Iterator[Server]:
     """Run `command`, wait until it announces its URL and answers /healthz, stop it afterwards."""
-    from mlyard.services.workspace import close_all
+    from mlyard.services.workspaces.workspace import close_all
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MLYARD_", "MLFLOW_"))}
     with server.log.open("wb") as sink:

@@ -10,7 +10,7 @@ from mlflow.exceptions import MlflowException
 from sklearn.datasets import load_diabetes
 from sklearn.linear_model import Ridge
 
-from mlyard.services import models
+from mlyard.services.model_registry import models
 from tests.server.mlflow.conftest import unique
 
 

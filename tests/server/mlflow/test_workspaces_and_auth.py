@@ -68,7 +68,7 @@ def test_with_a_contributor_token_the_client_logs_and_the_audit_names_the_key_ow
         mlflow.log_text("secret", "note.txt")
     assert MlflowClient().get_run(run.info.run_id).data.metrics == {"mse": 3.0}
     assert mlflow.artifacts.load_text(f"{run.info.artifact_uri}/note.txt") == "secret"
-    from mlyard.services import audit
+    from mlyard.services.workspaces import audit
 
     [event] = audit.list_events(team.workspace("secure"), entity_id=run.info.run_id)
     assert (event.actor, event.role, event.via, event.action) == (
@@ -120,7 +120,7 @@ def test_without_keys_anyone_on_this_machine_logs_as_anonymous(team, monkeypatch
     mlflow.set_experiment(unique("open"))
     with mlflow.start_run() as run:
         pass
-    from mlyard.services import audit
+    from mlyard.services.workspaces import audit
 
     [event] = audit.list_events(team.workspace("dev"), entity_id=run.info.run_id)
     assert (event.actor, event.via) == ("anonymous", "mlflow")
@@ -132,7 +132,7 @@ def test_without_keys_anyone_on_this_machine_logs_as_anonymous(team, monkeypatch
 def _app(tmp_path, *names):  # type: ignore[no-untyped-def]
     from mlyard.server.app import create_app
     from mlyard.server.config import ServerConfig, WorkspaceLocation
-    from mlyard.services.workspace import create_workspace
+    from mlyard.services.workspaces.workspace import create_workspace
 
     for name in names:
         create_workspace(tmp_path / name)

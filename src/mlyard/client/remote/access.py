@@ -10,8 +10,8 @@ from urllib.parse import quote
 from mlyard.client.access import AuditOperations, KeyOperations, SettingsOperations
 from mlyard.client.remote.session import RemoteSession
 from mlyard.entities.access import ApiKey, AuditEvent, Role
-from mlyard.services.keys import CreatedKey
-from mlyard.services.settings import WorkspaceSettings
+from mlyard.services.workspaces.keys import CreatedKey
+from mlyard.services.workspaces.settings import WorkspaceSettings
 
 
 class RemoteKeyOperations(KeyOperations):

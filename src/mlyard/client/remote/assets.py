@@ -19,8 +19,8 @@ from mlyard.entities.compute import Compute
 from mlyard.entities.environment import Environment
 from mlyard.entities.environment_spec import EnvironmentSpec, ResolvedEnvironment
 from mlyard.entities.spec_files import read_spec_text
-from mlyard.services.components import ComponentRegistration
-from mlyard.services.environments import EnvironmentRegistration
+from mlyard.services.assets.components import ComponentRegistration
+from mlyard.services.assets.environments import EnvironmentRegistration
 
 
 def _submit_closure(

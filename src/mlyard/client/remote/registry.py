@@ -19,7 +19,7 @@ from mlyard.entities.model import Comparison, Model, ModelLineage, ModelVersion
 from mlyard.entities.names import parse_ref
 from mlyard.entities.promotion import PromotionRequest
 from mlyard.errors import NotFound
-from mlyard.services.data import Registration
+from mlyard.services.data_assets.data import Registration
 
 
 def _version_path(kind: str, ref: str) -> str:

@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import quote
 
 from mlyard.errors import MlyardError, NotFound, StoreError, error_from_response
-from mlyard.services.source_code import is_source_dir, is_source_file
+from mlyard.services.tracking.source_code import is_source_dir, is_source_file
 
 UPLOAD_CHUNK = 64 * 2**20  # large files go up in pieces, each resumable
 DOWNLOAD_CHUNK = 2**20

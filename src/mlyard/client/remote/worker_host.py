@@ -17,8 +17,8 @@ from mlyard.client.remote.session import RemoteSession
 from mlyard.entities.job import DataInput, JobOutputInfo, JobStatus, RunSummary
 from mlyard.entities.job_spec import JobOutput, ResolvedInput
 from mlyard.errors import LeaseLost, NotFound
-from mlyard.services.queue import ClaimedJob
-from mlyard.services.workspace import Workspace
+from mlyard.services.execution.queue import ClaimedJob
+from mlyard.services.workspaces.workspace import Workspace
 
 LOG_PIECE = 8 * 2**20
 

@@ -38,9 +38,10 @@ from mlyard.server.mlflow.routing import (
     mlflow_router,
     ok,
 )
-from mlyard.services import artifact_files, experiments, logged_models, models
-from mlyard.services.job_artifacts import job_artifact_root
-from mlyard.services.workspace import Workspace
+from mlyard.services.model_registry import logged_models, models
+from mlyard.services.tracking import artifact_files, experiments
+from mlyard.services.tracking.job_artifacts import job_artifact_root
+from mlyard.services.workspaces.workspace import Workspace
 
 MAX_ARTIFACT_BYTES = 5 * 1024**3  # one file; as much as a single S3 PUT takes
 _WRITE_EVERY = 1024 * 1024

@@ -20,7 +20,7 @@ from mlyard.entities.experiment import Experiment
 from mlyard.entities.job import Job, JobStatus, Metric
 from mlyard.entities.logged_model import LoggedModel, LoggedModelStatus
 from mlyard.entities.model import Model, ModelVersion
-from mlyard.services.jobs import DEFAULT_EXPERIMENT
+from mlyard.services.tracking.jobs import DEFAULT_EXPERIMENT
 
 DEFAULT_EXPERIMENT_ID = "0"
 RUN_NAME_TAG = "mlflow.runName"

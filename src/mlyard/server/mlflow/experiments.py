@@ -18,9 +18,9 @@ from mlyard.server.mlflow.convert import DEFAULT_EXPERIMENT_ID, experiment_id, e
 from mlyard.server.mlflow.routing import API_PREFIX, Contributor, Reader, mlflow_router, ok
 from mlyard.server.mlflow.schemas import CreateExperiment, SearchExperiments
 from mlyard.server.mlflow.search import next_token, one_more, page_offset
-from mlyard.services import experiments
-from mlyard.services.jobs import DEFAULT_EXPERIMENT
-from mlyard.services.workspace import Workspace
+from mlyard.services.tracking import experiments
+from mlyard.services.tracking.jobs import DEFAULT_EXPERIMENT
+from mlyard.services.workspaces.workspace import Workspace
 
 router = mlflow_router(API_PREFIX + "/experiments", "mlflow experiments")
 

@@ -27,8 +27,8 @@ from mlyard.server.mlflow.schemas import (
     SearchLoggedModels,
 )
 from mlyard.server.mlflow.search import next_token, one_more, page_offset
-from mlyard.services import logged_models
-from mlyard.services.workspace import Workspace
+from mlyard.services.model_registry import logged_models
+from mlyard.services.workspaces.workspace import Workspace
 
 router = mlflow_router(API_PREFIX + "/logged-models", "mlflow logged models")
 

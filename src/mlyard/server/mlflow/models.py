@@ -32,8 +32,9 @@ from mlyard.server.mlflow.schemas import (
     SetAlias,
 )
 from mlyard.server.mlflow.search import matches, page_offset, page_token
-from mlyard.services import jobs, logged_models, models
-from mlyard.services.workspace import Workspace
+from mlyard.services.model_registry import logged_models, models
+from mlyard.services.tracking import jobs
+from mlyard.services.workspaces.workspace import Workspace
 
 router = mlflow_router(API_PREFIX, "mlflow registry")
 

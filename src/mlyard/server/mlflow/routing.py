@@ -36,7 +36,7 @@ from mlyard.server.auth import require
 from mlyard.server.config import DEFAULT_WORKSPACE_NAME, WorkspaceLocation
 from mlyard.server.error_handlers import describe_validation_errors
 from mlyard.server.middleware import error_response
-from mlyard.services.workspace import Workspace
+from mlyard.services.workspaces.workspace import Workspace
 
 WORKSPACE_PREFIX = "/mlflow/{ws}"
 API_PREFIX = f"{WORKSPACE_PREFIX}/api/2.0/mlflow"

@@ -50,9 +50,10 @@ from mlyard.server.mlflow.search import (
     run_filter,
     run_order,
 )
-from mlyard.services import jobs, logged_models
-from mlyard.services.ids import new_run_name
-from mlyard.services.workspace import Workspace
+from mlyard.services.model_registry import logged_models
+from mlyard.services.tracking import jobs
+from mlyard.services.workspaces.ids import new_run_name
+from mlyard.services.workspaces.workspace import Workspace
 
 router = mlflow_router(API_PREFIX, "mlflow runs")
 

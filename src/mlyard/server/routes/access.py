@@ -19,7 +19,7 @@ from mlyard.server.schemas.access import (
     WhoAmI,
 )
 from mlyard.server.workspaces import ServedWorkspaces
-from mlyard.services import audit, keys, settings
+from mlyard.services.workspaces import audit, keys, settings
 
 router = APIRouter(prefix="/api/v1/workspaces/{ws}")
 

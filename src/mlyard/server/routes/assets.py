@@ -22,7 +22,7 @@ from mlyard.errors import InvalidArgument, NotFound
 from mlyard.server.auth import ContributorWorkspace, OperatorWorkspace, ReaderWorkspace
 from mlyard.server.schemas.common import Request as Body
 from mlyard.server.uploads import staged_files, staged_path
-from mlyard.services import components, computes, environments
+from mlyard.services.assets import components, computes, environments
 
 router = APIRouter(prefix="/api/v1/workspaces/{ws}")
 

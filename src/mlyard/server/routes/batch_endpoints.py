@@ -39,9 +39,9 @@ from mlyard.server.schemas.batch_endpoints import (
     SetFields,
 )
 from mlyard.server.uploads import staged_files, staged_path
-from mlyard.services import batch_endpoints as service
-from mlyard.services import batch_jobs
-from mlyard.services.job_submission import QUEUE
+from mlyard.services.batch import batch_endpoints as service
+from mlyard.services.batch import batch_jobs
+from mlyard.services.submission.job_submission import QUEUE
 
 router = APIRouter(prefix="/api/v1/workspaces/{ws}/batch-endpoints", tags=["batch endpoints"])
 

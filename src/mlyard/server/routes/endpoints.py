@@ -33,8 +33,8 @@ from mlyard.entities.endpoint_spec import endpoint_spec_from_dict
 from mlyard.server.auth import OperatorWorkspace, ReaderWorkspace
 from mlyard.server.schemas.common import Request as RequestBody
 from mlyard.server.uploads import Uploads, staged_files
-from mlyard.services import endpoint_deployments as deployments
-from mlyard.services import endpoints
+from mlyard.services.online import endpoint_deployments as deployments
+from mlyard.services.online import endpoints
 from mlyard.serving.gateway_metrics import MAX_WINDOW_SECONDS
 
 router = APIRouter(prefix="/api/v1/workspaces/{ws}/online-endpoints", tags=["online endpoints"])

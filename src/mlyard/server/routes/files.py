@@ -26,9 +26,9 @@ from mlyard.artifacts import ArtifactInfo, safe_relpath
 from mlyard.errors import InvalidArgument
 from mlyard.server.auth import ContributorWorkspace, ReaderWorkspace
 from mlyard.server.uploads import Uploads
-from mlyard.services import job_artifacts
-from mlyard.services.jobs import ensure_job_exists
-from mlyard.services.workspace import Workspace
+from mlyard.services.tracking import job_artifacts
+from mlyard.services.tracking.jobs import ensure_job_exists
+from mlyard.services.workspaces.workspace import Workspace
 
 router = APIRouter(prefix="/api/v1/workspaces/{ws}")
 STREAMED_BODIES = (

@@ -29,9 +29,10 @@ from mlyard.server.schemas.jobs import (
     SubmitJobRequest,
 )
 from mlyard.server.uploads import staged_files
-from mlyard.services import job_artifacts, job_runs, jobs
-from mlyard.services.job_submission import QUEUE, submit_job_dict
-from mlyard.services.workspace import Workspace
+from mlyard.services.execution import job_runs
+from mlyard.services.submission.job_submission import QUEUE, submit_job_dict
+from mlyard.services.tracking import job_artifacts, jobs
+from mlyard.services.workspaces.workspace import Workspace
 
 router = APIRouter(prefix="/api/v1/workspaces/{ws}", tags=["jobs"])
 MAX_LOG_CHUNK = 4 * 2**20

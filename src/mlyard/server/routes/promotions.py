@@ -14,7 +14,7 @@ from mlyard.server.schemas.access import (
     PromotionList,
     PromotionRejection,
 )
-from mlyard.services import promotions
+from mlyard.services.model_registry import promotions
 
 router = APIRouter(prefix="/api/v1/workspaces/{ws}", tags=["promotions"])
 

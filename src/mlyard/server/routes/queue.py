@@ -29,9 +29,9 @@ from mlyard.server.auth import OperatorWorkspace
 from mlyard.server.schemas.common import Request as Body
 from mlyard.server.schemas.jobs import MetricPoint
 from mlyard.server.uploads import staged_files
-from mlyard.services import job_runs, queue
-from mlyard.services.jobs import make_metric
-from mlyard.services.workspace import Workspace
+from mlyard.services.execution import job_runs, queue
+from mlyard.services.tracking.jobs import make_metric
+from mlyard.services.workspaces.workspace import Workspace
 
 router = APIRouter(prefix="/api/v1/workspaces/{ws}/queue", tags=["queue"])
 MAX_WAIT_SECONDS = 30.0
@@ -141,7 +141,7 @@ def store_output(
     ws: str, workspace: OperatorWorkspace, job_id: str, body: OutputUpload, request: Request
 ) -> JobOutputInfo:
     """Store (and register, when the output names an asset) what the job wrote for an output."""
-    from mlyard.services.job_outputs import store_output as store
+    from mlyard.services.execution.job_outputs import store_output as store
 
     queue.check_holder(workspace, job_id, body.worker_id)
     declared = job_runs.get_spec(workspace, job_id).get("outputs", {})

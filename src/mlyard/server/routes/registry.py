@@ -40,7 +40,9 @@ from mlyard.server.schemas.registry import (
     ModelVersionList,
 )
 from mlyard.server.uploads import staged_files, staged_path
-from mlyard.services import data, jobs, model_comparison, models
+from mlyard.services.data_assets import data
+from mlyard.services.model_registry import model_comparison, models
+from mlyard.services.tracking import jobs
 
 router = APIRouter(prefix="/api/v1/workspaces/{ws}")
 

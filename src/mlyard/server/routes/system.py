@@ -12,8 +12,8 @@ from mlyard.errors import MlyardError
 from mlyard.server.auth import ReaderWorkspace
 from mlyard.server.schemas.common import Health, WorkspaceInfo, WorkspaceList, WorkspaceSummary
 from mlyard.server.workspaces import ServedWorkspaces
-from mlyard.services.stats import workspace_overview
-from mlyard.services.workspace import check_database
+from mlyard.services.workspaces.stats import workspace_overview
+from mlyard.services.workspaces.workspace import check_database
 
 logger = logging.getLogger("mlyard.server")
 router = APIRouter()

@@ -1,0 +1,1 @@
+"""Reusable assets a job is built from: environments, components, compute targets, stored code."""

@@ -1,0 +1,59 @@
+"""Code stored with what uses it: content-addressed copies of a job's or component's code folder.
+
+A job runs the code as it was when it was submitted, from any machine that reaches the artifact
+store (a Ray node, a worker of a team server); the same code is stored once, however often it is
+submitted. Only source is copied: no virtual environments, caches or VCS internals.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import tempfile
+from pathlib import Path
+
+from mlyard.errors import AlreadyExists
+from mlyard.services.tracking.source_code import copy_source_tree
+from mlyard.services.workspaces.workspace import Workspace
+
+CODE_ROOT = "components/code"  # where components first stored theirs; jobs share it
+
+
+def store_code(workspace: Workspace, folder: Path, digest: str) -> str:
+    """The artifact path of `folder`'s code (a file or folder), stored now unless already there."""
+    from mlyard.services.submission.job_submission import code_hash
+
+    path = f"{CODE_ROOT}/{digest}"
+    if workspace.artifacts.exists(path):
+        return path
+    with contextlib.suppress(AlreadyExists):  # stored by a concurrent submission of the same code
+        if folder.is_file():
+            workspace.artifacts.put_file(folder, f"{path}/{folder.name}")
+        else:
+            with tempfile.TemporaryDirectory(prefix="mlyard-code-") as staging:
+                copy = Path(staging) / "code"
+                copy_source_tree(folder, copy)
+                workspace.artifacts.put_dir(copy, path)
+    # The stored copy must hash like the source, or a later reuse check would see other code.
+    stored = workspace.artifacts.local_path(path)
+    if stored is not None and folder.is_dir() and code_hash(stored) != digest:
+        raise AlreadyExists(f"{path} holds other code than {folder}; remove it and submit again")
+    return path
+
+
+def code_folder(
+    workspace: Workspace, artifact_path: str, digest: str, cache_root: Path | None = None
+) -> Path:
+    """A local folder with stored code: the store's own files when local, else a cached download."""
+    direct = workspace.artifacts.local_path(artifact_path)
+    if direct is not None:
+        return direct
+    target = (cache_root or workspace.path / "cache" / "code") / digest[:32]
+    if not target.exists():
+        partial = target.with_name(f".{target.name}.partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        workspace.artifacts.download(artifact_path, partial)
+        with contextlib.suppress(OSError):  # a concurrent download finished first
+            partial.rename(target)
+        shutil.rmtree(partial, ignore_errors=True)
+    return target

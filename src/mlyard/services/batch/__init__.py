@@ -1,0 +1,1 @@
+"""Batch endpoints and deployments, batch jobs and their durable partial results."""

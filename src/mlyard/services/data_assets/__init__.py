@@ -1,0 +1,1 @@
+"""Data assets: versioned, content-hashed, profiled; reading tabular ones."""

@@ -1,0 +1,1 @@
+"""A submitted job's life: its inputs and outputs on this machine, claims, heartbeats, the queue."""

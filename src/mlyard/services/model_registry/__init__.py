@@ -1,0 +1,1 @@
+"""The model registry: versions, aliases, lineage and comparison, gated promotion, logged models."""

@@ -1,0 +1,1 @@
+"""Online endpoints and deployments: traffic rules, pinned references, keys and tokens."""
