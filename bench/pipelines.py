@@ -48,7 +48,7 @@ import mlyard
 from mlyard.entities.job import JobStatus
 from mlyard.runtime.launch import run_job
 from mlyard.services.execution import job_runs
-from mlyard.services.submission.job_submission import submit_job_file
+from mlyard.services.submission.dispatch import submit_job_file
 from mlyard.services.tracking.jobs import get_job
 from mlyard.services.workspaces.workspace import Workspace, open_workspace
 

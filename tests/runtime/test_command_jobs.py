@@ -17,10 +17,10 @@ from mlyard.runtime.streaming import follow, read_log
 from mlyard.services.assets.computes import create_compute
 from mlyard.services.data_assets.data import create_data_asset
 from mlyard.services.execution import job_runs
+from mlyard.services.execution.job_outputs import download_job
 from mlyard.services.model_registry.model_comparison import lineage
 from mlyard.services.model_registry.models import get_model_version
-from mlyard.services.submission.job_submission import submit_job_file
-from mlyard.services.tracking.job_artifacts import download_job
+from mlyard.services.submission.dispatch import submit_job_file
 from mlyard.services.tracking.jobs import get_job, metric_history, search_jobs
 from tests.waiting import wait_until
 

@@ -15,7 +15,7 @@ from mlyard.runtime.streaming import follow, read_log
 from mlyard.services.assets.components import create_component
 from mlyard.services.execution import job_runs
 from mlyard.services.model_registry.models import get_model_version
-from mlyard.services.submission.job_submission import submit_job_file
+from mlyard.services.submission.dispatch import submit_job_file
 from mlyard.services.tracking.jobs import get_job, search_jobs
 from tests.waiting import wait_until
 

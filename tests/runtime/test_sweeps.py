@@ -12,7 +12,7 @@ from mlyard.errors import InvalidSpec
 from mlyard.runtime.launch import run_job
 from mlyard.runtime.streaming import read_log
 from mlyard.services.execution import job_runs
-from mlyard.services.submission.job_submission import submit_job_file
+from mlyard.services.submission.dispatch import submit_job_file
 from mlyard.services.tracking.jobs import get_job
 
 TRAIN = """\

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mlyard.errors import Conflict, InvalidArgument
-from mlyard.services.submission.job_submission import submit_job_dict
+from mlyard.services.submission.dispatch import submit_job_dict
 from mlyard.services.tracking.jobs import search_jobs, start_job
 from mlyard.services.workspaces.settings import get_settings, update_settings
 

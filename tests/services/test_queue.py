@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from mlyard.entities.job import JobStatus
+from mlyard.entities.job import QUEUE, JobStatus
 from mlyard.errors import LeaseLost
 from mlyard.services.execution import queue
-from mlyard.services.submission.job_submission import QUEUE, queue_job
+from mlyard.services.submission.references import queue_job
 from mlyard.services.tracking import jobs
 
 SPEC = {"type": "command", "command": "true", "inputs": {}, "outputs": {}}

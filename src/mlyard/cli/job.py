@@ -46,7 +46,7 @@ def create(
 
         with PendingRunner(resolve_path(options.path), options.db, options.artifacts) as runner:
             # The runner does its imports while the job is checked and recorded here.
-            from mlyard.services.submission.job_submission import submit_job_file
+            from mlyard.services.submission.dispatch import submit_job_file
 
             workspace = options.open(create=True)
             job = submit_job_file(workspace, file, overrides, experiment_name, display_name)

@@ -100,7 +100,7 @@ def main(
 @app.command("version")
 def version() -> None:
     """Print mlyard's version."""
-    from mlyard import __version__
+    from mlyard.version import __version__
 
     if not printed_for_scripts({"version": __version__}):
         typer.echo(__version__)

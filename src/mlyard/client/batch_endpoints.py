@@ -142,8 +142,8 @@ class BatchDeploymentOperations(ABC):
         replace: bool,
         expected: tuple[str, str] | None = None,
     ) -> BatchDeployment:
+        from mlyard.entities.overrides import apply_override
         from mlyard.errors import InvalidArgument
-        from mlyard.services.submission.job_submission import apply_override
 
         path = Path(source)
         data = load_yaml(path)

@@ -41,8 +41,8 @@ def spec_data(
     errors), with `overrides` (`--set instance_count=2`, dotted paths) applied."""
     from pydantic import BaseModel
 
+    from mlyard.entities.overrides import apply_override
     from mlyard.entities.spec_files import load_yaml
-    from mlyard.services.submission.job_submission import apply_override
 
     if isinstance(spec, BaseModel):
         data, base, source = spec.model_dump(mode="json", exclude_none=True), Path.cwd(), what

@@ -17,7 +17,17 @@ from typing import Any
 
 from mlyard.artifacts import ArtifactInfo
 from mlyard.client.run_buffer import flush_pending
-from mlyard.entities.job import CodeSnapshot, DataInput, Job, JobOutputInfo, JobStatus, Metric, RuntimeInfo
+from mlyard.entities.job import (
+    ENV_JOB_ID,
+    CodeSnapshot,
+    DataInput,
+    Job,
+    JobOutputInfo,
+    JobStatus,
+    Metric,
+    RuntimeInfo,
+)
+from mlyard.services.execution.job_outputs import download_job
 from mlyard.services.tracking import job_artifacts
 from mlyard.services.tracking import jobs as job_service
 from mlyard.services.workspaces.workspace import Workspace
@@ -213,7 +223,7 @@ def apply_submission_options(
     display_name: str | None,
 ) -> None:
     """`--set` overrides, then the experiment and display name given beside the spec."""
-    from mlyard.services.submission.job_submission import apply_job_overrides
+    from mlyard.entities.overrides import apply_job_overrides
 
     apply_job_overrides(data, overrides, source)
     if experiment:
@@ -262,9 +272,7 @@ class LocalJobOperations(JobOperations):
         artifact_path: str | None = None,
         output_name: str | None = None,
     ) -> Path:
-        return job_artifacts.download_job(
-            self._workspace, job_id, Path(download_path), output_name, artifact_path
-        )
+        return download_job(self._workspace, job_id, Path(download_path), output_name, artifact_path)
 
     def outputs(self, job_id: str) -> builtins.list[JobOutputInfo]:
         from mlyard.services.execution.job_runs import job_outputs
@@ -334,9 +342,8 @@ class LocalJobOperations(JobOperations):
         experiment: str | None,
         display_name: str | None,
     ) -> Job:
-        from mlyard.client.run import ENV_JOB_ID
         from mlyard.runtime.runner_process import PendingRunner
-        from mlyard.services.submission.job_submission import submit_job_dict
+        from mlyard.services.submission.dispatch import submit_job_dict
 
         apply_submission_options(data, source, overrides, experiment, display_name)
         submitted_from = os.environ.get(ENV_JOB_ID)  # set when a job's own process submits

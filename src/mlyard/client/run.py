@@ -25,7 +25,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from mlyard.client.run_buffer import add_pending, discard_pending, flush_pending
-from mlyard.entities.job import Job, JobStatus, Metric
+from mlyard.entities.job import ENV_JOB_ID, Job, JobStatus, Metric
 from mlyard.entities.model import ModelVersion
 from mlyard.errors import Conflict
 from mlyard.flavors import guess_flavor
@@ -248,7 +248,6 @@ class Run:
 
 # --- the active run: the one piece of process-wide state -------------------------------------
 
-ENV_JOB_ID = "MLYARD_JOB_ID"
 
 _lock = threading.RLock()
 _active: list[Run] = []

@@ -9,6 +9,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+QUEUE = "queue"  # a job's `dispatch` when the workers of a team server claim it from the queue
+ENV_JOB_ID = "MLYARD_JOB_ID"  # set in a job's process: `mlyard.log_metric` there writes to that job
+
 
 class JobStatus(StrEnum):
     """Azure ML job status values; the terminal ones end a run."""

@@ -41,3 +41,11 @@ def confine(path: Path, where: str) -> Path:
             "client uploads (name paths relative to the YAML's folder)"
         )
     return path
+
+
+def spec_path(text: str, base_dir: Path) -> Path:
+    """A path a spec names (`./src`, `../data/x.csv`, `file:///abs`), absolute, from the spec's folder."""
+    if text.startswith("file://"):
+        text = text[len("file://") :]
+    path = Path(text).expanduser()
+    return confine((path if path.is_absolute() else base_dir / path).resolve(), text)

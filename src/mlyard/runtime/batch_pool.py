@@ -25,7 +25,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any, Protocol
 
-from mlyard.runtime.command_runner import ENV_JOB_ID, PLACE_VARIABLES
+from mlyard.entities.job import ENV_JOB_ID
+from mlyard.runtime.command_runner import PLACE_VARIABLES
 from mlyard.services.batch.batch_results import PartWriter
 from mlyard.services.workspaces.workspace import ENV_WORKSPACE, Workspace
 

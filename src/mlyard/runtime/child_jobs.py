@@ -10,16 +10,15 @@ from __future__ import annotations
 import threading
 import time
 
-from mlyard.entities.job import JobStatus
+from mlyard.entities.job import QUEUE, JobStatus
 from mlyard.entities.job_spec import ResolvedCommandJob
 from mlyard.errors import Conflict
 from mlyard.runtime.executors import executor_for
 from mlyard.runtime.job_log import RunResult
 from mlyard.services.execution import job_runs, queue
-from mlyard.services.submission.job_submission import queue_job
+from mlyard.services.submission.references import queue_job
 from mlyard.services.submission.snapshots import snapshot_local_paths
 from mlyard.services.workspaces.workspace import Workspace
-from mlyard.store import queue as queue_rows
 
 CHECK_SECONDS = 0.5
 
@@ -39,10 +38,10 @@ def start_child(
     """
     dispatch = queue.dispatch_of(workspace, parent_id)
     spec = job.model_dump(mode="json")
-    if dispatch == queue_rows.QUEUE:
+    if dispatch == QUEUE:
         spec = snapshot_local_paths(workspace, spec)
     child = queue_job(workspace, spec, "command", experiment, display_name, tags, parent_id, dispatch)
-    if dispatch == queue_rows.QUEUE:
+    if dispatch == QUEUE:
         notify_queued()
     return child.id
 
@@ -52,7 +51,7 @@ def run_child(
 ) -> RunResult:
     """Run a queued child to its end on its compute (the job's own, else the parent's); a child in
     the team server's queue is run by a worker, and this waits for it."""
-    if queue.dispatch_of(workspace, child_id) == queue_rows.QUEUE:
+    if queue.dispatch_of(workspace, child_id) == QUEUE:
         return wait_for_end(workspace, child_id)
     return executor_for(workspace, job.compute or default_compute).run(workspace, child_id, job)
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mlyard.entities.command_line import render_command
-from mlyard.entities.job import CodeSnapshot, DataInput, JobStatus, RunSummary
+from mlyard.entities.job import ENV_JOB_ID, CodeSnapshot, DataInput, JobStatus, RunSummary
 from mlyard.entities.job_spec import JobOutput, ResolvedCommandJob, ResolvedInput
 from mlyard.runtime.job_host import JobHost, as_host
 from mlyard.runtime.job_log import JobLog, LogCallback, RunResult
@@ -33,7 +33,6 @@ from mlyard.services.execution import job_runs
 from mlyard.services.tracking.source_code import copy_source_tree
 from mlyard.services.workspaces.workspace import Workspace
 
-ENV_JOB_ID = "MLYARD_JOB_ID"
 PLACE_VARIABLES = (
     "MLYARD_WORKSPACE", "MLYARD_DB", "MLYARD_ARTIFACTS", "MLYARD_URL", "MLYARD_KEY", "MLYARD_WORKSPACE_NAME",
 )  # fmt: skip

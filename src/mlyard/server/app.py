@@ -18,7 +18,6 @@ from prometheus_client import CollectorRegistry
 from starlette.concurrency import run_in_threadpool
 from starlette.types import Receive, Scope, Send
 
-from mlyard import __version__
 from mlyard.entities.names import validate_name
 from mlyard.errors import InvalidArgument
 from mlyard.server import mlflow
@@ -35,6 +34,7 @@ from mlyard.server.workspaces import ServedWorkspaces
 from mlyard.serving.gateway import PREFIXES as GATEWAY_PREFIXES
 from mlyard.serving.gateway import Gateway
 from mlyard.serving.gateway_metrics import GatewayMetrics
+from mlyard.version import __version__
 
 # Documented on every route: the shape all refusals share.
 _ERROR_RESPONSES: dict[int | str, dict[str, object]] = {

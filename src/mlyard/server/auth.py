@@ -167,7 +167,7 @@ def _local_actor(
         return None
     if not hmac.compare_digest(header[7:].strip().encode(), local_token(secret, ws).encode()):
         return None
-    from mlyard.services.tracking.run_context import current_user
+    from mlyard.services.workspaces.audit import current_user
 
     return Actor(name=current_user(), role=Role.ADMIN, address=address, via=via, request_id=request_id)
 

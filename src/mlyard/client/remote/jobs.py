@@ -15,7 +15,7 @@ from mlyard.client.jobs import JobOperations, LogWriter, apply_submission_option
 from mlyard.client.remote.closure import spec_closure
 from mlyard.client.remote.session import RemoteSession
 from mlyard.client.run_buffer import flush_pending
-from mlyard.entities.job import CodeSnapshot, Job, JobOutputInfo, JobStatus, Metric, RuntimeInfo
+from mlyard.entities.job import ENV_JOB_ID, CodeSnapshot, Job, JobOutputInfo, JobStatus, Metric, RuntimeInfo
 from mlyard.errors import NotFound
 
 FIRST_POLL_SECONDS = 0.05
@@ -210,7 +210,6 @@ class RemoteJobOperations(JobOperations):
         experiment: str | None,
         display_name: str | None,
     ) -> Job:
-        from mlyard.client.run import ENV_JOB_ID
 
         apply_submission_options(data, source, overrides, experiment, display_name)
         closure = spec_closure(data, base_dir)

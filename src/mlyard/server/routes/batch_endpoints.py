@@ -25,7 +25,7 @@ from mlyard.entities.batch_endpoint import (
     batch_deployment_from_dict,
     batch_endpoint_from_dict,
 )
-from mlyard.entities.job import Job
+from mlyard.entities.job import QUEUE, Job
 from mlyard.errors import InvalidArgument
 from mlyard.runtime.child_jobs import notify_queued
 from mlyard.server.auth import ContributorWorkspace, OperatorWorkspace, ReaderWorkspace
@@ -41,7 +41,6 @@ from mlyard.server.schemas.batch_endpoints import (
 from mlyard.server.uploads import staged_files, staged_path
 from mlyard.services.batch import batch_endpoints as service
 from mlyard.services.batch import batch_jobs
-from mlyard.services.submission.job_submission import QUEUE
 
 router = APIRouter(prefix="/api/v1/workspaces/{ws}/batch-endpoints", tags=["batch endpoints"])
 

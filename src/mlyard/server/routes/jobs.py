@@ -10,7 +10,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
 
-from mlyard.entities.job import DataInput, Job, JobStatus, Metric
+from mlyard.entities.job import QUEUE, DataInput, Job, JobStatus, Metric
 from mlyard.runtime.child_jobs import notify_queued
 from mlyard.server.auth import ContributorWorkspace, ReaderWorkspace
 from mlyard.server.routes.files import ArtifactListing, infos
@@ -30,7 +30,7 @@ from mlyard.server.schemas.jobs import (
 )
 from mlyard.server.uploads import staged_files
 from mlyard.services.execution import job_runs
-from mlyard.services.submission.job_submission import QUEUE, submit_job_dict
+from mlyard.services.submission.dispatch import submit_job_dict
 from mlyard.services.tracking import job_artifacts, jobs
 from mlyard.services.workspaces.workspace import Workspace
 

@@ -8,21 +8,38 @@ submitted. Only source is copied: no virtual environments, caches or VCS interna
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import shutil
 import tempfile
 from pathlib import Path
 
-from mlyard.errors import AlreadyExists
-from mlyard.services.tracking.source_code import copy_source_tree
+from mlyard.entities.local_files import spec_path
+from mlyard.errors import AlreadyExists, NotFound
+from mlyard.services.tracking.source_code import copy_source_tree, hash_source_folder
 from mlyard.services.workspaces.workspace import Workspace
 
 CODE_ROOT = "components/code"  # where components first stored theirs; jobs share it
 
 
+def resolve_code(code: str | None, base_dir: Path, where: str) -> tuple[str | None, str | None]:
+    """The absolute code folder (or file) and a hash of its source files."""
+    if code is None:
+        return None, None
+    path = spec_path(code, base_dir)
+    if not path.exists():
+        raise NotFound(f"{where}: {code} does not exist (looked for {path})")
+    return str(path), code_hash(path)
+
+
+def code_hash(path: Path) -> str:
+    """The content hash of a code file, or of the source files of a code folder."""
+    if path.is_file():
+        return hashlib.sha256(path.name.encode() + b"\0" + path.read_bytes()).hexdigest()
+    return hash_source_folder(path)[0]
+
+
 def store_code(workspace: Workspace, folder: Path, digest: str) -> str:
     """The artifact path of `folder`'s code (a file or folder), stored now unless already there."""
-    from mlyard.services.submission.job_submission import code_hash
-
     path = f"{CODE_ROOT}/{digest}"
     if workspace.artifacts.exists(path):
         return path

@@ -21,8 +21,7 @@ from mlyard.entities.component_spec import CommandComponentSpec, load_component
 from mlyard.entities.local_files import confine
 from mlyard.entities.names import AssetRef, parse_ref, validate_name, validate_version
 from mlyard.errors import AlreadyExists, InvalidSpec, NotFound
-from mlyard.services.assets.code_snapshots import code_folder, store_code
-from mlyard.services.submission.job_submission import resolve_code
+from mlyard.services.assets.code_snapshots import code_folder, resolve_code, store_code
 from mlyard.services.workspaces import audit
 from mlyard.services.workspaces.versioning import insert_new_version
 from mlyard.services.workspaces.workspace import Workspace

@@ -29,13 +29,14 @@ from mlyard.entities.batch_endpoint import (
     BatchSettings,
 )
 from mlyard.entities.names import parse_ref, validate_name
+from mlyard.entities.overrides import apply_override
 from mlyard.entities.spec_files import validate_spec
 from mlyard.entities.spec_values import TextMap
 from mlyard.errors import AlreadyExists, Conflict, InvalidArgument, InvalidSpec, MlyardError, NotFound
-from mlyard.services.assets.code_snapshots import store_code
+from mlyard.services.assets.code_snapshots import resolve_code, store_code
 from mlyard.services.assets.computes import check_compute
 from mlyard.services.model_registry.models import get_model_version
-from mlyard.services.submission.job_submission import apply_override, resolve_code, resolve_environment
+from mlyard.services.submission.references import resolve_environment
 from mlyard.services.workspaces import audit
 from mlyard.services.workspaces.workspace import Workspace
 from mlyard.store import batch_endpoints as rows

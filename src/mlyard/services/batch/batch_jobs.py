@@ -22,8 +22,9 @@ from mlyard.entities.job import Job, JobStatus
 from mlyard.entities.job_spec import ResolvedInput
 from mlyard.errors import Conflict, InvalidArgument, NotFound
 from mlyard.services.batch.batch_endpoints import default_deployment, get_deployment, get_endpoint
+from mlyard.services.data_assets.data import get_data_asset
 from mlyard.services.execution import job_runs
-from mlyard.services.submission.job_submission import Submission, queue_submission, resolve_asset_path
+from mlyard.services.submission.references import Submission, queue_submission, resolve_asset_path
 from mlyard.services.tracking.jobs import get_job, search_jobs
 from mlyard.services.workspaces.workspace import Workspace
 
@@ -119,8 +120,6 @@ def _local_type(path: Path) -> str:
 
 def _asset_type(workspace: Workspace, text: str) -> str:
     """The type of the data asset `text` names (uri_folder for a job output)."""
-    from mlyard.services.data_assets.data import get_data_asset
-
     if text.startswith("azureml://"):
         return "uri_folder"
     try:

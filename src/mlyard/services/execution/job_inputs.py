@@ -8,7 +8,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from mlyard.entities.job_spec import ResolvedInput
+from mlyard.services.data_assets.data import get_data_asset, local_path
 from mlyard.services.execution import job_runs
+from mlyard.services.model_registry.models import get_model_version, model_local_path
 from mlyard.services.workspaces.workspace import Workspace
 
 
@@ -20,12 +22,8 @@ def input_path(workspace: Workspace, given: ResolvedInput, cache: Path) -> Path:
         assert given.path is not None
         return Path(given.path)
     if given.source == "data":
-        from mlyard.services.data_assets.data import get_data_asset, local_path
-
         return local_path(workspace, get_data_asset(workspace, f"{given.name}:{given.version}"))
     if given.source == "model":
-        from mlyard.services.model_registry.models import get_model_version, model_local_path
-
         return model_local_path(workspace, get_model_version(workspace, f"{given.name}:{given.version}"))
     assert given.job_id is not None and given.output is not None
     output = job_runs.job_output(workspace, given.job_id, given.output)

@@ -12,8 +12,13 @@ from pathlib import Path
 from mlyard.artifacts import hash_path
 from mlyard.entities.job import JobOutputInfo
 from mlyard.entities.job_spec import JobOutput
-from mlyard.errors import MlyardError
+from mlyard.errors import MlyardError, NotFound
+from mlyard.services.data_assets.data import create_data_asset
 from mlyard.services.execution import job_runs
+from mlyard.services.execution.job_runs import job_output
+from mlyard.services.model_registry.models import register_model_folder
+from mlyard.services.tracking.job_artifacts import download_job_artifacts
+from mlyard.services.tracking.jobs import ensure_job_exists
 from mlyard.services.workspaces.workspace import Workspace
 
 
@@ -62,8 +67,6 @@ def register_output(
             return register_output(workspace, job_id, name, output, info, stored)
     try:
         if output.type in ("custom_model", "mlflow_model"):
-            from mlyard.services.model_registry.models import register_model_folder
-
             model = register_model_folder(
                 workspace, output.name, path, flavor=output.type, version=output.version,
                 description=output.description, job_id=job_id,
@@ -71,8 +74,6 @@ def register_output(
             return info.model_copy(
                 update=dict(asset_kind="model", asset_name=model.name, asset_version=model.version)
             )
-        from mlyard.services.data_assets.data import create_data_asset
-
         if not path.exists():
             raise MlyardError(f"the job wrote nothing to {path}")
         registration = create_data_asset(
@@ -83,3 +84,33 @@ def register_output(
         raise type(exc)(f"{where}: registering as {output.name}: {exc.message}") from None
     asset = registration.asset
     return info.model_copy(update=dict(asset_kind="data", asset_name=asset.name, asset_version=asset.version))
+
+
+def download_job(
+    workspace: Workspace,
+    job_id: str,
+    destination: Path,
+    output_name: str | None = None,
+    artifact_path: str | None = None,
+) -> Path:
+    """Fetch what a job left: by default its `logs/`, `outputs/<name>/` and `artifacts/` into
+    `destination`; only one output with `output_name`, only artifacts with `artifact_path`."""
+    if artifact_path is not None:
+        return download_job_artifacts(workspace, job_id, destination, artifact_path)
+    ensure_job_exists(workspace, job_id)
+    root = f"jobs/{job_id}"
+    if output_name is not None:
+        output = job_output(workspace, job_id, output_name)
+        target = destination / "outputs" / output_name
+        if workspace.artifacts.exists(output.artifact_path):
+            return workspace.artifacts.download(output.artifact_path, target)
+        target.mkdir(parents=True, exist_ok=True)  # the job wrote nothing to it
+        return target
+    found = False
+    for part in ("logs", "outputs", "artifacts"):
+        if workspace.artifacts.exists(f"{root}/{part}"):
+            workspace.artifacts.download(f"{root}/{part}", destination / part)
+            found = True
+    if not found:
+        raise NotFound(f"job {job_id} has no logs, outputs or artifacts yet")
+    return destination

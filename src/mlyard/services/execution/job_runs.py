@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from mlyard.entities.job import JobOutputInfo, JobStatus
 from mlyard.errors import Conflict, NotFound
-from mlyard.services.tracking.jobs import end_job
+from mlyard.services.tracking.jobs import end_job, get_job, start_job
 from mlyard.services.workspaces import audit
 from mlyard.services.workspaces.workspace import Workspace
 from mlyard.store import job_runs as rows
@@ -206,8 +206,6 @@ def record_reused_job(
     tags: dict[str, str] | None = None,
 ) -> str:
     """A pipeline step satisfied by an earlier identical run: Completed at once, its outputs shared."""
-    from mlyard.services.tracking.jobs import get_job, start_job
-
     parent = get_job(workspace, parent_job_id)
     job = start_job(
         workspace,

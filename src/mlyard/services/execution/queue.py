@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from mlyard.entities.job import JobStatus, RunSummary
 from mlyard.errors import Conflict, LeaseLost, NotFound
+from mlyard.services.assets.computes import list_computes
 from mlyard.services.execution import job_runs
 from mlyard.services.tracking.jobs import end_job
 from mlyard.services.workspaces.workspace import Workspace
@@ -193,8 +194,6 @@ def dispatch_of(workspace: Workspace, job_id: str) -> str | None:
 
 
 def _named_computes(workspace: Workspace) -> dict[str, str]:
-    from mlyard.services.assets.computes import list_computes
-
     return {compute.name: compute.type for compute in list_computes(workspace)}
 
 

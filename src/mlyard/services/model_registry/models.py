@@ -37,6 +37,7 @@ from mlyard.flavors.metadata import read_metadata, write_metadata
 from mlyard.flavors.signature import infer_signature
 from mlyard.services.tracking import jobs as job_service
 from mlyard.services.workspaces import audit
+from mlyard.services.workspaces.settings import get_settings
 from mlyard.services.workspaces.versioning import insert_new_version
 from mlyard.services.workspaces.workspace import Workspace
 from mlyard.store import models as model_rows
@@ -366,8 +367,6 @@ def delete_alias(workspace: Workspace, name: str, alias: str) -> None:
 
 
 def _check_unprotected(workspace: Workspace, name: str, alias: str, what: str) -> None:
-    from mlyard.services.workspaces.settings import get_settings
-
     actor = audit.current_actor()
     if actor.is_local or alias not in get_settings(workspace).protected_aliases:
         return

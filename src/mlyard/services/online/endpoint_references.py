@@ -18,6 +18,9 @@ from mlyard.entities.endpoint import CodeReference, ModelReference, OnlineDeploy
 from mlyard.entities.endpoint_spec import DeploymentSettings, InlineModel, OnlineDeploymentSpec
 from mlyard.entities.spec_files import validate_spec
 from mlyard.errors import InvalidArgument, InvalidSpec, MlyardError, NotFound
+from mlyard.services.assets.code_snapshots import resolve_code, store_code
+from mlyard.services.model_registry import models
+from mlyard.services.submission.references import resolve_environment
 from mlyard.services.workspaces.workspace import Workspace
 
 
@@ -39,8 +42,6 @@ def resolve_references(
     confined: Path | None,
 ) -> Resolved:
     """The model pinned, the environment resolved, the code stored; errors name the file and field."""
-    from mlyard.services.submission.job_submission import resolve_environment
-
     if spec.model is None and spec.code_configuration is None:
         raise InvalidSpec(
             f"{source}: model: required (azureml:NAME:VERSION, NAME@latest or NAME@ALIAS), unless a "
@@ -66,7 +67,6 @@ def _resolve_model(
     confined: Path | None,
 ) -> ModelReference | None:
     from mlyard.entities.names import parse_ref
-    from mlyard.services.model_registry import models
 
     if given is None:
         return None
@@ -91,9 +91,6 @@ def _resolve_model(
 def _store_code(
     workspace: Workspace, code: str, script: str, base_dir: Path, where: str, confined: Path | None
 ) -> CodeReference:
-    from mlyard.services.assets.code_snapshots import store_code
-    from mlyard.services.submission.job_submission import resolve_code
-
     if confined is not None:
         code = str(_confined(confined, base_dir, code, f"{where}.code"))
     folder, digest = resolve_code(code, base_dir, f"{where}.code")
@@ -126,7 +123,7 @@ def with_overrides(
     confined: Path | None,
 ) -> tuple[Resolved, DeploymentSettings]:
     """`--set instance_count=2 request_settings.request_timeout_ms=900 model=azureml:m:3` on `current`."""
-    from mlyard.services.submission.job_submission import apply_override, resolve_environment
+    from mlyard.entities.overrides import apply_override
 
     if not overrides:
         raise InvalidArgument("nothing to update: give --file or --set FIELD=VALUE")

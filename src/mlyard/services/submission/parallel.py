@@ -9,12 +9,11 @@ from mlyard.entities.job import Job
 from mlyard.entities.local_files import confine
 from mlyard.entities.parallel_spec import ResolvedParallelJob, parallel_job_from_dict
 from mlyard.errors import NotFound
+from mlyard.services.assets.code_snapshots import code_hash, resolve_code
 from mlyard.services.assets.computes import check_compute
-from mlyard.services.submission.job_submission import (
+from mlyard.services.submission.references import (
     Submission,
-    code_hash,
     queue_submission,
-    resolve_code,
     resolve_environment,
     resolve_input,
 )

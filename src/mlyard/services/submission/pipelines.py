@@ -20,12 +20,13 @@ from mlyard.entities.pipeline_spec import PipelineJobSpec
 from mlyard.entities.resolved_pipeline import ResolvedPipeline, ResolvedStep, StepInput, StepOutput
 from mlyard.entities.spec_files import validate_spec
 from mlyard.errors import MlyardError, NotFound, combined
-from mlyard.services.submission.job_submission import (
+from mlyard.services.assets.code_snapshots import code_hash, resolve_code
+from mlyard.services.assets.components import component_code_dir, get_component
+from mlyard.services.assets.computes import check_compute
+from mlyard.services.submission.references import (
     Submission,
-    code_hash,
     queue_submission,
     resolve_asset_path,
-    resolve_code,
     resolve_environment,
     resolve_input,
 )
@@ -98,8 +99,6 @@ def _step_sources(
     workspace: Workspace, spec: PipelineJobSpec, base_dir: Path, source: str
 ) -> dict[str, _StepSource]:
     """The component of every step that names one: a YAML path, or a registered `name:version`."""
-    from mlyard.services.assets.components import component_code_dir, get_component
-
     found: dict[str, _StepSource] = {}
     problems: list[MlyardError] = []
     for name, step in spec.jobs.items():
@@ -136,8 +135,6 @@ def _resolve_step(
     base_dir: Path,
     source: str,
 ) -> ResolvedStep:
-    from mlyard.services.assets.computes import check_compute
-
     name, step, component = binding.name, binding.step, binding.component
     where = f"{source}: jobs.{name}"
     check_compute(workspace, binding.compute, f"{where}.compute")

@@ -84,35 +84,3 @@ def download_job_artifacts(
     if not workspace.artifacts.exists(source):
         raise NotFound(f"job {job_id} has no artifact {artifact_path or ''!r}".replace(" ''", "s"))
     return workspace.artifacts.download(source, destination)
-
-
-def download_job(
-    workspace: Workspace,
-    job_id: str,
-    destination: Path,
-    output_name: str | None = None,
-    artifact_path: str | None = None,
-) -> Path:
-    """Fetch what a job left: by default its `logs/`, `outputs/<name>/` and `artifacts/` into
-    `destination`; only one output with `output_name`, only artifacts with `artifact_path`."""
-    if artifact_path is not None:
-        return download_job_artifacts(workspace, job_id, destination, artifact_path)
-    ensure_job_exists(workspace, job_id)
-    root = f"jobs/{job_id}"
-    if output_name is not None:
-        from mlyard.services.execution.job_runs import job_output
-
-        output = job_output(workspace, job_id, output_name)
-        target = destination / "outputs" / output_name
-        if workspace.artifacts.exists(output.artifact_path):
-            return workspace.artifacts.download(output.artifact_path, target)
-        target.mkdir(parents=True, exist_ok=True)  # the job wrote nothing to it
-        return target
-    found = False
-    for part in ("logs", "outputs", "artifacts"):
-        if workspace.artifacts.exists(f"{root}/{part}"):
-            workspace.artifacts.download(f"{root}/{part}", destination / part)
-            found = True
-    if not found:
-        raise NotFound(f"job {job_id} has no logs, outputs or artifacts yet")
-    return destination

@@ -6,8 +6,6 @@ and computing them per run would tax scripts that start hundreds of runs.
 
 from __future__ import annotations
 
-import getpass
-import os
 import platform
 import socket
 import subprocess
@@ -18,6 +16,7 @@ from pathlib import Path
 
 from mlyard.entities.job import CodeSnapshot, RuntimeInfo
 from mlyard.services.tracking.source_code import hash_source_folder
+from mlyard.services.workspaces.audit import current_user
 
 
 def entry_point() -> tuple[Path, str | None]:
@@ -82,11 +81,3 @@ def runtime_info() -> RuntimeInfo:
         user=current_user(),
         packages=dict(sorted(packages.items())),
     )
-
-
-@lru_cache(maxsize=1)
-def current_user() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):  # no passwd entry in some containers
-        return os.environ.get("USER", "unknown")

@@ -12,10 +12,13 @@ the workspace, and it would drown the trail.
 
 from __future__ import annotations
 
+import getpass
+import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -32,8 +35,6 @@ _actor: ContextVar[Actor | None] = ContextVar("mlyard_actor", default=None)
 
 
 def local_actor() -> Actor:
-    from mlyard.services.tracking.run_context import current_user
-
     return Actor(name=current_user(), role=Role.ADMIN, via="local")
 
 
@@ -110,3 +111,12 @@ def _utc(value: datetime | None) -> datetime | None:
     if value is None or value.tzinfo is not None:
         return value
     return value.replace(tzinfo=UTC)
+
+
+@lru_cache(maxsize=1)
+def current_user() -> str:
+    """Who runs this process: the name the audit trail and run records give a local caller."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry in some containers
+        return os.environ.get("USER", "unknown")

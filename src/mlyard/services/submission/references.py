@@ -1,4 +1,4 @@
-"""Submitting a job: every reference in its spec resolved and checked before a record exists.
+"""Resolving a job's references: every path, asset, job output and environment pinned and checked.
 
 A spec that names a missing file, an unknown data asset or model, or an environment that cannot
 be resolved is refused with an error naming the file and field — and no job row is written, so
@@ -8,12 +8,11 @@ asset versions (`@latest` becomes the version it was at submission), the resolve
 
 from __future__ import annotations
 
-import hashlib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mlyard.entities.job import Job, JobStatus
+from mlyard.entities.job import QUEUE, Job, JobStatus
 from mlyard.entities.job_spec import (
     LITERAL_INPUT_TYPES,
     CommandJobSpec,
@@ -21,18 +20,22 @@ from mlyard.entities.job_spec import (
     ResolvedCommandJob,
     ResolvedInput,
 )
-from mlyard.entities.local_files import confine
+from mlyard.entities.local_files import spec_path
 from mlyard.entities.names import parse_ref
-from mlyard.entities.spec_files import did_you_mean
 from mlyard.entities.spec_values import LiteralValue
 from mlyard.errors import InvalidArgument, InvalidSpec, MlyardError, NotFound
-from mlyard.services.submission.job_nesting import nesting_tags
+from mlyard.services.assets.code_snapshots import resolve_code
+from mlyard.services.assets.computes import check_compute
+from mlyard.services.assets.environments import resolve_environment as resolve_named_environment
+from mlyard.services.data_assets.data import get_data_asset
+from mlyard.services.execution.job_runs import job_output
+from mlyard.services.model_registry.models import get_model_version
+from mlyard.services.submission.snapshots import snapshot_local_paths
 from mlyard.services.tracking.jobs import start_job
 from mlyard.services.workspaces.workspace import Workspace
 
 MODEL_INPUT_TYPES = ("custom_model", "mlflow_model", "triton_model")
 _JOB_OUTPUT_PREFIX = "azureml://jobs/"
-QUEUE = "queue"  # `dispatch` of a job that workers of a team server claim
 
 
 @dataclass(frozen=True)
@@ -56,8 +59,6 @@ def queue_submission(
     which may run on other machines: its local code and inputs are stored in the artifact store."""
     spec = submission.spec
     if dispatch == QUEUE:
-        from mlyard.services.submission.snapshots import snapshot_local_paths
-
         spec = snapshot_local_paths(workspace, spec)
     return queue_job(
         workspace, spec, submission.job_type, submission.experiment, submission.display_name,
@@ -69,8 +70,6 @@ def resolve_command_job(
     workspace: Workspace, spec: CommandJobSpec, base_dir: Path, source: str
 ) -> ResolvedCommandJob:
     """Pin every reference of `spec`; `source` names the spec file in errors."""
-    from mlyard.services.assets.computes import check_compute
-
     check_compute(workspace, spec.compute, f"{source}: compute")
     code, code_hash = resolve_code(spec.code, base_dir, f"{source}: code")
     inputs: dict[str, ResolvedInput | None] = {}
@@ -133,24 +132,6 @@ def queue_job(
     )
 
 
-def resolve_code(code: str | None, base_dir: Path, where: str) -> tuple[str | None, str | None]:
-    """The absolute code folder (or file) and a hash of its source files."""
-    if code is None:
-        return None, None
-    path = _local_path(code, base_dir)
-    if not path.exists():
-        raise NotFound(f"{where}: {code} does not exist (looked for {path})")
-    return str(path), code_hash(path)
-
-
-def code_hash(path: Path) -> str:
-    from mlyard.services.tracking.source_code import hash_source_folder
-
-    if path.is_file():
-        return hashlib.sha256(path.name.encode() + b"\0" + path.read_bytes()).hexdigest()
-    return hash_source_folder(path)[0]
-
-
 def resolve_input(
     workspace: Workspace, given: JobInput | LiteralValue | None, base_dir: Path, where: str
 ) -> ResolvedInput | None:
@@ -176,9 +157,9 @@ def resolve_asset_path(
             f"{where}: {text} is a cloud datastore path; mlyard reads local paths, "
             "data assets (azureml:name:version) and job outputs (azureml://jobs/<id>/outputs/<name>)"
         )
-    if text.startswith("azureml:") or (_looks_like_ref(text) and not _local_path(text, base_dir).exists()):
+    if text.startswith("azureml:") or (_looks_like_ref(text) and not spec_path(text, base_dir).exists()):
         return _asset_input(workspace, input_type, text, where, mode)
-    local = _local_path(text, base_dir)
+    local = spec_path(text, base_dir)
     if not local.exists():
         raise NotFound(f"{where}: {text} does not exist (looked for {local})")
     if input_type == "uri_file" and not local.is_file():
@@ -191,9 +172,6 @@ def resolve_asset_path(
 def _asset_input(
     workspace: Workspace, input_type: str, text: str, where: str, mode: str | None
 ) -> ResolvedInput:
-    from mlyard.services.data_assets.data import get_data_asset
-    from mlyard.services.model_registry.models import get_model_version
-
     try:
         ref = parse_ref(text)
         if input_type in MODEL_INPUT_TYPES:
@@ -214,8 +192,6 @@ def _asset_input(
 def _job_output_input(
     workspace: Workspace, input_type: str, text: str, where: str, mode: str | None
 ) -> ResolvedInput:
-    from mlyard.services.execution.job_runs import job_output
-
     parts = text[len(_JOB_OUTPUT_PREFIX) :].split("/")
     if len(parts) < 3 or parts[1] != "outputs":
         raise InvalidSpec(f"{where}: expected azureml://jobs/<job id>/outputs/<output name>, got {text}")
@@ -236,11 +212,10 @@ def resolve_environment(
     """The resolved environment (None: mlyard's own interpreter) and how the spec named it."""
     if environment is None:
         return None, None
-    from mlyard.services.assets.environments import resolve_environment as resolve
 
     where = f"{source}: environment"
     try:
-        resolved = resolve(workspace, environment, base_dir, where)
+        resolved = resolve_named_environment(workspace, environment, base_dir, where)
     except MlyardError as exc:
         if exc.message.startswith(where):
             raise
@@ -259,13 +234,6 @@ def _literal_type(value: LiteralValue) -> str:
     return "string"
 
 
-def _local_path(text: str, base_dir: Path) -> Path:
-    if text.startswith("file://"):
-        text = text[len("file://") :]
-    path = Path(text).expanduser()
-    return confine((path if path.is_absolute() else base_dir / path).resolve(), text)
-
-
 def _looks_like_ref(text: str) -> bool:
     """`name:version` or `name@label`: no path separators, exactly one of ':' / '@'."""
     if "/" in text or "\\" in text or text.startswith("."):
@@ -275,132 +243,3 @@ def _looks_like_ref(text: str) -> bool:
     except InvalidArgument:
         return False
     return True
-
-
-def submit_job_file(
-    workspace: Workspace,
-    path: Path,
-    overrides: dict[str, str] | None = None,
-    experiment: str | None = None,
-    display_name: str | None = None,
-) -> Job:
-    """Read a job YAML of any type (`command`, `pipeline`, `sweep`, `parallel`) and queue it.
-
-    `overrides` are Azure ML's `--set` pairs (`inputs.alpha=0.3`, `limits.timeout=60`), applied
-    to the YAML before it is validated; values are read as YAML scalars.
-    """
-    from mlyard.entities.spec_files import load_yaml
-
-    path = Path(path)
-    data = load_yaml(path)
-    apply_job_overrides(data, overrides, str(path))
-    if experiment:
-        data["experiment_name"] = experiment
-    if display_name:
-        data["display_name"] = display_name
-    return submit_job_dict(workspace, data, path.resolve().parent, str(path))
-
-
-def submit_job_dict(
-    workspace: Workspace,
-    data: dict[str, Any],
-    base_dir: Path,
-    source: str,
-    dispatch: str | None = None,
-    submitted_from: str | None = None,
-) -> Job:
-    """Queue a job given as the mapping its YAML would hold; relative paths are from `base_dir`.
-
-    `submitted_from` is the job whose process submits this one (its `MLYARD_JOB_ID`): the new job
-    records it and its nesting depth, refused beyond the workspace's `max_job_nesting_depth`.
-    """
-    nesting = nesting_tags(workspace, submitted_from)  # checked first: a runaway stops at once
-    submission = resolve_job_dict(workspace, data, base_dir, source)
-    if nesting:
-        submission = replace(submission, tags={**(submission.tags or {}), **nesting})
-    return queue_submission(workspace, submission, dispatch=dispatch)
-
-
-def resolve_job_dict(workspace: Workspace, data: dict[str, Any], base_dir: Path, source: str) -> Submission:
-    """Check and resolve a job of any type (`command`, `pipeline`, `sweep`, `parallel`)."""
-    if not isinstance(data, dict):
-        raise InvalidSpec(f"{source}: expected a mapping of job fields")
-    job_type = data.get("type", "command")
-    if job_type == "command":
-        from mlyard.entities.job_spec import command_job_from_dict
-
-        return command_submission(workspace, command_job_from_dict(data, source), base_dir, source)
-    if job_type == "pipeline":
-        from mlyard.services.submission.pipelines import pipeline_submission
-
-        return pipeline_submission(workspace, data, base_dir, source)
-    if job_type == "sweep":
-        from mlyard.services.submission.sweeps import sweep_submission
-
-        return sweep_submission(workspace, data, base_dir, source)
-    if job_type == "parallel":
-        from mlyard.services.submission.parallel import parallel_submission
-
-        return parallel_submission(workspace, data, base_dir, source)
-    raise InvalidSpec(f"{source}: type: expected command, pipeline, sweep or parallel, got {job_type!r}")
-
-
-# Mappings whose keys are names the spec itself declares: `--set` may change what they hold but
-# not add a name — a new input is used by no command, so a misspelt one would be silently ignored.
-DECLARED_NAME_MAPPINGS = ("inputs", "outputs", "jobs", "search_space")
-
-
-def apply_job_overrides(data: dict[str, Any], overrides: dict[str, str] | None, source: str) -> None:
-    """Apply Azure ML's `--set` pairs (`inputs.alpha=0.3`) to a job spec mapping, before it is
-    validated; a path naming an input, output, step or search-space entry the spec does not
-    declare is refused with a did-you-mean (misspelt fields are caught by validation after)."""
-    for key, value in (overrides or {}).items():
-        _check_declared_names(data, key, value, source)
-        apply_override(data, key, value, source)
-
-
-def _check_declared_names(data: dict[str, Any], key: str, value: str, source: str) -> None:
-    parts = key.split(".")
-    target: Any = data
-    for i, part in enumerate(parts):
-        declared_here = i > 0 and parts[i - 1] in DECLARED_NAME_MAPPINGS
-        if declared_here and target is None:
-            target = {}  # the spec declares none of them
-        if not isinstance(target, dict):
-            return  # apply_override says what is wrong with this path
-        if declared_here and part not in target:
-            where = ".".join(parts[:i])
-            declared = ", ".join(str(name) for name in target) or "none"
-            hint = did_you_mean(part, [str(name) for name in target])
-            raise InvalidArgument(
-                f"--set {key}={value}: {source}: {where} has no {part!r}{hint} ({where}: {declared}); "
-                f"--set changes what the spec declares, add new {parts[i - 1]} to the file itself"
-            )
-        target = target.get(part)
-
-
-def apply_override(data: dict[str, Any], key: str, value: str, source: str) -> None:
-    """Set `a.b.c=value` in a spec mapping, creating mappings on the way."""
-    import yaml
-
-    parts = key.split(".")
-    if not all(parts):
-        raise InvalidArgument(f"--set {key}={value}: expected a dotted field path like inputs.alpha")
-    target = data
-    for i, part in enumerate(parts[:-1]):
-        child = target.setdefault(part, {})
-        if not isinstance(child, dict):
-            where = ".".join(parts[: i + 1])
-            raise InvalidArgument(f"--set {key}: {source}: {where} is not a mapping")
-        target = child
-    try:
-        parsed = yaml.safe_load(value) if value else value
-    except yaml.YAMLError:
-        parsed = value
-    leaf = target.get(parts[-1])
-    if isinstance(leaf, dict) and "value" in leaf and not isinstance(parsed, dict):
-        leaf["value"] = parsed  # `inputs.alpha=0.3` on `alpha: {type: number, value: 0.1}`
-    elif isinstance(leaf, dict) and "path" in leaf and not isinstance(parsed, dict):
-        leaf["path"] = parsed
-    else:
-        target[parts[-1]] = parsed
