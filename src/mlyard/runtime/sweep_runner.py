@@ -10,6 +10,7 @@ best trial: its params, the best value of the primary metric, and the `best_chil
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -161,16 +162,17 @@ class SweepEngine:
         if trial.stopped_early is not None:
             study.tell(trial.optuna_trial, state=optuna.trial.TrialState.PRUNED)
             self.say(f"[trial {trial.number}] stopped early: {trial.stopped_early}")
-        elif trial.result.status == JobStatus.COMPLETED and value is not None:
+        elif trial.result.status == JobStatus.COMPLETED and value is not None and not math.isnan(value):
             study.tell(trial.optuna_trial, value)
             self.say(f"[trial {trial.number}] Completed: {self.metric} {value}")
         else:
             study.tell(trial.optuna_trial, state=optuna.trial.TrialState.FAIL)
-            why = (
-                "it logged no " + self.metric
-                if trial.result.status == JobStatus.COMPLETED
-                else trial.result.status.value
-            )
+            if trial.result.status != JobStatus.COMPLETED:
+                why = trial.result.status.value
+            elif value is None:
+                why = "it logged no " + self.metric
+            else:  # a diverged trial: Optuna cannot rank NaN, so it counts as failed
+                why = f"its last {self.metric} is NaN"
             self.say(f"[trial {trial.number}] {why}")
             return
         if value is not None and (self.best_value is None or self._better(value, self.best_value)):

@@ -1,13 +1,15 @@
 """Jobs as run records: start/end, params, metrics, tags, lineage edges, search.
 
-Rules that live here: params never change once logged; metric values are numbers; a terminal
-status is final; every job belongs to an experiment (created on first use).
+Rules that live here: params never change once logged; metric values are numbers (NaN and
+±infinity included); a job's literal inputs are its params; a nested run defaults to its parent's
+experiment; searching an unknown experiment is NotFound; a terminal status is final; every job
+belongs to an experiment (created on first use).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from datetime import UTC, datetime
 from numbers import Real
 from typing import Any
@@ -152,7 +154,10 @@ def record_run_data(
         points = metrics
         if skip_logged_points and metrics:
             logged = job_rows.logged_points(session, job_id, {m.key for m in metrics})
-            points = [m for m in dict.fromkeys(metrics) if m not in logged]
+            unique: dict[Hashable, Metric] = {}
+            for metric in metrics:
+                unique.setdefault(job_rows.point_identity(metric), metric)
+            points = [m for identity, m in unique.items() if identity not in logged]
         _write_run_data(session, job_id, params or {}, points, tags or {})
         if display_name is not None:
             job_rows.set_display_name(session, job_id, display_name)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any, overload
 
@@ -124,7 +125,10 @@ def load_jobs(session: Session, job_ids: Sequence[str], with_details: bool = Tru
     ).all()
     params = _grouped(connection, ParamRow, job_ids)
     tags = _grouped(connection, TagRow, job_ids)
-    metrics = _grouped(connection, LatestMetricRow, job_ids)
+    metrics = {
+        job_id: {key: stored_metric(value) for key, value in latest.items()}
+        for job_id, latest in _grouped(connection, LatestMetricRow, job_ids).items()
+    }
     inputs: dict[str, list[DataInput]] = defaultdict(list)
     edges = connection.execute(
         select(JobInputRow.job_id, JobInputRow.kind, JobInputRow.name, JobInputRow.version)
@@ -134,7 +138,8 @@ def load_jobs(session: Session, job_ids: Sequence[str], with_details: bool = Tru
     for job_id, kind, name, version in edges:
         inputs[job_id].append(DataInput(kind=kind, name=name, version=version))
     by_id = {
-        row.id: _to_job(row, params[row.id], metrics[row.id], tags[row.id], inputs[row.id]) for row in rows
+        row.id: _to_job(row, params[row.id], metrics.get(row.id, {}), tags[row.id], inputs[row.id])
+        for row in rows
     }
     return [by_id[job_id] for job_id in job_ids if job_id in by_id]
 
@@ -245,6 +250,24 @@ def _as_number(value: str) -> float | None:
 
 
 # --- metrics -----------------------------------------------------------------------------------
+# NaN is stored as NULL: SQLite turns NaN into NULL anyway, and PostgreSQL's NaN compares greater
+# than every number, so `metrics.loss > 5` would match it. NULL matches no comparison on either
+# backend. Infinities are stored as they are (both backends order and compare them as numbers).
+
+
+def storable_metric(value: float) -> float | None:
+    """A metric value as its column holds it: NULL for NaN."""
+    return None if math.isnan(value) else value
+
+
+def stored_metric(value: float | None) -> float:
+    """A metric value read from its column: NaN for NULL."""
+    return math.nan if value is None else value
+
+
+def point_identity(metric: Metric) -> Hashable:
+    """What makes two logged points the same one (NaN equals NaN here, unlike in floats)."""
+    return metric.key, storable_metric(metric.value), metric.step, metric.timestamp
 
 
 def insert_metrics(session: Session, job_id: str, metrics: Sequence[Metric]) -> None:
@@ -257,7 +280,7 @@ def insert_metrics(session: Session, job_id: str, metrics: Sequence[Metric]) -> 
     connection.exec_driver_sql(
         f"INSERT INTO metrics (job_id, key, value, step, timestamp) VALUES "
         f"({marker}, {marker}, {marker}, {marker}, {marker})",
-        [(job_id, m.key, m.value, m.step, m.timestamp) for m in metrics],
+        [(job_id, m.key, storable_metric(m.value), m.step, m.timestamp) for m in metrics],
     )
     latest: dict[str, Metric] = {}
     for metric in metrics:
@@ -285,7 +308,7 @@ def insert_metrics(session: Session, job_id: str, metrics: Sequence[Metric]) -> 
             {
                 "job_id": job_id,
                 "key": m.key,
-                "value": m.value,
+                "value": storable_metric(m.value),
                 "step": m.step,
                 "timestamp": m.timestamp,
             }
@@ -300,7 +323,7 @@ def metric_history(session: Session, job_id: str, key: str) -> list[Metric]:
         .where(MetricRow.job_id == job_id, MetricRow.key == key)
         .order_by(MetricRow.step, MetricRow.timestamp, MetricRow.id)
     )
-    return [Metric(key=k, value=v, step=s, timestamp=t) for k, v, s, t in rows]
+    return [Metric(key=k, value=stored_metric(v), step=s, timestamp=t) for k, v, s, t in rows]
 
 
 def latest_metric_points(session: Session, job_ids: Sequence[str]) -> dict[str, list[Metric]]:
@@ -315,18 +338,18 @@ def latest_metric_points(session: Session, job_ids: Sequence[str]) -> dict[str, 
         .order_by(t.key)
     )
     for job_id, key, value, step, timestamp in rows:
-        points[job_id].append(Metric(key=key, value=value, step=step, timestamp=timestamp))
+        points[job_id].append(Metric(key=key, value=stored_metric(value), step=step, timestamp=timestamp))
     return points
 
 
-def logged_points(session: Session, job_id: str, keys: Iterable[str]) -> set[Metric]:
-    """Every point already logged under `keys` (to skip exact repeats)."""
+def logged_points(session: Session, job_id: str, keys: Iterable[str]) -> set[Hashable]:
+    """The `point_identity` of every point already logged under `keys` (to skip exact repeats)."""
     rows = session.execute(
         select(MetricRow.key, MetricRow.value, MetricRow.step, MetricRow.timestamp).where(
             MetricRow.job_id == job_id, MetricRow.key.in_(list(keys))
         )
     )
-    return {Metric(key=k, value=v, step=s, timestamp=t) for k, v, s, t in rows}
+    return {(k, v, s, t) for k, v, s, t in rows}
 
 
 def metric_keys(session: Session, job_id: str) -> list[str]:
