@@ -139,3 +139,11 @@ def test_stream_of_a_pipeline_shows_step_status_changes(ws, tmp_path):
     steps = as_json(mlyard("job", "list", "--parent-job-name", top[0]["id"], "-o", "json", workspace=ws))
     assert sorted(j["display_name"] for j in steps) == ["first", "second"]
     assert len(as_json(mlyard("job", "list", "--all", "-o", "json", workspace=ws))) == 6
+
+
+def test_listing_jobs_of_an_unknown_experiment_names_it_with_exit_3(ws, tmp_path):
+    mlyard("job", "list", workspace=ws)
+    done = mlyard("job", "list", "-e", "nosuch-exp", workspace=ws, expect=3)
+    assert (
+        "experiment 'nosuch-exp' does not exist; list experiments with: mlyard job experiments" in done.stderr
+    )

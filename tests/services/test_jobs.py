@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from mlyard.entities.job import DataInput, JobStatus
@@ -99,6 +101,66 @@ def test_search_orders_jobs_without_the_metric_last(workspace):
     for direction in ("ASC", "DESC"):
         ids = [j.id for j in jobs.search_jobs(workspace, order_by=f"metrics.mse {direction}")]
         assert ids == [with_metric.id, without.id]
+
+
+def _job_with(workspace, experiment="sorting", params=None, metrics=None):
+    job = jobs.start_job(workspace, experiment=experiment)
+    points = [jobs.make_metric(key, value) for key, value in (metrics or {}).items()]
+    jobs.record_run_data(workspace, job.id, params=params, metrics=points)
+    return job.id
+
+
+def test_numeric_looking_params_order_as_numbers_and_other_values_after_them(workspace):
+    ids = {alpha: _job_with(workspace, params={"alpha": alpha}) for alpha in ("9", "100", "10", "0.05")}
+    text = _job_with(workspace, params={"alpha": "auto"})
+    missing = _job_with(workspace)
+
+    def ordered(direction: str) -> list[str]:
+        return [j.id for j in jobs.search_jobs(workspace, order_by=f"params.alpha {direction}")]
+
+    by_number = [ids["0.05"], ids["9"], ids["10"], ids["100"]]
+    assert ordered("ASC") == [*by_number, text, missing]
+    assert ordered("DESC") == [*by_number[::-1], text, missing]
+    found = jobs.search_jobs(workspace, "params.alpha > 9.5", order_by="params.alpha DESC")
+    assert [j.id for j in found] == [ids["100"], ids["10"]]
+
+
+def test_nan_and_infinite_metrics_are_stored_and_filter_and_order_without_crashing(workspace):
+    ids = {
+        name: _job_with(workspace, metrics={"loss": value})
+        for name, value in [
+            ("low", 0.5),
+            ("nan", math.nan),
+            ("high", 2.0),
+            ("inf", math.inf),
+            ("-inf", -math.inf),
+        ]
+    }
+    missing = _job_with(workspace)
+
+    def ordered(direction: str) -> list[str]:
+        return [j.id for j in jobs.search_jobs(workspace, order_by=f"metrics.loss {direction}")]
+
+    # Numbers (infinities included) in order, then NaN, then jobs without the metric, as MLflow sorts.
+    assert ordered("ASC") == [ids["-inf"], ids["low"], ids["high"], ids["inf"], ids["nan"], missing]
+    assert ordered("DESC") == [ids["inf"], ids["high"], ids["low"], ids["-inf"], ids["nan"], missing]
+    # NaN matches no comparison; infinities compare as the numbers they are.
+    found = jobs.search_jobs(workspace, "metrics.loss > 1", order_by="metrics.loss ASC")
+    assert [j.id for j in found] == [ids["high"], ids["inf"]]
+    found = jobs.search_jobs(workspace, "metrics.loss < 1", order_by="metrics.loss ASC")
+    assert [j.id for j in found] == [ids["-inf"], ids["low"]]
+    assert math.isnan(jobs.get_job(workspace, ids["nan"]).metrics["loss"])
+    assert math.isnan(jobs.metric_history(workspace, ids["nan"], "loss")[0].value)
+
+
+def test_searching_an_unknown_experiment_names_it(workspace):
+    _job_with(workspace, experiment="known")
+    with pytest.raises(
+        NotFound, match="experiment 'nosuch-exp' does not exist; list experiments with: mlyard job"
+    ):
+        jobs.search_jobs(workspace, experiments=["known", "nosuch-exp"])
+    assert len(jobs.search_jobs(workspace, experiments="known")) == 1
+    assert jobs.search_jobs(workspace, experiments="Default") == []  # Default always exists
 
 
 @pytest.mark.parametrize(

@@ -23,6 +23,7 @@ from mlyard.errors import Conflict, InvalidArgument, NotFound
 from mlyard.services import audit
 from mlyard.services.ids import new_job_id
 from mlyard.services.workspace import Workspace
+from mlyard.store import experiments as experiment_rows
 from mlyard.store import jobs as job_rows
 
 DEFAULT_EXPERIMENT = "Default"
@@ -267,6 +268,8 @@ def search_jobs(
     if not 0 < max_results <= MAX_SEARCH_RESULTS:
         raise InvalidArgument(f"max_results must be between 1 and {MAX_SEARCH_RESULTS}, got {max_results}")
     with workspace.database.read() as session:
+        if experiments:
+            _require_experiments(session, experiments)
         ids = job_rows.search_job_ids(session, clauses, order, experiments, max_results, offset, parent)
         return job_rows.load_jobs(session, ids, with_details=False)
 
@@ -295,6 +298,21 @@ def ensure_job_exists(workspace: Workspace, job_id: str) -> None:
     """`NotFound` unless the job exists; one indexed lookup, for hot paths that need no record."""
     with workspace.database.read() as session:
         _require_job(session, job_id)
+
+
+def _require_experiments(session: Session, names: Sequence[str]) -> None:
+    """`NotFound` naming the experiments that do not exist: an empty answer would hide a typo.
+    `Default` always exists (as MLflow's experiment "0"), even before its first run creates it."""
+    known = experiment_rows.by_names(session, names)
+    missing = [name for name in dict.fromkeys(names) if name not in known and name != DEFAULT_EXPERIMENT]
+    if missing:
+        listed = ", ".join(repr(name) for name in missing)
+        what = (
+            f"experiment {listed} does not exist"
+            if len(missing) == 1
+            else f"experiments {listed} do not exist"
+        )
+        raise NotFound(f"{what}; list experiments with: mlyard job experiments")
 
 
 def _require_job(session: Session, job_id: str) -> None:

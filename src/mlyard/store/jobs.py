@@ -399,21 +399,41 @@ def search_job_ids(
         stmt = stmt.where(compare(column, clause.op, clause.value))
     ordering = []
     for term in order_by:
-        column, stmt = _column_for(stmt, term.kind, term.key, numeric=term.kind == "metrics", outer=True)
-        # Jobs without the key sort last either way, as MLflow does.
-        ordering.extend([column.is_(None), column.asc() if term.ascending else column.desc()])
+        keys, stmt = _order_keys(stmt, term)
+        ordering.extend(keys)
     ordering.extend([JobRow.created_at.desc(), JobRow.id.desc()])
     stmt = stmt.order_by(*ordering).limit(max_results).offset(offset)
     return list(session.scalars(stmt))
 
 
-def _column_for(stmt: Any, kind: str, key: str, numeric: bool, outer: bool = False) -> tuple[Any, Any]:
+def _order_keys(stmt: Any, term: OrderTerm) -> tuple[list[Any], Any]:
+    """The ORDER BY keys of one term, either direction: jobs without the key last (as MLflow
+    sorts them); a metric's NaN after its numbers; a param's numbers compared as numbers, then
+    its other values as text."""
+    if term.kind == "attributes":
+        column = _ATTRIBUTE_COLUMNS[term.key]
+        return [column.is_(None), column.asc() if term.ascending else column.desc()], stmt
+    table: Any = {"metrics": LatestMetricRow, "params": ParamRow, "tags": TagRow}[term.kind]
+    joined = aliased(table)
+    stmt = stmt.outerjoin(joined, and_(joined.job_id == JobRow.id, joined.key == term.key))
+    keys = [joined.job_id.is_(None)]
+    columns = [joined.value]
+    if term.kind == "metrics":
+        keys.append(joined.value.is_(None))  # NaN is stored as NULL
+    elif term.kind == "params":
+        keys.append(joined.value_number.is_(None))
+        columns.insert(0, joined.value_number)
+    keys.extend(column.asc() if term.ascending else column.desc() for column in columns)
+    return keys, stmt
+
+
+def _column_for(stmt: Any, kind: str, key: str, numeric: bool) -> tuple[Any, Any]:
+    """The column a filter clause compares, joined in (a NaN metric, stored as NULL, matches nothing)."""
     if kind == "attributes":
         return _ATTRIBUTE_COLUMNS[key], stmt
     table: Any = {"metrics": LatestMetricRow, "params": ParamRow, "tags": TagRow}[kind]
     joined = aliased(table)
-    on = and_(joined.job_id == JobRow.id, joined.key == key)
-    stmt = stmt.outerjoin(joined, on) if outer else stmt.join(joined, on)
+    stmt = stmt.join(joined, and_(joined.job_id == JobRow.id, joined.key == key))
     if kind == "params" and numeric:
         return joined.value_number, stmt
     return joined.value, stmt
