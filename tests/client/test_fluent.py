@@ -67,6 +67,17 @@ def test_starting_a_second_run_needs_nested(client):
     assert client.jobs.get(child.id).parent_job_id == parent.id
 
 
+def test_a_nested_run_lands_in_its_parents_experiment(client):
+    with mlyard.start_run(experiment="nest") as parent:
+        with mlyard.start_run(nested=True) as child:
+            mlyard.log_metric("x", 1)
+        with mlyard.start_run(experiment="elsewhere", nested=True) as placed:
+            pass
+    assert client.jobs.get(child.id).experiment == "nest"
+    assert client.jobs.get(child.id).parent_job_id == parent.id
+    assert client.jobs.get(placed.id).experiment == "elsewhere"  # an explicit one still wins
+
+
 def test_a_nan_or_infinite_metric_is_stored_and_the_run_completes(client):
     with mlyard.start_run(experiment="diverge") as run:
         mlyard.log_param("alpha", 0.5)

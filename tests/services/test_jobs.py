@@ -42,6 +42,16 @@ def test_params_are_immutable_but_relogging_the_same_value_is_fine(workspace):
     assert jobs.get_job(workspace, job.id).params == {"alpha": "0.5"}
 
 
+def test_a_param_relogged_as_the_same_number_written_another_way_is_not_a_change(workspace):
+    # A job's input `alpha: 1` is its param "1"; the script's log_param("alpha", float(...)) says "1.0".
+    job = jobs.start_job(workspace)
+    jobs.record_run_data(workspace, job.id, params={"alpha": "1", "solver": "auto"})
+    jobs.record_run_data(workspace, job.id, params={"alpha": "1.0", "solver": "auto"})
+    assert jobs.get_job(workspace, job.id).params == {"alpha": "1", "solver": "auto"}
+    with pytest.raises(Conflict, match="param 'alpha' .* already '1', cannot change it to '1.5'"):
+        jobs.record_run_data(workspace, job.id, params={"alpha": "1.5"})
+
+
 def test_metric_history_keeps_every_point_and_latest_follows_the_highest_step(workspace):
     job = jobs.start_job(workspace)
     points = [jobs.make_metric("loss", 1.0 / (s + 1), step=s, timestamp=1000 + s) for s in range(5)]
@@ -161,6 +171,14 @@ def test_searching_an_unknown_experiment_names_it(workspace):
         jobs.search_jobs(workspace, experiments=["known", "nosuch-exp"])
     assert len(jobs.search_jobs(workspace, experiments="known")) == 1
     assert jobs.search_jobs(workspace, experiments="Default") == []  # Default always exists
+
+
+def test_a_nested_job_without_an_experiment_joins_its_parents(workspace):
+    parent = jobs.start_job(workspace, experiment="nest")
+    child = jobs.start_job(workspace, parent_job_id=parent.id)
+    assert child.experiment == "nest" and jobs.get_job(workspace, child.id).experiment == "nest"
+    with pytest.raises(NotFound, match="parent job 'gone' does not exist"):
+        jobs.start_job(workspace, parent_job_id="gone")
 
 
 @pytest.mark.parametrize(

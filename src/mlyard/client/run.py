@@ -71,7 +71,7 @@ class Run:
         with self._lock:
             for key, value in checked.items():
                 before = self._logged_params.get(key)
-                if before is not None and before != value:
+                if before is not None and not job_service.same_param_value(before, value):
                     raise Conflict(
                         f"param {key!r} of job {self.id} is already {before!r}, cannot change it "
                         f"to {value!r}; params are immutable: log a metric or tag instead"
@@ -329,8 +329,10 @@ def start_run(
             run = Run(client, job_id, owns_job=False)
         else:
             parent = _active[-1].id if (_active and nested) else None
+            if experiment is None and parent is None:
+                experiment = os.environ.get("MLYARD_EXPERIMENT_NAME")
             job = client.jobs.create_run(
-                experiment=experiment or os.environ.get("MLYARD_EXPERIMENT_NAME"),
+                experiment=experiment,  # a nested run without one joins its parent's (services)
                 display_name=display_name,
                 tags=tags,
                 parent_job_id=parent,

@@ -26,7 +26,7 @@ from mlyard.runtime.command_runner import JobLog, LogCallback, RunResult
 from mlyard.runtime.early_termination import TrialHistory, termination_rule
 from mlyard.runtime.sweep_sampling import make_sampler, suggest
 from mlyard.services import job_runs
-from mlyard.services.jobs import end_job, get_job, make_metric, metric_history, record_run_data, set_tags
+from mlyard.services.jobs import end_job, get_job, make_metric, metric_history, set_tags
 from mlyard.services.workspace import Workspace
 
 POLL_SECONDS = 0.5
@@ -143,7 +143,7 @@ class SweepEngine:
             f"trial {number}",
             {"mlyard.trial": str(number)},
         )
-        record_run_data(self.workspace, child, params={key: str(value) for key, value in values.items()})
+        # The sampled values become the trial's params with the job (services.jobs.input_params).
         trial = Trial(number, child, optuna_trial, values)
         self.trials.append(trial)
         self.say(f"[trial {number}] Running as job {child}: {self._shown(values)}")
@@ -210,7 +210,7 @@ class SweepEngine:
         if self.best is None or self.best_value is None:
             return {}
         return {
-            "params": {key: str(value) for key, value in self.best.values.items()},
+            "params": get_job(self.workspace, self.best.job_id).params,  # sampled values and inputs
             "metrics": [make_metric(self.metric, self.best_value)],
             "tags": {"best_child_run_id": self.best.job_id, "mlyard.trials": str(len(self.trials))},
         }
