@@ -40,7 +40,9 @@ def test_no_circle_of_imports_in_mlyard():
 
     graph = grimp.build_graph("mlyard", cache_dir=None)
     circles = _circles({module: graph.find_modules_directly_imported_by(module) for module in graph.modules})
-    assert not circles, "modules that import each other in a circle:\n" + "\n".join(", ".join(c) for c in circles)
+    assert not circles, "modules that import each other in a circle:\n" + "\n".join(
+        ", ".join(c) for c in circles
+    )
 
 
 def _circles(imports: dict[str, set[str]]) -> list[list[str]]:

@@ -183,3 +183,60 @@ def test_a_job_that_submits_itself_stops_at_the_workspace_nesting_depth(ws, tmp_
     jobs = as_json(mlyard("job", "list", "-o", "json", workspace=ws))
     assert sorted(job["tags"].get("mlyard.nesting_depth", "0") for job in jobs) == ["0", "1", "2"]
     assert {job["status"] for job in jobs} == {"Failed"}
+
+
+def test_literal_inputs_are_the_jobs_params_and_order_as_numbers(ws, tmp_path):
+    path = write_job(
+        tmp_path / "proj",
+        "command: echo ${{inputs.alpha}} ${{inputs.solver}}\n"
+        "inputs: {alpha: 0.1, solver: auto}\nexperiment_name: literal-params\n",
+    )
+    ids = {}
+    for alpha in ("9", "100", "10", "0.05"):
+        done = mlyard(
+            "job", "create", "-f", str(path), "--stream", "--set", f"inputs.alpha={alpha}", workspace=ws
+        )
+        ids[alpha] = re.search(r"job (\S+) Completed", done.stdout + done.stderr)[1]
+    shown = as_json(mlyard("job", "show", ids["9"], "-o", "json", workspace=ws))
+    assert shown["params"] == {"alpha": "9", "solver": "auto"}
+    listed = mlyard(
+        "job", "list", "-e", "literal-params", "--filter", "params.alpha > 9.5",
+        "--order-by", "params.alpha DESC", "-o", "json", workspace=ws,
+    )  # fmt: skip
+    assert [job["id"] for job in as_json(listed)] == [ids["100"], ids["10"]]
+    ordered = as_json(mlyard("job", "list", "--order-by", "params.alpha DESC", "-o", "json", workspace=ws))
+    assert [job["id"] for job in ordered] == [ids["100"], ids["10"], ids["9"], ids["0.05"]]
+
+
+def test_a_pipeline_and_its_steps_record_their_literal_inputs_as_params(ws, tmp_path):
+    path = tmp_path / "pipeline.yml"
+    path.write_text(
+        textwrap.dedent(
+            """\
+            type: pipeline
+            experiment_name: piped
+            inputs: {alpha: 0.3}
+            jobs:
+              train:
+                command: echo ${{inputs.alpha}} ${{inputs.depth}}
+                inputs: {alpha: "${{parent.inputs.alpha}}", depth: 4}
+            """
+        )
+    )
+    mlyard("job", "create", "-f", str(path), "--stream", "--set", "inputs.alpha=0.7", workspace=ws)
+    [pipeline] = as_json(mlyard("job", "list", "-o", "json", workspace=ws))
+    assert pipeline["params"] == {"alpha": "0.7"}
+    [step] = as_json(mlyard("job", "list", "--parent-job-name", pipeline["id"], "-o", "json", workspace=ws))
+    assert step["params"] == {"alpha": "0.7", "depth": "4"}
+    found = as_json(
+        mlyard("job", "list", "--all", "--filter", "params.depth = 4", "-o", "json", workspace=ws)
+    )
+    assert [job["id"] for job in found] == [step["id"]]
+
+
+def test_listing_jobs_of_an_unknown_experiment_names_it_with_exit_3(ws, tmp_path):
+    mlyard("job", "list", workspace=ws)
+    done = mlyard("job", "list", "-e", "nosuch-exp", workspace=ws, expect=3)
+    assert (
+        "experiment 'nosuch-exp' does not exist; list experiments with: mlyard job experiments" in done.stderr
+    )

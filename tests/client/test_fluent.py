@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
 import textwrap
@@ -64,6 +65,58 @@ def test_starting_a_second_run_needs_nested(client):
         with mlyard.start_run(nested=True) as child:
             mlyard.log_metric("x", 1)
     assert client.jobs.get(child.id).parent_job_id == parent.id
+
+
+def test_a_nested_run_lands_in_its_parents_experiment(client):
+    with mlyard.start_run(experiment="nest") as parent:
+        with mlyard.start_run(nested=True) as child:
+            mlyard.log_metric("x", 1)
+        with mlyard.start_run(experiment="elsewhere", nested=True) as placed:
+            pass
+    assert client.jobs.get(child.id).experiment == "nest"
+    assert client.jobs.get(child.id).parent_job_id == parent.id
+    assert client.jobs.get(placed.id).experiment == "elsewhere"  # an explicit one still wins
+
+
+def test_a_nan_or_infinite_metric_is_stored_and_the_run_completes(client):
+    with mlyard.start_run(experiment="diverge") as run:
+        mlyard.log_param("alpha", 0.5)
+        mlyard.log_metric("loss", 1.0, step=0)
+        mlyard.log_metric("loss", float("nan"), step=1)
+        mlyard.log_metrics({"grad": float("inf"), "floor": -math.inf, "ok": 2.0})
+    job = client.jobs.get(run.id)
+    assert job.status == mlyard.JobStatus.COMPLETED and job.params == {"alpha": "0.5"}
+    assert math.isnan(job.metrics["loss"])
+    assert (job.metrics["grad"], job.metrics["floor"], job.metrics["ok"]) == (math.inf, -math.inf, 2.0)
+    first, second = client.jobs.metric_history(run.id, "loss")
+    assert (first.step, first.value, second.step) == (0, 1.0, 1) and math.isnan(second.value)
+    assert json.loads(json.dumps(job.summary(), allow_nan=False))["metrics"]["loss"] == "NaN"
+
+
+@pytest.mark.parametrize("value", [None, "high", True, [1.0]])
+def test_a_metric_that_is_not_a_number_is_refused_at_the_call(client, value):
+    with mlyard.start_run() as run:
+        mlyard.log_metric("good", 1.0)
+        with pytest.raises(InvalidArgument, match="metric 'loss' must be a number, got "):
+            mlyard.log_metric("loss", value)
+    job = client.jobs.get(run.id)
+    assert job.status == mlyard.JobStatus.COMPLETED and job.metrics == {"good": 1.0}
+
+
+def test_a_refused_flush_keeps_the_good_values_and_the_run_still_ends(client):
+    run = mlyard.start_run()
+    client.jobs.log_batch(run.id, {"alpha": "1"})  # another writer set it first
+    mlyard.log_param("alpha", 2)  # buffered: the store refuses it at the flush
+    mlyard.log_param("beta", 3)
+    mlyard.log_metric("loss", 0.5)
+    mlyard.set_tag("team", "clinic")
+    with pytest.raises(Conflict, match="param 'alpha' of job .* is already '1', cannot change it to '2'"):
+        mlyard.end_run()
+    assert mlyard.active_run() is None
+    job = client.jobs.get(run.id)  # a read flushes what is pending: nothing is, nothing raises
+    assert job.status == mlyard.JobStatus.COMPLETED
+    assert job.params == {"alpha": "1", "beta": "3"}
+    assert job.metrics == {"loss": 0.5} and job.tags["team"] == "clinic"
 
 
 def test_changing_a_param_fails_at_the_call(client):

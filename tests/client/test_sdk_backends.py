@@ -195,6 +195,14 @@ def test_a_command_job_runs_logs_streams_and_registers_its_output(client, projec
     assert ("sdk-jobs", 1) in client.jobs.experiments()
 
 
+def test_searching_an_unknown_experiment_is_not_found_naming_it(client):
+    with mlyard.start_run(experiment="known"):
+        mlyard.log_metric("m", 1.0)
+    with pytest.raises(NotFound, match="experiment 'nosuch-exp' does not exist; list experiments with"):
+        client.jobs.search(experiments="nosuch-exp")
+    assert len(client.jobs.list(experiment="known")) == 1
+
+
 def test_a_failing_job_raises_with_its_last_log_lines(client, project):
     write(project / "src" / "train.py", "print('about to fail', flush=True)\nraise SystemExit(3)\n")
     with pytest.raises(JobNotCompleted, match="exited with code 3"):

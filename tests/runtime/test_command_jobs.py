@@ -97,7 +97,7 @@ def test_command_job_runs_and_records_everything(workspace, project, tmp_path):
     assert done.status == JobStatus.COMPLETED
     assert done.experiment == "command-jobs" and done.display_name == "first"
     assert done.tags == {"team": "yard"}
-    assert done.params == {"alpha": "0.5"}
+    assert done.params == {"alpha": "0.5", "epochs": "3"}  # its literal inputs; the script logs alpha too
     assert [p.value for p in metric_history(workspace, job.id, "loss")] == [1.0, 0.5, 1 / 3]
     assert done.code is not None and done.code.source_hash
     log = read_log(workspace, job.id).decode()

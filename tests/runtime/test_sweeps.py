@@ -107,7 +107,9 @@ def test_grid_sweep_tries_every_combination_once(workspace, project):
         for c, _, _ in job_runs.children(workspace, job.id)
     )
     assert combos == sorted((lr, b) for lr in ("0.05", "0.1", "0.2") for b in ("gbdt", "dart"))
-    assert get_job(workspace, job.id).params == {"learning_rate": "0.1", "boosting": "gbdt"}
+    # The best trial's params: its sampled values and the trial's literal input `steps`.
+    best = {"learning_rate": "0.1", "boosting": "gbdt", "steps": "1"}
+    assert get_job(workspace, job.id).params == best
 
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from mlyard.entities.job import DataInput, JobStatus
@@ -38,6 +40,16 @@ def test_params_are_immutable_but_relogging_the_same_value_is_fine(workspace):
         jobs.record_run_data(workspace, job.id, params={"alpha": "0.7", "other": "1"})
     # The refused write left nothing half-done: 'other' was not stored either.
     assert jobs.get_job(workspace, job.id).params == {"alpha": "0.5"}
+
+
+def test_a_param_relogged_as_the_same_number_written_another_way_is_not_a_change(workspace):
+    # A job's input `alpha: 1` is its param "1"; the script's log_param("alpha", float(...)) says "1.0".
+    job = jobs.start_job(workspace)
+    jobs.record_run_data(workspace, job.id, params={"alpha": "1", "solver": "auto"})
+    jobs.record_run_data(workspace, job.id, params={"alpha": "1.0", "solver": "auto"})
+    assert jobs.get_job(workspace, job.id).params == {"alpha": "1", "solver": "auto"}
+    with pytest.raises(Conflict, match="param 'alpha' .* already '1', cannot change it to '1.5'"):
+        jobs.record_run_data(workspace, job.id, params={"alpha": "1.5"})
 
 
 def test_metric_history_keeps_every_point_and_latest_follows_the_highest_step(workspace):
@@ -99,6 +111,74 @@ def test_search_orders_jobs_without_the_metric_last(workspace):
     for direction in ("ASC", "DESC"):
         ids = [j.id for j in jobs.search_jobs(workspace, order_by=f"metrics.mse {direction}")]
         assert ids == [with_metric.id, without.id]
+
+
+def _job_with(workspace, experiment="sorting", params=None, metrics=None):
+    job = jobs.start_job(workspace, experiment=experiment)
+    points = [jobs.make_metric(key, value) for key, value in (metrics or {}).items()]
+    jobs.record_run_data(workspace, job.id, params=params, metrics=points)
+    return job.id
+
+
+def test_numeric_looking_params_order_as_numbers_and_other_values_after_them(workspace):
+    ids = {alpha: _job_with(workspace, params={"alpha": alpha}) for alpha in ("9", "100", "10", "0.05")}
+    text = _job_with(workspace, params={"alpha": "auto"})
+    missing = _job_with(workspace)
+
+    def ordered(direction: str) -> list[str]:
+        return [j.id for j in jobs.search_jobs(workspace, order_by=f"params.alpha {direction}")]
+
+    by_number = [ids["0.05"], ids["9"], ids["10"], ids["100"]]
+    assert ordered("ASC") == [*by_number, text, missing]
+    assert ordered("DESC") == [*by_number[::-1], text, missing]
+    found = jobs.search_jobs(workspace, "params.alpha > 9.5", order_by="params.alpha DESC")
+    assert [j.id for j in found] == [ids["100"], ids["10"]]
+
+
+def test_nan_and_infinite_metrics_are_stored_and_filter_and_order_without_crashing(workspace):
+    ids = {
+        name: _job_with(workspace, metrics={"loss": value})
+        for name, value in [
+            ("low", 0.5),
+            ("nan", math.nan),
+            ("high", 2.0),
+            ("inf", math.inf),
+            ("-inf", -math.inf),
+        ]
+    }
+    missing = _job_with(workspace)
+
+    def ordered(direction: str) -> list[str]:
+        return [j.id for j in jobs.search_jobs(workspace, order_by=f"metrics.loss {direction}")]
+
+    # Numbers (infinities included) in order, then NaN, then jobs without the metric, as MLflow sorts.
+    assert ordered("ASC") == [ids["-inf"], ids["low"], ids["high"], ids["inf"], ids["nan"], missing]
+    assert ordered("DESC") == [ids["inf"], ids["high"], ids["low"], ids["-inf"], ids["nan"], missing]
+    # NaN matches no comparison; infinities compare as the numbers they are.
+    found = jobs.search_jobs(workspace, "metrics.loss > 1", order_by="metrics.loss ASC")
+    assert [j.id for j in found] == [ids["high"], ids["inf"]]
+    found = jobs.search_jobs(workspace, "metrics.loss < 1", order_by="metrics.loss ASC")
+    assert [j.id for j in found] == [ids["-inf"], ids["low"]]
+    assert math.isnan(jobs.get_job(workspace, ids["nan"]).metrics["loss"])
+    assert math.isnan(jobs.metric_history(workspace, ids["nan"], "loss")[0].value)
+
+
+def test_searching_an_unknown_experiment_names_it(workspace):
+    _job_with(workspace, experiment="known")
+    with pytest.raises(
+        NotFound, match="experiment 'nosuch-exp' does not exist; list experiments with: mlyard job"
+    ):
+        jobs.search_jobs(workspace, experiments=["known", "nosuch-exp"])
+    assert len(jobs.search_jobs(workspace, experiments="known")) == 1
+    assert jobs.search_jobs(workspace, experiments="Default") == []  # Default always exists
+
+
+def test_a_nested_job_without_an_experiment_joins_its_parents(workspace):
+    parent = jobs.start_job(workspace, experiment="nest")
+    child = jobs.start_job(workspace, parent_job_id=parent.id)
+    assert child.experiment == "nest" and jobs.get_job(workspace, child.id).experiment == "nest"
+    with pytest.raises(NotFound, match="parent job 'gone' does not exist"):
+        jobs.start_job(workspace, parent_job_id="gone")
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,9 @@ interpreter exit if the script did not end it: Failed if the script died of an e
 Logging must not slow training down, so params, tags and metric points collect in memory and are
 written in one transaction when the buffer is large or old enough, when the run ends, before any
 read through the SDK, at interpreter exit and when the `with` block raises. Validation happens at
-the call, so a bad value fails where it was logged, not at the next flush.
+the call, so a bad value fails where it was logged, not at the next flush; a batch the store
+still refuses (a param another writer set differently) is written piece by piece, so the good
+values are kept and the run still ends.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from mlyard.client.run_buffer import add_pending, discard_pending, flush_pending
 from mlyard.entities.job import ENV_JOB_ID, Job, JobStatus, Metric
 from mlyard.entities.model import ModelVersion
-from mlyard.errors import Conflict
+from mlyard.errors import Conflict, MlyardError
 from mlyard.flavors import guess_flavor
 from mlyard.services.model_registry import models as model_service
 from mlyard.services.tracking import jobs as job_service
@@ -69,7 +71,7 @@ class Run:
         with self._lock:
             for key, value in checked.items():
                 before = self._logged_params.get(key)
-                if before is not None and before != value:
+                if before is not None and not job_service.same_param_value(before, value):
                     raise Conflict(
                         f"param {key!r} of job {self.id} is already {before!r}, cannot change it "
                         f"to {value!r}; params are immutable: log a metric or tag instead"
@@ -171,31 +173,73 @@ class Run:
         return self.client.jobs.get(self.id)
 
     def flush(self) -> None:
+        """Write what is buffered. A refused batch is written again piece by piece, so a refused
+        value (a param another writer set differently, say) cannot take the good ones with it;
+        the first refusal is then raised, and the refused values are not retried."""
         params, tags, metrics = self._take_buffer()
         if not (params or tags or metrics):
             return
         try:
             self.client.jobs.log_batch(self.id, params, metrics, tags)
-        except BaseException:
-            self._restore_buffer(params, tags, metrics)
-            raise
+            return
+        except BaseException as exc:
+            if not _is_refusal(exc):
+                self._restore_buffer(params, tags, metrics)  # a later flush retries it
+                raise
+        refusals = self._write_apart(params, tags, metrics)
+        if refusals:
+            raise refusals[0]
 
     def end(self, status: JobStatus = JobStatus.COMPLETED, error: str | None = None) -> None:
-        """Write what is buffered and, if this run started its job, end it (one transaction)."""
+        """Write what is buffered and, if this run started its job, end it (one transaction).
+
+        If that transaction is refused, the data is written piece by piece and the run is ended
+        anyway, so one refused value never leaves it Running; the first refusal is then raised.
+        """
         if self.ended:
             return
         if not self.owns_job:
             self.flush()
-        else:
-            params, tags, metrics = self._take_buffer()
-            try:
-                self.client.jobs.end_run(self.id, status, error, params, metrics, tags)
-            except BaseException:
+            self._forget()
+            return
+        params, tags, metrics = self._take_buffer()
+        refusals: list[BaseException] = []
+        try:
+            self.client.jobs.end_run(self.id, status, error, params, metrics, tags)
+        except BaseException as exc:
+            if not _is_refusal(exc):
                 self._restore_buffer(params, tags, metrics)
                 raise
+            refusals = self._write_apart(params, tags, metrics)
+            self.client.jobs.end_run(self.id, status, error)  # a refused end itself raises here
+        self._forget()
+        if refusals:
+            raise refusals[0]
+
+    def _forget(self) -> None:
         self.ended = True
         discard_pending(self)
         self._registered = False
+
+    def _write_apart(
+        self, params: dict[str, str], tags: dict[str, str], metrics: list[Metric]
+    ) -> list[BaseException]:
+        """Write a refused batch as metrics and tags together, then each param alone; returns
+        the refusals. A failure that is not a refusal puts what is unwritten back and raises."""
+        pieces = [({}, metrics, tags), *(({key: value}, [], {}) for key, value in params.items())]
+        refusals: list[BaseException] = []
+        for index, (some_params, some_metrics, some_tags) in enumerate(pieces):
+            if not (some_params or some_metrics or some_tags):
+                continue
+            try:
+                self.client.jobs.log_batch(self.id, some_params, some_metrics, some_tags)
+            except BaseException as exc:
+                if not _is_refusal(exc):
+                    for rest_params, rest_metrics, rest_tags in pieces[index:]:
+                        self._restore_buffer(rest_params, rest_tags, rest_metrics)
+                    raise
+                refusals.append(exc)
+        return refusals
 
     def _take_buffer(self) -> tuple[dict[str, str], dict[str, str], list[Metric]]:
         with self._lock:
@@ -246,6 +290,12 @@ class Run:
         return active_run_or_start()
 
 
+def _is_refusal(exc: BaseException) -> bool:
+    """The store or server refused the data itself (a 4xx): sending it again gets the same answer.
+    Anything else (an unreachable server, a locked database) may pass, so the data is kept."""
+    return isinstance(exc, MlyardError) and exc.http_status < 500
+
+
 # --- the active run: the one piece of process-wide state -------------------------------------
 
 
@@ -278,8 +328,10 @@ def start_run(
             run = Run(client, job_id, owns_job=False)
         else:
             parent = _active[-1].id if (_active and nested) else None
+            if experiment is None and parent is None:
+                experiment = os.environ.get("MLYARD_EXPERIMENT_NAME")
             job = client.jobs.create_run(
-                experiment=experiment or os.environ.get("MLYARD_EXPERIMENT_NAME"),
+                experiment=experiment,  # a nested run without one joins its parent's (services)
                 display_name=display_name,
                 tags=tags,
                 parent_job_id=parent,
@@ -310,8 +362,11 @@ def end_run(status: JobStatus | str = JobStatus.COMPLETED) -> None:
         if not _active:
             return
         run = _active[-1]
-    run.end(JobStatus(status))
-    forget_run(run)
+    try:
+        run.end(JobStatus(status))
+    finally:
+        if run.ended:  # ended, even if some of its data was refused; else kept to retry at exit
+            forget_run(run)
 
 
 def forget_run(run: Run) -> None:

@@ -2,12 +2,28 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+
+# JSON has no NaN or infinity; MLflow's JSON (protobuf's) carries them as these strings.
+NON_FINITE_JSON = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+
+
+def json_number(value: float) -> float | str:
+    """A metric value as JSON can carry it: NaN and ±infinity as "NaN", "Infinity", "-Infinity"."""
+    if math.isfinite(value):
+        return value
+    return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+
+
+# A metric value in a pydantic record: JSON gets `json_number`'s form; validation reads those
+# strings back as floats (pydantic parses "NaN" and "Infinity").
+MetricValue = Annotated[float, PlainSerializer(json_number, when_used="json")]
 
 QUEUE = "queue"  # a job's `dispatch` when the workers of a team server claim it from the queue
 ENV_JOB_ID = "MLYARD_JOB_ID"  # set in a job's process: `mlyard.log_metric` there writes to that job
@@ -66,7 +82,13 @@ class Metric:
     timestamp: int  # milliseconds since the epoch, as MLflow records it
 
     def to_dict(self) -> dict[str, Any]:
-        return {"key": self.key, "value": self.value, "step": self.step, "timestamp": self.timestamp}
+        """The point as JSON-ready values (NaN and ±infinity as strings, see `json_number`)."""
+        return {
+            "key": self.key,
+            "value": json_number(self.value),
+            "step": self.step,
+            "timestamp": self.timestamp,
+        }
 
 
 @dataclass(frozen=True)
@@ -119,7 +141,7 @@ class Job(BaseModel):
     end_time: datetime | None = None
     error: str | None = None
     params: dict[str, str] = Field(default_factory=dict)
-    metrics: dict[str, float] = Field(default_factory=dict)
+    metrics: dict[str, MetricValue] = Field(default_factory=dict)
     tags: dict[str, str] = Field(default_factory=dict)
     inputs: list[DataInput] = Field(default_factory=list)
     code: CodeSnapshot | None = None

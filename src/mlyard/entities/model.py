@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from mlyard.entities.data import DataAsset
-from mlyard.entities.job import DataInput
+from mlyard.entities.job import DataInput, MetricValue
 
 # The file every model folder carries, describing how to load it.
 MODEL_METADATA_FILE = "mlyard-model.yaml"
@@ -83,7 +83,7 @@ class ModelLineage(BaseModel):
     job_id: str | None = None
     experiment: str | None = None
     params: dict[str, str] = Field(default_factory=dict)
-    metrics: dict[str, float] = Field(default_factory=dict)
+    metrics: dict[str, MetricValue] = Field(default_factory=dict)
     inputs: list[DataInput] = Field(default_factory=list)
     data: list[DataAsset] = Field(default_factory=list)
 

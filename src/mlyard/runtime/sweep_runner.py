@@ -10,6 +10,7 @@ best trial: its params, the best value of the primary metric, and the `best_chil
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -27,7 +28,12 @@ from mlyard.runtime.job_log import JobLog, LogCallback, RunResult
 from mlyard.runtime.run_to_end import run_to_end
 from mlyard.runtime.sweep_sampling import make_sampler, suggest
 from mlyard.services.execution import job_runs
-from mlyard.services.tracking.jobs import get_job, make_metric, metric_history, record_run_data, set_tags
+from mlyard.services.tracking.jobs import (
+    get_job,
+    make_metric,
+    metric_history,
+    set_tags,
+)
 from mlyard.services.workspaces.workspace import Workspace
 
 POLL_SECONDS = 0.5
@@ -135,7 +141,7 @@ class SweepEngine:
             f"trial {number}",
             {"mlyard.trial": str(number)},
         )
-        record_run_data(self.workspace, child, params={key: str(value) for key, value in values.items()})
+        # The sampled values become the trial's params with the job (services.jobs.input_params).
         trial = Trial(number, child, optuna_trial, values)
         self.trials.append(trial)
         self.say(f"[trial {number}] Running as job {child}: {self._shown(values)}")
@@ -154,16 +160,17 @@ class SweepEngine:
         if trial.stopped_early is not None:
             study.tell(trial.optuna_trial, state=optuna.trial.TrialState.PRUNED)
             self.say(f"[trial {trial.number}] stopped early: {trial.stopped_early}")
-        elif trial.result.status == JobStatus.COMPLETED and value is not None:
+        elif trial.result.status == JobStatus.COMPLETED and value is not None and not math.isnan(value):
             study.tell(trial.optuna_trial, value)
             self.say(f"[trial {trial.number}] Completed: {self.metric} {value}")
         else:
             study.tell(trial.optuna_trial, state=optuna.trial.TrialState.FAIL)
-            why = (
-                "it logged no " + self.metric
-                if trial.result.status == JobStatus.COMPLETED
-                else trial.result.status.value
-            )
+            if trial.result.status != JobStatus.COMPLETED:
+                why = trial.result.status.value
+            elif value is None:
+                why = "it logged no " + self.metric
+            else:  # a diverged trial: Optuna cannot rank NaN, so it counts as failed
+                why = f"its last {self.metric} is NaN"
             self.say(f"[trial {trial.number}] {why}")
             return
         if value is not None and (self.best_value is None or self._better(value, self.best_value)):
@@ -201,7 +208,7 @@ class SweepEngine:
         if self.best is None or self.best_value is None:
             return None
         return RunSummary(
-            params={key: str(value) for key, value in self.best.values.items()},
+            params=get_job(self.workspace, self.best.job_id).params,  # sampled values and inputs
             metrics=(make_metric(self.metric, self.best_value),),
             tags={"best_child_run_id": self.best.job_id, "mlyard.trials": str(len(self.trials))},
         )

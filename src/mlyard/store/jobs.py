@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any, overload
 
@@ -124,7 +125,10 @@ def load_jobs(session: Session, job_ids: Sequence[str], with_details: bool = Tru
     ).all()
     params = _grouped(connection, ParamRow, job_ids)
     tags = _grouped(connection, TagRow, job_ids)
-    metrics = _grouped(connection, LatestMetricRow, job_ids)
+    metrics = {
+        job_id: {key: stored_metric(value) for key, value in latest.items()}
+        for job_id, latest in _grouped(connection, LatestMetricRow, job_ids).items()
+    }
     inputs: dict[str, list[DataInput]] = defaultdict(list)
     edges = connection.execute(
         select(JobInputRow.job_id, JobInputRow.kind, JobInputRow.name, JobInputRow.version)
@@ -134,7 +138,8 @@ def load_jobs(session: Session, job_ids: Sequence[str], with_details: bool = Tru
     for job_id, kind, name, version in edges:
         inputs[job_id].append(DataInput(kind=kind, name=name, version=version))
     by_id = {
-        row.id: _to_job(row, params[row.id], metrics[row.id], tags[row.id], inputs[row.id]) for row in rows
+        row.id: _to_job(row, params[row.id], metrics.get(row.id, {}), tags[row.id], inputs[row.id])
+        for row in rows
     }
     return [by_id[job_id] for job_id in job_ids if job_id in by_id]
 
@@ -245,6 +250,24 @@ def _as_number(value: str) -> float | None:
 
 
 # --- metrics -----------------------------------------------------------------------------------
+# NaN is stored as NULL: SQLite turns NaN into NULL anyway, and PostgreSQL's NaN compares greater
+# than every number, so `metrics.loss > 5` would match it. NULL matches no comparison on either
+# backend. Infinities are stored as they are (both backends order and compare them as numbers).
+
+
+def storable_metric(value: float) -> float | None:
+    """A metric value as its column holds it: NULL for NaN."""
+    return None if math.isnan(value) else value
+
+
+def stored_metric(value: float | None) -> float:
+    """A metric value read from its column: NaN for NULL."""
+    return math.nan if value is None else value
+
+
+def point_identity(metric: Metric) -> Hashable:
+    """What makes two logged points the same one (NaN equals NaN here, unlike in floats)."""
+    return metric.key, storable_metric(metric.value), metric.step, metric.timestamp
 
 
 def insert_metrics(session: Session, job_id: str, metrics: Sequence[Metric]) -> None:
@@ -257,7 +280,7 @@ def insert_metrics(session: Session, job_id: str, metrics: Sequence[Metric]) -> 
     connection.exec_driver_sql(
         f"INSERT INTO metrics (job_id, key, value, step, timestamp) VALUES "
         f"({marker}, {marker}, {marker}, {marker}, {marker})",
-        [(job_id, m.key, m.value, m.step, m.timestamp) for m in metrics],
+        [(job_id, m.key, storable_metric(m.value), m.step, m.timestamp) for m in metrics],
     )
     latest: dict[str, Metric] = {}
     for metric in metrics:
@@ -285,7 +308,7 @@ def insert_metrics(session: Session, job_id: str, metrics: Sequence[Metric]) -> 
             {
                 "job_id": job_id,
                 "key": m.key,
-                "value": m.value,
+                "value": storable_metric(m.value),
                 "step": m.step,
                 "timestamp": m.timestamp,
             }
@@ -300,7 +323,7 @@ def metric_history(session: Session, job_id: str, key: str) -> list[Metric]:
         .where(MetricRow.job_id == job_id, MetricRow.key == key)
         .order_by(MetricRow.step, MetricRow.timestamp, MetricRow.id)
     )
-    return [Metric(key=k, value=v, step=s, timestamp=t) for k, v, s, t in rows]
+    return [Metric(key=k, value=stored_metric(v), step=s, timestamp=t) for k, v, s, t in rows]
 
 
 def latest_metric_points(session: Session, job_ids: Sequence[str]) -> dict[str, list[Metric]]:
@@ -315,18 +338,18 @@ def latest_metric_points(session: Session, job_ids: Sequence[str]) -> dict[str, 
         .order_by(t.key)
     )
     for job_id, key, value, step, timestamp in rows:
-        points[job_id].append(Metric(key=key, value=value, step=step, timestamp=timestamp))
+        points[job_id].append(Metric(key=key, value=stored_metric(value), step=step, timestamp=timestamp))
     return points
 
 
-def logged_points(session: Session, job_id: str, keys: Iterable[str]) -> set[Metric]:
-    """Every point already logged under `keys` (to skip exact repeats)."""
+def logged_points(session: Session, job_id: str, keys: Iterable[str]) -> set[Hashable]:
+    """The `point_identity` of every point already logged under `keys` (to skip exact repeats)."""
     rows = session.execute(
         select(MetricRow.key, MetricRow.value, MetricRow.step, MetricRow.timestamp).where(
             MetricRow.job_id == job_id, MetricRow.key.in_(list(keys))
         )
     )
-    return {Metric(key=k, value=v, step=s, timestamp=t) for k, v, s, t in rows}
+    return {(k, v, s, t) for k, v, s, t in rows}
 
 
 def metric_keys(session: Session, job_id: str) -> list[str]:
@@ -376,21 +399,41 @@ def search_job_ids(
         stmt = stmt.where(compare(column, clause.op, clause.value))
     ordering = []
     for term in order_by:
-        column, stmt = _column_for(stmt, term.kind, term.key, numeric=term.kind == "metrics", outer=True)
-        # Jobs without the key sort last either way, as MLflow does.
-        ordering.extend([column.is_(None), column.asc() if term.ascending else column.desc()])
+        keys, stmt = _order_keys(stmt, term)
+        ordering.extend(keys)
     ordering.extend([JobRow.created_at.desc(), JobRow.id.desc()])
     stmt = stmt.order_by(*ordering).limit(max_results).offset(offset)
     return list(session.scalars(stmt))
 
 
-def _column_for(stmt: Any, kind: str, key: str, numeric: bool, outer: bool = False) -> tuple[Any, Any]:
+def _order_keys(stmt: Any, term: OrderTerm) -> tuple[list[Any], Any]:
+    """The ORDER BY keys of one term, either direction: jobs without the key last (as MLflow
+    sorts them); a metric's NaN after its numbers; a param's numbers compared as numbers, then
+    its other values as text."""
+    if term.kind == "attributes":
+        column = _ATTRIBUTE_COLUMNS[term.key]
+        return [column.is_(None), column.asc() if term.ascending else column.desc()], stmt
+    table: Any = {"metrics": LatestMetricRow, "params": ParamRow, "tags": TagRow}[term.kind]
+    joined = aliased(table)
+    stmt = stmt.outerjoin(joined, and_(joined.job_id == JobRow.id, joined.key == term.key))
+    keys = [joined.job_id.is_(None)]
+    columns = [joined.value]
+    if term.kind == "metrics":
+        keys.append(joined.value.is_(None))  # NaN is stored as NULL
+    elif term.kind == "params":
+        keys.append(joined.value_number.is_(None))
+        columns.insert(0, joined.value_number)
+    keys.extend(column.asc() if term.ascending else column.desc() for column in columns)
+    return keys, stmt
+
+
+def _column_for(stmt: Any, kind: str, key: str, numeric: bool) -> tuple[Any, Any]:
+    """The column a filter clause compares, joined in (a NaN metric, stored as NULL, matches nothing)."""
     if kind == "attributes":
         return _ATTRIBUTE_COLUMNS[key], stmt
     table: Any = {"metrics": LatestMetricRow, "params": ParamRow, "tags": TagRow}[kind]
     joined = aliased(table)
-    on = and_(joined.job_id == JobRow.id, joined.key == key)
-    stmt = stmt.outerjoin(joined, on) if outer else stmt.join(joined, on)
+    stmt = stmt.join(joined, and_(joined.job_id == JobRow.id, joined.key == key))
     if kind == "params" and numeric:
         return joined.value_number, stmt
     return joined.value, stmt

@@ -97,7 +97,7 @@ class MetricRow(Base):
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id"))
     key: Mapped[str] = mapped_column(String(250))
-    value: Mapped[float] = mapped_column(Float)
+    value: Mapped[float | None] = mapped_column(Float)  # NULL is NaN (see store/jobs.py)
     step: Mapped[int] = mapped_column(BigInteger, default=0)
     timestamp: Mapped[int] = mapped_column(BigInteger)
 
@@ -110,7 +110,7 @@ class LatestMetricRow(Base):
 
     job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id"), primary_key=True)
     key: Mapped[str] = mapped_column(String(250), primary_key=True)
-    value: Mapped[float] = mapped_column(Float)
+    value: Mapped[float | None] = mapped_column(Float)  # NULL is NaN (see store/jobs.py)
     step: Mapped[int] = mapped_column(BigInteger)
     timestamp: Mapped[int] = mapped_column(BigInteger)
 

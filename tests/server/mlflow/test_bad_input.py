@@ -59,16 +59,12 @@ def test_malformed_json_and_wrong_types_name_the_problem(api, run_id):
     assert_mlflow_error(nul, 400, "INVALID_PARAMETER_VALUE", "NUL characters", "value")
 
 
-def test_a_metric_that_is_not_a_finite_number_is_refused_by_name(tracking, api, run_id):
-    for value in ("high", "NaN", None, [1]):
+def test_a_metric_that_is_not_a_number_is_refused_by_name(tracking, api, run_id):
+    for value in ("high", "nan-ish", None, [1], True):
         refused = api.post(
             f"{API}/runs/log-metric", json={"run_id": run_id, "key": "loss", "value": value, "timestamp": 1}
         )
-        assert_mlflow_error(refused, 400, "INVALID_PARAMETER_VALUE", "metric 'loss' must be a finite number")
-    with pytest.raises(MlflowException, match="metric 'loss' must be a finite number, got 'NaN'"):
-        MlflowClient().log_metric(run_id, "loss", float("nan"))
-    with pytest.raises(MlflowException, match="metric 'loss' must be a finite number, got 'Infinity'"):
-        MlflowClient().log_metric(run_id, "loss", float("inf"))
+        assert_mlflow_error(refused, 400, "INVALID_PARAMETER_VALUE", "metric 'loss' must be a number")
     assert MlflowClient().get_metric_history(run_id, "loss") == []
 
 
@@ -142,7 +138,7 @@ def test_a_refused_log_batch_writes_nothing(tracking, api, run_id):
         run_id,
         {"metrics": [metric, {**metric, "value": "x"}], "tags": [good]},
         "body field 'metrics[1].value'",
-        "metric 'acc' must be a finite number",
+        "metric 'acc' must be a number",
     )
     _batch_writes_nothing(
         tracking,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 
 import mlflow
@@ -80,6 +81,30 @@ def test_metric_history_comes_back_in_step_order_and_pages(tracking):
     assert [m.step for m in first] == [0, 1] and first.token
     second = store.get_metric_history(run.info.run_id, "loss", max_results=3, page_token=first.token)
     assert [m.step for m in second] == [2, 3, 4] and not second.token
+
+
+def test_nan_and_infinite_metrics_are_stored_as_mlflow_stores_them(tracking):
+    experiment = mlflow.set_experiment(unique("diverge"))
+    with mlflow.start_run() as run:
+        mlflow.log_param("alpha", 0.5)
+        mlflow.log_metric("loss", 1.0, step=0)
+        mlflow.log_metric("loss", float("nan"), step=1)
+        mlflow.log_metrics({"grad": float("inf"), "floor": float("-inf")})
+    with mlflow.start_run() as finite:
+        mlflow.log_metric("loss", 0.5)
+    client = MlflowClient()
+    fetched = client.get_run(run.info.run_id)
+    assert fetched.info.status == "FINISHED" and fetched.data.params == {"alpha": "0.5"}
+    assert math.isnan(fetched.data.metrics["loss"])
+    assert (fetched.data.metrics["grad"], fetched.data.metrics["floor"]) == (math.inf, -math.inf)
+    history = client.get_metric_history(run.info.run_id, "loss")
+    assert history[0].value == 1.0 and math.isnan(history[1].value)
+    ordered = client.search_runs([experiment.experiment_id], order_by=["metrics.loss ASC"])
+    assert [r.info.run_id for r in ordered] == [finite.info.run_id, run.info.run_id]  # NaN after numbers
+    below = client.search_runs([experiment.experiment_id], filter_string="metrics.loss < 1")
+    assert [r.info.run_id for r in below] == [finite.info.run_id]
+    job = tracking.client().jobs.get(run.info.run_id)
+    assert job.status.value == "Completed" and math.isnan(job.metrics["loss"])
 
 
 def test_log_batch_writes_metrics_params_and_tags_at_once(tracking):

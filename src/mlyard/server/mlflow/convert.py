@@ -6,6 +6,7 @@ MLflow names that differ from ours:
   run status      RUNNING / SCHEDULED / FINISHED / FAILED / KILLED ↔ Running / Queued / Completed /
                   Failed / Canceled (NotStarted shows as SCHEDULED; Finalizing, CancelRequested as RUNNING)
   times           milliseconds since the epoch (JSON numbers) ↔ aware datetimes
+  metric values   numbers; NaN and ±infinity as the strings "NaN", "Infinity", "-Infinity"
   artifact_uri    mlflow-artifacts:/<experiment id>/<run id>/artifacts ↔ the job's artifacts
   model version   always READY, stage "None"; its files at mlflow-artifacts:/model-versions/<name>/<version>
 """
@@ -114,7 +115,8 @@ def run_info_json(job: Job, experiment: str) -> dict[str, Any]:
 
 
 def metric_json(metric: Metric) -> dict[str, Any]:
-    return {"key": metric.key, "value": metric.value, "timestamp": metric.timestamp, "step": metric.step}
+    """A point as MLflow's server writes it: NaN and ±infinity as "NaN", "Infinity", "-Infinity"."""
+    return metric.to_dict()
 
 
 def run_json(job: Job, experiment: str, latest: Iterable[Metric]) -> dict[str, Any]:

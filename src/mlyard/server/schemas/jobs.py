@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import contextlib
-import math
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from mlyard.entities.job import CodeSnapshot, Job, JobOutputInfo, JobStatus, RuntimeInfo
+from mlyard.entities.job import (
+    NON_FINITE_JSON,
+    CodeSnapshot,
+    Job,
+    JobOutputInfo,
+    JobStatus,
+    MetricValue,
+    RuntimeInfo,
+)
 from mlyard.server.schemas.common import INT64, Request, Scalar
 
 
@@ -29,7 +36,7 @@ class MetricPoint(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     key: str
-    value: float
+    value: MetricValue
     step: int | None = Field(default=None, ge=-INT64, le=INT64 - 1, description="default 0")
     timestamp: int | None = Field(
         default=None, ge=0, le=INT64 - 1, description="milliseconds since the epoch; default now"
@@ -39,12 +46,16 @@ class MetricPoint(BaseModel):
     @classmethod
     def _value_is_a_number(cls, value: Any, info: ValidationInfo) -> Any:
         # Say which metric is wrong: the field path alone (metrics[3].value) makes users count.
-        # NaN and infinities are refused: SQLite stores NaN as NULL, and JSON has neither.
+        # NaN and ±infinity are stored, as MLflow stores them; JSON carries them as strings.
+        if isinstance(value, str) and value in NON_FINITE_JSON:
+            return NON_FINITE_JSON[value]
         if isinstance(value, int | float) and not isinstance(value, bool):
             with contextlib.suppress(OverflowError):  # an integer too large for a float
-                if math.isfinite(value):
-                    return value
-        raise ValueError(f"metric {info.data.get('key')!r} must be a finite number, got {value!r}")
+                return float(value)
+        raise ValueError(
+            f'metric {info.data.get("key")!r} must be a number (or "NaN", "Infinity", '
+            f'"-Infinity"), got {value!r}'
+        )
 
 
 class LogBatchRequest(Request):

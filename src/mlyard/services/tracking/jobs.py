@@ -1,13 +1,15 @@
 """Jobs as run records: start/end, params, metrics, tags, lineage edges, search.
 
-Rules that live here: params never change once logged; metric values are numbers; a terminal
-status is final; every job belongs to an experiment (created on first use).
+Rules that live here: params never change once logged; metric values are numbers (NaN and
+±infinity included); a job's literal inputs are its params; a nested run defaults to its parent's
+experiment; searching an unknown experiment is NotFound; a terminal status is final; every job
+belongs to an experiment (created on first use).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from datetime import UTC, datetime
 from numbers import Real
 from typing import Any
@@ -21,6 +23,7 @@ from mlyard.errors import Conflict, InvalidArgument, NotFound
 from mlyard.services.workspaces import audit
 from mlyard.services.workspaces.ids import new_job_id
 from mlyard.services.workspaces.workspace import Workspace
+from mlyard.store import experiments as experiment_rows
 from mlyard.store import jobs as job_rows
 
 DEFAULT_EXPERIMENT = "Default"
@@ -46,11 +49,16 @@ def start_job(
 ) -> Job:
     """A new job record: Running for a tracked run, Queued for a submitted job (with its spec).
 
+    With no `experiment`, a child job (nested run) joins its parent's experiment, any other job
+    `Default`. A submitted job's literal inputs are recorded as its params (see `input_params`).
     `start_time` records when a run began if the caller knows better than now (the MLflow client
     sends its own clock's time).
     """
+    if experiment is None and parent_job_id:
+        experiment = _parent_experiment(workspace, parent_job_id)
     experiment = validate_name(DEFAULT_EXPERIMENT if experiment is None else experiment, "experiment name")
     clean_tags = check_tags(tags or {})
+    params = input_params(spec) if spec else {}
     now = datetime.now(UTC)
     if status != JobStatus.RUNNING:
         start_time = None
@@ -80,15 +88,48 @@ def start_job(
             ),
         )
         job_rows.upsert_tags(session, job_id, clean_tags)
+        job_rows.insert_params(session, job_id, params)
         what = "run started" if spec is None else f"{job_type} job queued"
         audit.record(session, "job.create", "job", job_id, f"{what} in experiment {experiment}")
 
     workspace.database.write(work)
     return Job(
         id=job_id, experiment=experiment, display_name=display_name, type=job_type,
-        status=status, created_at=now, start_time=start_time, tags=clean_tags, code=code,
-        runtime=runtime, parent_job_id=parent_job_id,
+        status=status, created_at=now, start_time=start_time, params=params, tags=clean_tags,
+        code=code, runtime=runtime, parent_job_id=parent_job_id,
     )  # fmt: skip
+
+
+def _parent_experiment(workspace: Workspace, parent_job_id: str) -> str:
+    with workspace.database.read() as session:
+        found = experiment_rows.of_job(session, parent_job_id)
+    if found is None:
+        raise NotFound(f"parent job {parent_job_id!r} does not exist")
+    return found.name
+
+
+def input_params(spec: dict[str, Any]) -> dict[str, str]:
+    """A submitted job's params: its literal inputs and, for a sweep trial, its sampled values
+    (which win over an input of the same name), as text, as `log_param` records them.
+
+    `spec` is a resolved job as stored (a command job, a pipeline's own inputs); a value too long
+    for a param is left out rather than failing the job.
+    """
+    found: dict[str, Any] = {}
+    inputs = spec.get("inputs")
+    if isinstance(inputs, dict):
+        for name, given in inputs.items():
+            if (
+                isinstance(given, dict)
+                and given.get("source") == "literal"
+                and given.get("value") is not None
+            ):
+                found[name] = given["value"]
+    search_space = spec.get("search_space")
+    if isinstance(search_space, dict):
+        found.update(search_space)
+    texts = {key: str(value) for key, value in found.items()}
+    return check_params({key: text for key, text in texts.items() if len(text) <= MAX_PARAM_VALUE})
 
 
 def end_job(
@@ -152,7 +193,10 @@ def record_run_data(
         points = metrics
         if skip_logged_points and metrics:
             logged = job_rows.logged_points(session, job_id, {m.key for m in metrics})
-            points = [m for m in dict.fromkeys(metrics) if m not in logged]
+            unique: dict[Hashable, Metric] = {}
+            for metric in metrics:
+                unique.setdefault(job_rows.point_identity(metric), metric)
+            points = [m for identity, m in unique.items() if identity not in logged]
         _write_run_data(session, job_id, params or {}, points, tags or {})
         if display_name is not None:
             job_rows.set_display_name(session, job_id, display_name)
@@ -166,7 +210,7 @@ def _write_run_data(
     if params:
         existing = job_rows.get_params(session, job_id, params)
         for key, value in params.items():
-            if key in existing and existing[key] != value:
+            if key in existing and not same_param_value(existing[key], value):
                 raise Conflict(
                     f"param {key!r} of job {job_id} is already {existing[key]!r}, cannot change "
                     f"it to {value!r}; params are immutable: log a metric or tag instead"
@@ -181,18 +225,36 @@ def check_params(params: dict[str, Any]) -> dict[str, str]:
     return _check_values(params, "param", MAX_PARAM_VALUE)
 
 
+def same_param_value(logged: str, value: str) -> bool:
+    """Whether logging `value` again repeats `logged`: the same text, or the same number written
+    another way ("1" and "1.0": a job's input `alpha: 1` and the script's `float(alpha)`)."""
+    if logged == value:
+        return True
+    try:
+        return float(logged) == float(value)
+    except ValueError:
+        return False
+
+
 def check_tags(tags: dict[str, Any]) -> dict[str, str]:
     """Validated tags as strings."""
     return _check_values(tags, "tag", MAX_TAG_VALUE)
 
 
 def make_metric(key: str, value: Any, step: int | None = None, timestamp: int | None = None) -> Metric:
-    """Validate one metric point at the boundary: a named number with an integer step."""
+    """Validate one metric point at the boundary: a named number with an integer step.
+
+    NaN and ±infinity are numbers here and are stored, as MLflow stores them: a diverging loss
+    is worth seeing. Strings, None and booleans are refused at the call, never at the flush.
+    """
     validate_key(key, "metric")
     if type(value) is not float:  # the common case skips the slower checks below
         if isinstance(value, bool) or not isinstance(value, Real):
             value = _coerce_number(key, value)
-        value = float(value)
+        try:
+            value = float(value)
+        except OverflowError:
+            raise InvalidArgument(f"metric {key!r} is too large for a float: {value!r}") from None
     if step is None:
         step = 0
     elif type(step) is not int:
@@ -262,6 +324,8 @@ def search_jobs(
     if not 0 < max_results <= MAX_SEARCH_RESULTS:
         raise InvalidArgument(f"max_results must be between 1 and {MAX_SEARCH_RESULTS}, got {max_results}")
     with workspace.database.read() as session:
+        if experiments:
+            _require_experiments(session, experiments)
         ids = job_rows.search_job_ids(session, clauses, order, experiments, max_results, offset, parent)
         return job_rows.load_jobs(session, ids, with_details=False)
 
@@ -290,6 +354,21 @@ def ensure_job_exists(workspace: Workspace, job_id: str) -> None:
     """`NotFound` unless the job exists; one indexed lookup, for hot paths that need no record."""
     with workspace.database.read() as session:
         _require_job(session, job_id)
+
+
+def _require_experiments(session: Session, names: Sequence[str]) -> None:
+    """`NotFound` naming the experiments that do not exist: an empty answer would hide a typo.
+    `Default` always exists (as MLflow's experiment "0"), even before its first run creates it."""
+    known = experiment_rows.by_names(session, names)
+    missing = [name for name in dict.fromkeys(names) if name not in known and name != DEFAULT_EXPERIMENT]
+    if missing:
+        listed = ", ".join(repr(name) for name in missing)
+        what = (
+            f"experiment {listed} does not exist"
+            if len(missing) == 1
+            else f"experiments {listed} do not exist"
+        )
+        raise NotFound(f"{what}; list experiments with: mlyard job experiments")
 
 
 def _require_job(session: Session, job_id: str) -> None:
