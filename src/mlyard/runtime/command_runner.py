@@ -29,7 +29,6 @@ from mlyard.runtime.job_host import JobHost, as_host
 from mlyard.runtime.job_log import JobLog, LogCallback, RunResult
 from mlyard.runtime.run_to_end import run_to_end
 from mlyard.runtime.runner_process import scratch_root
-from mlyard.services.execution import job_runs
 from mlyard.services.tracking.source_code import copy_source_tree
 from mlyard.services.workspaces.workspace import Workspace
 
@@ -127,7 +126,7 @@ def _run_process(
 ) -> RunResult:
     shell = "/bin/bash" if Path("/bin/bash").exists() else "/bin/sh"
     argv = [shell, "-c", command]
-    if getattr(host, "guards_processes", False):  # a worker's job must not outlive the worker
+    if host.guards_processes:  # a worker's job must not outlive the worker
         argv = [sys.executable, "-m", "mlyard.runtime.process_guard", str(os.getpid()), *argv]
     process = subprocess.Popen(
         argv,
@@ -154,7 +153,7 @@ def _run_process(
             stop_reason = (JobStatus.FAILED, f"timed out after {job.timeout_seconds} s (limits.timeout)")
         elif now - last_check >= STATUS_CHECK_SECONDS:
             last_check = now
-            beat = now - last_beat >= getattr(host, "heartbeat_seconds", job_runs.HEARTBEAT_SECONDS)
+            beat = now - last_beat >= host.heartbeat_seconds
             status = host.check(job_id, heartbeat=beat)
             last_beat = now if beat else last_beat
             if status == JobStatus.CANCEL_REQUESTED or status.is_terminal:

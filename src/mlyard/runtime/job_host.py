@@ -19,6 +19,14 @@ from mlyard.services.workspaces.workspace import ENV_WORKSPACE, Workspace
 
 
 class JobHost(Protocol):
+    guards_processes: bool
+    """The job's process must die with this host's process (a worker's job), see process_guard."""
+    heartbeat_seconds: float
+    """How often the runner says the job is alive (`check(..., heartbeat=True)`)."""
+
+    def describe(self) -> dict[str, Any] | None:
+        """What a Ray task needs to rebuild this host on another node; None: it cannot be sent."""
+
     def claim(self, job_id: str) -> None:
         """Take the queued job to run it here; Conflict when another runner has it."""
 
@@ -58,8 +66,14 @@ class JobHost(Protocol):
 class LocalJobHost:
     """A job recorded in a workspace this process opens."""
 
+    guards_processes = False  # a detached runner's job outlives the submitting terminal by design
+
     def __init__(self, workspace: Workspace) -> None:
         self.workspace = workspace
+        self.heartbeat_seconds = job_runs.HEARTBEAT_SECONDS
+
+    def describe(self) -> dict[str, Any] | None:
+        return None  # a local runner runs here; workers that claim from the queue can be sent
 
     def claim(self, job_id: str) -> None:
         job_runs.claim(self.workspace, job_id)

@@ -228,10 +228,9 @@ def _run_on_ray(host: JobHost, job_id: str, job: ResolvedCommandJob, address: st
 
 def describe_host(host: JobHost) -> dict[str, Any]:
     """What a Ray task needs to rebuild `host` on another node."""
-    describe = getattr(host, "describe", None)
-    if describe is None:
+    described = host.describe()
+    if described is None:
         raise MlyardError(f"{type(host).__name__} cannot be sent to a Ray node")
-    described: dict[str, Any] = describe()
     return described
 
 

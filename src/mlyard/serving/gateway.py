@@ -26,6 +26,7 @@ import functools
 import logging
 import random
 import time
+from dataclasses import dataclass
 
 from mlyard.errors import BadGateway, GatewayError, MlyardError, NotFound, RequestTimeout
 from mlyard.serving.asgi import Receive, Scope, Send
@@ -51,6 +52,19 @@ __all__ = ["PREFIXES", "Gateway"]
 logger = logging.getLogger("mlyard.gateway")
 
 TIMEOUT_MARGIN_SECONDS = 0.25  # past the instance's own 408, so it answers first when it can
+
+
+@dataclass(slots=True)
+class ForwardedRequest:
+    """What goes to an instance — and, after the answer, to the collector and the mirror."""
+
+    method: str
+    target: str
+    headers: list[tuple[bytes, bytes]]
+    body: bytes
+
+    def parts(self) -> tuple[str, str, list[tuple[bytes, bytes]], bytes]:
+        return self.method, self.target, self.headers, self.body
 
 
 class Gateway:
@@ -83,9 +97,8 @@ class Gateway:
             authenticate(endpoint, auth)
             body = await read_body(receive, declared, self.max_body_bytes, self._too_large)
             deployment = choose_deployment(endpoint, pin)
-            response, deployment = await self._forward(
-                endpoint, deployment, scope["method"], target, headers, body
-            )
+            request = ForwardedRequest(scope["method"], target, headers, body)
+            response, deployment = await self._forward(endpoint, deployment, request)
         except MlyardError as error:
             await send_error(send, error, request_id or new_request_id(), deployment)
             stats = deployment.stats if deployment else endpoint.unrouted if endpoint else self._unknown
@@ -101,27 +114,19 @@ class Gateway:
         await send_answer(send, response, request_id, deployment.name_header)
         deployment.stats.observe(response.status, time.perf_counter() - begin)
         if response.status == 200 and target in ("/score", "/invocations"):
-            self._after_answer(
-                endpoint, deployment, pin, scope["method"], target, headers, body, response, request_id
-            )
+            self._after_answer(endpoint, deployment, pin, request, response, request_id)
 
     # --- forwarding ----------------------------------------------------------------------------
 
     async def _forward(
-        self,
-        endpoint: EndpointRoute,
-        deployment: DeploymentRoute,
-        method: str,
-        target: str,
-        headers: list[tuple[bytes, bytes]],
-        body: bytes,
+        self, endpoint: EndpointRoute, deployment: DeploymentRoute, request: ForwardedRequest
     ) -> tuple[UpstreamResponse, DeploymentRoute]:
         """The instance's answer, retried once on another instance if the first broke the connection."""
         for attempt in (1, 2):
             instance = await deployment.acquire()
             try:
                 response = await instance.pool.request(
-                    method, target, headers, body, deployment.limits.timeout_seconds + TIMEOUT_MARGIN_SECONDS
+                    *request.parts(), deployment.limits.timeout_seconds + TIMEOUT_MARGIN_SECONDS
                 )
                 return response, deployment
             except UpstreamTimeout:
@@ -165,15 +170,13 @@ class Gateway:
         endpoint: EndpointRoute,
         deployment: DeploymentRoute,
         pin: bytes | None,
-        method: str,
-        target: str,
-        headers: list[tuple[bytes, bytes]],
-        body: bytes,
+        request: ForwardedRequest,
         response: UpstreamResponse,
         request_id: bytes,
     ) -> None:
+        """Off the caller's path: data collection, and a mirror copy for the mirror deployment."""
         if deployment.collector is not None and random.random() < deployment.sampling_rate:
-            deployment.collector.add(request_id.decode(), time.time(), body, response.body)
+            deployment.collector.add(request_id.decode(), time.time(), request.body, response.body)
         mirror = endpoint.mirror
         if (
             mirror is not None
@@ -181,18 +184,11 @@ class Gateway:
             and mirror is not deployment
             and random.random() < endpoint.mirror_fraction
         ):
-            task = asyncio.get_running_loop().create_task(self._mirror(mirror, method, target, headers, body))
+            task = asyncio.get_running_loop().create_task(self._mirror(mirror, request))
             self._background.add(task)
             task.add_done_callback(self._background.discard)
 
-    async def _mirror(
-        self,
-        mirror: DeploymentRoute,
-        method: str,
-        target: str,
-        headers: list[tuple[bytes, bytes]],
-        body: bytes,
-    ) -> None:
+    async def _mirror(self, mirror: DeploymentRoute, request: ForwardedRequest) -> None:
         """A copy of a live request: sent only if a slot is free at once, its answer discarded."""
         instance = mirror.try_acquire()
         if instance is None:
@@ -200,9 +196,7 @@ class Gateway:
             return
         outcome = "error"
         try:
-            response = await instance.pool.request(
-                method, target, headers, body, mirror.limits.timeout_seconds
-            )
+            response = await instance.pool.request(*request.parts(), mirror.limits.timeout_seconds)
             outcome = str(response.status)
         except (UpstreamError, UpstreamTimeout):
             pass
