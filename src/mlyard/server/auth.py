@@ -108,18 +108,27 @@ def bearer_token(request: Request) -> str | None:
 
 async def authenticate(request: Request, ws: str, workspace: Workspace, via: str = "api") -> Actor:
     """The actor of this request in workspace `ws`; Unauthenticated without a valid key."""
-    authenticator: Authenticator = request.app.state.authenticator
     address = request.client.host if request.client else None
     request_id = request.scope.get("state", {}).get("request_id")
     local = _local_actor(request, ws, address, via, request_id)
     if local is not None:
         return local
+    return await authenticate_key(request, ws, workspace, bearer_token(request), via)
+
+
+async def authenticate_key(
+    request: Request, ws: str, workspace: Workspace, token: str | None, via: str = "api"
+) -> Actor:
+    """The actor `token` makes of this request in `ws` (the studio's key comes from its session
+    cookie, the API's from the Authorization header); anonymous admin when keys are not required."""
+    authenticator: Authenticator = request.app.state.authenticator
+    address = request.client.host if request.client else None
+    request_id = request.scope.get("state", {}).get("request_id")
     enabled = authenticator.decided(ws)
     if enabled is None:
         enabled = await run_in_threadpool(authenticator.is_enabled, ws)
     if not enabled:
         return Actor(name=ANONYMOUS, role=Role.ADMIN, address=address, via=via, request_id=request_id)
-    token = bearer_token(request)
     if token is None:
         raise Unauthenticated(
             f"workspace {ws!r} needs an API key: send 'Authorization: Bearer <key>' (the SDK and CLI "
