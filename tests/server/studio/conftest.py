@@ -63,5 +63,7 @@ def critical_violations(page: Any) -> list[str]:
     page.add_script_tag(path=str(AXE))
     result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
     return [
-        f"{v['id']}: {v['help']} ({len(v['nodes'])} nodes)" for v in result["violations"] if v["impact"] == "critical"
+        f"{v['id']}: {v['help']} ({len(v['nodes'])} nodes)"
+        for v in result["violations"]
+        if v["impact"] == "critical"
     ]

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mlyard.entities.access import Actor, Role
-from mlyard.entities.job import JobStatus, Metric
+from mlyard.entities.job import Metric
 from mlyard.services import audit, job_artifacts, job_runs, jobs, models, promotions
 from mlyard.services.workspace import Workspace
 
@@ -65,12 +65,23 @@ def _run(workspace: Workspace, name: str, alpha: float, rng: random.Random, step
         workspace, job.id, {"alpha": str(alpha), "solver": "auto"},
         _points("loss", loss, 1_700_000_000_000), {"model": "ridge"},
     )  # fmt: skip
-    job_artifacts.log_bytes(workspace, job.id, json.dumps({"alpha": alpha, "features": 10}).encode(), "config.json")
+    job_artifacts.log_bytes(
+        workspace, job.id, json.dumps({"alpha": alpha, "features": 10}).encode(), "config.json"
+    )
     rows = "\n".join(f"{i},{150 + i},{148 + i + rng.uniform(-9, 9):.1f}" for i in range(30))
     job_artifacts.log_bytes(workspace, job.id, f"row,actual,predicted\n{rows}\n".encode(), "predictions.csv")
-    job_artifacts.log_bytes(workspace, job.id, b"Ridge regression on the diabetes table.\n", "notes/report.txt")
+    job_artifacts.log_bytes(
+        workspace, job.id, b"Ridge regression on the diabetes table.\n", "notes/report.txt"
+    )
     job_artifacts.log_bytes(workspace, job.id, _png(), "plots/fit.png")
-    jobs.end_job(workspace, job.id, metrics=[Metric("mse", mse, 0, 1_700_000_100_000), Metric("r2", 0.5 - alpha / 10, 0, 1_700_000_100_000)])
+    jobs.end_job(
+        workspace,
+        job.id,
+        metrics=[
+            Metric("mse", mse, 0, 1_700_000_100_000),
+            Metric("r2", 0.5 - alpha / 10, 0, 1_700_000_100_000),
+        ],
+    )
     return job.id, mse
 
 
@@ -107,7 +118,9 @@ def seed(workspace: Workspace, runs: int = 6, steps: int = 300) -> Demo:
         if index < 3:
             registered.append(_register(workspace, job_id, alpha))
     with audit.acting_as(alice):
-        first = promotions.request_promotion(workspace, "diabetes-ridge", registered[0], reason="best mse so far")
+        first = promotions.request_promotion(
+            workspace, "diabetes-ridge", registered[0], reason="best mse so far"
+        )
     with audit.acting_as(bob):
         promotions.approve_promotion(workspace, first.id, "checked the evaluation")
     with audit.acting_as(alice):
@@ -130,7 +143,9 @@ def seed(workspace: Workspace, runs: int = 6, steps: int = 300) -> Demo:
     jobs.end_job(workspace, pipeline.id)
     demo.pipeline = pipeline.id
 
-    sweep = jobs.start_job(workspace, experiment="diabetes-sweep", display_name="alpha sweep", job_type="sweep")
+    sweep = jobs.start_job(
+        workspace, experiment="diabetes-sweep", display_name="alpha sweep", job_type="sweep"
+    )
     for trial in range(5):
         child = jobs.start_job(workspace, experiment="diabetes-sweep", display_name=f"trial {trial}",
                                parent_job_id=sweep.id)  # fmt: skip

@@ -104,7 +104,9 @@ def test_a_long_series_is_downsampled_on_the_server_to_2000_points(seeded):
     server, _, path = seeded
     workspace = open_workspace(path)
     job = jobs.start_job(workspace, experiment="long")
-    jobs.record_run_data(workspace, job.id, {}, [Metric("loss", (i % 97) / 97, i, i) for i in range(100_000)], {})
+    jobs.record_run_data(
+        workspace, job.id, {}, [Metric("loss", (i % 97) / 97, i, i) for i in range(100_000)], {}
+    )
     answer = httpx.get(f"{server.url}/w/default/jobs/{job.id}/series", params={"key": "loss"}).json()
     assert len(answer["x"]) == len(answer["y"]) == 2000
     assert answer["x"][0] == 0 and answer["x"][-1] == 99_999

@@ -17,7 +17,20 @@ MAX_ROWS = 200
 # SVG is left out on purpose: it can carry script, so it is never served inline.
 IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif",
                ".webp": "image/webp"}  # fmt: skip
-TEXT_SUFFIXES = {".txt", ".log", ".md", ".py", ".yml", ".yaml", ".toml", ".cfg", ".ini", ".sh", ".html", ".svg"}
+TEXT_SUFFIXES = {
+    ".txt",
+    ".log",
+    ".md",
+    ".py",
+    ".yml",
+    ".yaml",
+    ".toml",
+    ".cfg",
+    ".ini",
+    ".sh",
+    ".html",
+    ".svg",
+}
 
 
 @dataclass

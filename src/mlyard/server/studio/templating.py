@@ -39,11 +39,15 @@ def environment() -> Any:
 
 
 def render_page(request: Request, template: str, status_code: int = 200, **values: Any) -> HTMLResponse:
-    html = environment().get_template(template).render(
-        request=request,
-        csrf=sessions.csrf_token(sessions.secret_of(request), sessions.current(request)),
-        csrf_field=sessions.CSRF_FIELD,
-        **{"studio": None, **values},
+    html = (
+        environment()
+        .get_template(template)
+        .render(
+            request=request,
+            csrf=sessions.csrf_token(sessions.secret_of(request), sessions.current(request)),
+            csrf_field=sessions.CSRF_FIELD,
+            **{"studio": None, **values},
+        )
     )
     return HTMLResponse(html, status_code=status_code)
 
@@ -88,7 +92,9 @@ def json_data(value: Any) -> str:
     (autoescaping then leaves the text alone: Markup)."""
     from markupsafe import Markup
 
-    text = json.dumps(value, default=str).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    text = (
+        json.dumps(value, default=str).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    )
     return Markup(text)
 
 

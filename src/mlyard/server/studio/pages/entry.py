@@ -44,7 +44,9 @@ def root(request: Request) -> Response:
 def switch(request: Request, ws: Annotated[str, Query(max_length=200)]) -> Response:
     """The workspace switcher's target (a GET form, so it works without JavaScript)."""
     if ws not in _served(request):
-        raise NotFound(f"workspace {ws!r} is not served here; this server serves: {', '.join(_served(request))}")
+        raise NotFound(
+            f"workspace {ws!r} is not served here; this server serves: {', '.join(_served(request))}"
+        )
     return RedirectResponse(_home(ws), status_code=303)
 
 
@@ -55,7 +57,9 @@ def login_page(
     next: Annotated[str | None, Query(max_length=2000)] = None,
 ) -> Response:
     served = _served(request)
-    return render_page(request, "login.html", workspaces=served, ws=ws or served[0], next=next or "", error=None)
+    return render_page(
+        request, "login.html", workspaces=served, ws=ws or served[0], next=next or "", error=None
+    )
 
 
 @router.post("/login")

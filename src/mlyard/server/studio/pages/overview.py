@@ -15,7 +15,9 @@ RECENT_JOBS = 10
 def overview(studio: StudioContext) -> Response:
     workspace = studio.workspace
     production = [
-        (model, model.aliases["production"]) for model in models.list_models(workspace) if "production" in model.aliases
+        (model, model.aliases["production"])
+        for model in models.list_models(workspace)
+        if "production" in model.aliases
     ]
     online = [
         (endpoint, endpoint_deployments.list_deployments(workspace, endpoint.name))
