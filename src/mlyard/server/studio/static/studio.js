@@ -75,7 +75,7 @@ class ChartGroup {
       width: Math.max(280, target.clientWidth || 480),
       height: 220,
       scales: { x: { time: this.options.x === "time" }, y: { distr: log ? 3 : 1 } },
-      axes: [axis, axis],
+      axes: [axis, Object.assign({ size: 70 }, axis)],  // room for labels like 12,500
       legend: { live: true },
       series: [{ label: this.options.x }].concat(
         this.runs.map((run, i) => ({ label: this.labels[i] || run, stroke: PALETTE[i % PALETTE.length], width: 1.5, spanGaps: true }))
