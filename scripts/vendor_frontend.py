@@ -41,14 +41,20 @@ class Library:
 LIBRARIES = (
     Library("htmx.org", "2.0.4", "htmx", {"dist/htmx.min.js": "htmx.min.js"}),
     Library(
-        "uplot", "1.6.32", "uplot",
+        "uplot",
+        "1.6.32",
+        "uplot",
         {"dist/uPlot.iife.min.js": "uPlot.iife.min.js", "dist/uPlot.min.css": "uPlot.min.css"},
     ),  # fmt: skip
     Library("@dagrejs/dagre", "1.1.4", "dagre", {"dist/dagre.min.js": "dagre.min.js"}),
     # Injected by the browser tests only (accessibility checks); never served by the studio.
     Library(
-        "axe-core", "4.14.1", "axe-core", {"axe.min.js": "axe.min.js"},
-        ("LICENSE", "LICENSE-3RD-PARTY.txt"), TEST_VENDOR,
+        "axe-core",
+        "4.14.1",
+        "axe-core",
+        {"axe.min.js": "axe.min.js"},
+        ("LICENSE", "LICENSE-3RD-PARTY.txt"),
+        TEST_VENDOR,
     ),  # fmt: skip
 )
 
