@@ -7,7 +7,7 @@ PIP := $(BIN)/python -m pip --disable-pip-version-check --quiet
 # (as on CI machines and in many images) every process would compile them again at start-up.
 COMPILE = -m compileall -q src >/dev/null
 
-.PHONY: demo test bench bench-pipelines bench-serving bench-batch lint clean install install-test
+.PHONY: demo test bench bench-pipelines bench-serving bench-batch lint clean install install-test vendor screenshots
 
 demo: $(VENV)/.installed
 	$(BIN)/python examples/diabetes/quickstart.py
@@ -44,6 +44,16 @@ bench-serving: .venv-bench-serving/.installed
 bench-batch: $(VENV)/.installed
 	$(BIN)/python bench/batch.py
 
+# The studio's front-end libraries, at the versions pinned in the script, from the npm registry into
+# src/mlyard/server/studio/static/vendor/ (committed: installing needs no build step).
+vendor:
+	$(PYTHON) scripts/vendor_frontend.py
+
+# A demo workspace (the diabetes quickstart, a pipeline, a sweep, an endpoint with traffic) and a PNG
+# of every studio page in build/screenshots/.
+screenshots: $(VENV)/.installed-test
+	$(BIN)/python scripts/screenshots.py build/screenshots
+
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
@@ -56,7 +66,9 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python $(COMPILE)
 	touch $@
 
+# The studio's browser tests drive Debian's chromium through Playwright (never `playwright install`).
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
 	$(PIP) install -e ".[test]"
 	$(BIN)/python $(COMPILE)
 	touch $(VENV)/.installed $@

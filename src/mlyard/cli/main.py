@@ -22,6 +22,7 @@ from mlyard.cli import (
     online_deployment,
     online_endpoint,
     server,
+    ui,
     worker,
     workspace,
 )
@@ -54,6 +55,7 @@ app.add_typer(online_endpoint.app, name="online-endpoint")
 app.add_typer(online_deployment.app, name="online-deployment")
 app.add_typer(batch_endpoint.app, name="batch-endpoint")
 app.add_typer(batch_deployment.app, name="batch-deployment")
+app.command("ui")(ui.ui)
 
 
 @app.callback()

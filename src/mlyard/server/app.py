@@ -20,7 +20,7 @@ from starlette.types import Receive, Scope, Send
 
 from mlyard.entities.names import validate_name
 from mlyard.errors import InvalidArgument
-from mlyard.server import mlflow
+from mlyard.server import mlflow, studio
 from mlyard.server.auth import Authenticator
 from mlyard.server.config import ServerConfig
 from mlyard.server.error_handlers import install_error_handlers
@@ -95,6 +95,7 @@ def create_app(config: ServerConfig) -> FastAPI:
     app.include_router(endpoints.router)
     for router in mlflow.ROUTERS:
         app.include_router(router)
+    studio.install(app)  # last: its pages are under `/` and `/w/…`, after every API route
     return app
 
 

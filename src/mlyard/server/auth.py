@@ -123,20 +123,29 @@ def bearer_token(request: Request) -> str | None:
 
 async def authenticate(request: Request, ws: str, workspace: Workspace, via: str = "api") -> Actor:
     """The actor of this request in workspace `ws`; Unauthenticated without a valid key."""
-    authenticator: Authenticator = request.app.state.authenticator
     address = request.client.host if request.client else None
     request_id = request.scope.get("state", {}).get("request_id")
     local = _local_actor(request, ws, address, via, request_id)
     if local is not None:
         return local
-    brings_key = bool(request.headers.get("authorization"))
+    return await authenticate_key(request, ws, workspace, bearer_token(request), via)
+
+
+async def authenticate_key(
+    request: Request, ws: str, workspace: Workspace, token: str | None, via: str = "api"
+) -> Actor:
+    """The actor `token` makes of this request in `ws` (the studio's key comes from its session
+    cookie, the API's from the Authorization header); anonymous admin when keys are not required."""
+    authenticator: Authenticator = request.app.state.authenticator
+    address = request.client.host if request.client else None
+    request_id = request.scope.get("state", {}).get("request_id")
+    brings_key = token is not None
     enabled = authenticator.decided(ws)
     if enabled is None or (enabled is False and brings_key):
         # A key sent to a keyless workspace may be its first one, made a moment ago: look now.
         enabled = await run_in_threadpool(authenticator.is_enabled, ws, brings_key)
     if not enabled:
         return Actor(name=ANONYMOUS, role=Role.ADMIN, address=address, via=via, request_id=request_id)
-    token = bearer_token(request)
     if token is None:
         raise Unauthenticated(
             f"workspace {ws!r} needs an API key: send 'Authorization: Bearer <key>' (the SDK and CLI "

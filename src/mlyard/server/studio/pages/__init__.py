@@ -1,0 +1,18 @@
+"""The studio's pages, one module per concept; `ROUTERS` in the order the app includes them (the
+catch-all 404 page of `/w/{ws}/…` last)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from mlyard.server.studio.pages import compare, entry, job_detail, jobs, models, overview
+
+ROUTERS: list[APIRouter] = [
+    entry.router,
+    overview.router,
+    jobs.router,
+    job_detail.router,
+    compare.router,
+    models.router,
+    entry.fallback,
+]

@@ -1,0 +1,167 @@
+// The studio's behaviour: metric charts (uPlot), the live log tail (server-sent events), the
+// pipeline graph (dagre) and the CSRF header on htmx requests. No inline script: pages pass data in
+// data-* attributes and <script type="application/json"> blocks (the CSP forbids anything else).
+"use strict";
+
+const PALETTE = ["#2563eb", "#dc2626", "#16a34a", "#d97706", "#9333ea", "#0891b2", "#db2777", "#65a30d"];
+
+function cssVar(name) {
+  return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+}
+
+// --- CSRF on every htmx request -------------------------------------------------------------
+document.addEventListener("htmx:configRequest", (event) => {
+  event.detail.headers["X-CSRF-Token"] = document.body.dataset.csrf;
+});
+
+// --- charts ---------------------------------------------------------------------------------
+function smooth(values, weight) {
+  if (!weight) return values;
+  let last = 0, count = 0;
+  return values.map((v) => {
+    if (v === null || !isFinite(v)) return v;
+    last = last * weight + (1 - weight) * v;
+    count += 1;
+    return last / (1 - Math.pow(weight, count));  // debiased, as TensorBoard does
+  });
+}
+
+class ChartGroup {
+  constructor(container) {
+    this.container = container;
+    this.runs = JSON.parse(container.dataset.runs);
+    this.labels = JSON.parse(container.dataset.labels || "[]");
+    this.base = container.dataset.base;
+    this.cache = new Map();
+    this.plots = new Map();
+    this.options = { x: "step", log: false, smooth: 0 };
+    for (const control of document.querySelectorAll("[data-chart-control]")) {
+      control.addEventListener("input", () => this.onControl(control));
+      control.addEventListener("change", () => this.onControl(control));
+    }
+    this.drawAll();
+  }
+
+  onControl(control) {
+    const name = control.dataset.chartControl;
+    this.options[name] = control.type === "checkbox" ? control.checked : (name === "smooth" ? Number(control.value) : control.value);
+    this.drawAll();
+  }
+
+  async series(run, key) {
+    const url = `${this.base}${encodeURIComponent(run)}/series?key=${encodeURIComponent(key)}&x=${this.options.x}`;
+    if (!this.cache.has(url)) {
+      this.cache.set(url, fetch(url, { headers: { accept: "application/json" } }).then((r) => (r.ok ? r.json() : { x: [], y: [] })));
+    }
+    return this.cache.get(url);
+  }
+
+  drawAll() {
+    for (const figure of this.container.querySelectorAll("figure.chart")) this.draw(figure);
+  }
+
+  async draw(figure) {
+    const key = figure.dataset.key;
+    const found = await Promise.all(this.runs.map((run) => this.series(run, key)));
+    const tables = found.map((s) => [s.x, smooth(s.y, this.options.smooth)]);
+    const data = tables.length === 1 ? tables[0] : uPlot.join(tables);
+    const positive = data.slice(1).every((ys) => ys.every((v) => v === null || v === undefined || v > 0));
+    const log = this.options.log && positive;
+    const target = figure.querySelector(".plot");
+    const old = this.plots.get(figure);
+    if (old) old.destroy();
+    const axis = { stroke: cssVar("--fg"), grid: { stroke: cssVar("--grid") }, ticks: { stroke: cssVar("--grid") } };
+    const options = {
+      width: Math.max(280, target.clientWidth || 480),
+      height: 220,
+      scales: { x: { time: this.options.x === "time" }, y: { distr: log ? 3 : 1 } },
+      axes: [axis, Object.assign({ size: 70 }, axis)],  // room for labels like 12,500
+      legend: { live: true },
+      series: [{ label: this.options.x }].concat(
+        this.runs.map((run, i) => ({ label: this.labels[i] || run, stroke: PALETTE[i % PALETTE.length], width: 1.5, spanGaps: true }))
+      ),
+    };
+    figure.dataset.points = String(data[0].length);
+    figure.dataset.scale = log ? "log" : "linear";
+    this.plots.set(figure, new uPlot(options, data, target));
+    figure.classList.add("drawn");
+  }
+}
+
+// --- live log tail --------------------------------------------------------------------------
+function followLog(pre) {
+  const source = new EventSource(pre.dataset.stream);
+  source.addEventListener("log", (event) => {
+    const atBottom = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4;
+    pre.appendChild(document.createTextNode(JSON.parse(event.data)));  // text, never HTML
+    if (atBottom) pre.scrollTop = pre.scrollHeight;
+  });
+  source.addEventListener("status", (event) => {
+    const badge = document.querySelector("#job-status .status");
+    if (badge) {
+      const value = JSON.parse(event.data);
+      badge.textContent = value;
+      badge.className = `status status-${value.toLowerCase()}`;
+    }
+  });
+  source.addEventListener("end", () => {
+    source.close();
+    pre.dataset.ended = "true";
+  });
+}
+
+// --- pipeline graph -------------------------------------------------------------------------
+const SVG = "http://www.w3.org/2000/svg";
+
+function svg(name, attributes, parent) {
+  const element = document.createElementNS(SVG, name);
+  for (const [key, value] of Object.entries(attributes)) element.setAttribute(key, value);
+  if (parent) parent.appendChild(element);
+  return element;
+}
+
+function seconds(node) {
+  if (!node.start || !node.end) return "";
+  const s = (new Date(node.end) - new Date(node.start)) / 1000;
+  return s < 60 ? `${s.toFixed(1)} s` : `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
+}
+
+function drawPipeline(target) {
+  const graph = JSON.parse(document.getElementById("pipeline-data").textContent);
+  const layout = new dagre.graphlib.Graph();
+  layout.setGraph({ rankdir: "LR", nodesep: 24, ranksep: 48, marginx: 8, marginy: 8 });
+  layout.setDefaultEdgeLabel(() => ({}));
+  for (const node of graph.nodes) layout.setNode(node.id, { width: 170, height: 58, node });
+  for (const [from, to] of graph.edges) layout.setEdge(from, to);
+  dagre.layout(layout);
+  const size = layout.graph();
+  const root = svg("svg", { width: size.width, height: size.height, viewBox: `0 0 ${size.width} ${size.height}` }, target);
+  for (const edge of layout.edges()) {
+    const points = layout.edge(edge).points.map((p) => `${p.x},${p.y}`).join(" ");
+    svg("polyline", { points, class: "edge" }, root);
+  }
+  for (const id of layout.nodes()) {
+    const { x, y, width, height, node } = layout.node(id);
+    const group = node.job_id ? svg("a", { href: `${target.dataset.base}${encodeURIComponent(node.job_id)}` }, root) : root;
+    svg("rect", { x: x - width / 2, y: y - height / 2, width, height, rx: 6, class: `node status-${node.status.toLowerCase()}` }, group);
+    const title = svg("text", { x: x - width / 2 + 10, y: y - 8, class: "node-title" }, group);
+    title.textContent = node.id;
+    const detail = svg("text", { x: x - width / 2 + 10, y: y + 10, class: "node-detail" }, group);
+    detail.textContent = `${node.status} ${seconds(node)}`;
+    if (node.reused_from) {
+      const mark = svg("text", { x: x - width / 2 + 10, y: y + 24, class: "node-detail" }, group);
+      mark.textContent = `reused from ${node.reused_from.slice(0, 12)}…`;
+    }
+  }
+}
+
+function start() {
+  for (const container of document.querySelectorAll(".charts")) new ChartGroup(container);
+  const log = document.querySelector("#job-log[data-stream]");
+  if (log) followLog(log);
+  const graph = document.getElementById("pipeline-graph");
+  if (graph) drawPipeline(graph);
+}
+
+if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+else start();

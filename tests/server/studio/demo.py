@@ -1,0 +1,170 @@
+"""A demo workspace for the studio's browser tests and `make screenshots`: the diabetes runs (params,
+metric histories, artifacts of every preview kind), registered versions with a production alias
+reached through an approved promotion and one pending, a pipeline with a reused step, a sweep, a
+running job with a log — written through `services/`, as the SDK would, in a few seconds."""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mlyard.entities.access import Actor, Role
+from mlyard.entities.job import Metric
+from mlyard.services.execution import job_runs
+from mlyard.services.model_registry import models, promotions
+from mlyard.services.tracking import job_artifacts, jobs
+from mlyard.services.workspaces import audit
+from mlyard.services.workspaces.workspace import Workspace
+
+PIPELINE_SPEC = {
+    "type": "pipeline",
+    "jobs": {
+        "prep": {"type": "command", "command": "python prep.py"},
+        "train": {"type": "command", "inputs": {"data": "${{parent.jobs.prep.outputs.data}}"}},
+        "gate": {"type": "command", "inputs": {"model": "${{parent.jobs.train.outputs.model}}"}},
+    },
+}
+
+
+@dataclass
+class Demo:
+    """Ids the tests click through to."""
+
+    runs: list[str] = field(default_factory=list)
+    pipeline: str = ""
+    sweep: str = ""
+    running: str = ""
+    pending_promotion: str = ""
+
+
+def _points(key: str, values: list[float], start_ms: int) -> list[Metric]:
+    return [Metric(key, value, step, start_ms + step * 1000) for step, value in enumerate(values)]
+
+
+def _png() -> bytes:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(4, 3))
+    axes = figure.subplots()
+    axes.scatter(range(20), [math.sin(i / 3) for i in range(20)])
+    axes.set_title("predicted vs actual")
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+def _run(workspace: Workspace, name: str, alpha: float, rng: random.Random, steps: int) -> tuple[str, float]:
+    job = jobs.start_job(workspace, experiment="diabetes", display_name=name, tags={"team": "clinic"})
+    mse = 2800 + 900 * alpha + rng.uniform(-80, 80)
+    loss = [mse * (1 + 4 * math.exp(-s / 40)) + rng.uniform(-30, 30) for s in range(steps)]
+    jobs.record_run_data(
+        workspace, job.id, {"alpha": str(alpha), "solver": "auto"},
+        _points("loss", loss, 1_700_000_000_000), {"model": "ridge"},
+    )  # fmt: skip
+    job_artifacts.log_bytes(
+        workspace, job.id, json.dumps({"alpha": alpha, "features": 10}).encode(), "config.json"
+    )
+    rows = "\n".join(f"{i},{150 + i},{148 + i + rng.uniform(-9, 9):.1f}" for i in range(30))
+    job_artifacts.log_bytes(workspace, job.id, f"row,actual,predicted\n{rows}\n".encode(), "predictions.csv")
+    job_artifacts.log_bytes(
+        workspace, job.id, b"Ridge regression on the diabetes table.\n", "notes/report.txt"
+    )
+    job_artifacts.log_bytes(workspace, job.id, _png(), "plots/fit.png")
+    jobs.end_job(
+        workspace,
+        job.id,
+        metrics=[
+            Metric("mse", mse, 0, 1_700_000_100_000),
+            Metric("r2", 0.5 - alpha / 10, 0, 1_700_000_100_000),
+        ],
+    )
+    return job.id, mse
+
+
+def _register(workspace: Workspace, job_id: str, alpha: float) -> str:
+    from sklearn.datasets import load_diabetes
+    from sklearn.linear_model import Ridge
+
+    x, y = load_diabetes(return_X_y=True)
+    model = Ridge(alpha=alpha).fit(x, y)
+    version = models.save_and_register_model(
+        workspace, model, "diabetes-ridge", "sklearn", input_example=x[:3], job_id=job_id
+    )
+    return version.version
+
+
+def _children(workspace: Workspace, parent: str, names: list[str], experiment: str) -> list[str]:
+    ids = []
+    for name in names:
+        child = jobs.start_job(workspace, experiment=experiment, display_name=name, parent_job_id=parent)
+        ids.append(child.id)
+    return ids
+
+
+def seed(workspace: Workspace, runs: int = 6, steps: int = 300) -> Demo:
+    demo = Demo()
+    rng = random.Random(7)
+    alice = Actor(name="alice", role=Role.CONTRIBUTOR, via="local")
+    bob = Actor(name="bob", role=Role.OPERATOR, via="local")
+    registered = []
+    for index in range(runs):
+        alpha = round(0.1 + 0.15 * index, 2)
+        job_id, _ = _run(workspace, f"ridge-{index + 1}", alpha, rng, steps)
+        demo.runs.append(job_id)
+        if index < 3:
+            registered.append(_register(workspace, job_id, alpha))
+    with audit.acting_as(alice):
+        first = promotions.request_promotion(
+            workspace, "diabetes-ridge", registered[0], reason="best mse so far"
+        )
+    with audit.acting_as(bob):
+        promotions.approve_promotion(workspace, first.id, "checked the evaluation")
+    with audit.acting_as(alice):
+        pending = promotions.request_promotion(workspace, "diabetes-ridge", registered[2], reason="retrained")
+    demo.pending_promotion = pending.id
+    models.set_alias(workspace, "diabetes-ridge", "staging", registered[1])
+
+    earlier = jobs.start_job(workspace, experiment="diabetes-pipeline", display_name="pipeline (first)",
+                             job_type="pipeline", spec=PIPELINE_SPEC)  # fmt: skip
+    first_steps = _children(workspace, earlier.id, ["prep", "train", "gate"], "diabetes-pipeline")
+    for child in first_steps:
+        jobs.end_job(workspace, child)
+    jobs.end_job(workspace, earlier.id)
+    pipeline = jobs.start_job(workspace, experiment="diabetes-pipeline", display_name="pipeline (rerun)",
+                              job_type="pipeline", spec=PIPELINE_SPEC)  # fmt: skip
+    steps_now = _children(workspace, pipeline.id, ["prep", "train", "gate"], "diabetes-pipeline")
+    job_runs.set_reuse(workspace, steps_now[0], "demo-reuse-key", first_steps[0])
+    for child in steps_now:
+        jobs.end_job(workspace, child)
+    jobs.end_job(workspace, pipeline.id)
+    demo.pipeline = pipeline.id
+
+    sweep = jobs.start_job(
+        workspace, experiment="diabetes-sweep", display_name="alpha sweep", job_type="sweep"
+    )
+    for trial in range(5):
+        child = jobs.start_job(workspace, experiment="diabetes-sweep", display_name=f"trial {trial}",
+                               parent_job_id=sweep.id)  # fmt: skip
+        jobs.end_job(workspace, child.id, params={"alpha": str(trial / 5)},
+                     metrics=[Metric("mse", 3000 - trial * 40, 0, 1_700_000_000_000)])  # fmt: skip
+    jobs.end_job(workspace, sweep.id)
+    demo.sweep = sweep.id
+
+    running = jobs.start_job(workspace, experiment="diabetes", display_name="still training")
+    workspace.artifacts.put_bytes(b"epoch 1: loss 3100\nepoch 2: loss 3050\n", job_runs.log_path(running.id))
+    demo.running = running.id
+    return demo
+
+
+def make_workspace(path: Path) -> Workspace:
+    from mlyard.services.workspaces.workspace import create_workspace, open_workspace
+
+    create_workspace(path)
+    return open_workspace(path)

@@ -1,0 +1,154 @@
+"""The studio's security, on SQLite and PostgreSQL through a real server: login with an API key into
+a signed, HttpOnly, SameSite session cookie; a reader sees no button it cannot use and the server
+refuses the action anyway; every change needs the CSRF token; HTML in names, tags and logs shows as
+text; bad query strings are 4xx pages."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import httpx
+import pytest
+
+from mlyard.entities.access import Actor, Role
+from mlyard.services.model_registry import promotions
+from mlyard.services.tracking import jobs
+from mlyard.services.workspaces import audit, keys
+from mlyard.services.workspaces.workspace import open_workspace
+from tests.server.studio.demo import _register
+
+CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
+
+
+_OPEN: list[httpx.Client] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_clients():  # type: ignore[no-untyped-def]
+    yield
+    while _OPEN:
+        _OPEN.pop().close()
+
+
+def _client(url: str) -> httpx.Client:
+    client = httpx.Client(base_url=url)
+    _OPEN.append(client)
+    return client
+
+
+def _log_in(url: str, token: str) -> httpx.Client:
+    client = _client(url)
+    login = client.get("/login?ws=default")
+    answer = client.post(
+        "/login", data={"csrf_token": CSRF.search(login.text)[1], "ws": "default", "key": token}
+    )
+    assert answer.status_code == 303, answer.text
+    return client
+
+
+@pytest.fixture
+def guarded(workspace_path: Path, serve_workspace):  # type: ignore[no-untyped-def]
+    """A server requiring keys, with a reader, an operator who asked for a promotion, and another operator."""
+    workspace = open_workspace(workspace_path)
+    tokens = {
+        owner: keys.create_key(workspace, owner, role).token
+        for owner, role in (("rita", "reader"), ("olga", "operator"), ("otto", "operator"))
+    }
+    run = jobs.start_job(workspace, experiment="diabetes")
+    version = _register(workspace, run.id, 0.5)
+    with audit.acting_as(Actor(name="olga", role=Role.OPERATOR)):
+        request = promotions.request_promotion(workspace, "diabetes-ridge", version, reason="better mse")
+    return serve_workspace(workspace_path, auth=True, workers=0), tokens, request.id
+
+
+def test_without_a_session_the_studio_asks_for_a_key_and_refuses_a_wrong_one(guarded):
+    url, _, _ = guarded
+    first = httpx.get(f"{url}/w/default/models")
+    assert first.status_code == 303 and first.headers["location"].startswith("/login?ws=default&next=")
+    client = _client(url)
+    token = CSRF.search(client.get("/login").text)[1]
+    refused = client.post("/login", data={"csrf_token": token, "ws": "default", "key": "mly_nope"})
+    assert refused.status_code == 401 and "not valid for workspace" in refused.text
+
+
+def test_the_session_cookie_is_signed_httponly_and_samesite_and_a_forged_one_is_ignored(guarded):
+    url, tokens, _ = guarded
+    client = _log_in(url, tokens["rita"])
+    cookie = next(c for c in client.cookies.jar if c.name == "mlyard_studio")
+    assert cookie.has_nonstandard_attr("HttpOnly")
+    assert client.get("/w/default/models").status_code == 200
+    forged = cookie.value[:-4] + ("0000" if not cookie.value.endswith("0000") else "1111")
+    other = httpx.get(f"{url}/w/default/models", cookies={"mlyard_studio": forged})
+    assert other.status_code == 303  # back to the login page
+
+
+def test_a_reader_sees_no_approve_button_and_the_server_refuses_the_approval_anyway(guarded):
+    url, tokens, request_id = guarded
+    client = _log_in(url, tokens["rita"])
+    page = client.get("/w/default/models/diabetes-ridge")
+    assert "better mse" in page.text and "Approve" not in page.text and "Archive" not in page.text
+    csrf = CSRF.search(page.text)[1]
+    refused = client.post(f"/w/default/promotions/{request_id}/approve", data={"csrf_token": csrf})
+    assert refused.status_code == 403
+    assert "rita has role reader" in refused.text and "needs operator" in refused.text
+
+
+def test_the_requester_cannot_approve_their_own_promotion_but_another_operator_can(guarded):
+    url, tokens, request_id = guarded
+    olga = _log_in(url, tokens["olga"])
+    csrf = CSRF.search(olga.get("/w/default/models/diabetes-ridge").text)[1]
+    refused = olga.post(f"/w/default/promotions/{request_id}/approve", data={"csrf_token": csrf})
+    assert refused.status_code == 403 and "olga" in refused.text
+    otto = _log_in(url, tokens["otto"])
+    csrf = CSRF.search(otto.get("/w/default/models/diabetes-ridge").text)[1]
+    approved = otto.post(f"/w/default/promotions/{request_id}/approve", data={"csrf_token": csrf})
+    assert approved.status_code == 303
+    assert "@production → 1" in otto.get("/w/default/models/diabetes-ridge").text
+
+
+def test_a_change_without_the_csrf_token_is_refused(guarded):
+    url, tokens, request_id = guarded
+    otto = _log_in(url, tokens["otto"])
+    for form in ({}, {"csrf_token": "0" * 64}):
+        refused = otto.post(f"/w/default/promotions/{request_id}/approve", data=form)
+        assert refused.status_code == 403 and "CSRF token" in refused.text
+    assert "pending" in otto.get("/w/default/models/diabetes-ridge").text  # nothing was decided
+
+
+def test_html_in_names_tags_and_logs_is_shown_as_text(workspace_path: Path, serve_workspace):  # type: ignore[no-untyped-def]
+    workspace = open_workspace(workspace_path)
+    evil = "<script>alert(1)</script>"
+    job = jobs.start_job(workspace, experiment="x", display_name=evil, tags={"note": evil})
+    workspace.artifacts.put_bytes(f"line {evil}\n".encode(), f"jobs/{job.id}/logs/std_log.txt")
+    url = serve_workspace(workspace_path, auth=False, workers=0)
+    for path in ("/w/default/jobs?experiment=x", f"/w/default/jobs/{job.id}", "/w/default/"):
+        text = httpx.get(url + path).text
+        assert evil not in text and "&lt;script&gt;alert(1)&lt;/script&gt;" in text, path
+
+
+BAD_PATHS = [
+    "/w/default/jobs?page=abc",
+    "/w/default/jobs?page=0",
+    "/w/default/jobs?size=100000",
+    "/w/default/jobs?experiment=x&filter=metrics.mse+%3C%3C+1",
+    "/w/default/jobs?experiment=x&order=nonsense.key+UP",
+    "/w/default/jobs?experiment=x&group=metrics.mse",
+    "/w/default/jobs/nope",
+    "/w/default/jobs/nope/series?key=loss",
+    "/w/default/compare?job=only-one",
+    "/w/default/models/nope",
+    "/w/default/no-such-page",
+    "/w/other/",
+    "/switch?ws=other",
+]
+
+
+def test_a_bad_query_string_or_path_is_a_4xx_page_never_a_500(workspace_path: Path, serve_workspace):  # type: ignore[no-untyped-def]
+    jobs.start_job(open_workspace(workspace_path), experiment="x")
+    url = serve_workspace(workspace_path, auth=False, workers=0)
+    for path in BAD_PATHS:
+        answer = httpx.get(url + path)
+        assert 400 <= answer.status_code < 500, (path, answer.status_code)
+        assert answer.headers["content-type"].startswith("text/html")
+        assert '<p class="error" role="alert">' in answer.text, path

@@ -1,0 +1,186 @@
+"""The studio in a real browser, over a seeded workspace: every page loads, the main flows work by
+clicking, nothing logs a console error, and axe-core finds no critical accessibility violation."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.server.studio.conftest import critical_violations
+
+
+def test_every_page_loads_with_data_and_no_critical_accessibility_violation(seeded, page):
+    server, demo, _ = seeded
+    ws = f"{server.url}/w/default"
+    pages = {
+        "overview": f"{ws}/",
+        "jobs": f"{ws}/jobs",
+        "job": f"{ws}/jobs/{demo.runs[0]}",
+        "pipeline": f"{ws}/jobs/{demo.pipeline}",
+        "sweep": f"{ws}/jobs/{demo.sweep}",
+        "compare": f"{ws}/compare?job={demo.runs[0]}&job={demo.runs[1]}",
+        "models": f"{ws}/models",
+        "model": f"{ws}/models/diabetes-ridge",
+        "artifact": f"{ws}/jobs/{demo.runs[0]}/artifact?path=predictions.csv",
+    }
+    for name, url in pages.items():
+        response = page.goto(url)
+        assert response.status == 200, name
+        assert page.locator("main h1").count() == 1, name
+        assert critical_violations(page) == [], name
+
+
+def test_filter_and_sort_runs_by_clicking_keeps_the_view_in_the_url(seeded, page):
+    from mlyard.services.tracking import jobs
+    from mlyard.services.workspaces.workspace import open_workspace
+
+    server, _, path = seeded
+    found = jobs.search_jobs(open_workspace(path), "metrics.mse < 3200", experiments="diabetes")
+    below = {job.display_name for job in found}
+    assert 0 < len(below) < 6
+    page.goto(f"{server.url}/w/default/jobs?experiment=diabetes")
+    assert page.locator("table.runs tbody tr").count() == 7  # six runs and the running one
+    page.fill("#f-filter", "metrics.mse < 3200")
+    page.click("form.filters button[type=submit]")
+    page.wait_for_url(re.compile(r"filter=metrics.mse"))
+    shown = page.locator("table.runs tbody tr td:nth-child(2)").all_inner_texts()
+    assert set(shown) == below
+    page.fill("#f-filter", "")
+    page.click("form.filters button[type=submit]")
+    page.wait_for_url(lambda url: "metrics.mse" not in url)
+    page.click("th >> text=mse")
+    page.wait_for_url(re.compile(r"order=metrics.mse\+DESC"))
+    values = _column(page, "mse")
+    assert values == sorted(values, reverse=True) and len(values) == 6
+    page.click("th >> text=mse")
+    page.wait_for_url(re.compile(r"order=metrics.mse\+ASC"))
+    values = _column(page, "mse")
+    assert values == sorted(values)
+    page.reload()  # a deep link reopens the same view
+    assert page.locator("th[aria-sort=ascending]").inner_text() == "mse"
+
+
+def _column(page, header: str) -> list[float]:
+    """The numbers in one column of the runs table, top to bottom (blank cells left out)."""
+    headers = page.locator("table.runs thead th").all_inner_texts()
+    index = [text.strip(" ▲▼") for text in headers].index(header) + 1
+    cells = page.locator(f"table.runs tbody tr td:nth-child({index})").all_inner_texts()
+    return [float(cell) for cell in cells if cell]
+
+
+def test_grouping_by_a_param_shows_each_group_with_mean_and_range(seeded, page):
+    server, _, _ = seeded
+    page.goto(f"{server.url}/w/default/jobs?experiment=diabetes&group=tags.team")
+    assert page.locator("tr.group").count() == 2  # clinic, and the untagged running job
+    clinic = page.locator("tr.group", has_text="tags.team = clinic (6 runs)").inner_text()
+    assert re.search(r"\d+ \[\d+ – \d+\]", clinic)  # a metric's mean [min – max]
+
+
+def test_open_a_run_and_its_chart_then_switch_to_log_scale_and_smoothing(seeded, page):
+    server, demo, _ = seeded
+    page.goto(f"{server.url}/w/default/jobs?experiment=diabetes&order=attributes.created_at+ASC")
+    page.click("text=ridge-1")
+    page.wait_for_url(re.compile(demo.runs[0]))
+    chart = page.locator("figure.chart[data-key=loss]")
+    chart.locator("canvas").wait_for()
+    assert chart.get_attribute("data-points") == "300"
+    page.check("#c-log")
+    page.wait_for_function("document.querySelector('figure[data-key=loss]').dataset.scale === 'log'")
+    page.fill("#c-smooth", "0.9")
+    page.select_option("#c-x", "relative")
+    chart.locator("canvas").wait_for()
+    page.click("text=predictions.csv")
+    assert page.locator("table thead th").all_inner_texts() == ["row", "actual", "predicted"]
+
+
+def test_a_long_series_is_downsampled_on_the_server_to_2000_points(seeded):
+    import httpx
+
+    from mlyard.entities.job import Metric
+    from mlyard.services.tracking import jobs
+    from mlyard.services.workspaces.workspace import open_workspace
+
+    server, _, path = seeded
+    workspace = open_workspace(path)
+    job = jobs.start_job(workspace, experiment="long")
+    jobs.record_run_data(
+        workspace, job.id, {}, [Metric("loss", (i % 97) / 97, i, i) for i in range(100_000)], {}
+    )
+    answer = httpx.get(f"{server.url}/w/default/jobs/{job.id}/series", params={"key": "loss"}).json()
+    assert len(answer["x"]) == len(answer["y"]) == 2000
+    assert answer["x"][0] == 0 and answer["x"][-1] == 99_999
+    assert max(answer["y"]) == pytest.approx(96 / 97)  # the peaks survive
+
+
+def test_compare_two_runs_by_ticking_them_and_show_differences_only(seeded, page):
+    server, demo, _ = seeded
+    page.goto(f"{server.url}/w/default/jobs?experiment=diabetes")
+    page.check(f"input[value='{demo.runs[0]}']")
+    page.check(f"input[value='{demo.runs[1]}']")
+    page.click("text=Compare selected")
+    page.wait_for_url(re.compile(r"/compare\?job="))
+    assert page.locator("table.compare thead th").count() == 3
+    assert page.locator("th[scope=row] >> text=params.solver").count() == 1
+    page.check("#diff")
+    page.click("text=Show")
+    page.wait_for_url(re.compile(r"diff=true"))
+    assert page.locator("th[scope=row] >> text=params.solver").count() == 0  # the same in both
+    page.locator("figure.chart[data-key=loss] canvas").wait_for()
+    assert page.locator("figure.chart[data-key=loss] .u-legend .u-series").count() == 3  # x and two runs
+
+
+def test_the_pipeline_graph_shows_steps_in_order_with_the_reused_mark(seeded, page):
+    server, demo, _ = seeded
+    page.goto(f"{server.url}/w/default/jobs/{demo.pipeline}")
+    graph = page.locator("#pipeline-graph svg")
+    graph.wait_for()
+    assert graph.locator("rect.status-completed").count() == 3
+    assert graph.locator("polyline.edge").count() == 2
+    assert "reused from" in graph.text_content()
+    page.click("#pipeline-graph svg a >> text=train")
+    page.wait_for_url(re.compile(r"/jobs/"))
+    assert "train" in page.locator("h1").inner_text()
+
+
+def test_the_log_of_a_running_job_grows_live_and_stops_when_it_ends(seeded, page):
+    from mlyard.services.execution import job_runs
+    from mlyard.services.tracking import jobs
+    from mlyard.services.workspaces.workspace import open_workspace
+
+    server, demo, path = seeded
+    workspace = open_workspace(path)
+    page.goto(f"{server.url}/w/default/jobs/{demo.running}")
+    assert "epoch 2" in page.locator("#job-log").inner_text()
+    log = job_runs.log_path(demo.running)
+    workspace.artifacts.put_bytes(workspace.artifacts.get_bytes(log) + b"epoch 3: <b>loss</b> 2990\n", log)
+    page.wait_for_function("document.getElementById('job-log').textContent.includes('epoch 3')")
+    assert "<b>loss</b>" in page.locator("#job-log").inner_text()  # text, not markup
+    jobs.end_job(workspace, demo.running)
+    page.wait_for_function("document.getElementById('job-log').dataset.ended === 'true'")
+    assert page.locator("#job-status").inner_text() == "Completed"
+
+
+def test_approve_a_pending_promotion_by_clicking_moves_the_production_alias(seeded, page):
+    server, demo, _ = seeded
+    page.goto(f"{server.url}/w/default/models/diabetes-ridge")
+    row = page.locator("tr", has_text="retrained")
+    row.locator("button", has_text="Approve").click()
+    page.wait_for_url(re.compile(r"/models/diabetes-ridge$"))
+    assert "approved" in page.locator("tr", has_text="retrained").inner_text()
+    assert "@production → 3" in page.locator("main").inner_text()
+
+
+def test_every_page_loads_without_data(tmp_path, page):
+    from tests.server.studio.demo import make_workspace
+    from tests.servers import serve_in_thread
+
+    make_workspace(tmp_path / "empty")
+    server = serve_in_thread(tmp_path / "empty", auth=False, workers=0)
+    try:
+        for path, says in [("/", "No jobs yet"), ("/jobs", "No jobs yet"), ("/models", "No model registered"),
+                           ("/compare", "Choose runs to compare")]:  # fmt: skip
+            response = page.goto(f"{server.url}/w/default{path}")
+            assert response.status == 200 and says in page.locator("main").inner_text()
+    finally:
+        server.stop()
