@@ -54,7 +54,7 @@ def create(
     if output == OutputFormat.json:
         print_json(model.summary())
         return
-    say(f"registered model {model.ref}")
+    say(model.message)
 
 
 @app.command("list")

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from mlyard.client.run_buffer import flush_pending
-from mlyard.entities.model import Comparison, Model, ModelLineage, ModelVersion
+from mlyard.entities.model import Comparison, Model, ModelLineage, ModelRegistration, ModelVersion
 from mlyard.entities.promotion import PromotionRequest
 from mlyard.services import model_comparison, promotions
 from mlyard.services import models as model_service
@@ -30,8 +30,9 @@ class ModelOperations(ABC):
         tags: dict[str, str] | None = None,
         properties: dict[str, str] | None = None,
         job_id: str | None = None,
-    ) -> ModelVersion:
-        """Register a model folder or file (`type`: custom_model, mlflow_model or a flavor)."""
+    ) -> ModelRegistration:
+        """Register a model folder or file (`type`: custom_model, mlflow_model or a flavor);
+        identical content and lineage return the existing version (`created` is False then)."""
 
     def log(
         self,
@@ -43,7 +44,7 @@ class ModelOperations(ABC):
         tags: dict[str, str] | None = None,
         properties: dict[str, str] | None = None,
         job_id: str | None = None,
-    ) -> ModelVersion:
+    ) -> ModelRegistration:
         """Save a model object with its flavor (signature from `input_example`) and register it."""
         with tempfile.TemporaryDirectory(prefix="mlyard-model-") as staging:
             folder = Path(staging) / name
@@ -163,7 +164,7 @@ class LocalModelOperations(ModelOperations):
         tags: dict[str, str] | None = None,
         properties: dict[str, str] | None = None,
         job_id: str | None = None,
-    ) -> ModelVersion:
+    ) -> ModelRegistration:
         return model_service.register_model_folder(
             self._workspace, name, Path(path), type, version, description, tags, properties, job_id
         )
@@ -178,7 +179,7 @@ class LocalModelOperations(ModelOperations):
         tags: dict[str, str] | None = None,
         properties: dict[str, str] | None = None,
         job_id: str | None = None,
-    ) -> ModelVersion:
+    ) -> ModelRegistration:
         return model_service.save_and_register_model(
             self._workspace, model, name, flavor, input_example, description, tags, properties, job_id
         )

@@ -15,7 +15,7 @@ from mlyard.client.models import ModelOperations, candidate_id
 from mlyard.client.remote.session import RemoteSession
 from mlyard.client.run_buffer import flush_pending
 from mlyard.entities.data import DataAsset, DataType
-from mlyard.entities.model import Comparison, Model, ModelLineage, ModelVersion
+from mlyard.entities.model import Comparison, Model, ModelLineage, ModelRegistration, ModelVersion
 from mlyard.entities.names import parse_ref
 from mlyard.entities.promotion import PromotionRequest
 from mlyard.errors import NotFound
@@ -93,7 +93,7 @@ class RemoteModelOperations(ModelOperations):
         tags: dict[str, str] | None = None,
         properties: dict[str, str] | None = None,
         job_id: str | None = None,
-    ) -> ModelVersion:
+    ) -> ModelRegistration:
         source = Path(path).expanduser()
         if not source.exists():
             raise NotFound(f"model path {source} does not exist")
@@ -102,7 +102,7 @@ class RemoteModelOperations(ModelOperations):
             "upload": upload, "path": staged, "type": type, "version": version, "description": description,
             "tags": tags or {}, "properties": properties or {}, "job_id": job_id,
         }  # fmt: skip
-        return ModelVersion.model_validate(
+        return ModelRegistration.model_validate(
             self._session.post_json(f"models/{quote(name, safe='')}/versions", body)
         )
 
