@@ -74,7 +74,21 @@ def test_data_create_list_show_download(ws, diabetes_csv, tmp_path):
     shown = mlyard("data", "show", "diabetes@latest", workspace=ws).stdout
     assert "bmi" in shown and "442" in shown
     mlyard("data", "download", "diabetes:1", "--download-path", str(tmp_path / "d"), workspace=ws)
-    assert (tmp_path / "d" / "diabetes.csv").read_bytes() == diabetes_csv.read_bytes()
+    assert (tmp_path / "d" / "diabetes-1" / "diabetes.csv").read_bytes() == diabetes_csv.read_bytes()
+
+
+def test_download_refuses_a_non_empty_name_version_folder_unless_overwrite(ws, diabetes_csv, tmp_path):
+    mlyard("data", "create", "--name", "diabetes", "--path", str(diabetes_csv), workspace=ws)
+    target = tmp_path / "d" / "diabetes-1"
+    target.mkdir(parents=True)
+    (target / "notes.txt").write_text("mine")
+    done = mlyard(
+        "data", "download", "diabetes:1", "--download-path", str(tmp_path / "d"), workspace=ws, expect=4
+    )
+    assert f"{target} already exists and is not empty" in done.stderr and "--overwrite" in done.stderr
+    assert (target / "notes.txt").read_text() == "mine"  # nothing touched
+    mlyard("data", "download", "diabetes:1", "-p", str(tmp_path / "d"), "--overwrite", workspace=ws)
+    assert sorted(p.name for p in target.iterdir()) == ["diabetes.csv"]
 
 
 def test_model_create_of_a_relative_path_names_it_in_errors_not_a_temporary_copy(ws, tmp_path):

@@ -154,3 +154,30 @@ def test_a_missing_job_input_names_the_path_on_the_users_machine(client, tmp_pat
     with pytest.raises(NotFound) as missing:
         client.jobs.create(project / "job.yml")
     assert f"looked for {project.resolve() / 'data' / 'nope.csv'}" in missing.value.message
+
+
+# --- downloads (item 20) ------------------------------------------------------------------------
+
+
+def test_downloads_land_in_a_name_version_folder_and_refuse_a_non_empty_one(client, tmp_path):
+    table = write(tmp_path / "rows.csv", "a,b\n1,2\n")
+    folder = write(tmp_path / "images" / "a" / "one.txt", "1").parent.parent
+    model = write(tmp_path / "model" / "weights.txt", "1 2 3").parent
+    client.data.create("rows", table)
+    client.data.create("images", folder, type="uri_folder")
+    client.models.create("churn", model)
+    destination = write(tmp_path / "down" / "mine.txt", "already here").parent
+
+    assert client.data.download("rows:1", destination) == destination / "rows-1"
+    assert (destination / "rows-1" / "rows.csv").read_text() == "a,b\n1,2\n"
+    assert (client.data.download("images:1", destination) / "a" / "one.txt").read_text() == "1"
+    assert (client.models.download("churn:1", destination) / "weights.txt").read_text() == "1 2 3"
+    assert sorted(p.name for p in destination.iterdir()) == ["churn-1", "images-1", "mine.txt", "rows-1"]
+
+    write(destination / "rows-1" / "stale.csv", "old")
+    with pytest.raises(AlreadyExists, match=r"rows-1 already exists and is not empty; .*--overwrite"):
+        client.data.download("rows:1", destination)
+    with pytest.raises(AlreadyExists, match=r"churn-1 already exists and is not empty"):
+        client.models.download("churn@latest", destination)
+    replaced = client.data.download("rows:1", destination, overwrite=True)
+    assert sorted(p.name for p in replaced.iterdir()) == ["rows.csv"]  # replaced whole, no stale file

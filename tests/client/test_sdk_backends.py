@@ -119,6 +119,7 @@ def test_a_model_folder_round_trips_through_download(client, tmp_path):
     with pytest.raises(AlreadyExists, match="immutable"):
         client.models.create("churn", folder, version="1")
     target = client.models.download("churn:1", tmp_path / "fetched")
+    assert target == tmp_path / "fetched" / "churn-1"
     assert (target / "weights.txt").read_text() == "1 2 3"
     assert (client.models.local_path("churn@latest") / "weights.txt").exists()
     with pytest.raises(NotFound, match="model path"):

@@ -183,13 +183,16 @@ def compare(
 def download(
     ctx: typer.Context,
     ref: str,
-    download_path: Annotated[Path, typer.Option("--download-path", "-p")] = Path("."),
+    download_path: Annotated[
+        Path, typer.Option("--download-path", "-p", help="the version lands in NAME-VERSION/ below it")
+    ] = Path("."),
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="replace an existing, non-empty NAME-VERSION/ folder")
+    ] = False,
 ) -> None:
-    """Copy a model version's folder to a local path."""
-    client = client_of(ctx)
-    model = client.models.get(ref)
-    target = client.models.download(model.ref, download_path / f"{model.name}-{model.version}")
-    say(f"downloaded {model.ref} to {target}")
+    """Copy a model version's folder to DOWNLOAD_PATH/NAME-VERSION/."""
+    target = client_of(ctx).models.download(ref, download_path, overwrite)
+    say(f"downloaded {ref} to {target}")
 
 
 @app.command("archive")

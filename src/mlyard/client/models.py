@@ -113,8 +113,11 @@ class ModelOperations(ABC):
         return model_service.load_model_folder(self.local_path(ref))
 
     @abstractmethod
-    def download(self, ref: str, download_path: str | os.PathLike[str] = ".") -> Path:
-        """A copy of the version's folder below `download_path`."""
+    def download(
+        self, ref: str, download_path: str | os.PathLike[str] = ".", overwrite: bool = False
+    ) -> Path:
+        """A copy of the version's folder as `download_path/<name>-<version>/`, which is returned;
+        a non-empty folder there is refused (AlreadyExists) unless `overwrite` replaces it."""
 
     # --- gated promotion -----------------------------------------------------------------------
 
@@ -235,8 +238,10 @@ class LocalModelOperations(ModelOperations):
     def local_path(self, ref: str) -> Path:
         return model_service.model_local_path(self._workspace, self.get(ref))
 
-    def download(self, ref: str, download_path: str | os.PathLike[str] = ".") -> Path:
-        return model_service.download_model(self._workspace, ref, Path(download_path))
+    def download(
+        self, ref: str, download_path: str | os.PathLike[str] = ".", overwrite: bool = False
+    ) -> Path:
+        return model_service.download_model(self._workspace, ref, Path(download_path), overwrite)
 
     def promote(
         self, name: str, version: str | int, to: str = "production", reason: str = ""

@@ -23,6 +23,7 @@ from mlyard.entities.local_files import user_path
 from mlyard.entities.names import AssetRef, parse_ref, validate_name, validate_version
 from mlyard.errors import AlreadyExists, InvalidArgument, NotFound
 from mlyard.services import audit
+from mlyard.services.downloads import download_version
 from mlyard.services.profiling import profile_data
 from mlyard.services.versioning import insert_new_version, registered_version
 from mlyard.services.workspace import Workspace
@@ -140,10 +141,13 @@ def local_path(workspace: Workspace, asset: DataAsset, cache_dir: Path | None = 
     return leaf
 
 
-def download_data_asset(workspace: Workspace, ref: str, destination: Path) -> Path:
+def download_data_asset(workspace: Workspace, ref: str, destination: Path, overwrite: bool = False) -> Path:
+    """The version's content in `destination/<name>-<version>/` (services/downloads.py)."""
     asset = get_data_asset(workspace, ref)
-    target = destination / Path(asset.artifact_path).name if asset.type == DataType.URI_FILE else destination
-    return workspace.artifacts.download(asset.artifact_path, target)
+    return download_version(
+        destination, asset.name, asset.version, overwrite,
+        lambda folder: workspace.artifacts.download(asset.artifact_path, folder),
+    )  # fmt: skip
 
 
 def _data_type(value: DataType | str) -> DataType:

@@ -43,6 +43,7 @@ from mlyard.flavors.metadata import read_metadata, write_metadata
 from mlyard.flavors.signature import infer_signature
 from mlyard.services import audit
 from mlyard.services import jobs as job_service
+from mlyard.services.downloads import download_version
 from mlyard.services.versioning import insert_new_version, registered_version
 from mlyard.services.workspace import Workspace
 from mlyard.store import models as model_rows
@@ -335,9 +336,13 @@ def list_model_versions(
         ]
 
 
-def download_model(workspace: Workspace, ref: str, destination: Path) -> Path:
+def download_model(workspace: Workspace, ref: str, destination: Path, overwrite: bool = False) -> Path:
+    """The version's folder as `destination/<name>-<version>/` (services/downloads.py)."""
     model = get_model_version(workspace, ref)
-    return workspace.artifacts.download(model.artifact_path, destination)
+    return download_version(
+        destination, model.name, model.version, overwrite,
+        lambda folder: workspace.artifacts.download(model.artifact_path, folder),
+    )  # fmt: skip
 
 
 def model_local_path(workspace: Workspace, model: ModelVersion) -> Path:

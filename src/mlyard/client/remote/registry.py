@@ -20,6 +20,7 @@ from mlyard.entities.names import parse_ref
 from mlyard.entities.promotion import PromotionRequest
 from mlyard.errors import NotFound
 from mlyard.services.data import Registration
+from mlyard.services.downloads import download_version
 
 
 def _version_path(kind: str, ref: str) -> str:
@@ -72,11 +73,14 @@ class RemoteDataOperations(DataOperations):
                 return files[0]
         return folder
 
-    def download(self, ref: str, download_path: str | os.PathLike[str] = ".") -> Path:
+    def download(
+        self, ref: str, download_path: str | os.PathLike[str] = ".", overwrite: bool = False
+    ) -> Path:
         asset = self.get(ref)
-        destination = Path(download_path)
-        destination.mkdir(parents=True, exist_ok=True)
-        return self._session.download(asset.artifact_path, destination)  # as a local download lays it out
+        return download_version(
+            download_path, asset.name, asset.version, overwrite,
+            lambda folder: self._session.download(asset.artifact_path, folder),
+        )  # fmt: skip
 
 
 class RemoteModelOperations(ModelOperations):
@@ -187,11 +191,14 @@ class RemoteModelOperations(ModelOperations):
         model = self.get(ref)
         return self._session.cached_download(model.artifact_path, model.content_hash, "models")
 
-    def download(self, ref: str, download_path: str | os.PathLike[str] = ".") -> Path:
+    def download(
+        self, ref: str, download_path: str | os.PathLike[str] = ".", overwrite: bool = False
+    ) -> Path:
         model = self.get(ref)
-        destination = Path(download_path)
-        destination.mkdir(parents=True, exist_ok=True)
-        return self._session.download(model.artifact_path, destination)
+        return download_version(
+            download_path, model.name, model.version, overwrite,
+            lambda folder: self._session.download(model.artifact_path, folder),
+        )  # fmt: skip
 
     def promote(
         self, name: str, version: str | int, to: str = "production", reason: str = ""
