@@ -126,7 +126,12 @@ def staged_files(request: Request, ws: str, upload_id: str | None, base: str = "
     without an upload): what a registration or submission reads its files from."""
     uploads: Uploads = request.app.state.uploads
     if upload_id is None:
-        with tempfile.TemporaryDirectory(prefix="mlyard-empty-") as empty, confined_to(Path(empty)):
+        # Nothing was sent: a path the spec names is the client's, relative to where it ran.
+        with (
+            tempfile.TemporaryDirectory(prefix="mlyard-empty-") as empty,
+            confined_to(Path(empty)),
+            shown_as(Path(empty), "."),
+        ):
             yield Path(empty)
         return
     files = uploads.files_folder(ws, upload_id, str(request.state.actor.name)).resolve()
