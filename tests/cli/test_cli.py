@@ -74,7 +74,34 @@ def test_data_create_list_show_download(ws, diabetes_csv, tmp_path):
     shown = mlyard("data", "show", "diabetes@latest", workspace=ws).stdout
     assert "bmi" in shown and "442" in shown
     mlyard("data", "download", "diabetes:1", "--download-path", str(tmp_path / "d"), workspace=ws)
-    assert (tmp_path / "d" / "diabetes.csv").read_bytes() == diabetes_csv.read_bytes()
+    assert (tmp_path / "d" / "diabetes-1" / "diabetes.csv").read_bytes() == diabetes_csv.read_bytes()
+
+
+def test_download_refuses_a_non_empty_name_version_folder_unless_overwrite(ws, diabetes_csv, tmp_path):
+    mlyard("data", "create", "--name", "diabetes", "--path", str(diabetes_csv), workspace=ws)
+    target = tmp_path / "d" / "diabetes-1"
+    target.mkdir(parents=True)
+    (target / "notes.txt").write_text("mine")
+    done = mlyard(
+        "data", "download", "diabetes:1", "--download-path", str(tmp_path / "d"), workspace=ws, expect=4
+    )
+    assert f"{target} already exists and is not empty" in done.stderr and "--overwrite" in done.stderr
+    assert (target / "notes.txt").read_text() == "mine"  # nothing touched
+    mlyard("data", "download", "diabetes:1", "-p", str(tmp_path / "d"), "--overwrite", workspace=ws)
+    assert sorted(p.name for p in target.iterdir()) == ["diabetes.csv"]
+
+
+def test_model_create_of_a_relative_path_names_it_in_errors_not_a_temporary_copy(ws, tmp_path):
+    (tmp_path / "cm").mkdir()
+    (tmp_path / "cm" / "model.pkl").write_bytes(b"x")
+    done = subprocess.run(
+        [*MLYARD, "--workspace", str(ws), "model", "create", "--name", "cm", "--path", "./cm",
+         "--type", "mlflow_model"],
+        capture_output=True, text=True, cwd=tmp_path, timeout=120,
+        env={k: v for k, v in os.environ.items() if not k.startswith("MLYARD_")},
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert "cm/MLmodel does not exist" in done.stderr and "mlyard-model-" not in done.stderr
 
 
 def test_data_errors_exit_non_zero_and_name_the_thing(ws, tmp_path):
@@ -202,6 +229,9 @@ def test_model_create_and_errors(ws, tmp_path):
     assert "no alias 'production'; set one with: mlyard model alias set churn production" in done.stderr
     done = mlyard("model", "alias", "set", "churn", "production", "--version", "5", workspace=ws, expect=3)
     assert "has no version '5'" in done.stderr
+    again = mlyard("model", "create", "--name", "churn", "--path", str(folder), workspace=ws)
+    assert "already registered as churn:1; no new version created" in again.stderr
+    (folder / "weights.bin").write_bytes(b"changed")
     done = mlyard(
         "model",
         "create",

@@ -224,8 +224,9 @@ def test_bad_invokes_are_refused_with_what_to_do_and_leave_no_job(client, endpoi
         client.batch_endpoints.invoke("nope", tmp_path / "rows.csv")
     with pytest.raises(NotFound, match=r"has no deployment 'green' \(deployments: blue\)"):
         client.batch_endpoints.invoke("ep", tmp_path / "rows.csv", deployment_name="green")
-    with pytest.raises(NotFound, match=r"--input: missing.csv is neither a file or folder"):
+    with pytest.raises(NotFound, match=r"--input: missing.csv is neither a file or folder") as missing:
         client.batch_endpoints.invoke("ep", "missing.csv")
+    assert "mlyard-empty-" not in missing.value.message  # a server's scratch folder is no user's path
     with pytest.raises(InvalidArgument, match=r"--input: give a data asset"):
         client.batch_endpoints.invoke("ep")
     with pytest.raises(InvalidArgument, match=r"--input-type: expected uri_file, uri_folder, mltable"):
@@ -245,3 +246,45 @@ def test_a_model_input_that_does_not_fit_fails_the_job_with_the_reason(client, e
     (tmp_path / "wrong.csv").write_text("x,y\n1,2\n")
     with pytest.raises(JobNotCompleted, match=r"the input has no column 'age'"):
         client.batch_endpoints.invoke("ep", tmp_path / "wrong.csv", wait=True)
+
+
+def test_an_input_with_nothing_to_score_is_refused_at_invoke_and_leaves_no_job(client, endpoint, tmp_path):
+    (tmp_path / "empty.csv").write_bytes(b"")
+    (tmp_path / "header.csv").write_text("age,sex,bmi\n")
+    (tmp_path / "nothing").mkdir()
+    with pytest.raises(
+        InvalidArgument, match=r"--input: .*empty.csv has nothing to score: the file is empty"
+    ):
+        client.batch_endpoints.invoke("ep", tmp_path / "empty.csv")
+    with pytest.raises(
+        InvalidArgument, match=r"header.csv has nothing to score: the table has a header but no rows"
+    ):
+        client.batch_endpoints.invoke("ep", tmp_path / "header.csv")
+    with pytest.raises(InvalidArgument, match=r"has nothing to score: the folder holds no files"):
+        client.batch_endpoints.invoke("ep", tmp_path / "nothing")
+    client.data.create("no-rows", tmp_path / "header.csv")
+    with pytest.raises(InvalidArgument, match=r"data asset no-rows:1 is empty or has no rows"):
+        client.batch_endpoints.invoke("ep", "no-rows@latest")
+    assert client.batch_endpoints.list_jobs("ep") == []
+
+
+def test_a_bad_cell_completes_partially_with_the_counts_and_row_numbers_in_the_output(
+    client, endpoint, diabetes, tmp_path
+):
+    model, features, _ = diabetes
+    table = features.astype(object)
+    table.iloc[60, 2] = "abc"  # row 60 is in the second mini-batch of 50 rows
+    table.to_csv(tmp_path / "patients.csv", index=False)
+    client.batch_deployments.update("ep", "blue", {"retry_settings.max_retries": "0"})
+    job = client.batch_endpoints.invoke("ep", tmp_path / "patients.csv", wait=True)
+    assert job.status == JobStatus.COMPLETED
+    assert (job.metrics["batch.items_scored"], job.metrics["batch.items_failed"]) == (392, 50)
+    assert job.tags["mlyard.batch_result"] == (
+        "partial: 392 of 442 items scored, 50 failed (rows 50-99; not in the output "
+        "(its `row` column names each input row))"
+    )
+    scored = pd.read_csv(predictions(client, job, tmp_path))
+    assert list(scored.columns) == ["row", "prediction"]
+    assert list(scored["row"]) == [*range(50), *range(100, 442)]
+    kept = features.drop(index=range(50, 100))
+    np.testing.assert_allclose(scored["prediction"], model.predict(kept), rtol=1e-12)

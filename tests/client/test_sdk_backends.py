@@ -115,9 +115,11 @@ def test_a_model_folder_round_trips_through_download(client, tmp_path):
     folder = write(tmp_path / "model" / "weights.txt", "1 2 3").parent
     created = client.models.create("churn", folder, description="folder model", properties={"auc": "0.9"})
     assert created.ref == "churn:1" and created.properties == {"auc": "0.9"}
+    write(folder / "weights.txt", "4 5 6")
     with pytest.raises(AlreadyExists, match="immutable"):
         client.models.create("churn", folder, version="1")
     target = client.models.download("churn:1", tmp_path / "fetched")
+    assert target == tmp_path / "fetched" / "churn-1"
     assert (target / "weights.txt").read_text() == "1 2 3"
     assert (client.models.local_path("churn@latest") / "weights.txt").exists()
     with pytest.raises(NotFound, match="model path"):

@@ -29,7 +29,7 @@ from mlyard.flavors.signature import infer_signature
 # Every registered flavor that can save a model object; "mlflow" only registers folders that
 # MLflow wrote. A new flavor joins the contract below by being added to FLAVORS.
 SAVING_FLAVORS = sorted(name for name in FLAVORS if name != "mlflow")
-PROTOCOL_METHODS = ("save", "load", "framework_versions", "can_register_folder")
+PROTOCOL_METHODS = ("check_model", "save", "load", "framework_versions", "can_register_folder")
 
 
 @pytest.fixture(scope="module")
@@ -65,6 +65,31 @@ def test_every_flavor_module_exposes_its_flavor_with_the_protocol_shape(name: st
     for method in PROTOCOL_METHODS:
         assert callable(getattr(flavor, method))
     assert "python" in flavor.framework_versions()
+
+
+@pytest.mark.parametrize("name", sorted(FLAVORS))
+def test_every_flavor_refuses_an_object_it_cannot_save_naming_itself_and_the_type(
+    name: str, tmp_path: Path
+) -> None:
+    flavor = get_flavor(name)
+    with pytest.raises(InvalidArgument, match=rf"flavor '{name}' saves .*, not NoneType"):
+        flavor.check_model(None)
+    with pytest.raises(InvalidArgument, match=rf"flavor '{name}' saves .*, not NoneType"):
+        flavor.save(None, tmp_path / "model")
+    assert not (tmp_path / "model").exists()  # refused before anything is written
+
+
+def test_a_saving_flavor_accepts_the_model_it_saves(saving_flavor: Flavor, ridge: Ridge) -> None:
+    features = np.zeros((2, 10))
+    model, _ = _sample(saving_flavor.name, ridge, features)
+    saving_flavor.check_model(model)
+
+
+@pytest.mark.parametrize("model", [object(), Ridge, {"coef": [1.0]}])
+def test_sklearn_refuses_objects_without_a_predict_method(model: object, tmp_path: Path) -> None:
+    with pytest.raises(InvalidArgument, match="flavor 'sklearn' saves scikit-learn estimators .*'custom'"):
+        get_flavor("sklearn").save(model, tmp_path)
+    assert list(tmp_path.iterdir()) == []
 
 
 def _sample(flavor: str, ridge: Ridge, features: np.ndarray) -> tuple[Any, Callable[[Any], np.ndarray]]:

@@ -48,8 +48,10 @@ def test_log_and_load_round_trip_with_signature_and_metadata(workspace, ridge):
 
 def test_versions_increment_and_aliases_resolve_everywhere(workspace, ridge):
     model, _ = ridge
-    for _ in range(3):
-        models.save_and_register_model(workspace, model, "m", "sklearn")
+    for _ in range(3):  # the same model from three runs: three versions (their lineage differs)
+        models.save_and_register_model(
+            workspace, model, "m", "sklearn", job_id=_trained_job(workspace, 1.0).id
+        )
     assert models.get_model_version(workspace, "m@latest").version == "3"
     assert models.set_alias(workspace, "m", "production", "2") is None
     assert models.set_alias(workspace, "m", "production", "3") == "2"
@@ -77,8 +79,8 @@ def test_alias_errors_are_clear(workspace, ridge):
 
 
 def test_archiving_hides_a_version_but_not_one_behind_an_alias(workspace, ridge):
-    for _ in range(2):
-        models.save_and_register_model(workspace, ridge[0], "m", "sklearn")
+    for run in range(2):
+        models.save_and_register_model(workspace, ridge[0], "m", "sklearn", properties={"run": str(run)})
     models.set_alias(workspace, "m", "production", "1")
     with pytest.raises(Conflict, match="behind alias production"):
         models.set_archived(workspace, "m:1", True)
@@ -170,7 +172,8 @@ def test_register_bad_input_is_refused_and_leaves_nothing(workspace, tmp_path):
     with pytest.raises(NotFound, match="job 'nope' does not exist"):
         models.register_model_folder(workspace, "m", folder, job_id="nope")
     models.register_model_folder(workspace, "m", folder, version="1")
-    with pytest.raises(AlreadyExists, match="model m:1 already exists"):
+    (folder / "x.bin").write_bytes(b"2")
+    with pytest.raises(AlreadyExists, match="model m:1 already exists with different content or lineage"):
         models.register_model_folder(workspace, "m", folder, version="1")
     assert [v.version for v in models.list_model_versions(workspace, "m")] == ["1"]
     assert len(workspace.artifacts.list("models/m")) == 1  # the refused one left no folder
@@ -203,10 +206,26 @@ def test_list_models_and_versions_by_tag(workspace, ridge):
 def test_concurrent_registrations_get_distinct_versions(workspace, tmp_path):
     from concurrent.futures import ThreadPoolExecutor
 
+    def register(number: int):
+        folder = tmp_path / f"m{number}"
+        folder.mkdir()
+        (folder / "weights.bin").write_bytes(f"w{number}".encode())
+        return models.register_model_folder(workspace, "m", folder)
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        registered = list(pool.map(register, range(6)))
+    assert sorted(int(v.version) for v in registered) == [1, 2, 3, 4, 5, 6]
+    assert len(workspace.artifacts.list("models/m")) == 6
+
+
+def test_concurrent_registrations_of_the_same_folder_make_one_version(workspace, tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
     folder = tmp_path / "m"
     folder.mkdir()
     (folder / "weights.bin").write_bytes(b"w")
     with ThreadPoolExecutor(max_workers=6) as pool:
         registered = list(pool.map(lambda _: models.register_model_folder(workspace, "m", folder), range(6)))
-    assert sorted(int(v.version) for v in registered) == [1, 2, 3, 4, 5, 6]
-    assert len(workspace.artifacts.list("models/m")) == 6
+    assert {v.version for v in registered} == {"1"}
+    assert sum(v.created for v in registered) == 1
+    assert len(workspace.artifacts.list("models/m")) == 1  # the losers' uploads were removed

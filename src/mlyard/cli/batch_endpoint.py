@@ -216,6 +216,11 @@ def _report(ctx: typer.Context, client: Any, job: Job) -> None:
         else ""
     )
     say(f"batch job {job.id} {job.status.value}{duration}{counts}")
+    from mlyard.entities.batch_job import RESULT_TAG
+
+    result = job.tags.get(RESULT_TAG, "")
+    if result.startswith("partial"):
+        say(f"warning: {result}")
     outputs = {output.name: output for output in client.jobs.outputs(job.id)}
     if "score" not in outputs:
         return

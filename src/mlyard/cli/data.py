@@ -102,10 +102,15 @@ def show(
 def download(
     ctx: typer.Context,
     ref: Annotated[str, typer.Argument(help="name:version or name@latest")],
-    download_path: Annotated[Path, typer.Option("--download-path", "-p")] = Path("."),
+    download_path: Annotated[
+        Path, typer.Option("--download-path", "-p", help="the version lands in NAME-VERSION/ below it")
+    ] = Path("."),
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="replace an existing, non-empty NAME-VERSION/ folder")
+    ] = False,
 ) -> None:
-    """Copy a data asset version to a local folder."""
-    target = client_of(ctx).data.download(ref, download_path)
+    """Copy a data asset version to DOWNLOAD_PATH/NAME-VERSION/."""
+    target = client_of(ctx).data.download(ref, download_path, overwrite)
     if not printed_for_scripts({"ref": ref, "path": str(target)}):
         say(f"downloaded to {target}")
 

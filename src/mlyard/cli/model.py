@@ -50,7 +50,7 @@ def create(
     )
     if printed_for_scripts(model.summary()):
         return
-    say(f"registered model {model.ref}")
+    say(model.message)
 
 
 @app.command("list")
@@ -172,14 +172,17 @@ def compare(
 def download(
     ctx: typer.Context,
     ref: str,
-    download_path: Annotated[Path, typer.Option("--download-path", "-p")] = Path("."),
+    download_path: Annotated[
+        Path, typer.Option("--download-path", "-p", help="the version lands in NAME-VERSION/ below it")
+    ] = Path("."),
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="replace an existing, non-empty NAME-VERSION/ folder")
+    ] = False,
 ) -> None:
-    """Copy a model version's folder to a local path."""
-    client = client_of(ctx)
-    model = client.models.get(ref)
-    target = client.models.download(model.ref, download_path / f"{model.name}-{model.version}")
-    if not printed_for_scripts({"name": model.name, "version": model.version, "path": str(target)}):
-        say(f"downloaded {model.ref} to {target}")
+    """Copy a model version's folder to DOWNLOAD_PATH/NAME-VERSION/."""
+    target = client_of(ctx).models.download(ref, download_path, overwrite)
+    if not printed_for_scripts({"ref": ref, "path": str(target)}):
+        say(f"downloaded {ref} to {target}")
 
 
 @app.command("archive")

@@ -40,8 +40,11 @@ class DataOperations(ABC):
         """A local path to the asset's content (downloaded into a cache when it is remote)."""
 
     @abstractmethod
-    def download(self, ref: str, download_path: str | os.PathLike[str] = ".") -> Path:
-        """A copy of the asset's content below `download_path`."""
+    def download(
+        self, ref: str, download_path: str | os.PathLike[str] = ".", overwrite: bool = False
+    ) -> Path:
+        """A copy of the version's content in `download_path/<name>-<version>/`, which is returned;
+        a non-empty folder there is refused (AlreadyExists) unless `overwrite` replaces it."""
 
 
 class LocalDataOperations(DataOperations):
@@ -70,5 +73,7 @@ class LocalDataOperations(DataOperations):
     def local_path(self, ref: str) -> Path:
         return data_service.local_path(self._workspace, self.get(ref))
 
-    def download(self, ref: str, download_path: str | os.PathLike[str] = ".") -> Path:
-        return data_service.download_data_asset(self._workspace, ref, Path(download_path))
+    def download(
+        self, ref: str, download_path: str | os.PathLike[str] = ".", overwrite: bool = False
+    ) -> Path:
+        return data_service.download_data_asset(self._workspace, ref, Path(download_path), overwrite)

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from mlyard.client.run_buffer import flush_pending
-from mlyard.entities.model import Comparison, Model, ModelLineage, ModelVersion
+from mlyard.entities.model import Comparison, Model, ModelLineage, ModelRegistration, ModelVersion
 from mlyard.entities.promotion import PromotionRequest
 from mlyard.services.model_registry import model_comparison, promotions
 from mlyard.services.model_registry import models as model_service
@@ -30,8 +30,9 @@ class ModelOperations(ABC):
         tags: dict[str, str] | None = None,
         properties: dict[str, str] | None = None,
         job_id: str | None = None,
-    ) -> ModelVersion:
-        """Register a model folder or file (`type`: custom_model, mlflow_model or a flavor)."""
+    ) -> ModelRegistration:
+        """Register a model folder or file (`type`: custom_model, mlflow_model or a flavor);
+        identical content and lineage return the existing version (`created` is False then)."""
 
     def log(
         self,
@@ -43,7 +44,7 @@ class ModelOperations(ABC):
         tags: dict[str, str] | None = None,
         properties: dict[str, str] | None = None,
         job_id: str | None = None,
-    ) -> ModelVersion:
+    ) -> ModelRegistration:
         """Save a model object with its flavor (signature from `input_example`) and register it."""
         with tempfile.TemporaryDirectory(prefix="mlyard-model-") as staging:
             folder = Path(staging) / name
@@ -112,8 +113,11 @@ class ModelOperations(ABC):
         return model_service.load_model_folder(self.local_path(ref))
 
     @abstractmethod
-    def download(self, ref: str, download_path: str | os.PathLike[str] = ".") -> Path:
-        """A copy of the version's folder below `download_path`."""
+    def download(
+        self, ref: str, download_path: str | os.PathLike[str] = ".", overwrite: bool = False
+    ) -> Path:
+        """A copy of the version's folder as `download_path/<name>-<version>/`, which is returned;
+        a non-empty folder there is refused (AlreadyExists) unless `overwrite` replaces it."""
 
     # --- gated promotion -----------------------------------------------------------------------
 
@@ -163,7 +167,7 @@ class LocalModelOperations(ModelOperations):
         tags: dict[str, str] | None = None,
         properties: dict[str, str] | None = None,
         job_id: str | None = None,
-    ) -> ModelVersion:
+    ) -> ModelRegistration:
         return model_service.register_model_folder(
             self._workspace, name, Path(path), type, version, description, tags, properties, job_id
         )
@@ -178,7 +182,7 @@ class LocalModelOperations(ModelOperations):
         tags: dict[str, str] | None = None,
         properties: dict[str, str] | None = None,
         job_id: str | None = None,
-    ) -> ModelVersion:
+    ) -> ModelRegistration:
         return model_service.save_and_register_model(
             self._workspace, model, name, flavor, input_example, description, tags, properties, job_id
         )
@@ -234,8 +238,10 @@ class LocalModelOperations(ModelOperations):
     def local_path(self, ref: str) -> Path:
         return model_service.model_local_path(self._workspace, self.get(ref))
 
-    def download(self, ref: str, download_path: str | os.PathLike[str] = ".") -> Path:
-        return model_service.download_model(self._workspace, ref, Path(download_path))
+    def download(
+        self, ref: str, download_path: str | os.PathLike[str] = ".", overwrite: bool = False
+    ) -> Path:
+        return model_service.download_model(self._workspace, ref, Path(download_path), overwrite)
 
     def promote(
         self, name: str, version: str | int, to: str = "production", reason: str = ""

@@ -19,6 +19,7 @@ BATCH_JOB_TYPE = "batch"
 ENDPOINT_TAG = "mlyard.batch_endpoint"
 DEPLOYMENT_TAG = "mlyard.batch_deployment"
 RESUMED_TAG = "mlyard.resumed_from"
+RESULT_TAG = "mlyard.batch_result"  # "complete: …" or "partial: … items failed (rows …)"
 
 
 class ResolvedBatchJob(BaseModel):

@@ -9,12 +9,13 @@ reading the server's own files.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
 
-from mlyard.errors import PermissionDenied
+from mlyard.errors import MlyardError, PermissionDenied
 
 _root: ContextVar[Path | None] = ContextVar("mlyard_local_root", default=None)
 
@@ -49,3 +50,36 @@ def spec_path(text: str, base_dir: Path) -> Path:
         text = text[len("file://") :]
     path = Path(text).expanduser()
     return confine((path if path.is_absolute() else base_dir / path).resolve(), text)
+
+
+# --- staged copies named as the user's own files -------------------------------------------------
+
+_shown: ContextVar[tuple[tuple[Path, str], ...]] = ContextVar("mlyard_shown_paths", default=())
+
+
+@contextmanager
+def shown_as(staged: Path, original: str) -> Iterator[None]:
+    """Inside the block, `staged` — a temporary copy of the user's files, or a server's copy of a
+    client's upload — is named `original` (the user's own path): in the message of any mlyard error
+    raised through the block, and by `user_path`. Blocks nest (a temporary copy of an upload)."""
+    staged_forms = sorted({str(staged), str(staged.resolve())}, key=len, reverse=True)
+    token = _shown.set(((staged.resolve(), original), *_shown.get()))
+    try:
+        yield
+    except MlyardError as exc:
+        message = exc.message
+        for form in staged_forms:
+            message = message.replace(form, original)
+        exc.message, exc.args = message, (message, *exc.args[1:])
+        raise
+    finally:
+        _shown.reset(token)
+
+
+def user_path(path: Path) -> str:
+    """`path` as the user knows it: below their own folder when it lies in a staged copy."""
+    shown = path.resolve()
+    for staged, original in _shown.get():  # innermost copy first: its original may be in the next
+        if shown.is_relative_to(staged):
+            shown = Path(os.path.abspath(Path(original) / shown.relative_to(staged)))
+    return str(shown)

@@ -64,6 +64,19 @@ class ModelVersion(BaseModel):
         return self.model_dump(mode="json")
 
 
+class ModelRegistration(ModelVersion):
+    """A registered version, and whether this registration created it (False: a version with
+    identical content and lineage was registered already and is returned instead)."""
+
+    created: bool = True
+
+    @property
+    def message(self) -> str:
+        if self.created:
+            return f"registered model {self.ref}"
+        return f"identical content and lineage are already registered as {self.ref}; no new version created"
+
+
 class Model(BaseModel):
     """A model name: its versions share it, its aliases point at them."""
 

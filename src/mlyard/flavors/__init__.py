@@ -15,7 +15,7 @@ from typing import Any, Protocol
 from mlyard.entities.model import ModelMetadata
 from mlyard.errors import InvalidArgument
 
-__all__ = ["FLAVORS", "Flavor", "get_flavor", "guess_flavor"]
+__all__ = ["FLAVORS", "Flavor", "get_flavor", "guess_flavor", "refuse_model"]
 
 # Flavor name -> module exposing a module-level `FLAVOR` instance.
 FLAVORS: dict[str, str] = {
@@ -32,8 +32,14 @@ class Flavor(Protocol):
 
     name: str
 
+    def check_model(self, model: Any) -> None:
+        """Raise InvalidArgument naming the flavor and the object's type when this flavor cannot
+        save `model` (so `log_model(object(), flavor="sklearn")` registers nothing)."""
+        ...
+
     def save(self, model: Any, folder: Path) -> str:
-        """Write the model file(s) into `folder`; return the main file's name relative to it."""
+        """Write the model file(s) into `folder` (after `check_model`); return the main file's
+        name relative to it."""
         ...
 
     def load(self, folder: Path, metadata: ModelMetadata) -> Any:
@@ -59,6 +65,13 @@ def get_flavor(name: str) -> Flavor:
         )
     flavor: Flavor = importlib.import_module(module_path).FLAVOR
     return flavor
+
+
+def refuse_model(flavor: str, model: object, takes: str, hint: str = "") -> InvalidArgument:
+    """The one wording of "this flavor does not take that object" (what it takes, what to do)."""
+    return InvalidArgument(
+        f"flavor '{flavor}' saves {takes}, not {type(model).__name__}{'; ' + hint if hint else ''}"
+    )
 
 
 def guess_flavor(model: object) -> str:

@@ -14,6 +14,7 @@ from typing import Any
 
 from mlyard.entities.model import MODEL_METADATA_FILE, ModelMetadata
 from mlyard.errors import InvalidArgument, NotFound
+from mlyard.flavors import refuse_model
 from mlyard.flavors.metadata import installed_versions
 
 MODEL_FILE = "model.pkl"
@@ -25,7 +26,14 @@ class CustomFlavor:
 
     name = "custom"
 
+    def check_model(self, model: Any) -> None:
+        # Any picklable object is a custom model (pickling itself is the test, in `save`); None is
+        # always a mistake, such as logging the result of a function that returns nothing.
+        if model is None:
+            raise refuse_model(self.name, model, "any picklable model object", "pass the model itself")
+
     def save(self, model: Any, folder: Path) -> str:
+        self.check_model(model)
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / MODEL_FILE
         try:

@@ -13,6 +13,7 @@ import yaml
 
 from mlyard.entities.model import ModelMetadata
 from mlyard.errors import InvalidArgument, InvalidSpec, NotFound
+from mlyard.flavors import refuse_model
 from mlyard.flavors.metadata import installed_versions
 
 MLMODEL_FILE = "MLmodel"
@@ -24,12 +25,17 @@ class MlflowFlavor:
 
     name = "mlflow"
 
+    def check_model(self, model: Any) -> None:
+        raise refuse_model(
+            self.name, model, "no model objects (it registers folders MLflow wrote)",
+            "log it with mlflow itself (e.g. mlflow.sklearn.save_model) and register that folder "
+            "with: mlyard model create --name NAME --path FOLDER --type mlflow_model, or use flavor "
+            "'sklearn' or 'custom'",
+        )  # fmt: skip
+
     def save(self, model: Any, folder: Path) -> str:
-        raise InvalidArgument(
-            "flavor 'mlflow' cannot save a model object; log it with mlflow itself "
-            "(e.g. mlflow.sklearn.save_model) and register that folder with: mlyard model create "
-            "--name NAME --path FOLDER --type mlflow_model, or use flavor 'sklearn' or 'custom'"
-        )
+        self.check_model(model)
+        raise AssertionError("unreachable: check_model refuses every object")
 
     def load(self, folder: Path, metadata: ModelMetadata) -> Any:
         """The model as an `mlflow.pyfunc.PyFuncModel` (needs the mlflow package)."""

@@ -11,6 +11,7 @@ from typing import Any
 
 from mlyard.entities.model import ModelMetadata
 from mlyard.errors import InvalidArgument
+from mlyard.flavors import refuse_model
 from mlyard.flavors.files import candidate_files, model_file
 from mlyard.flavors.metadata import installed_versions
 
@@ -23,16 +24,18 @@ class OnnxFlavor:
 
     name = "onnx"
 
-    def save(self, model: Any, folder: Path) -> str:
+    def check_model(self, model: Any) -> None:
         if isinstance(model, bytes | bytearray):
-            content = bytes(model)
-        elif callable(getattr(model, "SerializeToString", None)) and hasattr(model, "graph"):
-            content = model.SerializeToString()
-        else:
-            raise InvalidArgument(
-                f"flavor 'onnx' saves an onnx.ModelProto (or its bytes), not {type(model).__name__}; "
-                "convert the model first (skl2onnx.to_onnx, torch.onnx.export, ...)"
-            )
+            return
+        if not (callable(getattr(model, "SerializeToString", None)) and hasattr(model, "graph")):
+            raise refuse_model(
+                self.name, model, "an onnx.ModelProto (or its bytes)",
+                "convert the model first (skl2onnx.to_onnx, torch.onnx.export, ...)",
+            )  # fmt: skip
+
+    def save(self, model: Any, folder: Path) -> str:
+        self.check_model(model)
+        content = bytes(model) if isinstance(model, bytes | bytearray) else model.SerializeToString()
         folder.mkdir(parents=True, exist_ok=True)
         (folder / MODEL_FILE).write_bytes(content)
         return MODEL_FILE

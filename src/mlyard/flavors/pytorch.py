@@ -20,6 +20,7 @@ from typing import Any
 
 from mlyard.entities.model import ModelMetadata
 from mlyard.errors import InvalidArgument
+from mlyard.flavors import refuse_model
 from mlyard.flavors.files import candidate_files, model_file
 from mlyard.flavors.metadata import installed_versions
 
@@ -32,15 +33,21 @@ class PytorchFlavor:
 
     name = "pytorch"
 
+    def check_model(self, model: Any) -> None:
+        # torch is imported only when the object could be one of its modules.
+        roots = {cls.__module__.split(".")[0] for cls in type(model).__mro__}
+        if "torch" in roots:
+            import torch
+
+            if isinstance(model, torch.nn.Module | torch.jit.ScriptModule | torch.jit.ScriptFunction):
+                return
+        raise refuse_model(self.name, model, "torch.nn.Module or TorchScript models")
+
     def save(self, model: Any, folder: Path) -> str:
         import torch
 
+        self.check_model(model)
         if not isinstance(model, torch.jit.ScriptModule | torch.jit.ScriptFunction):
-            if not isinstance(model, torch.nn.Module):
-                raise InvalidArgument(
-                    "flavor 'pytorch' saves torch.nn.Module or TorchScript models, "
-                    f"not {type(model).__name__}"
-                )
             try:
                 with _quiet_jit():
                     model = torch.jit.script(model)

@@ -11,6 +11,7 @@ from typing import Any
 
 from mlyard.entities.model import ModelMetadata
 from mlyard.errors import InvalidArgument
+from mlyard.flavors import refuse_model
 from mlyard.flavors.files import candidate_files, model_file
 from mlyard.flavors.metadata import installed_versions
 
@@ -24,9 +25,19 @@ class SklearnFlavor:
 
     name = "sklearn"
 
+    def check_model(self, model: Any) -> None:
+        # Duck-typed as scikit-learn itself is: scoring calls `predict`, so that is what counts
+        # (sklearn estimators and pipelines, and XGBoost's or LightGBM's sklearn-API models).
+        if not callable(getattr(model, "predict", None)) or isinstance(model, type):
+            raise refuse_model(
+                self.name, model, "scikit-learn estimators (objects with a predict method)",
+                "log other objects with flavor 'custom'",
+            )  # fmt: skip
+
     def save(self, model: Any, folder: Path) -> str:
         import joblib
 
+        self.check_model(model)
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / MODEL_FILE
         try:

@@ -3,7 +3,8 @@
 The input: a table (an `mltable` folder, or one csv / parquet / … file) is read once and written
 as an Arrow file the workers memory-map, then split into ranges of rows; a folder of files is
 split into groups of files (runtime/mini_batches). The output: every finished mini-batch's rows,
-in mini-batch order — so in input order —, under one header line.
+in mini-batch order — so in input order —, under one header line, with the input row's number in
+a first `row` column when some rows failed.
 """
 
 from __future__ import annotations
@@ -93,23 +94,50 @@ def write_arrow(table: Any, target: Path) -> None:
         writer.write_table(table)
 
 
-def write_predictions(finished: dict[int, Finished], count: int, target: Path) -> int:
-    """Join the finished mini-batches' rows, in order, into `target`; returns the rows written."""
+def write_predictions(finished: dict[int, Finished], plan: Plan, target: Path) -> int:
+    """Join the finished mini-batches' rows, in order, into `target`; returns the rows written.
+
+    When rows of a table are missing (a mini-batch failed), every line starts with a `row` column:
+    the 0-based number of its input row, so the gaps are visible and each prediction can be joined
+    back to its input. A mini-batch whose script returned another number of lines than it had rows
+    leaves that column empty (its lines cannot be matched to rows).
+    """
     target.parent.mkdir(parents=True, exist_ok=True)
+    count = len(plan.tasks)
     ordered = [finished[i] for i in range(count) if i in finished]
+    numbered = plan.kind == "rows" and len(ordered) < count
     header = next((record.header for record in ordered if record.header), b"")
     files: dict[Path, Any] = {}
     rows = 0
     try:
         with open(target, "wb") as out:
-            out.write(header)
+            out.write(b"row," + header if numbered and header else header)
             for record in ordered:
                 reader = files.get(record.path)
                 if reader is None:
                     reader = files[record.path] = open(record.path, "rb")  # noqa: SIM115 - closed below
-                out.write(read_payload(record, reader))
+                payload = read_payload(record, reader)
+                out.write(_numbered(payload, plan.tasks[record.index]["rows"]) if numbered else payload)
                 rows += record.items
     finally:
         for reader in files.values():
             reader.close()
     return rows
+
+
+def _numbered(payload: bytes, rows: list[int]) -> bytes:
+    lines = payload.splitlines(keepends=True)
+    start, stop = int(rows[0]), int(rows[1])
+    if len(lines) != stop - start:
+        return b"".join(b"," + line for line in lines)
+    return b"".join(b"%d,%s" % (start + offset, line) for offset, line in enumerate(lines))
+
+
+def failed_rows(plan: Plan, failed: list[int]) -> str:
+    """The input rows (or files) of failed mini-batches, for the job's summary: `rows 20-29, 40-44`."""
+    if plan.kind == "rows":
+        spans = [plan.tasks[i]["rows"] for i in sorted(failed)]
+        return "rows " + ", ".join(f"{a}-{b - 1}" if b - a > 1 else f"{a}" for a, b in spans)
+    names = [Path(f).name for i in sorted(failed) for f in plan.tasks[i]["files"]]
+    shown = ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
+    return f"files {shown}"

@@ -25,11 +25,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from mlyard.entities.batch_job import ResolvedBatchJob
+from mlyard.entities.batch_job import RESULT_TAG, ResolvedBatchJob
 from mlyard.entities.job import DataInput, JobStatus, Metric, RunSummary
 from mlyard.entities.job_spec import JobOutput
 from mlyard.errors import MlyardError
-from mlyard.runtime.batch_output import Plan, plan_mini_batches, write_predictions
+from mlyard.runtime.batch_output import Plan, failed_rows, plan_mini_batches, write_predictions
 from mlyard.runtime.batch_pool import (
     LocalWorker,
     RayWorker,
@@ -183,7 +183,6 @@ class BatchEngine:
 
     def _finish(self, plan: Plan) -> RunResult:
         job = self.job
-        total = len(plan.tasks)
         if self.failures and self.done == 0:
             return RunResult(
                 JobStatus.FAILED, f"every mini-batch failed; first failure: {self._first_failure()}"
@@ -191,14 +190,23 @@ class BatchEngine:
         output = self.workdir / "output"
         output.mkdir(parents=True, exist_ok=True)
         if job.output_action == "append_row":
-            rows = write_predictions(batch_state.scan(self.state), total, output / job.output_file_name)
+            rows = write_predictions(batch_state.scan(self.state), plan, output / job.output_file_name)
             self.say(f"[batch] wrote {rows} rows to {job.output_file_name}")
         info = store_output(
             self.workspace, self.job_id, job.output_name, JobOutput(type="uri_folder"), output
         )
+        result = f"complete: {self.items} of {plan.items} items scored"
         if self.failures:
-            self.say(f"[batch] {len(self.failures)} mini-batch(es) failed and are not in the output; first "
-                     f"failure: {self._first_failure()}")  # fmt: skip
+            missing = failed_rows(plan, list(self.failures))
+            numbered = " (its `row` column names each input row)" if plan.kind == "rows" else ""
+            result = (f"partial: {self.items} of {plan.items} items scored, {self.failed_items} failed "
+                      f"({missing}; not in the output{numbered})")  # fmt: skip
+            self.say(f"[batch] {len(self.failures)} mini-batch(es) failed and are not in the output: "
+                     f"{missing}; first failure: {self._first_failure()}")  # fmt: skip
+        elif self.failed_items:
+            result = (f"partial: {self.items} of {plan.items} items scored, {self.failed_items} missing "
+                      "from run()'s results")  # fmt: skip
+        self._summary(result)
         where = (
             f"{info.artifact_path}/{job.output_file_name}"
             if job.output_action == "append_row"
@@ -385,6 +393,11 @@ class BatchEngine:
     def _progress(self, total: int) -> None:
         self.say(f"[batch] progress: {self.done}/{total} mini-batches, {self.items} items scored, "
                  f"{self.failed_items} failed")  # fmt: skip
+
+    def _summary(self, result: str) -> None:
+        """The outcome in the job's tags (`job show`, `job list`), so a partial Completed is visible."""
+        with contextlib.suppress(MlyardError):
+            record_run_data(self.workspace, self.job_id, {}, [], {RESULT_TAG: result})
 
     def _record_metrics(self, total: int) -> None:
         now = int(time.time() * 1000)

@@ -5,13 +5,15 @@
     GET  uploads/{id}                     → the files and their sizes       what to resume
     then e.g. POST data/{name}/versions {"upload": id, "path": "…"}      the service reads the staged copy
 
-An upload lives in the server's scratch folder, belongs to the key owner who created it, and is
-removed once used (or after `MAX_AGE_SECONDS`). Paths are checked like artifact paths: nothing
-escapes the upload's folder.
+An upload lives in the server's scratch folder, belongs to the key owner who created it, records
+the client's folder its paths are relative to (`origin`: errors and recorded sources name that,
+never the server's copy), and is removed once used (or after `MAX_AGE_SECONDS`). Paths are
+checked like artifact paths: nothing escapes the upload's folder.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -25,7 +27,7 @@ from pathlib import Path
 from starlette.requests import Request
 
 from mlyard.artifacts import safe_relpath
-from mlyard.entities.local_files import confined_to
+from mlyard.entities.local_files import confined_to, shown_as
 from mlyard.errors import Conflict, InvalidArgument, NotFound, PermissionDenied
 
 MAX_AGE_SECONDS = 24 * 3600
@@ -40,12 +42,19 @@ class Uploads:
     def __init__(self, root: Path) -> None:
         self.root = root
 
-    def create(self, workspace: str, owner: str) -> str:
+    def create(self, workspace: str, owner: str, origin: str | None = None) -> str:
+        """A new upload of `owner`; `origin` is the client's folder its paths are relative to."""
         upload_id = secrets.token_hex(_ID_LENGTH // 2)
         folder = self._folder(workspace, upload_id, must_exist=False)
         (folder / "files").mkdir(parents=True)
-        (folder / _OWNER_FILE).write_text(json.dumps({"owner": owner, "created": time.time()}))
+        record = {"owner": owner, "created": time.time(), "origin": origin}
+        (folder / _OWNER_FILE).write_text(json.dumps(record))
         return upload_id
+
+    def origin(self, workspace: str, upload_id: str) -> str | None:
+        """The client's folder the upload's paths are relative to, if the client said."""
+        found = json.loads((self._folder(workspace, upload_id) / _OWNER_FILE).read_text()).get("origin")
+        return str(found) if found else None
 
     def files_folder(self, workspace: str, upload_id: str, owner: str) -> Path:
         """The folder holding an upload's files; only its creator may use it."""
@@ -117,13 +126,21 @@ def staged_files(request: Request, ws: str, upload_id: str | None, base: str = "
     without an upload): what a registration or submission reads its files from."""
     uploads: Uploads = request.app.state.uploads
     if upload_id is None:
-        with tempfile.TemporaryDirectory(prefix="mlyard-empty-") as empty, confined_to(Path(empty)):
+        # Nothing was sent: a path the spec names is the client's, relative to where it ran.
+        with (
+            tempfile.TemporaryDirectory(prefix="mlyard-empty-") as empty,
+            confined_to(Path(empty)),
+            shown_as(Path(empty), "."),
+        ):
             yield Path(empty)
         return
     files = uploads.files_folder(ws, upload_id, str(request.state.actor.name)).resolve()
     folder = (files / safe_relpath(base, "base", allow_root=True)).resolve()
+    origin = uploads.origin(ws, upload_id)
     try:
-        with confined_to(files):  # a spec may name the uploaded files, never the server's own
+        # A spec may name the uploaded files, never the server's own; errors name the client's
+        # own folder, not this copy of it.
+        with confined_to(files), shown_as(files, origin) if origin else contextlib.nullcontext():
             yield folder
     finally:
         uploads.remove(ws, upload_id)

@@ -30,19 +30,6 @@ def to_entity(row: DataAssetRow) -> DataAsset:
     )
 
 
-def find_by_hash(session: Session, name: str, content_hash: str, data_type: str) -> DataAssetRow | None:
-    return session.scalars(
-        select(DataAssetRow)
-        .where(
-            DataAssetRow.name == name,
-            DataAssetRow.content_hash == content_hash,
-            DataAssetRow.type == data_type,
-        )
-        .order_by(DataAssetRow.id.desc())
-        .limit(1)
-    ).first()
-
-
 def list_versions(session: Session, name: str) -> list[DataAssetRow]:
     return list(
         session.scalars(

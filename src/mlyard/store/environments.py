@@ -28,16 +28,6 @@ def to_entity(row: EnvironmentRow) -> Environment:
     )
 
 
-def find_same(session: Session, name: str, resolved: ResolvedEnvironment) -> EnvironmentRow | None:
-    """The newest version of `name` that resolves to the same build and image, or None."""
-    rows = session.scalars(
-        select(EnvironmentRow)
-        .where(EnvironmentRow.name == name, EnvironmentRow.spec_hash == resolved.spec_hash)
-        .order_by(EnvironmentRow.id.desc())
-    )
-    return next((row for row in rows if same_content(row, resolved)), None)
-
-
 def same_content(row: EnvironmentRow, resolved: ResolvedEnvironment) -> bool:
     return row.spec_hash == resolved.spec_hash and row.spec["resolved"].get("image") == resolved.image
 

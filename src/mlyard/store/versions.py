@@ -27,6 +27,15 @@ def latest_row(session: Session, table: type[VersionedRow], name: str) -> Versio
     return session.scalars(stmt.order_by(table.id.desc()).limit(1)).first()
 
 
+def rows_newest_first(session: Session, table: type[VersionedRow], name: str) -> list[VersionedRow]:
+    """Every version of `name`, the most recently created first (archived models left out)."""
+    stmt = select(table).where(table.name == name)
+    archived = getattr(table, "archived", None)
+    if archived is not None:
+        stmt = stmt.where(archived.is_(False))
+    return list(session.scalars(stmt.order_by(table.id.desc())))
+
+
 def version_row(session: Session, table: type[VersionedRow], name: str, version: str) -> VersionedRow | None:
     return session.scalars(select(table).where(table.name == name, table.version == version)).first()
 

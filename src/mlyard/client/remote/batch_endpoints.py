@@ -21,6 +21,7 @@ from mlyard.client.remote.closure import spec_closure
 from mlyard.client.remote.session import RemoteSession
 from mlyard.entities.batch_endpoint import BatchDeployment, BatchEndpoint, batch_endpoint_from_dict
 from mlyard.entities.job import Job
+from mlyard.services.batch.batch_jobs import check_local_has_items
 
 
 def _endpoint(name: str) -> str:
@@ -70,6 +71,8 @@ class RemoteBatchEndpointOperations(BatchEndpointOperations):
                                 "deployment_name": deployment_name, "resume": resume}  # fmt: skip
         local = Path(input).expanduser() if input else None
         if local is not None and local.exists():  # a local folder or file goes up with the request
+            if local.is_dir() and input_type in (None, "uri_folder"):
+                check_local_has_items(local, "uri_folder", str(input))  # an empty one cannot go up
             body["upload"], body["input"] = self._session.upload_path(local.resolve())
         return Job.model_validate(self._session.post_json(f"{_endpoint(name)}/jobs", body))
 

@@ -15,11 +15,12 @@ from mlyard.client.models import ModelOperations, candidate_id
 from mlyard.client.remote.session import RemoteSession
 from mlyard.client.run_buffer import flush_pending
 from mlyard.entities.data import DataAsset, DataType
-from mlyard.entities.model import Comparison, Model, ModelLineage, ModelVersion
+from mlyard.entities.model import Comparison, Model, ModelLineage, ModelRegistration, ModelVersion
 from mlyard.entities.names import parse_ref
 from mlyard.entities.promotion import PromotionRequest
 from mlyard.errors import NotFound
 from mlyard.services.data_assets.data import Registration
+from mlyard.services.workspaces.downloads import download_version
 
 
 def _version_path(kind: str, ref: str) -> str:
@@ -72,11 +73,14 @@ class RemoteDataOperations(DataOperations):
                 return files[0]
         return folder
 
-    def download(self, ref: str, download_path: str | os.PathLike[str] = ".") -> Path:
+    def download(
+        self, ref: str, download_path: str | os.PathLike[str] = ".", overwrite: bool = False
+    ) -> Path:
         asset = self.get(ref)
-        destination = Path(download_path)
-        destination.mkdir(parents=True, exist_ok=True)
-        return self._session.download(asset.artifact_path, destination)  # as a local download lays it out
+        return download_version(
+            download_path, asset.name, asset.version, overwrite,
+            lambda folder: self._session.download(asset.artifact_path, folder),
+        )  # fmt: skip
 
 
 class RemoteModelOperations(ModelOperations):
@@ -93,7 +97,7 @@ class RemoteModelOperations(ModelOperations):
         tags: dict[str, str] | None = None,
         properties: dict[str, str] | None = None,
         job_id: str | None = None,
-    ) -> ModelVersion:
+    ) -> ModelRegistration:
         source = Path(path).expanduser()
         if not source.exists():
             raise NotFound(f"model path {source} does not exist")
@@ -102,7 +106,7 @@ class RemoteModelOperations(ModelOperations):
             "upload": upload, "path": staged, "type": type, "version": version, "description": description,
             "tags": tags or {}, "properties": properties or {}, "job_id": job_id,
         }  # fmt: skip
-        return ModelVersion.model_validate(
+        return ModelRegistration.model_validate(
             self._session.post_json(f"models/{quote(name, safe='')}/versions", body)
         )
 
@@ -187,11 +191,14 @@ class RemoteModelOperations(ModelOperations):
         model = self.get(ref)
         return self._session.cached_download(model.artifact_path, model.content_hash, "models")
 
-    def download(self, ref: str, download_path: str | os.PathLike[str] = ".") -> Path:
+    def download(
+        self, ref: str, download_path: str | os.PathLike[str] = ".", overwrite: bool = False
+    ) -> Path:
         model = self.get(ref)
-        destination = Path(download_path)
-        destination.mkdir(parents=True, exist_ok=True)
-        return self._session.download(model.artifact_path, destination)
+        return download_version(
+            download_path, model.name, model.version, overwrite,
+            lambda folder: self._session.download(model.artifact_path, folder),
+        )  # fmt: skip
 
     def promote(
         self, name: str, version: str | int, to: str = "production", reason: str = ""

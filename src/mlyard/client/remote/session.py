@@ -104,8 +104,11 @@ class RemoteSession:
     # --- uploads -------------------------------------------------------------------------------
 
     def upload(self, files: dict[str, Path]) -> str:
-        """Stage local files (upload path → local file) on the server; returns the upload id."""
-        upload_id = str(self.post_json("uploads")["id"])
+        """Stage local files (upload path → local file) on the server; returns the upload id.
+
+        The upload records the local folder the paths are relative to, so the server's errors and
+        recorded sources name this machine's paths, not its staged copy."""
+        upload_id = str(self.post_json("uploads", {"origin": _origin(files)})["id"])
         for relative, local in sorted(files.items()):
             self._upload_file(upload_id, relative, local)
         return upload_id
@@ -244,3 +247,16 @@ def _error(response: Any) -> MlyardError:
     except ValueError:
         body = None
     return error_from_response(response.status_code, body)
+
+
+def _origin(files: dict[str, Path]) -> str | None:
+    """The local folder that upload paths are relative to (`a/b.csv` → `/home/u/data/a/b.csv`:
+    `/home/u/data`), or None when the files share none."""
+    roots = set()
+    for relative, local in files.items():
+        absolute = Path(os.path.abspath(local))
+        depth = len(Path(relative).parts)
+        if absolute.parts[-depth:] != Path(relative).parts:
+            return None
+        roots.add(absolute.parents[depth - 1])
+    return str(roots.pop()) if len(roots) == 1 else None

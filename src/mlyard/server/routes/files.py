@@ -25,6 +25,7 @@ from starlette.types import Scope
 from mlyard.artifacts import ArtifactInfo, safe_relpath
 from mlyard.errors import InvalidArgument
 from mlyard.server.auth import ContributorWorkspace, ReaderWorkspace
+from mlyard.server.schemas.common import Request as Body
 from mlyard.server.uploads import Uploads
 from mlyard.services.tracking import job_artifacts
 from mlyard.services.tracking.jobs import ensure_job_exists
@@ -44,6 +45,15 @@ def is_streamed_upload(scope: Scope) -> bool:
 
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+class UploadCreate(Body):
+    origin: str | None = Field(
+        default=None,
+        description="the client's folder the upload's paths are relative to: errors about the "
+        "uploaded files name it instead of the server's copy",
+        max_length=4096,
+    )
 
 
 class UploadCreated(BaseModel):
@@ -80,9 +90,12 @@ def _owner(request: Request) -> str:
 
 
 @router.post("/uploads", response_model=UploadCreated, status_code=status.HTTP_201_CREATED, tags=["files"])
-def create_upload(ws: str, workspace: ContributorWorkspace, request: Request) -> UploadCreated:
+def create_upload(
+    ws: str, workspace: ContributorWorkspace, request: Request, body: UploadCreate | None = None
+) -> UploadCreated:
     """A staging area for the files of one registration or submission."""
-    return UploadCreated(id=_uploads(request).create(ws, _owner(request)))
+    origin = body.origin if body is not None else None
+    return UploadCreated(id=_uploads(request).create(ws, _owner(request), origin))
 
 
 @router.put("/uploads/{upload_id}/files/{path:path}", response_model=UploadedFile, tags=["files"])

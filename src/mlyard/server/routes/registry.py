@@ -22,7 +22,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from mlyard.entities.data import DataAsset
-from mlyard.entities.model import Comparison, ModelLineage, ModelVersion
+from mlyard.entities.model import Comparison, ModelLineage, ModelRegistration, ModelVersion
 from mlyard.entities.names import LATEST, AssetRef
 from mlyard.errors import InvalidArgument, NotFound
 from mlyard.server.auth import ContributorWorkspace, OperatorWorkspace, ReaderWorkspace
@@ -132,11 +132,12 @@ def create_data_version(
     return DataRegistration(asset=registration.asset, created=registration.created)
 
 
-@router.post("/models/{name}/versions", response_model=ModelVersion, status_code=201, tags=["models"])
+@router.post("/models/{name}/versions", response_model=ModelRegistration, status_code=201, tags=["models"])
 def create_model_version(
     ws: str, workspace: ContributorWorkspace, name: str, body: ModelCreate, request: Request
-) -> ModelVersion:
-    """Register a staged model folder or file as the next version of `name`."""
+) -> ModelRegistration:
+    """Register a staged model folder or file as the next version of `name`; identical content and
+    lineage return the existing version (`created` false)."""
     with staged_files(request, ws, body.upload) as folder:
         return models.register_model_folder(
             workspace, name, staged_path(folder, body.path), body.type, body.version, body.description,

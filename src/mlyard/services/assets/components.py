@@ -1,8 +1,8 @@
 """Components: versioned, reusable command steps (`mlyard component create --file train.yml`).
 
 Rules that live here: a component's code folder is stored content-addressed with it, so a
-registered version never changes when the folder is edited later; registering the same spec and
-code again under a name returns the existing version; an explicit version is immutable.
+registered version never changes when the folder is edited later; registering again follows the one
+rule of `versioning.registered_version`, where "identical" means the same spec and code.
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ from mlyard.entities.component import Component
 from mlyard.entities.component_spec import CommandComponentSpec, load_component
 from mlyard.entities.local_files import confine
 from mlyard.entities.names import AssetRef, parse_ref, validate_name, validate_version
-from mlyard.errors import AlreadyExists, InvalidSpec, NotFound
+from mlyard.errors import InvalidSpec, NotFound
 from mlyard.services.assets.code_snapshots import code_folder, resolve_code, store_code
 from mlyard.services.workspaces import audit
-from mlyard.services.workspaces.versioning import insert_new_version
+from mlyard.services.workspaces.versioning import insert_new_version, registered_version
 from mlyard.services.workspaces.workspace import Workspace
 from mlyard.store import versions
 from mlyard.store.jobs import as_utc
@@ -68,27 +68,25 @@ def create_component(
     stored_spec.pop("code", None)
     spec_hash = _spec_hash(stored_spec, digest)
 
+    def is_same(row: ComponentRow) -> bool:
+        return _row_hash(row) == spec_hash
+
     with workspace.database.read() as session:
-        taken = versions.version_row(session, ComponentRow, name, chosen) if chosen else None
-        same = _find_same(session, name, spec_hash) if chosen is None else None
-    if taken is not None:
-        if _row_hash(taken) == spec_hash:
-            return ComponentRegistration(_to_entity(taken), created=False)
-        raise AlreadyExists(
-            f"component {name}:{chosen} already exists with a different spec or code; versions are "
-            "immutable: register without a version to get the next one"
+        found = registered_version(
+            session, ComponentRow, name, chosen, is_same, "component", differs="a different spec or code"
         )
-    if same is not None:
-        return ComponentRegistration(_to_entity(same), created=False)
+        if found is not None:
+            return ComponentRegistration(_to_entity(found), created=False)
     code_path = store_code(workspace, Path(code_dir), digest) if code_dir and digest else None
     now = datetime.now(UTC)
 
     def work(session: Session) -> tuple[ComponentRow, bool]:
         versions.lock_asset_name(session, "component", name)
-        if chosen is None:
-            found = _find_same(session, name, spec_hash)
-            if found is not None:
-                return found, False
+        found = registered_version(
+            session, ComponentRow, name, chosen, is_same, "component", differs="a different spec or code"
+        )
+        if found is not None:  # a concurrent registration of the same spec and code won
+            return found, False
         number = chosen or str(versions.next_version_number(session, ComponentRow, name))
         row = ComponentRow(
             name=name,
@@ -159,13 +157,6 @@ def _spec_hash(spec: dict[str, object], digest: str | None) -> str:
 
 def _row_hash(row: ComponentRow) -> str:
     return str(row.spec.get("spec_hash", ""))
-
-
-def _find_same(session: Session, name: str, spec_hash: str) -> ComponentRow | None:
-    rows = session.execute(
-        select(ComponentRow).where(ComponentRow.name == name).order_by(ComponentRow.id.desc())
-    ).scalars()
-    return next((row for row in rows if _row_hash(row) == spec_hash), None)
 
 
 def _to_entity(row: ComponentRow) -> Component:

@@ -1,9 +1,9 @@
 """Environments: versioned, immutable specs, and every way a job may name one.
 
-Rules that live here: a spec that resolves to what an existing version of the same name resolves
-to (same Python version, requirements and image) returns that version instead of a duplicate; an
-explicit version that exists with other content is refused; versions are numbered 1, 2, … when not
-given. `resolve_environment` turns what a job or deployment says (`inherit`, `name:version`,
+Rules that live here: registering again follows the one rule of
+`versioning.registered_version`, where "identical" means resolving to what the other version
+resolves to (same Python version, requirements and image); versions are numbered 1, 2, … when
+not given. `resolve_environment` turns what a job or deployment says (`inherit`, `name:version`,
 `name@latest`, an Azure ML curated name, an inline spec, a path to a YAML) into the
 `ResolvedEnvironment` a build needs.
 """
@@ -34,9 +34,9 @@ from mlyard.entities.environment_spec import (
     resolve_spec,
 )
 from mlyard.entities.names import AssetRef, parse_ref, validate_name, validate_version
-from mlyard.errors import AlreadyExists, InvalidArgument, InvalidSpec, NotFound
+from mlyard.errors import InvalidArgument, InvalidSpec, NotFound
 from mlyard.services.workspaces import audit
-from mlyard.services.workspaces.versioning import insert_new_version
+from mlyard.services.workspaces.versioning import insert_new_version, registered_version
 from mlyard.services.workspaces.workspace import Workspace
 from mlyard.store import environments as env_rows
 from mlyard.store import versions
@@ -82,19 +82,12 @@ def create_environment(
     stored = inline_files(spec, base)
 
     with workspace.database.read() as session:
-        same = env_rows.find_same(session, name, resolved)
-        taken = versions.version_row(session, EnvironmentRow, name, version) if version else None
-        existing = env_rows.to_entity(taken) if taken else env_rows.to_entity(same) if same else None
-        taken_is_same = taken is not None and env_rows.same_content(taken, resolved)
-    if taken is not None:
-        if taken_is_same:
-            assert existing is not None
-            return EnvironmentRegistration(existing, created=False)
-        raise AlreadyExists(
-            f"environment {name}:{version} already exists with a different spec; environment versions "
-            "are immutable: register without --version to get the next one"
-        )
-    if existing is not None and version is None:
+        found = registered_version(
+            session, EnvironmentRow, name, version, lambda row: env_rows.same_content(row, resolved),
+            "environment", differs="a different spec",
+        )  # fmt: skip
+        existing = env_rows.to_entity(found) if found is not None else None
+    if existing is not None:
         return EnvironmentRegistration(existing, created=False)
     return _insert(workspace, name, version, stored, resolved)
 
@@ -195,10 +188,12 @@ def _insert(
 
     def work(session: Session) -> EnvironmentRegistration:
         versions.lock_asset_name(session, "environment", name)
-        if version is None:
-            same = env_rows.find_same(session, name, resolved)
-            if same is not None:  # a concurrent registration of the same spec won
-                return EnvironmentRegistration(env_rows.to_entity(same), created=False)
+        same = registered_version(
+            session, EnvironmentRow, name, version, lambda row: env_rows.same_content(row, resolved),
+            "environment", differs="a different spec",
+        )  # fmt: skip
+        if same is not None:  # a concurrent registration of the same spec won
+            return EnvironmentRegistration(env_rows.to_entity(same), created=False)
         chosen = version or str(versions.next_version_number(session, EnvironmentRow, name))
         row = EnvironmentRow(
             name=name,

@@ -2,7 +2,8 @@
 
 Rules that live here: the input is a data asset (`name:version`, `name@latest`), a job output
 (`azureml://jobs/<id>/outputs/<name>`) or a local file or folder, checked before any job is
-recorded; its type (`uri_file`, `uri_folder`, `mltable`) is the asset's, or what the path is; a
+recorded, and refused when it has nothing to score (an empty file, a table with no rows, a folder
+with no files); its type (`uri_file`, `uri_folder`, `mltable`) is the asset's, or what the path is; a
 resumed job takes the crashed job's pinned spec unchanged, so it scores exactly what that job
 was scoring — and only a job that did not complete can be resumed.
 """
@@ -69,6 +70,7 @@ def batch_submission(
             "--input: give a data asset (name:version, name@latest), a folder or a file to score"
         )
     resolved = resolve_batch_input(workspace, str(input), base_dir, input_type)
+    check_has_items(workspace, resolved, str(input).strip())
     settings = chosen.settings
     unit, limit = settings.batch_limit()
     job = ResolvedBatchJob(
@@ -110,6 +112,60 @@ def resolve_batch_input(
                 "list data assets with: mlyard data list"
             ) from None
         raise
+
+
+def check_has_items(workspace: Workspace, given: ResolvedInput, shown: str) -> None:
+    """InvalidArgument when the input has nothing to score (an empty file, a table without rows,
+    a folder without files): refused at invoke, not found out by the job later."""
+    empty = f"--input: {shown} has nothing to score"
+    if given.source == "data" and given.name and given.version:
+        from mlyard.services.data_assets.data import get_data_asset
+
+        asset = get_data_asset(workspace, f"{given.name}:{given.version}")
+        if asset.row_count == 0 or asset.size_bytes == 0 or asset.file_count == 0:
+            raise InvalidArgument(f"{empty}: data asset {asset.ref} is empty or has no rows")
+        return
+    if given.source == "local" and given.path is not None:
+        check_local_has_items(Path(given.path), given.type, shown)
+    # a job output: the job that wrote it checked it
+
+
+def check_local_has_items(path: Path, input_type: str, shown: str) -> None:
+    """The local part of `check_has_items` (a remote client runs it before uploading, since an
+    empty folder cannot be uploaded)."""
+    empty = f"--input: {shown} has nothing to score"
+    if path.is_dir():
+        if input_type == "uri_folder" and not any(
+            f.is_file() for f in path.rglob("*") if not f.name.startswith(".")
+        ):
+            raise InvalidArgument(f"{empty}: the folder holds no files")
+        return
+    if path.stat().st_size == 0:
+        raise InvalidArgument(f"{empty}: the file is empty")
+    if _table_rows_at_most_zero(path):
+        raise InvalidArgument(f"{empty}: the table has a header but no rows")
+
+
+def _table_rows_at_most_zero(path: Path) -> bool:
+    """Whether a table file has no data rows; reads only its first lines (or a parquet footer)."""
+    suffix = path.suffix.lower()
+    if suffix in (".parquet", ".pq"):
+        import pyarrow.parquet as pq
+
+        try:
+            return bool(pq.ParquetFile(path).metadata.num_rows == 0)
+        except Exception:  # noqa: BLE001 - not readable as parquet: the job reports how
+            return False
+    if suffix not in (".csv", ".tsv", ".jsonl"):
+        return False
+    needed = 1 if suffix == ".jsonl" else 2  # a header line and one row
+    with open(path, "rb") as file:
+        lines = 0
+        for line in file:
+            lines += bool(line.strip())
+            if lines >= needed:
+                return False
+    return True
 
 
 def _local_type(path: Path) -> str:

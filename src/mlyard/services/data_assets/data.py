@@ -1,13 +1,15 @@
 """Data assets: versioned, immutable, content-hashed; profiled when tabular.
 
-Rules that live here: identical content re-registered under the same name returns the existing
-version; an explicit version that exists with other content is refused; nothing is half-written
-(files are uploaded to a content-addressed folder before the row is inserted, and removed again if
-the insert fails).
+Rules that live here: registering again follows the one rule of `versioning.registered_version`
+(identical content returns the existing version; an explicit version that exists with other
+content is refused; an explicit new version is created, sharing the stored files); nothing is
+half-written (files are uploaded to a content-addressed folder before the row is inserted, and
+removed again if the insert fails); errors and the recorded `source` name the user's own path.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,11 +19,13 @@ from sqlalchemy.orm import Session
 
 from mlyard.artifacts import HashResult, hash_path
 from mlyard.entities.data import DataAsset, DataType, TableProfile
+from mlyard.entities.local_files import user_path
 from mlyard.entities.names import AssetRef, parse_ref, validate_name, validate_version
 from mlyard.errors import AlreadyExists, InvalidArgument, NotFound
 from mlyard.services.data_assets.profiling import profile_data
 from mlyard.services.workspaces import audit
-from mlyard.services.workspaces.versioning import insert_new_version
+from mlyard.services.workspaces.downloads import download_version
+from mlyard.services.workspaces.versioning import insert_new_version, registered_version
 from mlyard.services.workspaces.workspace import Workspace
 from mlyard.store import data_assets as data_rows
 from mlyard.store import versions
@@ -60,18 +64,13 @@ def create_data_asset(
     _check_source(source, data_type)
     digest = hash_path(source)
 
+    def is_same(row: DataAssetRow) -> bool:
+        return row.content_hash == digest.sha256 and row.type == data_type.value
+
     with workspace.database.read() as session:
-        same = data_rows.find_by_hash(session, name, digest.sha256, data_type.value)
-        taken = versions.version_row(session, DataAssetRow, name, version) if version else None
-    if taken is not None:
-        if taken.content_hash == digest.sha256:
-            return Registration(data_rows.to_entity(taken), created=False)
-        raise AlreadyExists(
-            f"data asset {name}:{version} already exists with different content; data versions "
-            "are immutable: register without --version to get the next one"
-        )
-    if same is not None and version is None:
-        return Registration(data_rows.to_entity(same), created=False)
+        found = registered_version(session, DataAssetRow, name, version, is_same, "data asset")
+    if found is not None:
+        return Registration(data_rows.to_entity(found), created=False)
 
     profile = profile_data(source.resolve(), data_type)
     artifact_path, uploaded = _upload(workspace, name, source, digest.sha256, data_type)
@@ -87,6 +86,7 @@ def create_data_asset(
             profile,
             artifact_path,
             source,
+            is_same,
         )
     except BaseException:
         if uploaded:
@@ -141,10 +141,13 @@ def local_path(workspace: Workspace, asset: DataAsset, cache_dir: Path | None = 
     return leaf
 
 
-def download_data_asset(workspace: Workspace, ref: str, destination: Path) -> Path:
+def download_data_asset(workspace: Workspace, ref: str, destination: Path, overwrite: bool = False) -> Path:
+    """The version's content in `destination/<name>-<version>/` (services/workspaces/downloads.py)."""
     asset = get_data_asset(workspace, ref)
-    target = destination / Path(asset.artifact_path).name if asset.type == DataType.URI_FILE else destination
-    return workspace.artifacts.download(asset.artifact_path, target)
+    return download_version(
+        destination, asset.name, asset.version, overwrite,
+        lambda folder: workspace.artifacts.download(asset.artifact_path, folder),
+    )  # fmt: skip
 
 
 def _data_type(value: DataType | str) -> DataType:
@@ -200,6 +203,7 @@ def _insert(
     profile: TableProfile | None,
     artifact_path: str,
     source: Path,
+    is_same: Callable[[DataAssetRow], bool],
 ) -> tuple[DataAssetRow, bool]:
     """Insert the new version; returns (row, True), or (the existing row, False) when a
     concurrent registration stored the same content under this name first."""
@@ -207,10 +211,9 @@ def _insert(
 
     def work(session: Session) -> tuple[DataAssetRow, bool]:
         versions.lock_asset_name(session, "data", name)
-        if version is None:
-            same = data_rows.find_by_hash(session, name, digest.sha256, data_type.value)
-            if same is not None:
-                return same, False
+        same = registered_version(session, DataAssetRow, name, version, is_same, "data asset")
+        if same is not None:  # a concurrent registration of the same content won
+            return same, False
         chosen = version or str(versions.next_version_number(session, DataAssetRow, name))
         row = DataAssetRow(
             name=name,
@@ -226,7 +229,7 @@ def _insert(
             data_schema=profile.schema_ if profile else None,
             profile=[c.model_dump(mode="json") for c in profile.columns] if profile else None,
             artifact_path=artifact_path,
-            source_path=str(source.resolve()),
+            source_path=user_path(source),
             created_at=now,
             created_by=audit.current_actor().name,
         )

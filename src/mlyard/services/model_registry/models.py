@@ -1,8 +1,11 @@
 """The model registry: versions, aliases and archiving (lineage and comparison: model_comparison.py).
 
-Rules that live here: versions are immutable and numbered per name; an alias points at one
-existing, non-archived version; a version behind an alias cannot be archived; a registration that
-fails leaves neither files nor rows behind.
+Rules that live here: versions are immutable and numbered per name; registering again follows the
+one rule of `versioning.registered_version`, where "identical" means the same files, flavor and
+signature (the folder's content hash) and the same lineage (producing job and properties): the same
+bytes logged by another run are a new version; an alias points at one existing, non-archived
+version; a version behind an alias cannot be archived; a registration that fails leaves neither
+files nor rows behind; errors name the user's own path, never the temporary copy.
 """
 
 from __future__ import annotations
@@ -14,14 +17,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mlyard.artifacts import hash_path
+from mlyard.entities.local_files import shown_as
 from mlyard.entities.model import (
     MODEL_METADATA_FILE,
     MODEL_TYPE_TO_FLAVOR,
     Model,
     ModelMetadata,
+    ModelRegistration,
     ModelVersion,
 )
 from mlyard.entities.names import (
@@ -37,8 +43,9 @@ from mlyard.flavors.metadata import read_metadata, write_metadata
 from mlyard.flavors.signature import infer_signature
 from mlyard.services.tracking import jobs as job_service
 from mlyard.services.workspaces import audit
+from mlyard.services.workspaces.downloads import download_version
 from mlyard.services.workspaces.settings import get_settings
-from mlyard.services.workspaces.versioning import insert_new_version
+from mlyard.services.workspaces.versioning import insert_new_version, registered_version
 from mlyard.services.workspaces.workspace import Workspace
 from mlyard.store import models as model_rows
 from mlyard.store import versions
@@ -60,7 +67,7 @@ def register_model_folder(
     tags: dict[str, str] | None = None,
     properties: dict[str, str] | None = None,
     job_id: str | None = None,
-) -> ModelVersion:
+) -> ModelRegistration:
     """Register a model folder (or single file) that already exists on disk."""
     validate_name(name, "model name")
     if version is not None:
@@ -69,28 +76,30 @@ def register_model_folder(
     source = Path(path).expanduser()
     if not source.exists():
         raise NotFound(f"model path {source} does not exist")
+    flavor_impl.can_register_folder(source)  # checked where the user put it: errors name their path
     with tempfile.TemporaryDirectory(prefix="mlyard-model-") as staging_dir:
         staging = Path(staging_dir) / "model"
-        if source.is_dir():
-            shutil.copytree(source, staging)
-        else:
-            staging.mkdir()
-            shutil.copy2(source, staging / source.name)
-        flavor_impl.can_register_folder(staging)
-        metadata_file = staging / MODEL_METADATA_FILE
-        if metadata_file.exists():
-            metadata = read_metadata(staging)
-        else:
-            metadata = ModelMetadata(
-                flavor=flavor_impl.name,
-                model_file=source.name if source.is_file() else None,
-                framework_versions=flavor_impl.framework_versions(),
-                created_at=datetime.now(UTC),
+        with shown_as(staging, str(source if source.is_dir() else source.parent)):
+            if source.is_dir():
+                shutil.copytree(source, staging)
+            else:
+                staging.mkdir()
+                shutil.copy2(source, staging / source.name)
+            metadata_file = staging / MODEL_METADATA_FILE
+            if metadata_file.exists():
+                metadata = read_metadata(staging)
+            else:
+                # No timestamp in the folder: the version's row records when; identical files
+                # then hash alike, so registering them again finds the existing version.
+                metadata = ModelMetadata(
+                    flavor=flavor_impl.name,
+                    model_file=source.name if source.is_file() else None,
+                    framework_versions=flavor_impl.framework_versions(),
+                )
+                write_metadata(staging, metadata)
+            return _register_staged(
+                workspace, name, staging, metadata, version, description, tags, properties, job_id
             )
-            write_metadata(staging, metadata)
-        return _register_staged(
-            workspace, name, staging, metadata, version, description, tags, properties, job_id
-        )
 
 
 def save_and_register_model(
@@ -103,7 +112,7 @@ def save_and_register_model(
     tags: dict[str, str] | None = None,
     properties: dict[str, str] | None = None,
     job_id: str | None = None,
-) -> ModelVersion:
+) -> ModelRegistration:
     """Save a model object with its flavor, infer its signature, and register a new version."""
     validate_name(name, "model name")
     with tempfile.TemporaryDirectory(prefix="mlyard-model-") as staging_dir:
@@ -124,7 +133,6 @@ def save_model_folder(model: Any, folder: Path, flavor: str, input_example: Any 
         model_file=model_file,
         signature=infer_signature(input_example),
         framework_versions=flavor_impl.framework_versions(),
-        created_at=datetime.now(UTC),
     )
     write_metadata(folder, metadata)
     return metadata
@@ -140,25 +148,39 @@ def _register_staged(
     tags: dict[str, str] | None,
     properties: dict[str, str] | None,
     job_id: str | None,
-) -> ModelVersion:
+) -> ModelRegistration:
     tags = {str(k): str(v) for k, v in (tags or {}).items()}
     properties = {str(k): str(v) for k, v in (properties or {}).items()}
     if job_id is not None:
         job_service.get_job(workspace, job_id)  # NotFound before anything is written
     digest = hash_path(staging)
-    # A unique folder per registration: concurrent registrations never share files.
-    artifact_path = f"models/{name}/{uuid.uuid4().hex}"
-    workspace.artifacts.put_dir(staging, artifact_path)
+
+    def is_same(row: ModelVersionRow) -> bool:
+        return row.content_hash == digest.sha256 and row.job_id == job_id and row.properties == properties
+
+    with workspace.database.read() as session:
+        found = registered_version(
+            session, ModelVersionRow, name, version, is_same, "model", "different content or lineage"
+        )
+        twin = _same_files(session, name, digest.sha256)
+    if found is not None:
+        return _registration(workspace, found, created=False)
+    # Identical files registered before (another run's, or an explicit new version) are shared;
+    # otherwise a unique folder per registration: concurrent registrations never share files.
+    artifact_path = twin.artifact_path if twin is not None else f"models/{name}/{uuid.uuid4().hex}"
+    if twin is None:
+        workspace.artifacts.put_dir(staging, artifact_path)
     now = datetime.now(UTC)
 
-    def work(session: Session) -> ModelVersionRow:
+    def work(session: Session) -> tuple[ModelVersionRow, bool]:
+        versions.lock_asset_name(session, "model", name)
         model_rows.ensure_model(session, name, now)
+        same = registered_version(
+            session, ModelVersionRow, name, version, is_same, "model", "different content or lineage"
+        )
+        if same is not None:  # a concurrent registration of the same model won
+            return same, False
         chosen = version or str(versions.next_version_number(session, ModelVersionRow, name))
-        if version and versions.version_row(session, ModelVersionRow, name, version) is not None:
-            raise AlreadyExists(
-                f"model {name}:{version} already exists; model versions are immutable: register "
-                "without --version to get the next one"
-            )
         row = ModelVersionRow(
             name=name,
             version=chosen,
@@ -183,14 +205,35 @@ def _register_staged(
             + (f" from job {job_id}" if job_id else ""),
             after={"flavor": metadata.flavor, "content_hash": digest.sha256, "job_id": job_id},
         )  # fmt: skip
-        return row
+        return row, True
 
     try:
-        row = insert_new_version(workspace, work, f"model {name}", version)
+        row, created = insert_new_version(workspace, work, f"model {name}", version)
     except BaseException:
-        workspace.artifacts.delete(artifact_path)
+        if twin is None:
+            workspace.artifacts.delete(artifact_path)
         raise
-    return model_rows.to_version_entity(row)
+    if not created and twin is None:
+        workspace.artifacts.delete(artifact_path)  # the concurrent winner's files serve
+    return _registration(workspace, row, created)
+
+
+def _same_files(session: Session, name: str, content_hash: str) -> ModelVersionRow | None:
+    """A version of `name` whose folder is byte-identical (any lineage): its files can be shared."""
+    return session.scalars(
+        select(ModelVersionRow)
+        .where(ModelVersionRow.name == name, ModelVersionRow.content_hash == content_hash)
+        .limit(1)
+    ).first()
+
+
+def _registration(workspace: Workspace, row: ModelVersionRow, created: bool) -> ModelRegistration:
+    version = (
+        model_rows.to_version_entity(row)
+        if created
+        else get_model_version(workspace, AssetRef(name=row.name, version=row.version))  # with aliases
+    )
+    return ModelRegistration(**version.model_dump(), created=created)
 
 
 # --- reading -----------------------------------------------------------------------------------
@@ -294,9 +337,13 @@ def list_model_versions(
         ]
 
 
-def download_model(workspace: Workspace, ref: str, destination: Path) -> Path:
+def download_model(workspace: Workspace, ref: str, destination: Path, overwrite: bool = False) -> Path:
+    """The version's folder as `destination/<name>-<version>/` (services/workspaces/downloads.py)."""
     model = get_model_version(workspace, ref)
-    return workspace.artifacts.download(model.artifact_path, destination)
+    return download_version(
+        destination, model.name, model.version, overwrite,
+        lambda folder: workspace.artifacts.download(model.artifact_path, folder),
+    )  # fmt: skip
 
 
 def model_local_path(workspace: Workspace, model: ModelVersion) -> Path:

@@ -16,6 +16,7 @@ from pydantic import BaseModel
 
 from mlyard.entities.endpoint import CodeReference, ModelReference, OnlineDeployment
 from mlyard.entities.endpoint_spec import DeploymentSettings, InlineModel, OnlineDeploymentSpec
+from mlyard.entities.model import ModelVersion
 from mlyard.entities.spec_files import validate_spec
 from mlyard.errors import InvalidArgument, InvalidSpec, MlyardError, NotFound
 from mlyard.services.assets.code_snapshots import resolve_code, store_code
@@ -70,6 +71,7 @@ def _resolve_model(
 
     if given is None:
         return None
+    version: ModelVersion
     try:
         if isinstance(given, InlineModel):
             path = (
