@@ -79,7 +79,7 @@ def test_explicit_versions_are_immutable(workspace, tmp_path):
 
 
 def test_bad_components_are_refused(workspace, tmp_path):
-    with pytest.raises(NotFound, match="component ghost:1 does not exist; register it"):
+    with pytest.raises(NotFound, match="component 'ghost' does not exist; register it"):
         get_component(workspace, "ghost:1")
     path = component_file(tmp_path)
     path.write_text(path.read_text().replace("name: train_model\n", ""))
@@ -88,3 +88,20 @@ def test_bad_components_are_refused(workspace, tmp_path):
     path.write_text(path.read_text().replace("code: ./train_src", "code: ./nowhere"))
     with pytest.raises(NotFound, match="train.yml: code: ./nowhere does not exist"):
         create_component(workspace, path, name="x")
+
+
+def test_every_versioned_asset_explains_a_miss_the_same_way(workspace, tmp_path):
+    """Data assets, environments, components and models share one lookup and its messages."""
+    from mlyard.errors import InvalidArgument
+    from mlyard.services.assets.environments import get_environment
+    from mlyard.services.data_assets.data import get_data_asset
+    from mlyard.services.model_registry.models import get_model_version
+
+    for get, label in [
+        (get_data_asset, "data asset"), (get_environment, "environment"),
+        (get_component, "component"), (get_model_version, "model"),
+    ]:  # fmt: skip
+        with pytest.raises(NotFound, match=f"{label} 'nope' does not exist; register it with: mlyard "):
+            get(workspace, "nope:1")
+    with pytest.raises(InvalidArgument, match="components have no aliases; use c:VERSION or c@latest"):
+        get_component(workspace, "c@production")

@@ -23,11 +23,18 @@ from mlyard.entities.names import AssetRef, parse_ref, validate_name, validate_v
 from mlyard.errors import InvalidSpec, NotFound
 from mlyard.services.assets.code_snapshots import code_folder, resolve_code, store_code
 from mlyard.services.workspaces import audit
-from mlyard.services.workspaces.versioning import insert_new_version, registered_version
+from mlyard.services.workspaces.versioning import (
+    AssetKind,
+    find_version_row,
+    insert_new_version,
+    registered_version,
+)
 from mlyard.services.workspaces.workspace import Workspace
 from mlyard.store import versions
 from mlyard.store.jobs import as_utc
 from mlyard.store.tables import ComponentRow
+
+COMPONENT = AssetKind("component", "components", "mlyard component create --file COMPONENT.yml")
 
 
 @dataclass(frozen=True)
@@ -111,19 +118,10 @@ def create_component(
 
 
 def get_component(workspace: Workspace, ref: str | AssetRef) -> Component:
+    """`name:version` or `name@latest` (a bare name means latest; `azureml:` is ignored)."""
     parsed = parse_ref(ref) if isinstance(ref, str) else ref
     with workspace.database.read() as session:
-        if parsed.version is not None:
-            row = versions.version_row(session, ComponentRow, parsed.name, parsed.version)
-        elif parsed.alias == "latest":
-            row = versions.latest_row(session, ComponentRow, parsed.name)
-        else:
-            raise NotFound(f"component {parsed}: components have versions and @latest, not other labels")
-        if row is None:
-            exists = versions.latest_row(session, ComponentRow, parsed.name) is not None
-            hint = "" if exists else "; register it with: mlyard component create --file <component.yml>"
-            raise NotFound(f"component {parsed} does not exist{hint}")
-        return _to_entity(row)
+        return _to_entity(find_version_row(session, ComponentRow, COMPONENT, parsed))
 
 
 def list_components(workspace: Workspace, name: str | None = None) -> list[Component]:

@@ -34,13 +34,20 @@ from mlyard.entities.environment_spec import (
     resolve_spec,
 )
 from mlyard.entities.names import AssetRef, parse_ref, validate_name, validate_version
-from mlyard.errors import InvalidArgument, InvalidSpec, NotFound
+from mlyard.errors import InvalidSpec, NotFound
 from mlyard.services.workspaces import audit
-from mlyard.services.workspaces.versioning import insert_new_version, registered_version
+from mlyard.services.workspaces.versioning import (
+    AssetKind,
+    find_version_row,
+    insert_new_version,
+    registered_version,
+)
 from mlyard.services.workspaces.workspace import Workspace
 from mlyard.store import environments as env_rows
 from mlyard.store import versions
 from mlyard.store.tables import EnvironmentRow
+
+ENVIRONMENT = AssetKind("environment", "environments", "mlyard environment create --file ENV.yml")
 
 INHERIT = "inherit"  # the interpreter mlyard runs in: no build, for speed in tests and notebooks
 EnvironmentRef = str | dict[str, Any] | EnvironmentSpec | None
@@ -96,26 +103,7 @@ def get_environment(workspace: Workspace, ref: str | AssetRef) -> Environment:
     """`name:version` or `name@latest` (a bare name means latest; `azureml:` is ignored)."""
     parsed = parse_ref(ref) if isinstance(ref, str) else ref
     with workspace.database.read() as session:
-        if parsed.version is not None:
-            row = versions.version_row(session, EnvironmentRow, parsed.name, parsed.version)
-        elif parsed.alias == "latest":
-            row = versions.latest_row(session, EnvironmentRow, parsed.name)
-        else:
-            raise InvalidArgument(
-                f"environments have no aliases; use {parsed.name}:VERSION or {parsed.name}@latest"
-            )
-        if row is None:
-            known = env_rows.list_versions(session, parsed.name)
-            if not known:
-                raise NotFound(
-                    f"environment {parsed.name!r} does not exist; register it with: "
-                    "mlyard environment create --file ENV.yml"
-                )
-            raise NotFound(
-                f"environment {parsed.name!r} has no version {parsed.version!r}; versions: "
-                + ", ".join(r.version for r in known[:20])
-            )
-        return env_rows.to_entity(row)
+        return env_rows.to_entity(find_version_row(session, EnvironmentRow, ENVIRONMENT, parsed))
 
 
 def list_environments(workspace: Workspace, name: str | None = None) -> list[Environment]:

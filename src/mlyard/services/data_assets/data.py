@@ -25,11 +25,18 @@ from mlyard.errors import AlreadyExists, InvalidArgument, NotFound
 from mlyard.services.data_assets.profiling import profile_data
 from mlyard.services.workspaces import audit
 from mlyard.services.workspaces.downloads import download_version
-from mlyard.services.workspaces.versioning import insert_new_version, registered_version
+from mlyard.services.workspaces.versioning import (
+    AssetKind,
+    find_version_row,
+    insert_new_version,
+    registered_version,
+)
 from mlyard.services.workspaces.workspace import Workspace
 from mlyard.store import data_assets as data_rows
 from mlyard.store import versions
 from mlyard.store.tables import DataAssetRow
+
+DATA_ASSET = AssetKind("data asset", "data assets", "mlyard data create --name {name} --path ...")
 
 
 @dataclass(frozen=True)
@@ -96,28 +103,10 @@ def create_data_asset(
 
 
 def get_data_asset(workspace: Workspace, ref: str | AssetRef) -> DataAsset:
+    """`name:version` or `name@latest` (a bare name means latest; `azureml:` is ignored)."""
     parsed = parse_ref(ref) if isinstance(ref, str) else ref
     with workspace.database.read() as session:
-        if parsed.version is not None:
-            row = versions.version_row(session, DataAssetRow, parsed.name, parsed.version)
-        elif parsed.alias == "latest":
-            row = versions.latest_row(session, DataAssetRow, parsed.name)
-        else:
-            raise InvalidArgument(
-                f"data assets have no aliases; use {parsed.name}:VERSION or {parsed.name}@latest"
-            )
-        if row is None:
-            known = data_rows.list_versions(session, parsed.name)
-            if not known:
-                raise NotFound(
-                    f"data asset {parsed.name!r} does not exist; register it with: "
-                    f"mlyard data create --name {parsed.name} --path ..."
-                )
-            raise NotFound(
-                f"data asset {parsed.name!r} has no version {parsed.version!r}; versions: "
-                + ", ".join(r.version for r in known[:20])
-            )
-        return data_rows.to_entity(row)
+        return data_rows.to_entity(find_version_row(session, DataAssetRow, DATA_ASSET, parsed))
 
 
 def list_data_assets(workspace: Workspace, name: str | None = None) -> list[DataAsset]:

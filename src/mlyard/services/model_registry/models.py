@@ -45,11 +45,23 @@ from mlyard.services.tracking import jobs as job_service
 from mlyard.services.workspaces import audit
 from mlyard.services.workspaces.downloads import download_version
 from mlyard.services.workspaces.settings import get_settings
-from mlyard.services.workspaces.versioning import insert_new_version, registered_version
+from mlyard.services.workspaces.versioning import (
+    AssetKind,
+    find_version_row,
+    insert_new_version,
+    registered_version,
+)
 from mlyard.services.workspaces.workspace import Workspace
 from mlyard.store import models as model_rows
 from mlyard.store import versions
 from mlyard.store.tables import ModelVersionRow
+
+MODEL = AssetKind(
+    "model",
+    "models",
+    "mlyard model create --name {name} --path ...",
+    alias_hint="mlyard model alias set {name} {alias} --version N",
+)
 
 
 def flavor_for_type(model_type: str) -> str:
@@ -250,37 +262,10 @@ def get_model_version(workspace: Workspace, ref: str | AssetRef) -> ModelVersion
 
 
 def _resolve_row(session: Session, ref: AssetRef) -> ModelVersionRow:
-    # The model's own row is read only to explain a miss: a hit costs one query (two for an alias).
-    if ref.version is not None:
-        row = versions.version_row(session, ModelVersionRow, ref.name, ref.version)
-        if row is None:
-            _require_model(session, ref.name)
-            raise NotFound(
-                f"model {ref.name!r} has no version {ref.version!r}; see: mlyard model list {ref.name}"
-            )
-        return row
-    if ref.alias == "latest":
-        row = versions.latest_row(session, ModelVersionRow, ref.name)
-        if row is None:
-            _require_model(session, ref.name)
-            raise NotFound(f"model {ref.name!r} has no versions that are not archived")
-        return row
-    assert ref.alias is not None
-    version = model_rows.get_alias(session, ref.name, ref.alias)
-    if version is None:
-        _require_model(session, ref.name)
-        raise NotFound(
-            f"model {ref.name!r} has no alias {ref.alias!r}; set one with: "
-            f"mlyard model alias set {ref.name} {ref.alias} --version N"
-        )
-    row = versions.version_row(session, ModelVersionRow, ref.name, version)
-    assert row is not None  # aliases only point at existing versions
-    return row
-
-
-def _require_model(session: Session, name: str) -> None:
-    if model_rows.get_model_row(session, name) is None:
-        raise NotFound(f"model {name!r} does not exist; list models with: mlyard model list")
+    return find_version_row(
+        session, ModelVersionRow, MODEL, ref, alias_version=model_rows.get_alias,
+        name_exists=lambda session, name: model_rows.get_model_row(session, name) is not None,
+    )  # fmt: skip
 
 
 def create_model(

@@ -4,18 +4,75 @@ several writers register at once."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TypeVar
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from mlyard.errors import AlreadyExists, Conflict
+from mlyard.entities.names import AssetRef
+from mlyard.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
 from mlyard.services.workspaces.workspace import Workspace
 from mlyard.store import versions
 from mlyard.store.versions import VersionedRow
 
 T = TypeVar("T")
 VERSION_RACE_RETRIES = 10
+
+
+@dataclass(frozen=True)
+class AssetKind:
+    """How one kind of versioned asset is named in the messages of a lookup."""
+
+    label: str  # "data asset"
+    plural: str  # "data assets"
+    register_hint: str  # "mlyard data create --name {name} --path ..."
+    alias_hint: str = ""  # for kinds with aliases: how to set one, "{name}" and "{alias}" filled in
+
+
+def find_version_row(
+    session: Session,
+    table: type[VersionedRow],
+    kind: AssetKind,
+    ref: AssetRef,
+    alias_version: Callable[[Session, str, str], str | None] | None = None,
+    name_exists: Callable[[Session, str], bool] | None = None,
+) -> VersionedRow:
+    """The row `name:version`, `name@latest` or — for kinds with aliases (`alias_version`) —
+    `name@alias` names; NotFound saying what exists instead.
+
+    The one lookup of data assets, environments, components and model versions: a hit costs one
+    query (two for an alias); only a miss reads more, to explain itself. `name_exists` answers for
+    kinds whose names exist apart from their versions (a model created empty).
+    """
+    if ref.version is not None:
+        row = versions.version_row(session, table, ref.name, ref.version)
+    elif ref.alias == "latest":
+        row = versions.latest_row(session, table, ref.name)
+    elif alias_version is not None:
+        assert ref.alias is not None
+        pinned = alias_version(session, ref.name, ref.alias)
+        row = versions.version_row(session, table, ref.name, pinned) if pinned is not None else None
+    else:
+        raise InvalidArgument(f"{kind.plural} have no aliases; use {ref.name}:VERSION or {ref.name}@latest")
+    if row is not None:
+        return row
+    known = [found.version for found in versions.rows_newest_first(session, table, ref.name)]
+    exists = name_exists(session, ref.name) if name_exists is not None else bool(known)
+    if not exists:
+        raise NotFound(
+            f"{kind.label} {ref.name!r} does not exist; register it with: "
+            + kind.register_hint.format(name=ref.name)
+        )
+    if ref.version is not None:
+        shown = ", ".join(known[:20]) or "none yet"
+        raise NotFound(f"{kind.label} {ref.name!r} has no version {ref.version!r}; versions: {shown}")
+    if ref.alias == "latest":
+        raise NotFound(f"{kind.label} {ref.name!r} has no versions that are not archived")
+    raise NotFound(
+        f"{kind.label} {ref.name!r} has no alias {ref.alias!r}; set one with: "
+        + kind.alias_hint.format(name=ref.name, alias=ref.alias)
+    )
 
 
 def insert_new_version(
