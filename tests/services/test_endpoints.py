@@ -60,7 +60,7 @@ def test_an_endpoint_is_created_with_two_distinct_keys_and_listed(workspace):
 
 def test_a_deployment_pins_its_model_and_stores_its_code(workspace, model_folder, code, tmp_path):
     models.register_model_folder(workspace, "ridge", model_folder)
-    models.register_model_folder(workspace, "ridge", model_folder)
+    models.register_model_folder(workspace, "ridge", model_folder, properties={"retrained": "yes"})
     _endpoint(workspace)
     blue = _deploy(
         workspace, tmp_path, "blue", model="azureml:ridge@latest",
@@ -70,7 +70,7 @@ def test_a_deployment_pins_its_model_and_stores_its_code(workspace, model_folder
     assert (blue.generation, blue.provisioning_state, blue.instance_count) == (1, DeploymentState.CREATING, 2)
     assert blue.environment is None and blue.code is not None and blue.code.scoring_script == "score.py"
     assert workspace.artifacts.exists(f"{blue.code.artifact_path}/score.py")
-    models.register_model_folder(workspace, "ridge", model_folder)
+    models.register_model_folder(workspace, "ridge", model_folder, properties={"retrained": "twice"})
     assert deployments.get_deployment(workspace, "diabetes", "blue").model.ref == "ridge:2"  # type: ignore[union-attr]
     with pytest.raises(AlreadyExists, match="deployment 'blue' of endpoint 'diabetes' already exists"):
         _deploy(workspace, tmp_path, "blue", model="ridge:1")
@@ -173,7 +173,7 @@ def test_a_deployment_with_traffic_cannot_be_deleted_and_deleting_the_endpoint_t
 
 def test_updates_are_new_generations_and_set_overrides_are_checked(workspace, model_folder, tmp_path):
     models.register_model_folder(workspace, "ridge", model_folder)
-    models.register_model_folder(workspace, "ridge", model_folder)
+    models.register_model_folder(workspace, "ridge", model_folder, properties={"retrained": "yes"})
     _endpoint(workspace)
     _deploy(workspace, tmp_path, "blue", model="ridge:1")
     scaled = deployments.update_deployment(
