@@ -224,7 +224,12 @@ def test_settings_and_per_step_controls(tmp_path):
         ),
         (
             pipeline("score:\n  type: parallel\n  component: ./score.yml\n"),
-            r"pipeline.yml: jobs.score: type: parallel steps are not supported inside pipelines yet",
+            r"pipeline.yml: jobs.score: component: a parallel step takes its task inline .*"
+            r"parallel components are not supported yet",
+        ),
+        (
+            pipeline("score:\n  type: sweep\n  component: ./score.yml\n"),
+            r"pipeline.yml: jobs.score: type: sweep steps are not supported inside pipelines yet",
         ),
         (
             pipeline("train:\n  componet: ./train.yml\n"),

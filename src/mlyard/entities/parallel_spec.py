@@ -43,6 +43,7 @@ DEFAULT_OUTPUT_FILE = "parallel_run_step.txt"  # Azure ML's name for the appende
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(kb|mb|gb|b)?\s*$", re.IGNORECASE)
 _BOUND_INPUT = re.compile(r"^\$\{\{\s*inputs\.([A-Za-z_][A-Za-z0-9_\-]*)\s*\}\}$")
 _BOUND_OUTPUT = re.compile(r"^\$\{\{\s*outputs\.([A-Za-z_][A-Za-z0-9_\-]*)\s*\}\}$")
+LoggingLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
 
 class RetrySettings(BaseModel):
@@ -77,18 +78,17 @@ class ParallelTask(BaseModel):
         return value
 
 
-class ParallelJobSpec(BaseModel):
+class ParallelOptions(BaseModel):
+    """What a parallel job and a parallel step of a pipeline share: how the input is split and run.
+
+    `inputs` and `outputs` are declared by each (a job's take values and paths; a step's take
+    bindings to the pipeline too); the checks here need only their names.
+    """
+
     model_config = ConfigDict(extra="forbid")
 
-    type: Literal["parallel"] = "parallel"
-    name: str | None = None
-    display_name: str | None = None
-    experiment_name: str | None = None
-    description: str | None = None
-    tags: TextMap = Field(default_factory=dict)
-    compute: str | None = None
-    inputs: dict[str, JobInput | LiteralValue] = Field(default_factory=dict)
-    outputs: OutputMap = Field(default_factory=dict)
+    inputs: dict[str, Any] = Field(default_factory=dict)
+    outputs: dict[str, Any] = Field(default_factory=dict)
     input_data: str
     mini_batch_size: str | int | None = None
     partition_keys: list[str] | None = None
@@ -97,7 +97,7 @@ class ParallelJobSpec(BaseModel):
     error_threshold: int = Field(default=-1, ge=-1)
     mini_batch_error_threshold: int = Field(default=-1, ge=-1)
     retry_settings: RetrySettings = Field(default_factory=RetrySettings)
-    logging_level: str | None = None
+    logging_level: LoggingLevel | None = None
     environment_variables: TextMap = Field(default_factory=dict)
     task: ParallelTask
 
@@ -108,8 +108,13 @@ class ParallelJobSpec(BaseModel):
             raise ValueError(f"expected a number of files or rows, or a size like 10kb or 1mb, got {value!r}")
         return value
 
+    @field_validator("logging_level", mode="before")
+    @classmethod
+    def _level(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
     @model_validator(mode="after")
-    def _bindings_resolve(self) -> ParallelJobSpec:
+    def _bindings_resolve(self) -> ParallelOptions:
         match = _BOUND_INPUT.match(self.input_data)
         if match is None:
             raise ValueError("input_data: expected ${{inputs.<name>}}")
@@ -142,8 +147,8 @@ class ParallelJobSpec(BaseModel):
     def workers(self) -> int:
         return self.resources.instance_count * self.max_concurrency_per_instance
 
-    def batch_limit(self) -> tuple[str, float]:
-        """("files" or "bytes", how many) per mini-batch; Azure ML's default is 10 files."""
+    def batch_limit(self) -> tuple[Literal["count", "bytes"], float]:
+        """("count" or "bytes", how many) per mini-batch; Azure ML's default is 10 files."""
         if self.mini_batch_size is None:
             return "count", 10
         match = _SIZE.match(str(self.mini_batch_size))
@@ -153,6 +158,50 @@ class ParallelJobSpec(BaseModel):
             return "count", max(1, int(number))
         factor = {"b": 1, "kb": 1024, "mb": 1024**2, "gb": 1024**3}[unit]
         return "bytes", number * factor
+
+    def run_settings(self) -> ParallelRun:
+        """The settings the runner needs, with Azure ML's defaults applied."""
+        unit, limit = self.batch_limit()
+        append = self.append_output
+        declared = self.outputs.get(append) if append else None
+        return ParallelRun(
+            data_input=self.data_input,
+            partition_keys=self.partition_keys,
+            batch_unit=unit,
+            batch_limit=limit,
+            workers=self.workers,
+            error_threshold=self.error_threshold,
+            mini_batch_error_threshold=self.mini_batch_error_threshold,
+            max_retries=self.retry_settings.max_retries,
+            timeout_seconds=self.retry_settings.timeout,
+            entry_script=self.task.entry_script,
+            program_arguments=self.task.program_arguments,
+            append_output=append,
+            append_file=append_file_name(declared if isinstance(declared, JobOutput) else None),
+            logging_level=self.logging_level,
+        )
+
+
+class ParallelJobSpec(ParallelOptions):
+    type: Literal["parallel"] = "parallel"
+    name: str | None = None
+    display_name: str | None = None
+    experiment_name: str | None = None
+    description: str | None = None
+    tags: TextMap = Field(default_factory=dict)
+    compute: str | None = None
+    inputs: dict[str, JobInput | LiteralValue] = Field(default_factory=dict)
+    outputs: OutputMap = Field(default_factory=dict)
+
+
+def append_file_name(output: JobOutput | None) -> str:
+    """The file `append_row_to` writes: the file a `uri_file` output's path names (Azure ML's
+    `…/paths/${{name}}/aggregated_returns.csv`), else `parallel_run_step.txt`."""
+    if output is not None and output.type == "uri_file" and output.path:
+        last = output.path.rstrip("/").rsplit("/", 1)[-1]
+        if "." in last and "${{" not in last:
+            return last
+    return DEFAULT_OUTPUT_FILE
 
 
 def parallel_job_from_dict(data: dict[str, Any], source: str) -> ParallelJobSpec:
@@ -167,12 +216,10 @@ def load_parallel_job(path: Path) -> ParallelJobSpec:
     return parallel_job_from_dict(data, str(path))
 
 
-class ResolvedParallelJob(BaseModel):
-    """A parallel job with inputs pinned, code and environment resolved: what its runner executes."""
+class ParallelRun(BaseModel):
+    """How a parallel job's input is split and its mini-batches run: the part a parallel step of a
+    pipeline carries until its inputs are known."""
 
-    type: Literal["parallel"] = "parallel"
-    inputs: dict[str, ResolvedInput | None] = Field(default_factory=dict)
-    outputs: dict[str, JobOutput] = Field(default_factory=dict)
     data_input: str
     partition_keys: list[str] | None = None
     batch_unit: Literal["count", "bytes"] = "count"
@@ -182,19 +229,29 @@ class ResolvedParallelJob(BaseModel):
     mini_batch_error_threshold: int = -1
     max_retries: int = 3
     timeout_seconds: int = 60
-    code: str | None = None
-    code_hash: str | None = None
-    code_artifact: str | None = None
     entry_script: str
     program_arguments: str | None = None
     append_output: str | None = None
-    environment: dict[str, Any] | None = None
-    environment_ref: str | None = None
-    environment_variables: dict[str, str] = Field(default_factory=dict)
-    compute: str | None = None
+    append_file: str = DEFAULT_OUTPUT_FILE
+    logging_level: str | None = None
 
     @property
     def failure_limit(self) -> int | None:
         """Failed mini-batches tolerated (None: any number); the stricter threshold wins."""
         limits = [n for n in (self.error_threshold, self.mini_batch_error_threshold) if n >= 0]
         return min(limits) if limits else None
+
+
+class ResolvedParallelJob(ParallelRun):
+    """A parallel job with inputs pinned, code and environment resolved: what its runner executes."""
+
+    type: Literal["parallel"] = "parallel"
+    inputs: dict[str, ResolvedInput | None] = Field(default_factory=dict)
+    outputs: dict[str, JobOutput] = Field(default_factory=dict)
+    code: str | None = None
+    code_hash: str | None = None
+    code_artifact: str | None = None
+    environment: dict[str, Any] | None = None
+    environment_ref: str | None = None
+    environment_variables: dict[str, str] = Field(default_factory=dict)
+    compute: str | None = None

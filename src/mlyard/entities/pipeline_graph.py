@@ -29,7 +29,7 @@ from mlyard.entities.component_spec import (
 )
 from mlyard.entities.job_spec import JobInput, JobOutput
 from mlyard.entities.pipeline_bindings import Binding, binding_of, binding_text, bound_to
-from mlyard.entities.pipeline_spec import PipelineJobSpec, PipelineStep
+from mlyard.entities.pipeline_spec import AnyPipelineStep, PipelineJobSpec
 from mlyard.entities.spec_files import did_you_mean
 from mlyard.entities.spec_values import LiteralValue
 from mlyard.errors import InvalidSpec
@@ -68,7 +68,7 @@ class StepBinding:
     """One step, checked: its component, where each input comes from and where each output goes."""
 
     name: str
-    step: PipelineStep
+    step: AnyPipelineStep
     component: CommandComponentSpec
     inputs: dict[str, InputBinding]
     outputs: dict[str, OutputBinding]
@@ -142,11 +142,11 @@ class PipelineGraph:
 
 
 def inline_component(
-    step: PipelineStep,
+    step: AnyPipelineStep,
     input_types: Mapping[str, str] | None = None,
     output_types: Mapping[str, str] | None = None,
 ) -> CommandComponentSpec:
-    """The anonymous component an inline command step runs.
+    """The anonymous component an inline command step (or a parallel step) runs.
 
     Types come from the step: a literal's own type, a mapping's `type`. An input fed by a binding
     takes its type from `input_types` (the graph passes the type of what it is bound to), else
@@ -256,7 +256,7 @@ class _GraphBuilder:
         return PipelineGraph(self.spec, steps)
 
     # -- inline steps: an output bound to a pipeline output has its type; an input, its source's
-    def _inline_output_types(self, step: PipelineStep) -> dict[str, str]:
+    def _inline_output_types(self, step: AnyPipelineStep) -> dict[str, str]:
         types: dict[str, str] = {}
         for name, value in step.outputs.items():
             if isinstance(value, JobOutput):
@@ -268,7 +268,7 @@ class _GraphBuilder:
                 types[name] = "uri_folder"
         return types
 
-    def _inline_input_types(self, step: PipelineStep) -> dict[str, str]:
+    def _inline_input_types(self, step: AnyPipelineStep) -> dict[str, str]:
         types: dict[str, str] = {}
         for name, value in step.inputs.items():
             bound = bound_to(value)
@@ -290,7 +290,7 @@ class _GraphBuilder:
 
     # -- inputs
     def _bind_inputs(
-        self, name: str, step: PipelineStep, component: CommandComponentSpec
+        self, name: str, step: AnyPipelineStep, component: CommandComponentSpec
     ) -> dict[str, InputBinding]:
         for given in step.inputs:
             if given not in component.inputs:
@@ -404,7 +404,7 @@ class _GraphBuilder:
 
     # -- outputs
     def _bind_outputs(
-        self, name: str, step: PipelineStep, component: CommandComponentSpec
+        self, name: str, step: AnyPipelineStep, component: CommandComponentSpec
     ) -> dict[str, OutputBinding]:
         for given in step.outputs:
             if given not in component.outputs:

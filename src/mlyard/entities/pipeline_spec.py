@@ -56,12 +56,14 @@ from mlyard.entities.job_spec import (
     OutputMap,
 )
 from mlyard.entities.names import AssetRef, parse_ref
+from mlyard.entities.parallel_spec import CLOUD_ONLY_FIELDS as PARALLEL_CLOUD_ONLY_FIELDS
+from mlyard.entities.parallel_spec import ParallelOptions
 from mlyard.entities.spec_files import did_you_mean, load_yaml, validate_spec
 from mlyard.entities.spec_values import LiteralValue, TextMap, mapping_or_value, plain_value, without
 from mlyard.errors import InvalidArgument, InvalidSpec
 
 # Step kinds Azure ML runs inside pipelines that mlyard does not run there yet.
-UNSUPPORTED_STEP_TYPES = ("sweep", "parallel", "pipeline", "automl", "spark", "data_transfer", "import")
+UNSUPPORTED_STEP_TYPES = ("sweep", "pipeline", "automl", "spark", "data_transfer", "import")
 _STEP_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
 
 
@@ -196,6 +198,98 @@ class PipelineStep(BaseModel):
         return self.timeout or (self.limits.timeout if self.limits else None)
 
 
+class ParallelStep(ParallelOptions):
+    """A `type: parallel` step under `jobs:` (Azure ML's many-models pattern): the parallel job's
+    fields, with inputs and outputs bound as a command step binds them.
+
+        jobs:
+          train_each:
+            type: parallel
+            inputs:
+              data: ${{parent.jobs.prep.outputs.table}}        # or {type: mltable, path: …, mode: direct}
+            outputs:
+              scores: {type: uri_file, path: azureml://datastores/${{default_datastore}}/paths/${{name}}/scores.csv}
+            input_data: ${{inputs.data}}
+            partition_keys: [region, store_format]
+            task: {code: ./src, entry_script: train.py, append_row_to: ${{outputs.scores}}}
+
+    The step runs as a child parallel job; its mini-batches are that job's children.
+    """
+
+    type: Literal["parallel"] = "parallel"
+    inputs: dict[str, InputValue | None] = Field(default_factory=dict)
+    outputs: dict[str, OutputValue | None] = Field(default_factory=dict)
+    compute: str | None = None
+    name: str | None = None
+    display_name: str | None = None
+    description: str | None = None
+    comment: str | None = None
+    tags: TextMap = Field(default_factory=dict)
+    properties: TextMap = Field(default_factory=dict)
+    is_deterministic: bool | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _inline_task_only(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "component" in data:
+            raise ValueError(
+                "component: a parallel step takes its task inline (task: {type: run_function, "
+                "entry_script: …}); parallel components are not supported yet"
+            )
+        return without(data, PARALLEL_CLOUD_ONLY_FIELDS)
+
+    # What the pipeline graph asks of every step (see PipelineStep); a parallel step is its own
+    # component, built from the inputs and outputs it declares.
+    @property
+    def component(self) -> None:
+        return None
+
+    @property
+    def component_path(self) -> None:
+        return None
+
+    @property
+    def component_ref(self) -> None:
+        return None
+
+    @property
+    def is_inline(self) -> bool:
+        return True
+
+    @property
+    def retry(self) -> int:
+        return 0  # a failed mini-batch is retried (retry_settings), not the whole step
+
+    @property
+    def timeout_seconds(self) -> None:
+        return None  # retry_settings.timeout bounds each mini-batch
+
+    @property
+    def command(self) -> str:
+        """What the graph checks the bindings of: the entry script, the data and the arguments."""
+        return f"{self.task.entry_script} {self.input_data} {self.task.program_arguments or ''}".strip()
+
+    @property
+    def code(self) -> str | None:
+        return self.task.code
+
+    @property
+    def environment(self) -> str | dict[str, Any] | None:
+        return self.task.environment
+
+
+def _step_kind(data: Any) -> str:
+    kind = data.get("type") if isinstance(data, dict) else getattr(data, "type", None)
+    return "union[parallel]" if kind == "parallel" else "union[command]"
+
+
+AnyPipelineStep = PipelineStep | ParallelStep
+AnyStep = Annotated[
+    Annotated[PipelineStep, Tag("union[command]")] | Annotated[ParallelStep, Tag("union[parallel]")],
+    Discriminator(_step_kind),
+]
+
+
 class PipelineSettings(BaseModel):
     """`settings:` of a pipeline job.
 
@@ -228,7 +322,7 @@ class PipelineJobSpec(BaseModel):
     inputs: dict[str, InputValue] = Field(default_factory=dict)
     outputs: OutputMap = Field(default_factory=dict)
     settings: PipelineSettings = Field(default_factory=PipelineSettings)
-    jobs: dict[str, PipelineStep] = Field(min_length=1)
+    jobs: dict[str, AnyStep] = Field(min_length=1)
 
     @model_validator(mode="before")
     @classmethod
@@ -242,7 +336,7 @@ class PipelineJobSpec(BaseModel):
 
     @field_validator("jobs")
     @classmethod
-    def _step_names_are_bindable(cls, jobs: dict[str, PipelineStep]) -> dict[str, PipelineStep]:
+    def _step_names_are_bindable(cls, jobs: dict[str, AnyPipelineStep]) -> dict[str, AnyPipelineStep]:
         for name in jobs:
             if not _STEP_NAME.match(name):
                 raise ValueError(

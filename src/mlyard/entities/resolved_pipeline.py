@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from mlyard.entities.job_spec import JobOutput, ResolvedInput
+from mlyard.entities.parallel_spec import ParallelRun
 
 
 class StepInput(BaseModel):
@@ -48,6 +49,7 @@ class ResolvedStep(BaseModel):
     timeout_seconds: int | None = None
     display_name: str | None = None
     tags: dict[str, str] = Field(default_factory=dict)
+    parallel: ParallelRun | None = None  # a parallel step: run as a child parallel job, not `command`
 
 
 class ResolvedPipeline(BaseModel):

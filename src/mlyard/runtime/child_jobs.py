@@ -12,6 +12,7 @@ import time
 
 from mlyard.entities.job import QUEUE, JobStatus
 from mlyard.entities.job_spec import ResolvedCommandJob
+from mlyard.entities.parallel_spec import ResolvedParallelJob
 from mlyard.errors import Conflict
 from mlyard.runtime.executors import executor_for
 from mlyard.runtime.job_log import RunResult
@@ -27,11 +28,12 @@ def start_child(
     workspace: Workspace,
     parent_id: str,
     experiment: str,
-    job: ResolvedCommandJob,
+    job: ResolvedCommandJob | ResolvedParallelJob,
     display_name: str,
     tags: dict[str, str] | None = None,
 ) -> str:
-    """Record a Queued child command job of `parent_id`; returns its id.
+    """Record a Queued child job of `parent_id` (a command job, or a pipeline's parallel step);
+    returns its id.
 
     The child of a job the team server's queue dispatched goes to the queue too, for any worker:
     its local inputs (a mini-batch's folder, say) are stored with it (services/snapshots).
@@ -40,7 +42,8 @@ def start_child(
     spec = job.model_dump(mode="json")
     if dispatch == QUEUE:
         spec = snapshot_local_paths(workspace, spec)
-    child = queue_job(workspace, spec, "command", experiment, display_name, tags, parent_id, dispatch)
+    job_type = "parallel" if isinstance(job, ResolvedParallelJob) else "command"
+    child = queue_job(workspace, spec, job_type, experiment, display_name, tags, parent_id, dispatch)
     if dispatch == QUEUE:
         notify_queued()
     return child.id

@@ -5,7 +5,8 @@ files (by count or by size, `mini_batch_size`). Up to `instance_count × max_con
 children run at once; a failed mini-batch is tried again up to `retry_settings.max_retries`
 times; more failed mini-batches than `error_threshold` fail the job and stop the rest. The
 children's outputs are merged into the job's outputs, and their returned rows appended, in
-mini-batch order, to `parallel_run_step.txt` of the `append_row_to` output.
+mini-batch order, to `parallel_run_step.txt` of the `append_row_to` output (or to the file a
+`uri_file` output's path names).
 """
 
 from __future__ import annotations
@@ -21,13 +22,13 @@ from typing import Any
 from mlyard.entities.data import DataType
 from mlyard.entities.job import DataInput, JobOutputInfo, JobStatus, RunSummary
 from mlyard.entities.job_spec import JobOutput, ResolvedCommandJob, ResolvedInput
-from mlyard.entities.parallel_spec import DEFAULT_OUTPUT_FILE, ResolvedParallelJob
+from mlyard.entities.parallel_spec import ResolvedParallelJob
 from mlyard.errors import InvalidArgument, MlyardError
 from mlyard.runtime.child_jobs import CancelWatch, cancel_children, run_child, start_child
 from mlyard.runtime.job_host import LocalJobHost
 from mlyard.runtime.job_log import JobLog, LogCallback, RunResult
 from mlyard.runtime.mini_batches import group_files, input_files, is_tabular, row_ranges
-from mlyard.runtime.parallel_worker import BATCH_FILE, ROWS_FILE
+from mlyard.runtime.parallel_worker import BATCH_FILE, LOGGING_LEVEL_VARIABLE, ROWS_FILE
 from mlyard.runtime.run_to_end import run_to_end
 from mlyard.services.execution import job_runs
 from mlyard.services.execution.job_inputs import input_path
@@ -164,6 +165,8 @@ class ParallelEngine:
         outputs = {name: JobOutput(type=output.type) for name, output in self.job.outputs.items()}
         outputs[ROWS_OUTPUT] = JobOutput(type="uri_folder")
         variables = dict(self.job.environment_variables)
+        if self.job.logging_level:
+            variables[LOGGING_LEVEL_VARIABLE] = self.job.logging_level
         if batch.partition is not None:
             variables["MLYARD_PARTITION"] = json.dumps(batch.partition, default=str)
         return ResolvedCommandJob(
@@ -283,7 +286,7 @@ class ParallelEngine:
                 assert child is not None
                 _copy_output(self.workspace, child, name, folder)
             if name == self.job.append_output:
-                with open(folder / DEFAULT_OUTPUT_FILE, "w", encoding="utf-8") as rows:
+                with open(folder / self.job.append_file, "w", encoding="utf-8") as rows:
                     for child in children:
                         assert child is not None
                         rows.write(_child_rows(self.workspace, child, self.workdir / "rows" / child))

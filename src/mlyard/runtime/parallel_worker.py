@@ -6,13 +6,16 @@ The entry script's `init()` runs once, then `run(mini_batch)` with a pandas Data
 partition, or rows of a table) or a list of file paths; what it returns — a list or a
 DataFrame — is appended as rows (one line per item) to `ROWS_DIR/rows.txt`. The program
 arguments stay in `sys.argv` for the script to parse, as on Azure ML. `shutdown()` runs last
-when the script defines it. The partition's key values are in `MLYARD_PARTITION` (JSON).
+when the script defines it. The partition's key values are in `MLYARD_PARTITION` (JSON); the
+job's `logging_level` is the level of Python's root logger (`MLYARD_LOGGING_LEVEL`).
 """
 
 from __future__ import annotations
 
 import importlib.util
 import json
+import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -21,6 +24,7 @@ from mlyard.services.batch.batch_results import rows_of
 
 BATCH_FILE = "batch.json"
 ROWS_FILE = "rows.txt"
+LOGGING_LEVEL_VARIABLE = "MLYARD_LOGGING_LEVEL"
 
 
 def load_mini_batch(folder: Path) -> Any:
@@ -41,6 +45,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
     entry, batch_dir, rows_dir, *program_arguments = args
+    if os.environ.get(LOGGING_LEVEL_VARIABLE):
+        logging.basicConfig(level=os.environ[LOGGING_LEVEL_VARIABLE].upper())
     script = Path(entry).resolve()
     sys.path.insert(0, str(script.parent))
     sys.argv = [str(script), *program_arguments]

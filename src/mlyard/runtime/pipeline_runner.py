@@ -6,6 +6,9 @@ thread of this process. A deterministic step whose signature — command, code h
 hash, input contents, parameters, outputs — matches an earlier completed step is not run: it is
 recorded as Completed with that step's outputs (`reused_from`), unless `force_rerun` is set.
 
+A parallel step (`type: parallel`) runs as a child parallel job, whose mini-batches are its own
+children; its merged outputs are the step's outputs, and it is reused like any other step.
+
 A failing step fails the pipeline and cancels the steps still running, unless
 `continue_on_step_failure` is set: then only the steps downstream of it are skipped. The
 pipeline's own log lists each step's status change as it happens (what `--stream` shows).
@@ -24,15 +27,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mlyard.entities.job import JobOutputInfo, JobStatus, RunSummary
+from mlyard.entities.job import QUEUE, JobOutputInfo, JobStatus, RunSummary
 from mlyard.entities.job_spec import JobOutput, ResolvedCommandJob, ResolvedInput
+from mlyard.entities.parallel_spec import ParallelRun, ResolvedParallelJob
 from mlyard.entities.resolved_pipeline import ResolvedPipeline, ResolvedStep, StepInput
 from mlyard.errors import MlyardError
-from mlyard.runtime.child_jobs import CancelWatch, cancel_children, run_child, start_child
+from mlyard.runtime.child_jobs import CancelWatch, cancel_children, run_child, start_child, wait_for_end
 from mlyard.runtime.job_host import LocalJobHost
 from mlyard.runtime.job_log import JobLog, LogCallback, RunResult
+from mlyard.runtime.parallel_runner import run_parallel_job
 from mlyard.runtime.run_to_end import run_to_end
-from mlyard.services.execution import job_runs
+from mlyard.services.execution import job_runs, queue
 from mlyard.services.execution.job_outputs import register_output
 from mlyard.services.tracking.jobs import get_job
 from mlyard.services.workspaces.workspace import Workspace
@@ -124,15 +129,16 @@ class PipelineEngine:
     # --- one step --------------------------------------------------------------------------
 
     def _run_step(self, step: ResolvedStep) -> StepOutcome:
-        command_job = self._command_job(step)
-        key = self._reuse_key(step, command_job) if step.deterministic else None
-        spec = command_job.model_dump(mode="json")
+        job = self._command_job(step) if step.parallel is None else self._parallel_job(step)
+        key = self._reuse_key(job) if step.deterministic else None
+        spec = job.model_dump(mode="json")
         if key is not None and not self.pipeline.force_rerun:
             earlier = job_runs.find_reusable(self.workspace, key)
             if earlier is not None:
                 child = job_runs.record_reused_job(
-                    self.workspace, self.job_id, step.display_name or step.name, spec, key, earlier, step.tags
-                )
+                    self.workspace, self.job_id, step.display_name or step.name, spec, key, earlier,
+                    step.tags, spec["type"],
+                )  # fmt: skip
                 self._keep_outputs(step, child)
                 self.say(
                     f"[{step.name}] Completed: reused the outputs of job {earlier} "
@@ -144,12 +150,13 @@ class PipelineEngine:
         for attempt in range(attempts):
             label = step.display_name or step.name
             label = label if attempt == 0 else f"{label} (retry {attempt})"
-            child = start_child(self.workspace, self.job_id, self.experiment, command_job, label, step.tags)
+            child = start_child(self.workspace, self.job_id, self.experiment, job, label, step.tags)
             if key is not None:
                 job_runs.set_reuse(self.workspace, child, key, None)
-            self.say(f"[{step.name}] Running as job {child}" + (f" (retry {attempt})" if attempt else ""))
+            kind = "parallel job" if isinstance(job, ResolvedParallelJob) else "job"
+            self.say(f"[{step.name}] Running as {kind} {child}" + (f" (retry {attempt})" if attempt else ""))
             started = time.monotonic()
-            result = run_child(self.workspace, child, command_job, self.pipeline.compute)
+            result = self._run_child(child, job)
             took = time.monotonic() - started
             outcome = StepOutcome(result.status, child, error=result.error)
             if result.status == JobStatus.COMPLETED:
@@ -163,6 +170,30 @@ class PipelineEngine:
             ):
                 break
         return outcome
+
+    def _run_child(self, child: str, job: ResolvedCommandJob | ResolvedParallelJob) -> RunResult:
+        if isinstance(job, ResolvedCommandJob):
+            return run_child(self.workspace, child, job, self.pipeline.compute)
+        if queue.dispatch_of(self.workspace, child) == QUEUE:
+            return wait_for_end(self.workspace, child)  # the team server orchestrates it
+        return run_parallel_job(self.workspace, child, job.model_dump(mode="json"))
+
+    def _parallel_job(self, step: ResolvedStep) -> ResolvedParallelJob:
+        """The child parallel job of a parallel step, its inputs bound to what they now are."""
+        assert step.parallel is not None
+        command = self._command_job(step)
+        return ResolvedParallelJob(
+            **step.parallel.model_dump(),
+            inputs=command.inputs,
+            outputs=command.outputs,
+            code=command.code,
+            code_hash=command.code_hash,
+            code_artifact=command.code_artifact,
+            environment=command.environment,
+            environment_ref=command.environment_ref,
+            environment_variables=command.environment_variables,
+            compute=step.compute or self.pipeline.compute,
+        )
 
     def _command_job(self, step: ResolvedStep) -> ResolvedCommandJob:
         inputs = {name: self._input(step, name, given) for name, given in step.inputs.items()}
@@ -208,7 +239,7 @@ class PipelineEngine:
             content_hash=produced.content_hash,
         )
 
-    def _reuse_key(self, step: ResolvedStep, job: ResolvedCommandJob) -> str:
+    def _reuse_key(self, job: ResolvedCommandJob | ResolvedParallelJob) -> str:
         """The step's signature: equal signatures mean an earlier run's outputs can stand in."""
         environment = (job.environment or {}).get("spec_hash") or f"inherit:{platform.python_version()}"
         inputs: dict[str, Any] = {}
@@ -219,14 +250,17 @@ class PipelineEngine:
                 inputs[name] = [given.type, given.value]
             else:
                 inputs[name] = [given.type, given.content_hash or self._local_hash(given), given.mode]
-        signature = {
-            "command": job.command,
+        signature: dict[str, Any] = {
             "code": job.code_hash,
             "environment": environment,
             "environment_variables": job.environment_variables,
             "inputs": inputs,
             "outputs": {name: output.type for name, output in job.outputs.items()},
         }
+        if isinstance(job, ResolvedCommandJob):
+            signature["command"] = job.command
+        else:  # how the input is split and run: entry script, arguments, mini-batches, thresholds
+            signature["parallel"] = job.model_dump(include=set(ParallelRun.model_fields))
         return hashlib.sha256(json.dumps(signature, sort_keys=True, default=str).encode()).hexdigest()
 
     def _local_hash(self, given: ResolvedInput) -> str:

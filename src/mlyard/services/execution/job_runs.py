@@ -204,6 +204,7 @@ def record_reused_job(
     reuse_key: str,
     reused_from: str,
     tags: dict[str, str] | None = None,
+    job_type: str = "command",
 ) -> str:
     """A pipeline step satisfied by an earlier identical run: Completed at once, its outputs shared."""
     parent = get_job(workspace, parent_job_id)
@@ -212,7 +213,7 @@ def record_reused_job(
         experiment=parent.experiment,
         display_name=display_name,
         tags=tags,
-        job_type="command",
+        job_type=job_type,
         parent_job_id=parent_job_id,
         status=JobStatus.QUEUED,
         spec=spec,

@@ -20,6 +20,13 @@ from mlyard.services.submission.references import (
 from mlyard.services.workspaces.workspace import Workspace
 
 
+def check_entry_script(code_dir: Path, entry_script: str, where: str) -> None:
+    """The entry script must be a file inside the task's code folder."""
+    entry = confine(code_dir / entry_script, f"{where}.entry_script")
+    if not entry.is_file():
+        raise NotFound(f"{where}.entry_script: {entry_script} does not exist (looked for {entry})")
+
+
 def submit_parallel_job(
     workspace: Workspace, data: dict[str, Any], base_dir: Path, source: str, parent_job_id: str | None = None
 ) -> Job:
@@ -32,13 +39,7 @@ def parallel_submission(
     spec = parallel_job_from_dict(data, source)
     check_compute(workspace, spec.compute, f"{source}: compute")
     code, digest = resolve_code(spec.task.code, base_dir, f"{source}: task.code")
-    entry = confine(
-        (Path(code) if code else base_dir) / spec.task.entry_script, f"{source}: task.entry_script"
-    )
-    if not entry.is_file():
-        raise NotFound(
-            f"{source}: task.entry_script: {spec.task.entry_script} does not exist (looked for {entry})"
-        )
+    check_entry_script(Path(code) if code else base_dir, spec.task.entry_script, f"{source}: task")
     inputs = {
         name: resolve_input(workspace, given, base_dir, f"{source}: inputs.{name}")
         for name, given in spec.inputs.items()
@@ -46,24 +47,12 @@ def parallel_submission(
     environment, environment_ref = resolve_environment(
         workspace, spec.task.environment, base_dir, f"{source}: task"
     )
-    unit, limit = spec.batch_limit()
     resolved = ResolvedParallelJob(
+        **spec.run_settings().model_dump(),
         inputs=inputs,
         outputs=spec.outputs,
-        data_input=spec.data_input,
-        partition_keys=spec.partition_keys,
-        batch_unit="count" if unit == "count" else "bytes",
-        batch_limit=limit,
-        workers=spec.workers,
-        error_threshold=spec.error_threshold,
-        mini_batch_error_threshold=spec.mini_batch_error_threshold,
-        max_retries=spec.retry_settings.max_retries,
-        timeout_seconds=spec.retry_settings.timeout,
         code=code or str(base_dir),
         code_hash=digest or code_hash(base_dir),  # no `code:`: the entry script's folder is the code
-        entry_script=spec.task.entry_script,
-        program_arguments=spec.task.program_arguments,
-        append_output=spec.append_output,
         environment=environment,
         environment_ref=environment_ref,
         environment_variables={**spec.environment_variables, **spec.task.environment_variables},

@@ -16,13 +16,14 @@ from mlyard.entities.job import Job
 from mlyard.entities.job_spec import ResolvedInput
 from mlyard.entities.local_files import confine
 from mlyard.entities.pipeline_graph import InputBinding, PipelineGraph, StepBinding, build_graph
-from mlyard.entities.pipeline_spec import PipelineJobSpec
+from mlyard.entities.pipeline_spec import ParallelStep, PipelineJobSpec
 from mlyard.entities.resolved_pipeline import ResolvedPipeline, ResolvedStep, StepInput, StepOutput
 from mlyard.entities.spec_files import validate_spec
 from mlyard.errors import MlyardError, NotFound, combined
 from mlyard.services.assets.code_snapshots import code_hash, resolve_code
 from mlyard.services.assets.components import component_code_dir, get_component
 from mlyard.services.assets.computes import check_compute
+from mlyard.services.submission.parallel import check_entry_script
 from mlyard.services.submission.references import (
     Submission,
     queue_submission,
@@ -162,15 +163,23 @@ def _resolve_step(
         )
         for output_name, bound in binding.outputs.items()
     }
+    environment_variables = binding.environment_variables
+    parallel = None
+    if isinstance(step, ParallelStep):
+        check_entry_script(Path(code) if code else base_dir, step.task.entry_script, f"{where}.task")
+        if code is None:  # no `code:`: the entry script's folder (the pipeline's) is the code
+            code, digest = str(base_dir), code_hash(base_dir)
+        environment_variables = {**environment_variables, **step.task.environment_variables}
+        parallel = step.run_settings()
     return ResolvedStep(
         name=name,
-        component=step_source.label if step_source else "inline command",
+        component=step_source.label if step_source else ("parallel" if parallel else "inline command"),
         command=component.command,
         code=code,
         code_hash=digest,
         environment=environment,
         environment_ref=environment_ref,
-        environment_variables=binding.environment_variables,
+        environment_variables=environment_variables,
         inputs=inputs,
         outputs=outputs,
         depends_on=[s for s in graph.topological_order() if s in binding.depends_on],
@@ -180,6 +189,7 @@ def _resolve_step(
         timeout_seconds=step.timeout_seconds,
         display_name=step.display_name or name,
         tags=step.tags,
+        parallel=parallel,
     )
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from mlyard.entities.model import ModelMetadata
 from mlyard.errors import InvalidArgument, NotFound
+from mlyard.flavors.metadata import installed_versions
 from mlyard.flavors.mlflow import read_mlmodel
 from mlyard.serving.inputs import Batch
 from mlyard.serving.schema import InputSchema, schema_from_mlmodel
@@ -49,7 +50,7 @@ def load(folder: Path, metadata: ModelMetadata | None) -> Any:
     if isinstance(sklearn, dict) and sklearn.get("serialization_format", "cloudpickle") in _SKLEARN_FORMATS:
         from mlyard.serving.scorers.sklearn import SklearnScorer
 
-        return SklearnScorer(_read_sklearn(folder, sklearn), schema, "mlflow")
+        return SklearnScorer(_read_sklearn(folder, sklearn, mlmodel), schema, "mlflow")
     if "python_function" not in flavors:
         raise InvalidArgument(
             f"{folder / 'MLmodel'} has neither a 'sklearn' nor a 'python_function' flavor (it has: "
@@ -61,7 +62,7 @@ def load(folder: Path, metadata: ModelMetadata | None) -> Any:
     return PyfuncScorer(model, schema)
 
 
-def _read_sklearn(folder: Path, flavor: dict[str, Any]) -> Any:
+def _read_sklearn(folder: Path, flavor: dict[str, Any], mlmodel: dict[str, Any]) -> Any:
     """MLflow's saved estimator; cloudpickle output of ordinary classes reads with plain pickle."""
     path = folder / str(flavor.get("pickled_model", "model.pkl"))
     if not path.is_file():
@@ -77,7 +78,33 @@ def _read_sklearn(folder: Path, flavor: dict[str, Any]) -> Any:
     with path.open("rb") as file:
         try:
             return pickle.load(file)
-        except ModuleNotFoundError as exc:
-            raise InvalidArgument(
-                f"{path} needs the module {exc.name!r} to load; install it in the deployment's environment"
-            ) from exc
+        except Exception as exc:  # an old pickle fails in many ways: a moved module, a changed class
+            raise InvalidArgument(_unloadable(path, exc, flavor, mlmodel)) from exc
+
+
+def _unloadable(path: Path, exc: Exception, flavor: dict[str, Any], mlmodel: dict[str, Any]) -> str:
+    """Why a pickled model cannot load here, with the versions it was saved with beside ours."""
+    pyfunc = mlmodel.get("flavors", {}).get("python_function") or {}
+    saved = {
+        "Python": str(pyfunc.get("python_version") or ""),
+        "scikit-learn": str(flavor.get("sklearn_version") or ""),
+    }
+    here = installed_versions("scikit-learn")
+    ours = {"Python": here["python"], "scikit-learn": here.get("scikit-learn", "not installed")}
+    reason = f"{type(exc).__name__}: {exc}"
+    differ = [name for name, version in saved.items() if version and version != ours[name]]
+    if not differ:
+        return (
+            f"{path} cannot be loaded ({reason}); install what it needs in the deployment's "
+            "environment (environment: in the deployment YAML)"
+        )
+    then = " and ".join(f"{name} {saved[name]}" for name in differ)
+    now = " and ".join(f"{name} {ours[name]}" for name in differ)
+    pins = ", ".join(
+        f"python={saved['Python']}" if name == "Python" else f"scikit-learn=={saved[name]}" for name in differ
+    )
+    return (
+        f"{path} was pickled with {then} (its MLmodel says so), but this environment has {now}, "
+        f"and the pickle cannot load here ({reason}); name an environment with {pins} in the "
+        "deployment (environment: with a conda file), or re-save the model with the versions here"
+    )
