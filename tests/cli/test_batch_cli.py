@@ -94,7 +94,9 @@ def test_mistakes_exit_with_their_code_and_one_line(project, tmp_path):
     )
     assert "deployment.yml: model: model 'ridge' does not exist" in unknown.stderr
     (project / "typo.yml").write_text(DEPLOYMENT.replace("mini_batch_size", "mini_bach_size"))
-    typo = mlyard("batch-deployment", "create", "--file", str(project / "typo.yml"), workspace=ws, expect=2)
+    typo = mlyard(
+        "batch-deployment", "create", "--file", str(project / "typo.yml"), "--strict", workspace=ws, expect=2
+    )
     assert "typo.yml: settings.mini_bach_size: unknown field" in typo.stderr
     mlyard(
         "model",

@@ -88,7 +88,7 @@ def test_create_with_build_and_build_inherit(cli, tmp_path):
 @pytest.mark.slow
 def test_environment_errors_exit_non_zero_and_name_the_thing(cli, tmp_path):
     write(tmp_path, "bad.yml", "name: e\nconda_fil: conda.yml\n")
-    done = cli("environment", "create", "-f", "bad.yml", expect=2)
+    done = cli("environment", "create", "-f", "bad.yml", "--strict", expect=2)
     assert "bad.yml: conda_fil: unknown field" in done.stderr
     write(tmp_path, "image.yml", "name: e\nimage: python:3.11-slim\n")
     done = cli("environment", "create", "-f", "image.yml", expect=2)

@@ -17,6 +17,7 @@ from sklearn.linear_model import Ridge
 
 import mlyard
 from mlyard.entities.job import JobStatus
+from mlyard.entities.spec_warnings import checking_specs
 from mlyard.errors import InvalidArgument, InvalidSpec, JobNotCompleted, NotFound
 
 
@@ -234,9 +235,8 @@ def test_bad_invokes_are_refused_with_what_to_do_and_leave_no_job(client, endpoi
     write(
         tmp_path / "typo.yml", "name: red\nendpoint_name: ep\nmodel: ridge:1\nsettings: {mini_bach_size: 2}\n"
     )
-    with pytest.raises(
-        InvalidSpec, match=r"typo.yml: settings.mini_bach_size: unknown field .*'mini_batch_size'"
-    ):
+    typo = r"typo.yml: settings.mini_bach_size: unknown field .*'mini_batch_size'"
+    with checking_specs(strict=True), pytest.raises(InvalidSpec, match=typo):
         client.batch_deployments.create(tmp_path / "typo.yml")
     assert client.jobs.list() == [] or all(job.type != "batch" for job in client.jobs.list())
     assert [d.name for d in client.batch_deployments.list("ep")] == ["blue"]

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from mlyard.entities.batch_endpoint import load_batch_deployment, load_batch_endpoint
+from mlyard.entities.spec_warnings import checking_specs
 from mlyard.errors import InvalidSpec
 
 
@@ -118,7 +119,7 @@ def test_older_top_level_settings_read_and_azure_defaults_fill_the_rest(tmp_path
 )
 def test_mistakes_are_named_with_file_and_field(tmp_path, change, message):
     path = write(tmp_path / "bad.yml", f"name: blue\nendpoint_name: ep\nmodel: ridge:1\n{change}\n")
-    with pytest.raises(InvalidSpec, match=message):
+    with checking_specs(strict=True), pytest.raises(InvalidSpec, match=message):
         load_batch_deployment(path)
 
 
@@ -153,5 +154,8 @@ def test_endpoint_yaml_reads_and_ignores_cloud_fields(tmp_path):
         )
     )
     assert (spec.name, spec.description, spec.tags) == ("mnist-batch", "scores images", {"team": "vision"})
-    with pytest.raises(InvalidSpec, match=r"e.yml: descripton: unknown field .*did you mean 'description'"):
+    with (
+        checking_specs(strict=True),
+        pytest.raises(InvalidSpec, match=r"e.yml: descripton: unknown field .*did you mean 'description'"),
+    ):
         load_batch_endpoint(write(tmp_path / "e.yml", "name: x\ndescripton: y\n"))

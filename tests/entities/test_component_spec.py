@@ -9,6 +9,7 @@ import pytest
 
 from mlyard.entities.component_spec import can_feed, coerce_literal, load_component
 from mlyard.entities.job_spec import JobInput, load_command_job
+from mlyard.entities.spec_warnings import checking_specs
 from mlyard.errors import InvalidSpec
 
 # azureml-examples cli/jobs/pipelines-with-components/basics/1b_e2e_registered_components/train.yml
@@ -289,13 +290,13 @@ def test_literals_are_coerced_to_the_declared_type(input_type, value, expected):
     ],
 )
 def test_bad_components_name_the_file_and_field(tmp_path, text, message):
-    with pytest.raises(InvalidSpec, match=message):
+    with checking_specs(strict=True), pytest.raises(InvalidSpec, match=message):
         load_component(write(tmp_path, text))
 
 
 def test_unknown_fields_of_other_specs_get_a_suggestion_too(tmp_path):
     path = write(tmp_path, "command: echo hi\nlimits: {timout: 5}\noutputs: {m: {nmae: x}}\n", "job.yml")
-    with pytest.raises(InvalidSpec) as caught:
+    with checking_specs(strict=True), pytest.raises(InvalidSpec) as caught:
         load_command_job(path)
     assert caught.value.message.splitlines() == [
         f"{path}: outputs.m.nmae: unknown field 'nmae' (did you mean 'name'?)",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mlyard.entities.endpoint_spec import deployment_spec_from_dict, endpoint_spec_from_dict, parse_traffic
+from mlyard.entities.spec_warnings import checking_specs
 from mlyard.errors import InvalidArgument, InvalidSpec
 
 
@@ -37,7 +38,7 @@ def test_an_azure_endpoint_yaml_reads_and_token_means_aml_token():
     ],
 )
 def test_endpoint_mistakes_name_the_file_and_field(data, message):
-    with pytest.raises(InvalidSpec, match=message):
+    with checking_specs(strict=True), pytest.raises(InvalidSpec, match=message):
         endpoint_spec_from_dict(data, "endpoint.yml")
 
 
@@ -91,7 +92,7 @@ def test_a_deployment_yaml_gets_azure_defaults_and_ignores_cloud_only_fields():
     ],
 )
 def test_deployment_mistakes_name_the_file_and_field(data, message):
-    with pytest.raises(InvalidSpec, match=message):
+    with checking_specs(strict=True), pytest.raises(InvalidSpec, match=message):
         deployment_spec_from_dict(data, "blue.yml")
 
 

@@ -17,6 +17,7 @@ from mlyard.entities.environment_spec import (
     resolve_spec,
 )
 from mlyard.entities.requirements import normalize_requirement
+from mlyard.entities.spec_warnings import checking_specs
 from mlyard.errors import InvalidSpec, NotFound
 
 CURRENT = f"{sys.version_info.major}.{sys.version_info.minor}"
@@ -163,7 +164,10 @@ def test_an_image_alone_cannot_be_built_locally(tmp_path):
 
 def test_spec_errors_name_the_file_and_the_field(tmp_path):
     typo = write(tmp_path, "typo.yml", "name: e\nconda_fil: conda.yml\n")
-    with pytest.raises(InvalidSpec, match=r"typo\.yml: conda_fil: unknown field"):
+    with (
+        checking_specs(strict=True),
+        pytest.raises(InvalidSpec, match=r"typo\.yml: conda_fil: unknown field"),
+    ):
         load_environment(typo)
     tags = write(tmp_path, "tags.yml", "name: e\ntags: [a, b]\n")
     with pytest.raises(InvalidSpec, match=r"tags\.yml: tags: expected a mapping"):

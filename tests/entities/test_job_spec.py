@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from mlyard.entities.job_spec import JobInput, load_command_job
+from mlyard.entities.spec_warnings import checking_specs
 from mlyard.errors import InvalidSpec, NotFound
 
 AZUREML_EXAMPLE = """
@@ -114,7 +115,7 @@ def test_a_missing_file_is_not_found(tmp_path):
 def test_one_wrong_input_is_one_error_not_also_a_missing_command_binding(tmp_path, inputs, problem):
     text = f"command: python x.py ${{{{inputs.data}}}} ${{{{inputs.alpha}}}}\ninputs:\n  {inputs}\n"
     path = write(tmp_path, text)
-    with pytest.raises(InvalidSpec) as caught:
+    with checking_specs(strict=True), pytest.raises(InvalidSpec) as caught:
         load_command_job(path)
     [line] = caught.value.message.splitlines()
     assert line.startswith(f"{path}: {problem}")

@@ -11,6 +11,7 @@ from mlyard.entities.component_spec import CommandComponentSpec
 from mlyard.entities.job_spec import JobInput, JobOutput
 from mlyard.entities.names import AssetRef
 from mlyard.entities.pipeline_spec import load_pipeline_job
+from mlyard.entities.spec_warnings import checking_specs
 from mlyard.errors import InvalidSpec
 
 # azureml-examples cli/jobs/pipelines-with-components/basics/1a_e2e_local_components/pipeline.yml,
@@ -292,7 +293,7 @@ def test_settings_and_per_step_controls(tmp_path):
     ],
 )
 def test_bad_pipelines_name_the_file_step_and_field(tmp_path, text, message):
-    with pytest.raises(InvalidSpec, match=message):
+    with checking_specs(strict=True), pytest.raises(InvalidSpec, match=message):
         load_pipeline_job(write(tmp_path, text))
 
 

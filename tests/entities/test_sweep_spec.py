@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from mlyard.entities.job_spec import JobInput
+from mlyard.entities.spec_warnings import checking_specs
 from mlyard.entities.sweep_spec import (
     BanditPolicy,
     BayesianSamplingAlgorithm,
@@ -440,7 +441,7 @@ BANDIT = "early_termination: {type: bandit, slack_factor: 0.1}"
     ],
 )
 def test_bad_settings_name_the_file_and_field(tmp_path, extra, message):
-    with pytest.raises(InvalidSpec, match=f"sweep.yml: {message}"):
+    with checking_specs(strict=True), pytest.raises(InvalidSpec, match=f"sweep.yml: {message}"):
         load_sweep_job(sweep(tmp_path, {"lr": UNIFORM}, extra))
 
 
@@ -482,7 +483,7 @@ def test_bad_settings_name_the_file_and_field(tmp_path, extra, message):
     ],
 )
 def test_bad_sweep_files_name_the_file_and_field(tmp_path, text, message):
-    with pytest.raises(InvalidSpec, match=message):
+    with checking_specs(strict=True), pytest.raises(InvalidSpec, match=message):
         load_sweep_job(write(tmp_path, text))
 
 

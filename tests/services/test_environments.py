@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from mlyard.entities.environment_spec import EnvironmentSpec, load_environment
+from mlyard.entities.spec_warnings import checking_specs
 from mlyard.errors import AlreadyExists, InvalidArgument, InvalidSpec, NotFound
 from mlyard.services.assets import environments
 
@@ -168,5 +169,6 @@ def test_unknown_references_say_what_is_known(workspace, env_file, tmp_path):
         environments.resolve_environment(
             workspace, {"image": "python:3.11"}, tmp_path, "job.yml: environment"
         )
-    with pytest.raises(InvalidSpec, match=r"job\.yml: environment: conda_fle: unknown field"):
+    typo = r"job\.yml: environment: conda_fle: unknown field"
+    with checking_specs(strict=True), pytest.raises(InvalidSpec, match=typo):
         environments.resolve_environment(workspace, {"conda_fle": "x.yml"}, tmp_path, "job.yml: environment")

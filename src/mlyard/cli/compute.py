@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from mlyard.cli.context import client_of
-from mlyard.cli.output import print_fields, print_table, printed_for_scripts, say
+from mlyard.cli.output import parse_pairs, print_fields, print_table, printed_for_scripts, say
 
 app = typer.Typer(
     help="Name compute targets (local processes or a Ray cluster) for jobs.", no_args_is_help=True
@@ -17,15 +19,35 @@ app = typer.Typer(
 @app.command("create")
 def create(
     ctx: typer.Context,
-    name: Annotated[str, typer.Option("--name", "-n", help="the name jobs use: compute: azureml:NAME")],
-    type: Annotated[str, typer.Option("--type", "-t", help="local or ray")] = "local",
+    file: Annotated[
+        Path | None, typer.Option("--file", "-f", help="compute YAML (Azure ML's); options below win over it")
+    ] = None,
+    name: Annotated[
+        str | None, typer.Option("--name", "-n", help="the name jobs use: compute: azureml:NAME")
+    ] = None,
+    type: Annotated[str | None, typer.Option("--type", "-t", help="local (default) or ray")] = None,
     address: Annotated[
         str | None, typer.Option("--address", help="Ray cluster address, e.g. ray://head:10001 or auto")
     ] = None,
     description: Annotated[str | None, typer.Option("--description", "-d")] = None,
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", help="with --file: override a field (repeatable)")
+    ] = None,
 ) -> None:
     """Create a named compute target; YAML naming it (`compute: azureml:NAME`) then runs unchanged."""
-    compute = client_of(ctx, create=True).computes.create(name, type, address, description)
+    client = client_of(ctx, create=True)
+    if file is not None:
+        fields = {"type": type, "address": address, "description": description}
+        overrides = {k: json.dumps(v) for k, v in fields.items() if v is not None}  # text, not YAML
+        compute = client.computes.create_or_update(file, name, overrides | parse_pairs(set_, "--set"))
+    else:
+        from mlyard.errors import InvalidArgument
+
+        if set_:
+            raise InvalidArgument("--set changes the fields of a YAML: give it with --file")
+        if name is None:
+            raise InvalidArgument("give a compute YAML (--file) or --name")
+        compute = client.computes.create(name, type or "local", address, description)
     if printed_for_scripts(compute.model_dump(mode="json")):
         return
     where = f" at {compute.address}" if compute.address else ""

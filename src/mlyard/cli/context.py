@@ -51,8 +51,11 @@ class WorkspaceOptions:
         from mlyard.client.mlclient import MLClient
 
         if self.url is not None:
-            return MLClient(url=self.url, key=self.key, workspace_name=self.workspace_name)
-        return MLClient(workspace=self.open(create).path)
+            client = MLClient(url=self.url, key=self.key, workspace_name=self.workspace_name)
+        else:
+            client = MLClient(workspace=self.open(create).path)
+        _follow_strict_setting(client)
+        return client
 
     def open(self, create: bool = False) -> Workspace:
         """The local workspace; WorkspaceError (exit 6) naming the folder if it does not exist,
@@ -60,6 +63,16 @@ class WorkspaceOptions:
         from mlyard.services.workspaces.workspace import open_workspace
 
         return open_workspace(self.path, db=self.db, artifacts=self.artifacts, create=create)
+
+
+def _follow_strict_setting(client: MLClient) -> None:
+    """Make the command's spec checks strict when the workspace's `strict_specs` setting says so
+    (read only if a spec has an unknown field)."""
+    from mlyard.entities.spec_warnings import active_checks
+
+    checks = active_checks()
+    if checks is not None and not checks.strict:
+        checks.strict_if = lambda: client.settings.get().strict_specs
 
 
 def workspace_options(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated
 
@@ -22,17 +23,41 @@ app = typer.Typer(help="Register and fetch versioned data assets.", no_args_is_h
 @app.command("create")
 def create(
     ctx: typer.Context,
-    name: Annotated[str, typer.Option("--name", "-n")],
-    path: Annotated[Path, typer.Option("--path", "-p", help="a file, or a folder for uri_folder/mltable")],
-    type: Annotated[str, typer.Option("--type", "-t", help="uri_file, uri_folder or mltable")] = "uri_file",
+    file: Annotated[
+        Path | None, typer.Option("--file", "-f", help="data YAML (Azure ML's); options below win over it")
+    ] = None,
+    name: Annotated[str | None, typer.Option("--name", "-n")] = None,
+    path: Annotated[
+        Path | None, typer.Option("--path", "-p", help="a file, or a folder for uri_folder/mltable")
+    ] = None,
+    type: Annotated[
+        str | None, typer.Option("--type", "-t", help="uri_file, uri_folder or mltable (default: uri_file)")
+    ] = None,
     version: Annotated[str | None, typer.Option("--version", "-v", help="default: next number")] = None,
     description: Annotated[str | None, typer.Option("--description", "-d")] = None,
     tag: Annotated[list[str] | None, typer.Option("--tag", help="KEY=VALUE, repeatable")] = None,
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", help="with --file: override a field, tags.k=v (repeatable)")
+    ] = None,
 ) -> None:
-    """Register a file or folder as a new immutable version of a data asset."""
-    registration = client_of(ctx, create=True).data.create(
-        name, path, type, version, description, parse_pairs(tag, "--tag")
-    )
+    """Register a file or folder (or a data YAML) as a new immutable version of a data asset."""
+    client = client_of(ctx, create=True)
+    tags = parse_pairs(tag, "--tag")
+    if file is not None:
+        # a --path on the command line is relative to where the command runs, not to the YAML
+        fields = {"path": path and path.absolute(), "type": type, "description": description}
+        # as quoted text, so `--description yes` stays text where a --set value is read as YAML
+        overrides = {k: json.dumps(str(v)) for k, v in fields.items() if v is not None}
+        overrides |= {f"tags.{k}": json.dumps(v) for k, v in tags.items()} | parse_pairs(set_, "--set")
+        registration = client.data.create_or_update(file, name, version, overrides)
+    else:
+        from mlyard.errors import InvalidArgument
+
+        if set_:
+            raise InvalidArgument("--set changes the fields of a YAML: give it with --file")
+        if name is None or path is None:
+            raise InvalidArgument("give a data YAML (--file) or --name and --path")
+        registration = client.data.create(name, path, type or "uri_file", version, description, tags)
     if printed_for_scripts(
         registration.asset.model_dump(mode="json", by_alias=True) | {"created": registration.created}
     ):

@@ -29,6 +29,7 @@ from mlyard.cli import (
 from mlyard.cli.context import WorkspaceOptions
 from mlyard.cli.output import printed_for_scripts
 from mlyard.cli.output_options import add_output_options
+from mlyard.cli.spec_checks import add_spec_checks
 
 app = typer.Typer(
     name="mlyard",
@@ -108,6 +109,7 @@ def version() -> None:
         typer.echo(__version__)
 
 
+add_spec_checks(app)  # every command prints spec warnings; those reading a --file get --strict
 add_output_options(app)  # every command above gets -o/--output and --query
 
 

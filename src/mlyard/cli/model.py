@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -34,20 +35,45 @@ app.add_typer(promotion_app, name="promotion")
 @app.command("create")
 def create(
     ctx: typer.Context,
-    name: Annotated[str, typer.Option("--name", "-n")],
-    path: Annotated[Path, typer.Option("--path", "-p", help="model folder or file")],
+    file: Annotated[
+        Path | None, typer.Option("--file", "-f", help="model YAML (Azure ML's); options below win over it")
+    ] = None,
+    name: Annotated[str | None, typer.Option("--name", "-n")] = None,
+    path: Annotated[Path | None, typer.Option("--path", "-p", help="model folder or file")] = None,
     type: Annotated[
-        str, typer.Option("--type", "-t", help="custom_model, mlflow_model or sklearn")
-    ] = "custom_model",
+        str | None,
+        typer.Option("--type", "-t", help="custom_model (default), mlflow_model or a flavor (sklearn, …)"),
+    ] = None,
     version: Annotated[str | None, typer.Option("--version", "-v", help="default: next number")] = None,
     description: Annotated[str | None, typer.Option("--description", "-d")] = None,
     tag: Annotated[list[str] | None, typer.Option("--tag", help="KEY=VALUE, repeatable")] = None,
     property: Annotated[list[str] | None, typer.Option("--property", help="KEY=VALUE, repeatable")] = None,
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", help="with --file: override a field, tags.k=v (repeatable)")
+    ] = None,
 ) -> None:
-    """Register a model folder or file as a new version."""
-    model = client_of(ctx, create=True).models.create(
-        name, path, type, version, description, parse_pairs(tag, "--tag"), parse_pairs(property, "--property")
-    )
+    """Register a model folder or file (or a model YAML) as a new version."""
+    client = client_of(ctx, create=True)
+    tags, properties = parse_pairs(tag, "--tag"), parse_pairs(property, "--property")
+    if file is not None:
+        # a --path on the command line is relative to where the command runs, not to the YAML
+        fields = {"path": path and path.absolute(), "type": type, "description": description}
+        # as quoted text, so `--description yes` stays text where a --set value is read as YAML
+        overrides = {k: json.dumps(str(v)) for k, v in fields.items() if v is not None}
+        overrides |= {f"tags.{k}": json.dumps(v) for k, v in tags.items()}
+        overrides |= {f"properties.{k}": json.dumps(v) for k, v in properties.items()}
+        overrides |= parse_pairs(set_, "--set")
+        model = client.models.create_or_update(file, name, version, overrides)
+    else:
+        from mlyard.errors import InvalidArgument
+
+        if set_:
+            raise InvalidArgument("--set changes the fields of a YAML: give it with --file")
+        if name is None or path is None:
+            raise InvalidArgument("give a model YAML (--file) or --name and --path")
+        model = client.models.create(
+            name, path, type or "custom_model", version, description, tags, properties
+        )
     if printed_for_scripts(model.summary()):
         return
     say(model.message)

@@ -78,8 +78,8 @@ def settings_set(
     ctx: typer.Context,
     pairs: Annotated[list[str], typer.Argument(help="NAME=VALUE: protected_aliases=production,staging …")],
 ) -> None:
-    """Change settings (admin), e.g. `allow_self_approval=true`, `protected_aliases=production,staging`
-    or `max_job_nesting_depth=4`."""
+    """Change settings (admin), e.g. `allow_self_approval=true`, `protected_aliases=production,staging`,
+    `max_job_nesting_depth=4` or `strict_specs=true`."""
     from mlyard.cli.output import parse_pairs
 
     changes: dict[str, object] = {}

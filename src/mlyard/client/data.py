@@ -7,7 +7,9 @@ import os
 from abc import ABC, abstractmethod
 from pathlib import Path
 
+from mlyard.entities.asset_specs import DataSpec, load_data_spec, with_overrides
 from mlyard.entities.data import DataAsset, DataType
+from mlyard.entities.spec_warnings import warn_spec
 from mlyard.services.data_assets import data as data_service
 from mlyard.services.data_assets.data import Registration
 from mlyard.services.workspaces.workspace import Workspace
@@ -26,6 +28,29 @@ class DataOperations(ABC):
     ) -> Registration:
         """Register a file or folder; identical content returns the existing version
         (`registration.created` is False then)."""
+
+    def create_or_update(
+        self,
+        data: str | os.PathLike[str] | DataSpec,
+        name: str | None = None,
+        version: str | None = None,
+        overrides: dict[str, str] | None = None,
+    ) -> Registration:
+        """Register the data YAML `data` (Azure ML's: name, version, type, path, description, tags)
+        or a `DataSpec`; its `path` is relative to the YAML (to the current folder for a spec).
+        `name`, `version` and `overrides` (`--set` pairs) win over the file."""
+        if isinstance(data, DataSpec):
+            spec = with_overrides(data, overrides, name=name, version=version)
+            base_dir, source = Path.cwd(), "data"
+        else:
+            source = str(data)
+            spec = load_data_spec(Path(data), overrides, name=name, version=version)
+            base_dir = Path(data).parent
+        if spec.properties:
+            warn_spec(f"{source}: properties: data assets keep tags, not properties; ignored")
+        path = spec.local_path(base_dir, source)
+        kind = spec.type or (DataType.URI_FILE if path.is_file() else DataType.URI_FOLDER)
+        return self.create(spec.name, path, kind, spec.version, spec.description, spec.tags)
 
     @abstractmethod
     def get(self, ref: str) -> DataAsset:

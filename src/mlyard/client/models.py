@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from mlyard.client.run_buffer import flush_pending
+from mlyard.entities.asset_specs import ModelSpec, load_model_spec, with_overrides
 from mlyard.entities.model import Comparison, Model, ModelLineage, ModelRegistration, ModelVersion
 from mlyard.entities.promotion import PromotionRequest
 from mlyard.services.model_registry import model_comparison, promotions
@@ -33,6 +34,28 @@ class ModelOperations(ABC):
     ) -> ModelRegistration:
         """Register a model folder or file (`type`: custom_model, mlflow_model or a flavor);
         identical content and lineage return the existing version (`created` is False then)."""
+
+    def create_or_update(
+        self,
+        model: str | os.PathLike[str] | ModelSpec,
+        name: str | None = None,
+        version: str | None = None,
+        overrides: dict[str, str] | None = None,
+    ) -> ModelRegistration:
+        """Register the model YAML `model` (Azure ML's: name, version, type, path, description,
+        tags, properties) or a `ModelSpec`; its `path` is relative to the YAML (to the current
+        folder for a spec). `name`, `version` and `overrides` (`--set` pairs) win over the file."""
+        if isinstance(model, ModelSpec):
+            spec = with_overrides(model, overrides, name=name, version=version)
+            base_dir, source = Path.cwd(), "model"
+        else:
+            source = str(model)
+            spec = load_model_spec(Path(model), overrides, name=name, version=version)
+            base_dir = Path(model).parent
+        return self.create(
+            spec.name, spec.local_path(base_dir, source), spec.type, spec.version,
+            spec.description, spec.tags, spec.properties,
+        )  # fmt: skip
 
     def log(
         self,

@@ -10,10 +10,11 @@ import difflib
 import types
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
+from mlyard.entities.spec_warnings import specs_are_strict, warn_spec
 from mlyard.errors import InvalidSpec, NotFound
 
 SpecT = TypeVar("SpecT", bound=BaseModel)
@@ -71,18 +72,84 @@ def read_spec_text(path: Path) -> str:
     return text
 
 
-def validate_spec(model: type[SpecT], data: dict[str, Any], source: str) -> SpecT:
-    """`model` validated from `data`; every problem reported as `source: field.path: message`."""
+def validate_spec(
+    model: type[SpecT], data: dict[str, Any], source: str, unknown_fields: Literal["warn", "refuse"] = "warn"
+) -> SpecT:
+    """`model` validated from `data`; every problem reported as `source: field.path: message`.
+
+    Unknown fields are warned about and left out (`spec_warnings`), unless specs are strict here
+    or the caller passes `unknown_fields="refuse"` (a `--set` typed just now is refused, not
+    ignored); any other problem is an error that lists them all.
+    """
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        located = [(_location(error["loc"]), error) for error in exc.errors()]
-        problems = [
-            f"{source}: {where}: {_message(error, model)}"
-            for where, error in located
-            if not _is_union_noise(where, error, located)
-        ]
-        raise InvalidSpec("\n".join(problems)) from None
+        first = exc
+    problems = first.errors()
+    if unknown_fields == "warn" and any(p["type"] == "extra_forbidden" for p in problems):
+        spec = _without_unknown_fields(model, data, problems, source)
+        if spec is not None:
+            return spec
+    raise InvalidSpec(_problem_lines(first, model, source)) from None
+
+
+# Several passes: leaving out a field may let a union's other branch report its own unknown ones.
+_UNKNOWN_FIELD_PASSES = 4
+
+
+def _without_unknown_fields(
+    model: type[SpecT], data: dict[str, Any], problems: list[Any], source: str
+) -> SpecT | None:
+    """`model` validated once the unknown fields are left out (each one warned about), or None
+    when other problems remain or specs are strict (the caller then reports every problem)."""
+    import copy
+
+    if specs_are_strict():
+        return None
+    stripped, ignored = copy.deepcopy(data), []
+    for _ in range(_UNKNOWN_FIELD_PASSES):
+        unknown = [p for p in problems if p["type"] == "extra_forbidden"]
+        if not unknown or not all(_drop_field(stripped, p["loc"]) for p in unknown):
+            return None
+        ignored += [_ignored_line(model, p["loc"], source) for p in unknown]
+        try:
+            spec = model.model_validate(stripped)
+        except ValidationError as exc:
+            problems = exc.errors()
+            continue
+        for line in ignored:
+            warn_spec(line)
+        return spec
+    return None
+
+
+def _drop_field(data: Any, loc: tuple[int | str, ...]) -> bool:
+    """Remove the field at pydantic's `loc` from `data`; False when it is not found there."""
+    target = data
+    for part in loc[:-1]:
+        in_mapping = isinstance(target, dict) and part in target
+        in_list = isinstance(target, list) and isinstance(part, int) and 0 <= part < len(target)
+        if in_mapping or in_list:
+            target = target[part]
+        # else: pydantic's tag for a union branch or a validator, not a level of the data
+    if isinstance(target, dict) and loc[-1] in target:
+        del target[loc[-1]]
+        return True
+    return False
+
+
+def _ignored_line(model: type[BaseModel], loc: tuple[int | str, ...], source: str) -> str:
+    hint = did_you_mean(str(loc[-1]), _field_names(model, loc[:-1]))
+    return f"{source}: {_location(loc)}: unknown field, ignored{hint}"
+
+
+def _problem_lines(exc: ValidationError, model: type[BaseModel], source: str) -> str:
+    located = [(_location(error["loc"]), error) for error in exc.errors()]
+    return "\n".join(
+        f"{source}: {where}: {_message(error, model)}"
+        for where, error in located
+        if not _is_union_noise(where, error, located)
+    )
 
 
 _SCALAR_MISSES = frozenset({"string_type", "int_type", "float_type", "bool_type"})

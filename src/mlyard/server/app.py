@@ -28,6 +28,7 @@ from mlyard.server.middleware import BodyLimitMiddleware, HttpMetrics, RequestCo
 from mlyard.server.routes import access, assets, endpoints, files, jobs, promotions, queue, registry, system
 from mlyard.server.routes.batch_endpoints import router as batch_endpoints_router
 from mlyard.server.schemas.common import ErrorBody
+from mlyard.server.spec_warnings import SpecWarningsMiddleware
 from mlyard.server.uploads import Uploads
 from mlyard.server.uploads import default_root as default_uploads_root
 from mlyard.server.workspaces import ServedWorkspaces
@@ -81,6 +82,7 @@ def create_app(config: ServerConfig) -> FastAPI:
         workspace=mlflow.default_workspace(config.workspaces),
         served=sorted(config.workspaces),
     )
+    app.add_middleware(SpecWarningsMiddleware)
     app.add_middleware(RequestContextMiddleware, metrics=HttpMetrics(app.state.metrics_registry))
     app.include_router(system.router)
     app.include_router(jobs.router)

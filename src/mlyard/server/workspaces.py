@@ -7,8 +7,10 @@ import threading
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
+from mlyard.entities.spec_warnings import active_checks
 from mlyard.errors import NotFound, StoreError, WorkspaceError
 from mlyard.server.config import WorkspaceLocation
+from mlyard.services.workspaces.settings import get_settings
 from mlyard.services.workspaces.workspace import Workspace, open_workspace
 
 
@@ -52,4 +54,13 @@ async def served_workspace(ws: str, request: Request) -> Workspace:
     workspace = workspaces.cached(ws)
     if workspace is None:
         workspace = await run_in_threadpool(workspaces.open, ws)
+    _follow_strict_setting(workspace)
     return workspace
+
+
+def _follow_strict_setting(workspace: Workspace) -> None:
+    """The request's spec checks are strict when the workspace's `strict_specs` setting is on;
+    read only when a spec has an unknown field (runs here, in the request's own context)."""
+    checks = active_checks()
+    if checks is not None and not checks.strict:
+        checks.strict_if = lambda: get_settings(workspace).strict_specs

@@ -7,6 +7,7 @@ stream file by file and resume an interrupted file with `Range`.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import time
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from mlyard.entities.spec_warnings import STRICT_HEADER, WARNINGS_HEADER, active_checks, warn_spec
 from mlyard.errors import MlyardError, NotFound, StoreError, error_from_response
 from mlyard.services.tracking.source_code import is_source_dir, is_source_file
 
@@ -74,6 +76,7 @@ class RemoteSession:
         # A streamed body (an open file) cannot be sent twice: only whole bodies are retried.
         replayable = isinstance(options.get("content"), bytes | str | None)
         idempotent = method in ("GET", "HEAD", "PUT", "DELETE") and replayable
+        options = _asking_for_strict_specs(options)
         for attempt in range(RETRIES if idempotent else 1):
             try:
                 response = self._http.request(method, self.url(path), **options)
@@ -85,6 +88,7 @@ class RemoteSession:
             if response.status_code in (502, 503) and idempotent and attempt + 1 < RETRIES:
                 time.sleep(0.2 * 2**attempt)
                 continue
+            _hand_on_spec_warnings(response.headers.get(WARNINGS_HEADER))
             if response.status_code >= 400:
                 raise _error(response)
             return response
@@ -260,3 +264,24 @@ def _origin(files: dict[str, Path]) -> str | None:
             return None
         roots.add(absolute.parents[depth - 1])
     return str(roots.pop()) if len(roots) == 1 else None
+
+
+def _asking_for_strict_specs(options: dict[str, Any]) -> dict[str, Any]:
+    """The request's options, with the header that makes the server refuse unknown spec fields
+    when this command or block is strict (`--strict`); the server's own setting applies too."""
+    checks = active_checks()
+    if checks is None or not checks.strict:
+        return options
+    return {**options, "headers": {**(options.get("headers") or {}), STRICT_HEADER: "1"}}
+
+
+def _hand_on_spec_warnings(header: str | None) -> None:
+    """The server's spec warnings, reported here as if the spec had been read on this machine."""
+    if not header:
+        return
+    try:
+        lines = json.loads(header)
+    except ValueError:
+        return
+    for line in lines if isinstance(lines, list) else []:
+        warn_spec(str(line))

@@ -41,6 +41,7 @@ class SettingsUpdate(Request):
     protected_aliases: list[str] | None = None
     allow_self_approval: bool | None = None
     max_job_nesting_depth: int | None = None
+    strict_specs: bool | None = None
 
 
 class PromotionCreate(Request):

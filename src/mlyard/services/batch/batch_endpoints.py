@@ -306,9 +306,10 @@ def update_deployment(
     }  # fmt: skip
     for key, value in changes.items():
         apply_override(view, _settable(key), value, "--set")
-    settings = validate_spec(BatchSettings, view["settings"], "--set settings")
-    resources = validate_spec(BatchResources, view["resources"], "--set resources")
-    fields = validate_spec(_Editable, {k: view[k] for k in ("description", "tags", "compute")}, "--set")
+    settings = validate_spec(BatchSettings, view["settings"], "--set settings", unknown_fields="refuse")
+    resources = validate_spec(BatchResources, view["resources"], "--set resources", unknown_fields="refuse")
+    editable = {k: view[k] for k in ("description", "tags", "compute")}
+    fields = validate_spec(_Editable, editable, "--set", unknown_fields="refuse")
     if fields.compute != current.compute:
         check_compute(workspace, fields.compute, "--set compute")
     updated = current.model_copy(

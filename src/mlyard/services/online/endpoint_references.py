@@ -162,4 +162,4 @@ def with_overrides(
         else:
             assert current.code is not None
             resolved.code = current.code.model_copy(update={"scoring_script": str(script)})
-    return resolved, validate_spec(DeploymentSettings, data, "--set")
+    return resolved, validate_spec(DeploymentSettings, data, "--set", unknown_fields="refuse")

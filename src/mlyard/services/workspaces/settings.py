@@ -5,6 +5,9 @@ protected_aliases    model aliases that move only through an approved promotion 
 allow_self_approval  whether the requester of a promotion may approve it (default: no)
 max_job_nesting_depth  how deep jobs submitted from inside jobs may nest (default: 8; 0 refuses
                      every submission from inside a job; see services/job_nesting)
+strict_specs         whether an unknown field in a YAML spec is refused instead of warned about
+                     and ignored, as `--strict` does for one command (default: no; see
+                     entities/spec_warnings)
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ class WorkspaceSettings(BaseModel):
     protected_aliases: list[str] = Field(default_factory=lambda: ["production"])
     allow_self_approval: bool = False
     max_job_nesting_depth: int = Field(default=8, ge=0)
+    strict_specs: bool = False
 
 
 def get_settings(workspace: Workspace) -> WorkspaceSettings:
