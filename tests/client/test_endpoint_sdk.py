@@ -20,7 +20,8 @@ SCORE = """
 
     def init():
         global greeting
-        with open(os.path.join(os.environ["AZUREML_MODEL_DIR"], "greeting.txt")) as file:
+        # Azure's layout: the model registered from the folder `model` is found under that name
+        with open(os.path.join(os.environ["AZUREML_MODEL_DIR"], "model", "greeting.txt")) as file:
             greeting = file.read().strip()
 
     def run(raw):
@@ -100,7 +101,7 @@ def test_an_endpoint_goes_from_yaml_to_answers_and_back_on_every_backend(served,
     deployment = yaml.safe_load((package.folder / "kubernetes" / "deployment.yaml").read_text())
     assert deployment["spec"]["replicas"] == 2 and deployment["metadata"]["name"] == "greeter-blue"
     assert (package.folder / "code" / "score.py").is_file() and (
-        package.folder / "model" / "greeting.txt"
+        package.folder / "model" / "model" / "greeting.txt"
     ).is_file()
 
     with pytest.raises(InvalidArgument, match=r"traffic percentages must sum to 100 \(or all be 0\), got 40"):

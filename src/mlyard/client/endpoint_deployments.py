@@ -141,6 +141,7 @@ class OnlineDeploymentOperations(ABC):
             model_dir, Path(output_path), name=f"{endpoint_name}-{name}".lower(), environment=environment,
             code_dir=code_dir, scoring_script=deployment.code.scoring_script if deployment.code else None,
             image=image, settings=package_settings,
+            model_folder_name=deployment.model.folder_name if deployment.model else None,
         )  # fmt: skip
 
     @abstractmethod

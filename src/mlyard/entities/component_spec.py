@@ -45,7 +45,7 @@ InputType = Literal[
 OutputType = Literal["uri_folder", "uri_file", "mltable", "custom_model", "mlflow_model"]
 LITERAL_TYPES = frozenset({"integer", "number", "string", "boolean"})
 COMPONENT_CLOUD_ONLY_FIELDS = (
-    "resources", "distribution", "additional_includes", "services", "identity", "queue_settings",
+    "resources", "distribution", "services", "identity", "queue_settings",
 )  # fmt: skip
 
 # What an asset of one type may be bound to. A model or an MLTable is a folder, so folder inputs
@@ -206,6 +206,8 @@ class CommandComponentSpec(BaseModel):
     outputs: dict[str, ComponentOutput] = Field(default_factory=dict)
     command: str = Field(min_length=1)
     code: str | None = None
+    # Files and folders (relative to the YAML) copied into the root of the code, as Azure does.
+    additional_includes: list[str] = Field(default_factory=list)
     environment: str | dict[str, Any] | None = None
     environment_variables: TextMap = Field(default_factory=dict)
 

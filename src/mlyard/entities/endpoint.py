@@ -57,6 +57,7 @@ class ModelReference(BaseModel):
     name: str
     version: str
     content_hash: str
+    folder_name: str | None = None  # the model version's (entities/model.py): its scoring layout
 
     @property
     def ref(self) -> str:

@@ -55,6 +55,11 @@ class ModelVersion(BaseModel):
     job_id: str | None = None
     created_at: datetime
     created_by: str | None = None
+    # The name of the folder the version was registered from (`path: ../x/model/` → "model"): a
+    # scoring script reads it as `$AZUREML_MODEL_DIR/model/<file>`, as on Azure. None for a single
+    # file (`$AZUREML_MODEL_DIR/<file>`), a model saved by a flavor, and versions registered
+    # before mlyard recorded it: their files are `AZUREML_MODEL_DIR` itself.
+    folder_name: str | None = None
 
     @property
     def ref(self) -> str:

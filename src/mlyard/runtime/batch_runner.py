@@ -49,6 +49,8 @@ from mlyard.services.assets.computes import check_compute
 from mlyard.services.batch import batch_results as batch_state
 from mlyard.services.execution.job_inputs import input_path
 from mlyard.services.execution.job_outputs import store_output
+from mlyard.services.model_registry.model_layout import scoring_model_dir
+from mlyard.services.model_registry.models import get_model_version
 from mlyard.services.tracking.jobs import record_input, record_run_data
 from mlyard.services.workspaces.workspace import Workspace
 
@@ -236,6 +238,8 @@ class BatchEngine:
             )
             code_dir = self.workdir / "code"
             shutil.copytree(stored, code_dir, dirs_exist_ok=True)  # score.py may write where it runs
+            model = get_model_version(self.workspace, f"{job.model.name}:{job.model.version}")
+            model_dir = scoring_model_dir(model, model_dir, self.workdir / "azureml-models")
         return {
             "model_dir": str(model_dir), "code_dir": str(code_dir) if code_dir else None,
             "scoring_script": job.scoring_script, "table": str(self.workdir / "table.arrow"),

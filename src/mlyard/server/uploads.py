@@ -136,6 +136,9 @@ def staged_files(request: Request, ws: str, upload_id: str | None, base: str = "
         return
     files = uploads.files_folder(ws, upload_id, str(request.state.actor.name)).resolve()
     folder = (files / safe_relpath(base, "base", allow_root=True)).resolve()
+    # The spec's own folder may hold nothing it names (`../../model-1/…` only); it must exist
+    # all the same, or the OS cannot walk `..` out of it.
+    folder.mkdir(parents=True, exist_ok=True)
     origin = uploads.origin(ws, upload_id)
     try:
         # A spec may name the uploaded files, never the server's own; errors name the client's

@@ -100,19 +100,25 @@ def package_deployment(
     scoring_script: str | None = None,
     image: str | None = None,
     settings: PackageSettings | None = None,
+    model_folder_name: str | None = None,
 ) -> Package:
     """Write the build context and manifests for serving `model_dir` as deployment `name`.
 
     `environment` is the deployment's resolved environment (`resolve_spec`); without one, the
     model's own framework versions and the serving runtime make the requirements. `image` is the
     tag the manifests run (default `<name>:latest`). `output_dir` must not exist or be empty.
+    `model_folder_name` (the model version's) puts the model under that name for a scoring
+    script, as online deployments do (services/model_registry/model_layout.py).
     """
     settings = settings or PackageSettings()
     _check_inputs(model_dir, output_dir, name, code_dir, scoring_script)
     flavor, metadata = model_flavor(model_dir) if scoring_script is None else _flavor_if_any(model_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".git", ".venv")
-    shutil.copytree(model_dir, output_dir / "model", ignore=ignore)
+    model_target = output_dir / "model"
+    if scoring_script is not None and model_folder_name is not None:
+        model_target = model_target / model_folder_name  # $AZUREML_MODEL_DIR/<folder>/<file>
+    shutil.copytree(model_dir, model_target, ignore=ignore)
     if code_dir is not None:
         shutil.copytree(code_dir, output_dir / "code", ignore=ignore)
     shutil.copytree(_MLYARD_SOURCE, output_dir / "mlyard", ignore=ignore)

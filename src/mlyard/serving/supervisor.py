@@ -228,6 +228,7 @@ class Supervisor:
     def _prepare(self, workspace: Workspace, generation: Generation, log: DeploymentLog) -> Prepared:
         from mlyard.services.assets.code_snapshots import code_folder
         from mlyard.services.model_registry import models
+        from mlyard.services.model_registry.model_layout import scoring_model_dir
 
         deployment = generation.deployment
         resolved = (
@@ -237,9 +238,10 @@ class Supervisor:
         folder = self.work_dir / f"{deployment.uid}-g{generation.number}"
         folder.mkdir(parents=True, exist_ok=True)
         if deployment.model is not None:
-            model_dir = models.model_local_path(
-                workspace, models.get_model_version(workspace, deployment.model.ref)
-            )
+            version = models.get_model_version(workspace, deployment.model.ref)
+            model_dir = models.model_local_path(workspace, version)
+            if deployment.code is not None:  # a score.py reads Azure's layout; a flavor, the files
+                model_dir = scoring_model_dir(version, model_dir, folder / "azureml-models")
         else:
             model_dir = folder / "model"
             model_dir.mkdir(exist_ok=True)

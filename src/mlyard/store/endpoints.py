@@ -72,8 +72,11 @@ def to_deployment_entity(row: OnlineDeploymentRow) -> OnlineDeployment:
     spec = row.spec or {}
     model = (
         ModelReference(
-            name=row.model_name, version=row.model_version, content_hash=spec.get("model_hash", "")
-        )
+            name=row.model_name,
+            version=row.model_version,
+            content_hash=spec.get("model_hash", ""),
+            folder_name=spec.get("model_folder_name"),
+        )  # fmt: skip
         if row.model_name and row.model_version
         else None
     )

@@ -95,6 +95,7 @@ def to_version_entity(row: ModelVersionRow, aliases: Sequence[str] = ()) -> Mode
         job_id=row.job_id,
         created_at=as_utc(row.created_at),
         created_by=row.created_by,
+        folder_name=row.folder_name,
     )
 
 

@@ -5,7 +5,13 @@ A job, component or environment YAML names files relative to itself: `code: ./sr
 server resolves the spec against its copy of those files, so the client uploads each referenced
 file or folder under its path relative to a common root, and rewrites absolute paths in the spec
 as relative ones. References are found by walking the spec's strings: any that names an existing
-local path is one (YAML files it names are walked too, relative to their own folder).
+local path is one (YAML files it names are walked too, relative to their own folder), except
+under keys that name things rather than files (`name`, `tags`, …).
+
+Wherever a referenced path is — `../../model-1/model` beside the YAML's grandparent, or an absolute
+path elsewhere — it is sent at its place relative to the common root, so the spec's own relative
+paths resolve on the server unchanged. Only what is named is sent: a folder's files, without
+following symbolic links that lead out of it (session.tree_files).
 """
 
 from __future__ import annotations
@@ -21,6 +27,15 @@ from mlyard.client.remote.session import tree_files
 _NOT_PATHS = ("azureml:", "${{", "$[[", "http://", "https://")
 _YAML = (".yml", ".yaml")
 _CODE_KEYS = ("code",)
+# Keys whose values name or label things, or are relative to another folder (a scoring script
+# lives in the code folder): never files to send, even when a sibling happens to bear the name.
+_NOT_PATH_KEYS = frozenset(
+    {
+        "name", "display_name", "description", "endpoint_name", "experiment_name", "type", "mode",
+        "version", "compute", "instance_type", "tags", "properties", "scoring_script", "entry_script",
+        "$schema",
+    }
+)  # fmt: skip
 
 
 @dataclass
@@ -32,13 +47,13 @@ class Closure:
 
 def spec_closure(data: dict[str, Any], base_dir: Path, extra: tuple[Path, ...] = ()) -> Closure:
     """What to upload for `data` (read from a YAML in `base_dir`), and the spec to send with it."""
-    base_dir = base_dir.resolve()
+    base_dir = Path(os.path.abspath(base_dir))
     found: dict[Path, bool] = {}  # path → source only (code folders leave out venvs and caches)
     seen_yaml: set[Path] = set()
     spec = copy.deepcopy(data)
     spec = _walk(spec, base_dir, base_dir, None, found, seen_yaml, rewrite=True)
     for path in extra:
-        found.setdefault(path.resolve(), False)
+        found.setdefault(Path(os.path.abspath(path)), False)
     root = Path(os.path.commonpath([base_dir, *found])) if found else base_dir
     if root.is_file():
         root = root.parent
@@ -60,7 +75,10 @@ def _walk(
     rewrite: bool,
 ) -> Any:
     if isinstance(value, dict):
-        return {k: _walk(v, folder, base_dir, str(k), found, seen_yaml, rewrite) for k, v in value.items()}
+        return {
+            k: v if k in _NOT_PATH_KEYS else _walk(v, folder, base_dir, str(k), found, seen_yaml, rewrite)
+            for k, v in value.items()
+        }
     if isinstance(value, list):
         return [_walk(v, folder, base_dir, key, found, seen_yaml, rewrite) for v in value]
     if not isinstance(value, str):
@@ -107,6 +125,8 @@ def _as_local_path(text: str, folder: Path) -> Path | None:
     if not candidate.is_absolute():
         candidate = folder / candidate
     try:
-        return candidate.resolve() if candidate.exists() else None
+        # Where the spec says it is (`..` folded, a named link not replaced by its target), so the
+        # server finds it at the same relative place.
+        return Path(os.path.abspath(candidate)) if candidate.exists() else None
     except OSError:
         return None

@@ -18,7 +18,7 @@ from urllib.parse import quote
 
 from mlyard.entities.spec_warnings import STRICT_HEADER, WARNINGS_HEADER, active_checks, warn_spec
 from mlyard.errors import MlyardError, NotFound, StoreError, error_from_response
-from mlyard.services.tracking.source_code import is_source_dir, is_source_file
+from mlyard.services.tracking.source_code import is_source_dir, is_source_file, links_out_of
 
 UPLOAD_CHUNK = 64 * 2**20  # large files go up in pieces, each resumable
 DOWNLOAD_CHUNK = 2**20
@@ -230,11 +230,12 @@ def cache_root() -> Path:
 
 def tree_files(local: Path, name: str, source_only: bool = False) -> Iterator[tuple[str, Path]]:
     """(upload path, local file) for a file, or for every file below a folder (only source files
-    with `source_only`)."""
+    with `source_only`). Links to folders are not followed, nor links to files outside the folder:
+    only what the folder holds is sent."""
     if local.is_file():
         yield name, local
         return
-    for root, dirs, files in os.walk(local):
+    for root, dirs, files in os.walk(local):  # does not descend into linked folders
         if source_only:
             dirs[:] = [d for d in dirs if is_source_dir(d)]
         dirs.sort()
@@ -242,6 +243,8 @@ def tree_files(local: Path, name: str, source_only: bool = False) -> Iterator[tu
             if source_only and not is_source_file(file_name):
                 continue
             path = Path(root) / file_name
+            if links_out_of(path, local):
+                continue
             yield f"{name}/{path.relative_to(local).as_posix()}", path
 
 

@@ -14,7 +14,6 @@ GET    …/batch-endpoints/{name}/jobs?deployment_name=  reader
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
@@ -87,8 +86,7 @@ def create_deployment(
             f"{body.source}: endpoint_name: {spec.endpoint_name!r} is not endpoint {name!r}"
         )
     with staged_files(request, ws, body.upload, body.base) as base:
-        if spec.code_configuration is not None and spec.code_configuration.code is not None:
-            _inside(base, spec.code_configuration.code, f"{body.source}: code_configuration.code")
+        # Paths outside the upload are refused by `confine` (staged_files), as for every spec.
         return service.create_deployment(workspace, spec, base, body.source, body.set_default, body.replace)
 
 
@@ -138,12 +136,6 @@ def _is_reference(text: str) -> bool:
     if text.startswith("azureml:"):
         return True
     return not ("/" in text or "\\" in text or text.startswith((".", "~")))
-
-
-def _inside(base: Path, path: str, where: str) -> None:
-    target = (base / path).resolve()
-    if target != base.resolve() and base.resolve() not in target.parents:
-        raise InvalidArgument(f"{where}: {path} is outside the uploaded files; upload the code with the spec")
 
 
 @router.get("/{name}/jobs", response_model=BatchJobList)

@@ -11,24 +11,71 @@ import contextlib
 import hashlib
 import shutil
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 from mlyard.entities.local_files import spec_path
-from mlyard.errors import AlreadyExists, NotFound
+from mlyard.errors import AlreadyExists, InvalidSpec, NotFound
 from mlyard.services.tracking.source_code import copy_source_tree, hash_source_folder
 from mlyard.services.workspaces.workspace import Workspace
 
 CODE_ROOT = "components/code"  # where components first stored theirs; jobs share it
 
 
-def resolve_code(code: str | None, base_dir: Path, where: str) -> tuple[str | None, str | None]:
-    """The absolute code folder (or file) and a hash of its source files."""
-    if code is None:
+def resolve_code(
+    code: str | None, base_dir: Path, where: str, additional_includes: Sequence[str] = ()
+) -> tuple[str | None, str | None]:
+    """The absolute code folder (or file) and a hash of its source files.
+
+    `additional_includes` (Azure's component field, paths relative to `base_dir`) are copied into
+    the root of the code under their own names, as Azure builds the code snapshot: the result is
+    then a folder of code and includes together, kept by content hash."""
+    if code is None and not additional_includes:
         return None, None
-    path = spec_path(code, base_dir)
-    if not path.exists():
-        raise NotFound(f"{where}: {code} does not exist (looked for {path})")
-    return str(path), code_hash(path)
+    path = None
+    if code is not None:
+        path = spec_path(code, base_dir)
+        if not path.exists():
+            raise NotFound(f"{where}: {code} does not exist (looked for {path})")
+        if not additional_includes:
+            return str(path), code_hash(path)
+    merged = _with_includes(path, additional_includes, base_dir, where)
+    return str(merged), code_hash(merged)
+
+
+def _with_includes(code: Path | None, includes: Sequence[str], base_dir: Path, where: str) -> Path:
+    where = where.removesuffix(".code").removesuffix(": code")
+    cache = Path(tempfile.gettempdir()) / "mlyard-code-with-includes"
+    cache.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".assembling-", dir=cache))
+    try:
+        if code is not None and code.is_dir():
+            copy_source_tree(code, staging)
+        elif code is not None:
+            shutil.copy2(code, staging / code.name)
+        for index, given in enumerate(includes):
+            found = spec_path(given, base_dir)
+            field = f"{where}: additional_includes[{index}]"
+            if not found.exists():
+                raise NotFound(f"{field}: {given} does not exist (looked for {found})")
+            target = staging / found.name
+            if target.exists():
+                raise InvalidSpec(
+                    f"{field}: {given} would replace {found.name} in the code; rename one of them"
+                )
+            if found.is_dir():
+                copy_source_tree(found, target)
+            else:
+                shutil.copy2(found, target)
+        merged = cache / code_hash(staging)
+        if merged.exists():  # the same code and includes were assembled before
+            shutil.rmtree(staging)
+        else:
+            with contextlib.suppress(OSError):  # a concurrent submission assembled it first
+                staging.rename(merged)
+        return merged
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def code_hash(path: Path) -> str:

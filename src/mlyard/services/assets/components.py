@@ -69,10 +69,11 @@ def create_component(
     chosen = version or spec.version
     if chosen is not None:
         chosen = validate_version(str(chosen))
-    code_dir, digest = resolve_code(spec.code, base_dir, f"{where}: code")
+    code_dir, digest = resolve_code(spec.code, base_dir, f"{where}: code", spec.additional_includes)
     stored_spec = spec.model_dump(mode="json", exclude_none=True) | {"name": name}
     stored_spec.pop("version", None)
     stored_spec.pop("code", None)
+    stored_spec.pop("additional_includes", None)  # copied into the stored code
     spec_hash = _spec_hash(stored_spec, digest)
 
     def is_same(row: ComponentRow) -> bool:

@@ -109,9 +109,11 @@ def register_model_folder(
                     framework_versions=flavor_impl.framework_versions(),
                 )
                 write_metadata(staging, metadata)
+            folder_name = source.resolve().name if source.is_dir() else None
             return _register_staged(
-                workspace, name, staging, metadata, version, description, tags, properties, job_id
-            )
+                workspace, name, staging, metadata, version, description, tags, properties, job_id,
+                folder_name,
+            )  # fmt: skip
 
 
 def save_and_register_model(
@@ -160,6 +162,7 @@ def _register_staged(
     tags: dict[str, str] | None,
     properties: dict[str, str] | None,
     job_id: str | None,
+    folder_name: str | None = None,
 ) -> ModelRegistration:
     tags = {str(k): str(v) for k, v in (tags or {}).items()}
     properties = {str(k): str(v) for k, v in (properties or {}).items()}
@@ -168,7 +171,13 @@ def _register_staged(
     digest = hash_path(staging)
 
     def is_same(row: ModelVersionRow) -> bool:
-        return row.content_hash == digest.sha256 and row.job_id == job_id and row.properties == properties
+        # The folder's name is part of what a scoring script sees (`$AZUREML_MODEL_DIR/<name>/`).
+        return (
+            row.content_hash == digest.sha256
+            and row.job_id == job_id
+            and row.properties == properties
+            and row.folder_name == folder_name
+        )
 
     with workspace.database.read() as session:
         found = registered_version(
@@ -208,6 +217,7 @@ def _register_staged(
             job_id=job_id,
             created_at=now,
             created_by=audit.current_actor().name,
+            folder_name=folder_name,
         )
         session.add(row)
         session.flush()

@@ -224,6 +224,7 @@ def _stored(resolved: Resolved, settings: DeploymentSettings, uid: str) -> dict[
     return {
         "uid": uid,
         "model_hash": resolved.model.content_hash if resolved.model else None,
+        "model_folder_name": resolved.model.folder_name if resolved.model else None,
         "environment": resolved.environment,
         "environment_ref": resolved.environment_ref,
         "code": resolved.code.model_dump(mode="json") if resolved.code else None,

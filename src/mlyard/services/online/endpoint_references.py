@@ -87,7 +87,10 @@ def _resolve_model(
             version = models.get_model_version(workspace, parse_ref(given))
     except MlyardError as exc:
         raise type(exc)(f"{where}: {exc.message}") from None
-    return ModelReference(name=version.name, version=version.version, content_hash=version.content_hash)
+    return ModelReference(
+        name=version.name, version=version.version, content_hash=version.content_hash,
+        folder_name=version.folder_name,
+    )  # fmt: skip
 
 
 def _store_code(

@@ -145,7 +145,9 @@ def _resolve_step(
     if step_source is not None and step_source.stored_code is not None:
         code, digest = str(step_source.stored_code), step_source.stored_code_hash
     else:
-        code, digest = resolve_code(component.code, component_dir, f"{where}.code")
+        code, digest = resolve_code(
+            component.code, component_dir, f"{where}.code", component.additional_includes
+        )
         if code is not None and digest is None:
             digest = code_hash(Path(code))
     # A step's own `environment:` is relative to the pipeline; the component's, to its file.

@@ -4,7 +4,8 @@ A job's `code:` folder, a component's code and a tracked script's folder are has
 hash that step reuse and lineage compare), copied into the job's working copy, stored in the
 artifact store and uploaded to a team server. All four must agree on which files are the code,
 or a reused step would have run other code than its hash says: environments, caches, build
-output, workspaces and VCS internals are never source.
+output, workspaces and VCS internals are never source, nor is a symbolic link that leads out of
+the folder (it would bring files the spec never named).
 """
 
 from __future__ import annotations
@@ -37,27 +38,41 @@ def is_source_file(name: str) -> bool:
     return not name.endswith(NON_SOURCE_SUFFIXES)
 
 
+def links_out_of(path: Path, folder: Path) -> bool:
+    """Whether `path` is a symbolic link whose target is outside `folder`."""
+    if not path.is_symlink():
+        return False
+    target = path.resolve()
+    root = folder.resolve()
+    return target != root and not target.is_relative_to(root)
+
+
 def source_files(folder: Path) -> Iterator[Path]:
     """The source files below `folder`, in a stable order (sorted folders, then sorted names)."""
     for root, dirs, names in os.walk(folder):
         dirs[:] = sorted(d for d in dirs if is_source_dir(d))
         for name in sorted(names):
-            if is_source_file(name):
+            if is_source_file(name) and not links_out_of(Path(root) / name, folder):
                 yield Path(root) / name
 
 
-def ignore_non_source(directory: str, names: list[str]) -> set[str]:
-    """`shutil.copytree`'s `ignore=`: leave out what `source_files` leaves out."""
+def ignore_non_source(directory: str, names: list[str], root: Path | None = None) -> set[str]:
+    """`shutil.copytree`'s `ignore=`: leave out what `source_files` leaves out (links out of `root`
+    too, when given)."""
     base = Path(directory)
     return {
         name for name in names
         if not (is_source_dir(name) if (base / name).is_dir() else is_source_file(name))
+        or (root is not None and links_out_of(base / name, root))
     }  # fmt: skip
 
 
 def copy_source_tree(source: Path, target: Path) -> None:
     """Copy the source files of `source` into `target` (created, or merged into if it exists)."""
-    shutil.copytree(source, target, ignore=ignore_non_source, dirs_exist_ok=True)
+    shutil.copytree(
+        source, target, ignore=lambda folder, names: ignore_non_source(folder, names, source),
+        dirs_exist_ok=True,
+    )  # fmt: skip
 
 
 def hash_source_folder(folder: Path) -> tuple[str, int]:
