@@ -76,7 +76,7 @@ def test_a_database_of_someone_else_is_refused(tmp_path):
         ("file", "is a file, not a folder"),
         ("corrupt-db", "corrupt or not SQLite"),
         ("bad-config", "not a workspace file"),
-        ("bad-yaml", r"workspace.yaml \(line 1, column \d+\): not valid YAML"),
+        ("bad-yaml", r"workspace.yaml \(line \d+, column \d+\): not valid YAML"),
     ],
 )
 def test_corrupt_workspace_paths_are_explained(tmp_path: Path, breakage, message):
