@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mlyard.entities.access import Actor, Role
-from mlyard.entities.job import Metric
+from mlyard.entities.job import DataInput, Metric
+from mlyard.services.data_assets import data
 from mlyard.services.execution import job_runs
 from mlyard.services.model_registry import models, promotions
 from mlyard.services.tracking import job_artifacts, jobs
@@ -39,6 +40,7 @@ class Demo:
     sweep: str = ""
     running: str = ""
     pending_promotion: str = ""
+    data: str = "diabetes"
 
 
 def _points(key: str, values: list[float], start_ms: int) -> list[Metric]:
@@ -108,9 +110,30 @@ def _children(workspace: Workspace, parent: str, names: list[str], experiment: s
     return ids
 
 
+def _data_assets(workspace: Workspace) -> None:
+    """The diabetes table twice (version 2 one row shorter), and a file that is not a table."""
+    import tempfile
+
+    from sklearn.datasets import load_diabetes
+
+    frame = load_diabetes(as_frame=True).frame
+    frame["sex"] = ["M" if value > 0 else "F" for value in frame["sex"]]  # as the raw table has it
+    with tempfile.TemporaryDirectory(prefix="mlyard-demo-data-") as folder:
+        table = Path(folder) / "diabetes.csv"
+        frame.to_csv(table, index=False)
+        data.create_data_asset(workspace, "diabetes", table, description="sklearn's diabetes table",
+                               tags={"source": "sklearn"})  # fmt: skip
+        frame.iloc[:-1].to_csv(table, index=False)
+        data.create_data_asset(workspace, "diabetes", table, tags={"source": "sklearn"})
+        notes = Path(folder) / "notes.bin"
+        notes.write_bytes(bytes(range(256)))
+        data.create_data_asset(workspace, "raw-notes", notes)
+
+
 def seed(workspace: Workspace, runs: int = 6, steps: int = 300) -> Demo:
     demo = Demo()
     rng = random.Random(7)
+    _data_assets(workspace)
     alice = Actor(name="alice", role=Role.CONTRIBUTOR, via="local")
     bob = Actor(name="bob", role=Role.OPERATOR, via="local")
     registered = []
@@ -118,6 +141,7 @@ def seed(workspace: Workspace, runs: int = 6, steps: int = 300) -> Demo:
         alpha = round(0.1 + 0.15 * index, 2)
         job_id, _ = _run(workspace, f"ridge-{index + 1}", alpha, rng, steps)
         demo.runs.append(job_id)
+        jobs.record_input(workspace, job_id, DataInput(kind="data", name="diabetes", version="2"))
         if index < 3:
             registered.append(_register(workspace, job_id, alpha))
     with audit.acting_as(alice):

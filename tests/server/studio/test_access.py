@@ -127,6 +127,21 @@ def test_html_in_names_tags_and_logs_is_shown_as_text(workspace_path: Path, serv
         assert evil not in text and "&lt;script&gt;alert(1)&lt;/script&gt;" in text, path
 
 
+def test_html_in_a_data_asset_description_tags_and_cells_is_shown_as_text(
+    workspace_path: Path, serve_workspace, tmp_path: Path
+):  # type: ignore[no-untyped-def]
+    from mlyard.services.data_assets import data
+
+    evil = "<script>alert(1)</script>"
+    table = tmp_path / "t.csv"
+    table.write_text(f"name,n\n{evil},1\n", encoding="utf-8")
+    data.create_data_asset(open_workspace(workspace_path), "x", table, description=evil, tags={"t": evil})
+    url = serve_workspace(workspace_path, auth=False, workers=0)
+    for path in ("/w/default/data", "/w/default/data/x"):
+        text = httpx.get(url + path).text
+        assert evil not in text and "&lt;script&gt;alert(1)&lt;/script&gt;" in text, path
+
+
 BAD_PATHS = [
     "/w/default/jobs?page=abc",
     "/w/default/jobs?page=0",
@@ -138,6 +153,9 @@ BAD_PATHS = [
     "/w/default/jobs/nope/series?key=loss",
     "/w/default/compare?job=only-one",
     "/w/default/models/nope",
+    "/w/default/data/nope",
+    "/w/default/data/nope/versions/1",
+    "/w/default/data/x/versions/%20bad",
     "/w/default/no-such-page",
     "/w/other/",
     "/switch?ws=other",

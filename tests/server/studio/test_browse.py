@@ -23,6 +23,10 @@ def test_every_page_loads_with_data_and_no_critical_accessibility_violation(seed
         "models": f"{ws}/models",
         "model": f"{ws}/models/diabetes-ridge",
         "artifact": f"{ws}/jobs/{demo.runs[0]}/artifact?path=predictions.csv",
+        "data assets": f"{ws}/data",
+        "data asset": f"{ws}/data/{demo.data}",
+        "data version": f"{ws}/data/{demo.data}/versions/1",
+        "not a table": f"{ws}/data/raw-notes",
     }
     for name, url in pages.items():
         response = page.goto(url)
@@ -171,6 +175,29 @@ def test_approve_a_pending_promotion_by_clicking_moves_the_production_alias(seed
     assert "@production → 3" in page.locator("main").inner_text()
 
 
+def test_a_data_asset_shows_its_profile_per_column_its_lineage_and_its_first_rows(seeded, page):
+    server, demo, _ = seeded
+    page.goto(f"{server.url}/w/default/data")
+    page.click(f"text={demo.data}")
+    page.wait_for_url(re.compile(rf"/data/{demo.data}$"))
+    assert "version 2" in page.locator("h1").inner_text()  # the latest
+    bmi = page.locator("figure.profile[data-column=bmi]")
+    assert bmi.locator(".bars .bar").count() == 20  # a histogram of the numbers
+    assert "mean" in bmi.inner_text() and "nulls" in bmi.inner_text()
+    sex = page.locator("figure.profile[data-column=sex]")
+    assert sex.locator("ol.top-values li").count() == 2  # two distinct values: listed
+    lineage = page.locator("section", has=page.locator("#l-h"))
+    assert lineage.locator("text=ridge-1").count() == 1  # a job that read version 2
+    assert lineage.locator("text=diabetes-ridge:1").count() == 1  # the model it produced
+    headers = page.locator("table.preview thead th").all_inner_texts()
+    assert headers[:3] == ["age", "sex", "bmi"] and page.locator("table.preview tbody tr").count() == 20
+    page.click("a[href$='/versions/1']")  # the older version, from the versions table
+    page.wait_for_url(re.compile(r"/versions/1$"))
+    assert "No job has read this version yet." in page.locator("main").inner_text()
+    page.goto(f"{server.url}/w/default/data/raw-notes")
+    assert "Not a table" in page.locator("main").inner_text()
+
+
 def test_every_page_loads_without_data(tmp_path, page):
     from tests.server.studio.demo import make_workspace
     from tests.servers import serve_in_thread
@@ -179,7 +206,7 @@ def test_every_page_loads_without_data(tmp_path, page):
     server = serve_in_thread(tmp_path / "empty", auth=False, workers=0)
     try:
         for path, says in [("/", "No jobs yet"), ("/jobs", "No jobs yet"), ("/models", "No model registered"),
-                           ("/compare", "Choose runs to compare")]:  # fmt: skip
+                           ("/compare", "Choose runs to compare"), ("/data", "No data asset registered")]:  # fmt: skip
             response = page.goto(f"{server.url}/w/default{path}")
             assert response.status == 200 and says in page.locator("main").inner_text()
     finally:
