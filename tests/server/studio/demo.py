@@ -41,6 +41,9 @@ class Demo:
     running: str = ""
     pending_promotion: str = ""
     data: str = "diabetes"
+    endpoint: str = "diabetes"
+    batch_endpoint: str = "diabetes-batch"
+    batch_job: str = ""
 
 
 def _points(key: str, values: list[float], start_ms: int) -> list[Metric]:
@@ -184,7 +187,66 @@ def seed(workspace: Workspace, runs: int = 6, steps: int = 300) -> Demo:
     running = jobs.start_job(workspace, experiment="diabetes", display_name="still training")
     workspace.artifacts.put_bytes(b"epoch 1: loss 3100\nepoch 2: loss 3050\n", job_runs.log_path(running.id))
     demo.running = running.id
+    _endpoints(workspace, demo)
     return demo
+
+
+def _endpoints(workspace: Workspace, demo: Demo) -> None:
+    """A real online endpoint — blue (version 1) takes 90 %, green (version 2) 10 %, and mirror-free
+    — whose instances the served workspace's supervisor starts; a batch endpoint with a queued job."""
+    from mlyard.entities.batch_endpoint import batch_deployment_from_dict, batch_endpoint_from_dict
+    from mlyard.entities.endpoint_spec import deployment_spec_from_dict, endpoint_spec_from_dict
+    from mlyard.services.batch import batch_endpoints, batch_jobs
+    from mlyard.services.online import endpoint_deployments, endpoints
+
+    here = Path.cwd()
+    endpoints.create_endpoint(
+        workspace,
+        endpoint_spec_from_dict(
+            {"name": demo.endpoint, "auth_mode": "key", "description": "diabetes progression, one year on"},
+            "demo",
+        ),
+    )
+    for name, version in (("blue", "1"), ("green", "2")):
+        spec = {"name": name, "endpoint_name": demo.endpoint, "model": f"azureml:diabetes-ridge:{version}"}
+        endpoint_deployments.create_deployment(workspace, deployment_spec_from_dict(spec, "demo"), here)
+    endpoints.update_endpoint(workspace, demo.endpoint, {"blue": 90, "green": 10})
+    batch_endpoints.create_endpoint(
+        workspace,
+        batch_endpoint_from_dict({"name": demo.batch_endpoint, "description": "nightly scoring"}, "demo"),
+    )
+    spec = {"name": "ridge", "endpoint_name": demo.batch_endpoint, "model": "azureml:diabetes-ridge:1"}
+    batch_endpoints.create_deployment(workspace, batch_deployment_from_dict(spec, "demo"), here, "demo")
+    demo.batch_job = batch_jobs.submit_batch_job(workspace, demo.batch_endpoint, "diabetes:2", here).id
+
+
+def drive_endpoint(url: str, path: Path, demo: Demo, requests: int = 40) -> None:
+    """Once the server's instances are ready, score a few requests, so the gateway has live numbers."""
+    import httpx
+
+    from mlyard.entities.endpoint import DeploymentState
+    from mlyard.services.online import endpoint_deployments, endpoints
+    from mlyard.services.workspaces.workspace import open_workspace
+    from tests.waiting import wait_until
+
+    workspace = open_workspace(path)
+
+    def ready() -> bool:
+        states = {
+            d.provisioning_state for d in endpoint_deployments.list_deployments(workspace, demo.endpoint)
+        }
+        if DeploymentState.FAILED in states:
+            raise AssertionError(endpoint_deployments.get_logs(workspace, demo.endpoint, "blue", 50))
+        return states == {DeploymentState.SUCCEEDED}
+
+    wait_until(ready, timeout=120, message="the demo endpoint's deployments to be ready")
+    key = endpoints.get_credentials(workspace, demo.endpoint).primary_key
+    row = [0.04, 0.05, 0.06, 0.02, -0.04, -0.03, -0.04, 0.0, 0.02, -0.02]
+    columns = ["age", "sex", "bmi", "bp", "s1", "s2", "s3", "s4", "s5", "s6"]
+    body = {"input_data": {"columns": columns, "data": [row]}}
+    with httpx.Client(base_url=url, headers={"authorization": f"Bearer {key}"}, timeout=30) as client:
+        for _ in range(requests):
+            client.post(f"/endpoints/{demo.endpoint}/score", json=body).raise_for_status()
 
 
 def make_workspace(path: Path) -> Workspace:

@@ -22,7 +22,8 @@ datetime columns, and None otherwise. `top_values` holds up to five (value, coun
 frequent first, for every non-numeric column and for numeric columns with at most 20 distinct
 values. Integer and number columns also get a histogram: `HISTOGRAM_BINS` equal-width bins
 between their finite min and max (`histogram_edges`, one more than `histogram_counts`), which the
-studio draws per column. Every value in a profile is a plain JSON-serialisable Python value (no NaN, no numpy).
+studio draws per column. Every value in a profile is a plain JSON-serialisable Python value (no
+NaN, no numpy).
 
 pandas is imported inside the functions: the CLI must start fast.
 """

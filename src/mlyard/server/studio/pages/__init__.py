@@ -5,7 +5,16 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from mlyard.server.studio.pages import compare, data_assets, entry, job_detail, jobs, models, overview
+from mlyard.server.studio.pages import (
+    compare,
+    data_assets,
+    endpoints,
+    entry,
+    job_detail,
+    jobs,
+    models,
+    overview,
+)
 
 ROUTERS: list[APIRouter] = [
     entry.router,
@@ -15,5 +24,6 @@ ROUTERS: list[APIRouter] = [
     compare.router,
     models.router,
     data_assets.router,
+    endpoints.router,
     entry.fallback,
 ]
