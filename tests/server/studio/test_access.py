@@ -160,13 +160,13 @@ def test_html_in_an_endpoint_description_and_tags_is_shown_as_text(workspace_pat
     from mlyard.services.online import endpoints
 
     evil = "<script>alert(1)</script>"
-    spec = {"name": "e", "auth_mode": "key", "description": evil, "tags": {"t": evil}}
+    spec = {"name": "evil", "auth_mode": "key", "description": evil, "tags": {"t": evil}}
     endpoints.create_endpoint(open_workspace(workspace_path), endpoint_spec_from_dict(spec, "test"))
     url = serve_workspace(workspace_path, auth=False, workers=0)
-    for path in ("/w/default/endpoints", "/w/default/endpoints/online/e"):
+    for path in ("/w/default/endpoints", "/w/default/endpoints/online/evil"):
         text = httpx.get(url + path).text
         assert evil not in text, path
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in httpx.get(url + "/w/default/endpoints/online/e").text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in httpx.get(url + "/w/default/endpoints/online/evil").text
 
 
 BAD_PATHS = [
