@@ -4,7 +4,8 @@
 
 The demo is the one the browser tests use (tests/server/studio/demo.py): diabetes runs with metric
 histories and artifacts, model versions with an approved and a pending promotion, a pipeline with a
-reused step, a sweep and a running job. Pages are taken in Debian's chromium, light and dark.
+reused step, a sweep, a running job, data assets, a real online endpoint (blue 90 %, green 10 %)
+that has answered a few requests, and a batch endpoint with a queued job. Pages are taken in Debian's chromium, light and dark.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the demo lives with the tests
 
-from tests.server.studio.demo import make_workspace, seed  # noqa: E402
+from tests.server.studio.demo import drive_endpoint, make_workspace, seed  # noqa: E402
 from tests.servers import serve_in_thread  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"  # Debian's (never `playwright install`)
@@ -30,6 +31,7 @@ def main(target: Path) -> int:
         path = Path(folder) / "ws"
         demo = seed(make_workspace(path))
         server = serve_in_thread(path, auth=False, workers=0)
+        drive_endpoint(server.url, path, demo)  # its instances ready, live numbers on the endpoint page
         ws = f"{server.url}/w/default"
         pages = {
             "overview": f"{ws}/",
@@ -44,6 +46,11 @@ def main(target: Path) -> int:
             "artifact-image": f"{ws}/jobs/{demo.runs[0]}/artifact?path=plots/fit.png",
             "models": f"{ws}/models",
             "model": f"{ws}/models/diabetes-ridge",
+            "data-assets": f"{ws}/data",
+            "data-asset": f"{ws}/data/{demo.data}",
+            "endpoints": f"{ws}/endpoints",
+            "endpoint": f"{ws}/endpoints/online/{demo.endpoint}",
+            "batch-endpoint": f"{ws}/endpoints/batch/{demo.batch_endpoint}",
             "login": f"{server.url}/login",
             "not-found": f"{ws}/jobs/no-such-job",
         }

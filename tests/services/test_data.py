@@ -149,3 +149,29 @@ def test_concurrent_registrations_of_the_same_folder_make_one_version(workspace,
     assert [a.version for a in data.list_data_assets(workspace, "images")] == ["1"]
     stored = data.local_path(workspace, results[0].asset)
     assert sorted(p.name for p in stored.iterdir()) == [f"{i}.bin" for i in range(5)]
+
+
+def test_the_first_rows_of_a_table_are_text_cells_and_a_non_table_has_none(workspace, tmp_path):
+    table = tmp_path / "t.csv"
+    table.write_text("a,b\n1,x\n,y\n3,<b>z</b>\n", encoding="utf-8")
+    data.create_data_asset(workspace, "t", table)
+    shown = data.first_rows(workspace, "t:1", limit=2)
+    assert shown is not None
+    assert shown.columns == ["a", "b"] and shown.rows == [["1.0", "x"], ["", "y"]]
+    picture = tmp_path / "p.png"
+    picture.write_bytes(b"\x89PNG\r\n\x1a\n")
+    data.create_data_asset(workspace, "picture", picture)
+    assert data.first_rows(workspace, "picture@latest") is None
+
+
+def test_a_preview_of_a_version_too_large_to_read_is_refused_with_the_download_command(
+    workspace, tmp_path, monkeypatch
+):
+    table = tmp_path / "t.csv"
+    table.write_text("a\n1\n2\n", encoding="utf-8")
+    data.create_data_asset(workspace, "t", table)
+    monkeypatch.setattr(data, "PREVIEW_MAX_BYTES", 3)
+    with pytest.raises(
+        InvalidArgument, match=r"t:1 is \d+ bytes, more than the 3 .* mlyard data download t:1"
+    ):
+        data.first_rows(workspace, "t:1")

@@ -108,6 +108,30 @@ def test_lineage_links_the_run_its_data_params_and_metrics(workspace, ridge, dia
     assert [d.ref for d in found.data] == ["diabetes:1"]
 
 
+def test_a_data_asset_lineage_lists_the_jobs_that_read_it_and_the_models_they_or_their_steps_made(
+    workspace, ridge, diabetes_csv
+):
+    from mlyard.services.data_assets import data
+
+    asset = data.create_data_asset(workspace, "diabetes", diabetes_csv).asset
+    reader = _trained_job(workspace, 2900.0)
+    jobs.record_input(workspace, reader.id, DataInput(kind="data", name="diabetes", version="1"))
+    models.save_and_register_model(workspace, ridge[0], "direct", "sklearn", job_id=reader.id)
+    pipeline = jobs.start_job(workspace, experiment="p", job_type="pipeline")
+    jobs.record_input(workspace, pipeline.id, DataInput(kind="data", name="diabetes", version="1"))
+    step = jobs.start_job(workspace, experiment="p", parent_job_id=pipeline.id, display_name="train")
+    models.save_and_register_model(workspace, ridge[0], "from-step", "sklearn", job_id=step.id)
+    unrelated = _trained_job(workspace, 3000.0)
+    models.save_and_register_model(workspace, ridge[0], "other", "sklearn", job_id=unrelated.id)
+
+    found = model_comparison.data_lineage(workspace, "diabetes@latest")
+    assert found.asset.ref == asset.ref
+    assert [job.id for job in found.jobs] == [pipeline.id, reader.id]  # newest first
+    assert [m.ref for m in found.models] == ["from-step:1", "direct:1"]
+    with pytest.raises(NotFound, match="data asset 'nope' does not exist"):
+        model_comparison.data_lineage(workspace, "nope@latest")
+
+
 def test_compare_and_is_better_pick_the_champion_by_metric(workspace, ridge):
     for mse in (3000.0, 2800.0):
         job = _trained_job(workspace, mse)

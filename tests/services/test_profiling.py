@@ -132,3 +132,23 @@ def test_whole_profile_is_json_serialisable(tmp_path: Path) -> None:
     text = json.dumps(profile.model_dump(mode="json", by_alias=True), allow_nan=False)
     assert json.loads(text)["schema"]["joined"] == "datetime"
     assert column(profile, "score").max is None  # infinity is not JSON: reported as unknown
+
+
+def test_a_numeric_column_gets_a_histogram_of_its_finite_values(tmp_path):
+    rows = "\n".join(f"{i},{'inf' if i == 3 else ''}{i / 10 if i != 3 else ''},a" for i in range(100))
+    profile = profile_data(write(tmp_path / "h.csv", f"n,x,s\n{rows}\n"), DataType.URI_FILE)
+    assert profile is not None
+    n = column(profile, "n")
+    assert len(n.histogram_edges) == len(n.histogram_counts) + 1 == 21
+    assert n.histogram_edges[0] == 0 and n.histogram_edges[-1] == 99
+    assert sum(n.histogram_counts) == 100
+    x = column(profile, "x")
+    assert sum(x.histogram_counts) == 99  # the infinite value is left out
+    same = column(profile, "s")
+    assert same.histogram_edges == [] and same.histogram_counts == []  # text: top values instead
+
+
+def test_a_constant_numeric_column_has_one_bin(tmp_path):
+    profile = profile_data(write(tmp_path / "c.csv", "k\n5\n5\n5\n"), DataType.URI_FILE)
+    assert profile is not None
+    assert column(profile, "k").histogram_counts == [3]

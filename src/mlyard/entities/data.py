@@ -26,6 +26,9 @@ class ColumnProfile(BaseModel):
     max: float | str | None = None
     mean: float | None = None
     top_values: list[tuple[str, int]] = Field(default_factory=list)
+    # Numeric columns: counts of `histogram_edges`' equal-width bins (one edge more than counts).
+    histogram_edges: list[float] = Field(default_factory=list)
+    histogram_counts: list[int] = Field(default_factory=list)
 
 
 class TableProfile(BaseModel):

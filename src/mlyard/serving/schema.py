@@ -158,6 +158,12 @@ def openapi_document(schema: InputSchema | None, *, name: str, flavor: str, raw:
     }
 
 
+def example_request(signature: ModelSignature | None) -> dict[str, Any]:
+    """A scoring body that fits `signature` (one row of zeros and empty strings): the sample a
+    user edits before trying a deployment."""
+    return _example(schema_from_signature(signature))
+
+
 def _request_schema(schema: InputSchema | None) -> dict[str, Any]:
     if schema is None or schema.is_tensor:
         item: dict[str, Any] = {"type": "array", "items": {"type": "number"}}

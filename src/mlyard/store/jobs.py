@@ -241,6 +241,18 @@ def insert_input(session: Session, job_id: str, edge: DataInput) -> None:
     session.execute(stmt.on_conflict_do_nothing())
 
 
+def jobs_reading(session: Session, kind: str, name: str, version: str, limit: int) -> list[str]:
+    """Ids of the jobs that read `kind` `name:version` (lineage edges), newest first."""
+    stmt = (
+        select(JobInputRow.job_id)
+        .join(JobRow, JobRow.id == JobInputRow.job_id)
+        .where(JobInputRow.kind == kind, JobInputRow.name == name, JobInputRow.version == version)
+        .order_by(JobRow.created_at.desc(), JobRow.id.desc())
+        .limit(limit)
+    )
+    return list(session.scalars(stmt))
+
+
 def _as_number(value: str) -> float | None:
     try:
         number = float(value)

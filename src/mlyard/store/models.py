@@ -6,12 +6,12 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from mlyard.entities.model import Model, ModelSignature, ModelVersion
 from mlyard.store.jobs import as_utc
-from mlyard.store.tables import ModelAliasRow, ModelRow, ModelVersionRow
+from mlyard.store.tables import JobRow, ModelAliasRow, ModelRow, ModelVersionRow
 from mlyard.store.upsert import insert_for
 
 
@@ -107,6 +107,20 @@ def list_versions(
         stmt = stmt.where(ModelVersionRow.archived.is_(False))
     rows = list(session.scalars(stmt.order_by(ModelVersionRow.id.desc())))
     return [row for row in rows if _has_tags(row.tags, tags)]
+
+
+def versions_from_jobs(session: Session, job_ids: Sequence[str]) -> list[ModelVersion]:
+    """The model versions (archived too) that the jobs `job_ids` or their child jobs (a pipeline's
+    steps, a sweep's trials) produced, newest first."""
+    if not job_ids:
+        return []
+    children = select(JobRow.id).where(JobRow.parent_job_id.in_(job_ids))
+    rows = session.scalars(
+        select(ModelVersionRow)
+        .where(or_(ModelVersionRow.job_id.in_(job_ids), ModelVersionRow.job_id.in_(children)))
+        .order_by(ModelVersionRow.id.desc())
+    )
+    return [to_version_entity(row) for row in rows]
 
 
 def list_models(

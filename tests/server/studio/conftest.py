@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.server.studio.demo import Demo, make_workspace, seed
+from tests.server.studio.demo import Demo, drive_endpoint, make_workspace, seed
 from tests.servers import ThreadServer, serve_in_thread
 
 CHROMIUM = "/usr/bin/chromium"
@@ -28,10 +28,12 @@ def browser() -> Iterator[Any]:
 
 @pytest.fixture(scope="module")
 def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ThreadServer, Demo, Path]]:
-    """A demo workspace (see demo.py) served with authentication off: the caller is admin."""
+    """A demo workspace (see demo.py) served with authentication off: the caller is admin; its
+    endpoint's instances are ready and have answered a few requests."""
     path = tmp_path_factory.mktemp("studio") / "ws"
     demo = seed(make_workspace(path))
     server = serve_in_thread(path, auth=False, workers=0)
+    drive_endpoint(server.url, path, demo)
     yield server, demo, path
     server.stop()
 

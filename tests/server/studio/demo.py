@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mlyard.entities.access import Actor, Role
-from mlyard.entities.job import Metric
+from mlyard.entities.job import DataInput, Metric
+from mlyard.services.data_assets import data
 from mlyard.services.execution import job_runs
 from mlyard.services.model_registry import models, promotions
 from mlyard.services.tracking import job_artifacts, jobs
@@ -39,6 +40,10 @@ class Demo:
     sweep: str = ""
     running: str = ""
     pending_promotion: str = ""
+    data: str = "diabetes"
+    endpoint: str = "diabetes"
+    batch_endpoint: str = "diabetes-batch"
+    batch_job: str = ""
 
 
 def _points(key: str, values: list[float], start_ms: int) -> list[Metric]:
@@ -108,9 +113,30 @@ def _children(workspace: Workspace, parent: str, names: list[str], experiment: s
     return ids
 
 
+def _data_assets(workspace: Workspace) -> None:
+    """The diabetes table twice (version 2 one row shorter), and a file that is not a table."""
+    import tempfile
+
+    from sklearn.datasets import load_diabetes
+
+    frame = load_diabetes(as_frame=True).frame
+    frame["sex"] = ["M" if value > 0 else "F" for value in frame["sex"]]  # as the raw table has it
+    with tempfile.TemporaryDirectory(prefix="mlyard-demo-data-") as folder:
+        table = Path(folder) / "diabetes.csv"
+        frame.to_csv(table, index=False)
+        data.create_data_asset(workspace, "diabetes", table, description="sklearn's diabetes table",
+                               tags={"source": "sklearn"})  # fmt: skip
+        frame.iloc[:-1].to_csv(table, index=False)
+        data.create_data_asset(workspace, "diabetes", table, tags={"source": "sklearn"})
+        notes = Path(folder) / "notes.bin"
+        notes.write_bytes(bytes(range(256)))
+        data.create_data_asset(workspace, "raw-notes", notes)
+
+
 def seed(workspace: Workspace, runs: int = 6, steps: int = 300) -> Demo:
     demo = Demo()
     rng = random.Random(7)
+    _data_assets(workspace)
     alice = Actor(name="alice", role=Role.CONTRIBUTOR, via="local")
     bob = Actor(name="bob", role=Role.OPERATOR, via="local")
     registered = []
@@ -118,6 +144,7 @@ def seed(workspace: Workspace, runs: int = 6, steps: int = 300) -> Demo:
         alpha = round(0.1 + 0.15 * index, 2)
         job_id, _ = _run(workspace, f"ridge-{index + 1}", alpha, rng, steps)
         demo.runs.append(job_id)
+        jobs.record_input(workspace, job_id, DataInput(kind="data", name="diabetes", version="2"))
         if index < 3:
             registered.append(_register(workspace, job_id, alpha))
     with audit.acting_as(alice):
@@ -160,7 +187,66 @@ def seed(workspace: Workspace, runs: int = 6, steps: int = 300) -> Demo:
     running = jobs.start_job(workspace, experiment="diabetes", display_name="still training")
     workspace.artifacts.put_bytes(b"epoch 1: loss 3100\nepoch 2: loss 3050\n", job_runs.log_path(running.id))
     demo.running = running.id
+    _endpoints(workspace, demo)
     return demo
+
+
+def _endpoints(workspace: Workspace, demo: Demo) -> None:
+    """A real online endpoint — blue (version 1) takes 90 %, green (version 2) 10 %, and mirror-free
+    — whose instances the served workspace's supervisor starts; a batch endpoint with a queued job."""
+    from mlyard.entities.batch_endpoint import batch_deployment_from_dict, batch_endpoint_from_dict
+    from mlyard.entities.endpoint_spec import deployment_spec_from_dict, endpoint_spec_from_dict
+    from mlyard.services.batch import batch_endpoints, batch_jobs
+    from mlyard.services.online import endpoint_deployments, endpoints
+
+    here = Path.cwd()
+    endpoints.create_endpoint(
+        workspace,
+        endpoint_spec_from_dict(
+            {"name": demo.endpoint, "auth_mode": "key", "description": "diabetes progression, one year on"},
+            "demo",
+        ),
+    )
+    for name, version in (("blue", "1"), ("green", "2")):
+        spec = {"name": name, "endpoint_name": demo.endpoint, "model": f"azureml:diabetes-ridge:{version}"}
+        endpoint_deployments.create_deployment(workspace, deployment_spec_from_dict(spec, "demo"), here)
+    endpoints.update_endpoint(workspace, demo.endpoint, {"blue": 90, "green": 10})
+    batch_endpoints.create_endpoint(
+        workspace,
+        batch_endpoint_from_dict({"name": demo.batch_endpoint, "description": "nightly scoring"}, "demo"),
+    )
+    spec = {"name": "ridge", "endpoint_name": demo.batch_endpoint, "model": "azureml:diabetes-ridge:1"}
+    batch_endpoints.create_deployment(workspace, batch_deployment_from_dict(spec, "demo"), here, "demo")
+    demo.batch_job = batch_jobs.submit_batch_job(workspace, demo.batch_endpoint, "diabetes:2", here).id
+
+
+def drive_endpoint(url: str, path: Path, demo: Demo, requests: int = 40) -> None:
+    """Once the server's instances are ready, score a few requests, so the gateway has live numbers."""
+    import httpx
+
+    from mlyard.entities.endpoint import DeploymentState
+    from mlyard.services.online import endpoint_deployments, endpoints
+    from mlyard.services.workspaces.workspace import open_workspace
+    from tests.waiting import wait_until
+
+    workspace = open_workspace(path)
+
+    def ready() -> bool:
+        states = {
+            d.provisioning_state for d in endpoint_deployments.list_deployments(workspace, demo.endpoint)
+        }
+        if DeploymentState.FAILED in states:
+            raise AssertionError(endpoint_deployments.get_logs(workspace, demo.endpoint, "blue", 50))
+        return states == {DeploymentState.SUCCEEDED}
+
+    wait_until(ready, timeout=120, message="the demo endpoint's deployments to be ready")
+    key = endpoints.get_credentials(workspace, demo.endpoint).primary_key
+    row = [0.04, 0.05, 0.06, 0.02, -0.04, -0.03, -0.04, 0.0, 0.02, -0.02]
+    columns = ["age", "sex", "bmi", "bp", "s1", "s2", "s3", "s4", "s5", "s6"]
+    body = {"input_data": {"columns": columns, "data": [row]}}
+    with httpx.Client(base_url=url, headers={"authorization": f"Bearer {key}"}, timeout=30) as client:
+        for _ in range(requests):
+            client.post(f"/endpoints/{demo.endpoint}/score", json=body).raise_for_status()
 
 
 def make_workspace(path: Path) -> Workspace:

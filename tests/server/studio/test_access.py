@@ -127,6 +127,48 @@ def test_html_in_names_tags_and_logs_is_shown_as_text(workspace_path: Path, serv
         assert evil not in text and "&lt;script&gt;alert(1)&lt;/script&gt;" in text, path
 
 
+def test_html_in_a_data_asset_description_tags_and_cells_is_shown_as_text(
+    workspace_path: Path, serve_workspace, tmp_path: Path
+):  # type: ignore[no-untyped-def]
+    from mlyard.services.data_assets import data
+
+    evil = "<script>alert(1)</script>"
+    table = tmp_path / "t.csv"
+    table.write_text(f"name,n\n{evil},1\n", encoding="utf-8")
+    data.create_data_asset(open_workspace(workspace_path), "x", table, description=evil, tags={"t": evil})
+    url = serve_workspace(workspace_path, auth=False, workers=0)
+    for path in ("/w/default/data", "/w/default/data/x"):
+        text = httpx.get(url + path).text
+        assert evil not in text and "&lt;script&gt;alert(1)&lt;/script&gt;" in text, path
+
+
+def test_a_reader_sees_no_traffic_or_test_form_and_the_server_refuses_both(guarded):
+    url, tokens, _ = guarded
+    rita = _log_in(url, tokens["rita"])
+    page = rita.get("/w/default/endpoints")
+    assert page.status_code == 200 and "No online endpoint" in page.text
+    csrf = CSRF.search(page.text)[1]
+    for action, form in (("traffic", {"traffic.blue": "100", "confirm": "yes"}), ("invoke", {"body": "{}"})):
+        refused = rita.post(f"/w/default/endpoints/online/any/{action}", data={"csrf_token": csrf, **form})
+        assert refused.status_code == 403, action
+        assert "rita has role reader" in refused.text and "needs operator" in refused.text
+    assert "Change traffic" not in page.text and "Send" not in page.text
+
+
+def test_html_in_an_endpoint_description_and_tags_is_shown_as_text(workspace_path: Path, serve_workspace):  # type: ignore[no-untyped-def]
+    from mlyard.entities.endpoint_spec import endpoint_spec_from_dict
+    from mlyard.services.online import endpoints
+
+    evil = "<script>alert(1)</script>"
+    spec = {"name": "evil", "auth_mode": "key", "description": evil, "tags": {"t": evil}}
+    endpoints.create_endpoint(open_workspace(workspace_path), endpoint_spec_from_dict(spec, "test"))
+    url = serve_workspace(workspace_path, auth=False, workers=0)
+    for path in ("/w/default/endpoints", "/w/default/endpoints/online/evil"):
+        text = httpx.get(url + path).text
+        assert evil not in text, path
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in httpx.get(url + "/w/default/endpoints/online/evil").text
+
+
 BAD_PATHS = [
     "/w/default/jobs?page=abc",
     "/w/default/jobs?page=0",
@@ -138,6 +180,13 @@ BAD_PATHS = [
     "/w/default/jobs/nope/series?key=loss",
     "/w/default/compare?job=only-one",
     "/w/default/models/nope",
+    "/w/default/data/nope",
+    "/w/default/data/nope/versions/1",
+    "/w/default/data/x/versions/%20bad",
+    "/w/default/endpoints/online/nope",
+    "/w/default/endpoints/online/nope/metrics",
+    "/w/default/endpoints/online/x/metrics?window=0",
+    "/w/default/endpoints/batch/nope",
     "/w/default/no-such-page",
     "/w/other/",
     "/switch?ws=other",

@@ -92,7 +92,7 @@ def _with_uris(request: Request, ws: str, endpoint: OnlineEndpoint) -> OnlineEnd
     return endpoint.model_copy(update={"scoring_uri": f"{base}/score", "openapi_uri": f"{base}/swagger.json"})
 
 
-def _refresh(request: Request) -> None:
+def refresh_gateway(request: Request) -> None:
     """Wait until the gateway follows the change just made (when this server runs the gateway)."""
     background = getattr(request.app.state, "background", None)
     supervisor = getattr(background, "supervisor", None)
@@ -113,14 +113,14 @@ def create_endpoint(
     ws: str, workspace: OperatorWorkspace, body: EndpointCreate, request: Request
 ) -> OnlineEndpoint:
     created = endpoints.create_endpoint(workspace, endpoint_spec_from_dict(body.spec, body.source))
-    _refresh(request)
+    refresh_gateway(request)
     return _with_uris(request, ws, created)
 
 
 @router.post("/sync", status_code=status.HTTP_204_NO_CONTENT)
 def sync(workspace: OperatorWorkspace, request: Request) -> Response:
     """Return once the gateway follows the database (a local client changed it directly)."""
-    _refresh(request)
+    refresh_gateway(request)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -141,14 +141,14 @@ def update_endpoint(
     updated = endpoints.update_endpoint(
         workspace, name, body.traffic, body.mirror_traffic, body.description, body.tags
     )
-    _refresh(request)
+    refresh_gateway(request)
     return _with_uris(request, ws, updated)
 
 
 @router.delete("/{name}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_endpoint(workspace: OperatorWorkspace, name: str, request: Request) -> Response:
     endpoints.delete_endpoint(workspace, name)
-    _refresh(request)
+    refresh_gateway(request)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -162,7 +162,7 @@ def regenerate_keys(
     workspace: OperatorWorkspace, name: str, body: RegenerateKeys, request: Request
 ) -> EndpointCredentials:
     credentials = endpoints.regenerate_keys(workspace, name, body.key_type)
-    _refresh(request)
+    refresh_gateway(request)
     return credentials
 
 
@@ -189,7 +189,7 @@ def create_deployment(
         created = deployments.create_deployment(
             workspace, spec, base, body.source, name, confined=_upload_root(request, ws, body.upload, base)
         )
-    _refresh(request)
+    refresh_gateway(request)
     return created
 
 
@@ -217,14 +217,14 @@ def update_deployment(
         updated = deployments.update_deployment(
             workspace, name, deployment, spec, base, body.source, body.set
         )
-    _refresh(request)
+    refresh_gateway(request)
     return updated
 
 
 @router.delete("/{name}/deployments/{deployment}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_deployment(workspace: OperatorWorkspace, name: str, deployment: str, request: Request) -> Response:
     deployments.delete_deployment(workspace, name, deployment)
-    _refresh(request)
+    refresh_gateway(request)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

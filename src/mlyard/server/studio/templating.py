@@ -34,6 +34,7 @@ def environment() -> Any:
     env.filters["duration"] = duration
     env.filters["number"] = number
     env.filters["json_data"] = json_data
+    env.filters["filesize"] = filesize
     env.globals["query"] = query
     return env
 
@@ -85,6 +86,16 @@ def number(value: Any) -> str:
             return str(int(value))
         return f"{value:.4g}"
     return str(value)
+
+
+def filesize(size: int | None) -> str:
+    """Bytes for a reader: 1.2 MB, 340 KB, 12 bytes."""
+    if size is None:
+        return ""
+    for unit, scale in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
+        if size >= scale:
+            return f"{size / scale:.1f} {unit}"
+    return f"{size} bytes"
 
 
 def json_data(value: Any) -> str:

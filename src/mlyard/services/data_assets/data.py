@@ -23,6 +23,7 @@ from mlyard.entities.local_files import user_path
 from mlyard.entities.names import AssetRef, parse_ref, validate_name, validate_version
 from mlyard.errors import AlreadyExists, InvalidArgument, NotFound
 from mlyard.services.data_assets.profiling import profile_data
+from mlyard.services.data_assets.tabular import read_table
 from mlyard.services.workspaces import audit
 from mlyard.services.workspaces.downloads import download_version
 from mlyard.services.workspaces.versioning import (
@@ -128,6 +129,38 @@ def local_path(workspace: Workspace, asset: DataAsset, cache_dir: Path | None = 
     if not leaf.exists():
         workspace.artifacts.download(asset.artifact_path, leaf)
     return leaf
+
+
+PREVIEW_MAX_BYTES = 200 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class RowsPreview:
+    """The first rows of a tabular asset as text cells (empty for a missing value)."""
+
+    columns: list[str]
+    rows: list[list[str]]
+
+
+def first_rows(workspace: Workspace, ref: str, limit: int = 20) -> RowsPreview | None:
+    """The first `limit` rows of a tabular version; None when it holds no table (images, a model).
+
+    Refused for a version larger than PREVIEW_MAX_BYTES: the whole table is read to take its head.
+    """
+    asset = get_data_asset(workspace, ref)
+    if asset.size_bytes > PREVIEW_MAX_BYTES:
+        raise InvalidArgument(
+            f"data asset {asset.ref} is {asset.size_bytes} bytes, more than the {PREVIEW_MAX_BYTES} a "
+            f"preview reads; download it with: mlyard data download {asset.ref}"
+        )
+    frame = read_table(local_path(workspace, asset), asset.type)
+    if frame is None:
+        return None
+    head = frame.head(limit)
+    cells = head.astype(object).where(head.notna(), "")
+    return RowsPreview(
+        [str(c) for c in head.columns], [[str(v) for v in row] for row in cells.itertuples(index=False)]
+    )
 
 
 def download_data_asset(workspace: Workspace, ref: str, destination: Path, overwrite: bool = False) -> Path:

@@ -20,7 +20,10 @@ Column types, deliberately few:
 `min`/`max`/`mean` are floats for integer and number columns, `min`/`max` are ISO strings for
 datetime columns, and None otherwise. `top_values` holds up to five (value, count) pairs, most
 frequent first, for every non-numeric column and for numeric columns with at most 20 distinct
-values. Every value in a profile is a plain JSON-serialisable Python value (no NaN, no numpy).
+values. Integer and number columns also get a histogram: `HISTOGRAM_BINS` equal-width bins
+between their finite min and max (`histogram_edges`, one more than `histogram_counts`), which the
+studio draws per column. Every value in a profile is a plain JSON-serialisable Python value (no
+NaN, no numpy).
 
 pandas is imported inside the functions: the CLI must start fast.
 """
@@ -40,6 +43,7 @@ if TYPE_CHECKING:
 
 TOP_VALUES = 5
 MAX_DISTINCT_FOR_NUMERIC_TOP_VALUES = 20
+HISTOGRAM_BINS = 20
 
 _ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$")
 
@@ -73,6 +77,7 @@ def _profile_column(name: str, column: pd.Series) -> ColumnProfile:
     if kind in ("integer", "number"):
         profile.min, profile.max = _finite(values.min()), _finite(values.max())
         profile.mean = _finite(values.mean())
+        profile.histogram_edges, profile.histogram_counts = _histogram(values)
     elif kind == "datetime":
         low, high = values.min(), values.max()
         profile.min = None if pd.isna(low) else low.isoformat()
@@ -87,6 +92,20 @@ def _profile_column(name: str, column: pd.Series) -> ColumnProfile:
             if count > 0
         ]
     return profile
+
+
+def _histogram(values: pd.Series) -> tuple[list[float], list[int]]:
+    """Equal-width bins over the finite values (one bin when they are all equal); none without any."""
+    import numpy as np
+
+    numbers = values.dropna().to_numpy(dtype="float64", na_value=np.nan)
+    numbers = numbers[np.isfinite(numbers)]
+    if numbers.size == 0:
+        return [], []
+    low, high = float(numbers.min()), float(numbers.max())
+    bins = 1 if low == high else HISTOGRAM_BINS
+    counts, edges = np.histogram(numbers, bins=bins, range=(low, high) if low != high else None)
+    return [float(edge) for edge in edges], [int(count) for count in counts]
 
 
 def _classify(column: pd.Series) -> tuple[str, pd.Series]:

@@ -3,13 +3,18 @@
 A version's lineage is the job that produced it: its experiment, params, metrics, and the data
 asset versions it read. `is_better` compares a candidate (a job, or a model version) with the
 version behind an alias by one metric of their jobs; with no champion yet, the candidate wins.
+A data asset version's lineage runs the other way: the jobs that read it, and the model versions
+those jobs (or their steps and trials) produced.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Literal
 
+from mlyard.entities.data import DataAsset
+from mlyard.entities.job import Job
 from mlyard.entities.model import Comparison, ModelLineage, ModelVersion
 from mlyard.errors import InvalidArgument, NotFound
 from mlyard.services.data_assets.data import get_data_asset
@@ -17,6 +22,7 @@ from mlyard.services.model_registry.models import get_model_version, list_model_
 from mlyard.services.tracking import jobs as job_service
 from mlyard.services.workspaces.workspace import Workspace
 from mlyard.store import jobs as job_rows
+from mlyard.store import models as model_rows
 
 Goal = Literal["minimize", "maximize"]
 
@@ -46,6 +52,23 @@ def lineage(workspace: Workspace, ref: str) -> ModelLineage:
         inputs=job.inputs,
         data=data,
     )
+
+
+@dataclass(frozen=True)
+class DataLineage:
+    """What a data asset version fed: the jobs that read it and the models they produced."""
+
+    asset: DataAsset
+    jobs: list[Job]
+    models: list[ModelVersion]
+
+
+def data_lineage(workspace: Workspace, ref: str) -> DataLineage:
+    asset = get_data_asset(workspace, ref)
+    readers = job_service.jobs_that_read(workspace, "data", asset.name, asset.version)
+    with workspace.database.read() as session:
+        produced = model_rows.versions_from_jobs(session, [job.id for job in readers])
+    return DataLineage(asset, readers, produced)
 
 
 def compare(

@@ -285,6 +285,14 @@ def record_input(workspace: Workspace, job_id: str, edge: DataInput) -> None:
     workspace.database.write(work)
 
 
+def jobs_that_read(workspace: Workspace, kind: str, name: str, version: str, limit: int = 200) -> list[Job]:
+    """The jobs whose lineage says they read the data asset or model version `name:version`."""
+    with workspace.database.read() as session:
+        return job_rows.load_jobs(
+            session, job_rows.jobs_reading(session, kind, name, version, limit), with_details=False
+        )
+
+
 def metric_history(workspace: Workspace, job_id: str, key: str, missing_ok: bool = False) -> list[Metric]:
     """Every point of one metric in step, then time order; `missing_ok`: [] for a key never logged."""
     with workspace.database.read() as session:

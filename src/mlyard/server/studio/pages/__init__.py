@@ -5,7 +5,16 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from mlyard.server.studio.pages import compare, entry, job_detail, jobs, models, overview
+from mlyard.server.studio.pages import (
+    compare,
+    data_assets,
+    endpoints,
+    entry,
+    job_detail,
+    jobs,
+    models,
+    overview,
+)
 
 ROUTERS: list[APIRouter] = [
     entry.router,
@@ -14,5 +23,7 @@ ROUTERS: list[APIRouter] = [
     job_detail.router,
     compare.router,
     models.router,
+    data_assets.router,
+    endpoints.router,
     entry.fallback,
 ]
