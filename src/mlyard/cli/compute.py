@@ -18,9 +18,18 @@ app = typer.Typer(
 def create(
     ctx: typer.Context,
     name: Annotated[str, typer.Option("--name", "-n", help="the name jobs use: compute: azureml:NAME")],
-    type: Annotated[str, typer.Option("--type", "-t", help="local or ray")] = "local",
+    type: Annotated[
+        str,
+        typer.Option(
+            "--type", "-t", help="local, ray, or docker (jobs in their image, with docker or podman)"
+        ),
+    ] = "local",
     address: Annotated[
-        str | None, typer.Option("--address", help="Ray cluster address, e.g. ray://head:10001 or auto")
+        str | None,
+        typer.Option(
+            "--address",
+            help="Ray cluster address, e.g. ray://head:10001 or auto; for docker: docker or podman",
+        ),
     ] = None,
     description: Annotated[str | None, typer.Option("--description", "-d")] = None,
 ) -> None:
