@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import CLIENT_BACKENDS
+
 pytestmark = pytest.mark.slow
 
 
@@ -137,7 +139,26 @@ early_termination: {type: bandit, slack_factor: 0.1, evaluation_interval: 1, del
 """
 
 
-def test_a_primary_metric_logged_with_mlflow_drives_the_sweep(client, tmp_path):
+@pytest.fixture(params=CLIENT_BACKENDS)
+def two_slot_client(request, tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
+    """The `client` fixture's three places, with a server whose worker runs two jobs at once: early
+    termination needs the trials to run side by side, as the embedded runner runs them."""
+    import mlyard
+    from mlyard.services.workspaces.workspace import create_workspace
+
+    path = tmp_path / "ws"
+    db = request.getfixturevalue("pg_database") if request.param == "postgresql" else None
+    create_workspace(path, db=db)
+    if request.param != "remote":
+        monkeypatch.setenv("MLYARD_WORKSPACE", str(path))
+        return mlyard.MLClient(workspace=path)
+    remote = mlyard.MLClient(url=request.getfixturevalue("serve_workspace")(path, workers=2))
+    request.addfinalizer(remote.close)
+    return remote
+
+
+def test_a_primary_metric_logged_with_mlflow_drives_the_sweep(two_slot_client, tmp_path):
+    client = two_slot_client
     write(tmp_path / "src" / "train.py", TRIAL)
     sweep = client.jobs.create(write(tmp_path / "sweep.yml", SWEEP), wait=True)
     assert sweep.status.value == "Completed", sweep.error
@@ -186,3 +207,32 @@ def test_mlflow_logging_in_a_parallel_job_writes_to_each_mini_batch(client, tmp_
     assert job.status.value == "Completed", job.error
     rows = {child.tags["region"]: child.metrics["rows"] for child in client.jobs.children(job.id)}
     assert rows == {"north": 2.0, "south": 1.0}
+
+
+def test_mlflow_in_a_job_on_a_worker_elsewhere_logs_through_the_server_with_the_workers_key(tmp_path):
+    """A worker that reaches its server over HTTP (here: another process), on a workspace that
+    requires API keys: the job's mlflow client sends the worker's key to the server's MLflow API."""
+    import mlyard
+    from mlyard.services.workspaces import keys
+    from mlyard.services.workspaces.workspace import create_workspace
+    from tests.processes import start_server, start_worker
+
+    workspace, _ = create_workspace(tmp_path / "ws")
+    operator = keys.create_key(workspace, "worker-bot", "operator").token
+    contributor = keys.create_key(workspace, "alice", "contributor").token
+    write(tmp_path / "project" / "src" / "log.py", LOG_WITH_MLFLOW)
+    job_file = write(tmp_path / "project" / "job.yml", COMMAND_JOB)
+    server = start_server(tmp_path / "ws", tmp_path / "server.log", "--no-worker")
+    try:
+        client = mlyard.MLClient(url=server.url, key=contributor)
+        job_id = client.jobs.create(job_file).id
+        worker = start_worker(server.url, operator, tmp_path / "worker.log")
+        try:
+            job = client.jobs.wait(job_id, timeout=180)
+        finally:
+            worker.stop()
+        assert job.params == {"alpha": "0.5"} and job.metrics["loss"] == pytest.approx(1.0 / 3)
+        assert job.metrics["mlyard_metric"] == 7.0
+        client.close()
+    finally:
+        server.stop()
