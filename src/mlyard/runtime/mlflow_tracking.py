@@ -9,9 +9,10 @@ keep working alongside, both writing to the same job (the job id is the MLflow r
 Where the URI points is the job host's to say (`JobHost.mlflow_target`):
   - a worker of a team server: that server's MLflow API, with the worker's key as the token;
   - a workspace served by a running team server on this machine (its `server.json`): that server;
-  - otherwise an embedded workspace with no server: a loopback MLflow API that this process
-    starts on first need and keeps for its life (`python -m mlyard.server.mlflow.loopback`), so a
-    pipeline, sweep or parallel job pays its start-up (about a second) once, not per child.
+  - otherwise an embedded workspace with no server: a loopback MLflow API for this process
+    (`python -m mlyard.server.mlflow.loopback`); its port is bound at once and its server started
+    when a job first connects, so a job that never calls mlflow pays nothing and a pipeline,
+    sweep or parallel job pays the server's start-up (a second or two) once, not per child.
 
 Why a loopback server rather than an MLflow tracking-store plugin (`mlyard:` URIs): the MLflow
 client's artifact, logged-model and registry calls (`log_model`, `registered_model_name=`) all
@@ -26,8 +27,10 @@ A job that sets `MLFLOW_TRACKING_URI` itself (its `environment_variables`) keeps
 from __future__ import annotations
 
 import contextlib
-import json
 import os
+import secrets
+import select
+import socket
 import subprocess
 import sys
 import threading
@@ -35,7 +38,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from mlyard.errors import MlyardError
+from mlyard.runtime.runner_process import scratch_root
+from mlyard.services.workspaces.server_file import find_server, local_token
 from mlyard.services.workspaces.workspace import CONFIG_FILE, Workspace
 from mlyard.services.workspaces.workspace_location import ENV_ARTIFACTS, ENV_DB, ENV_WORKSPACE
 
@@ -48,6 +52,8 @@ INHERITED_VARIABLES = (
     "MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME",
 )  # fmt: skip
 LOOPBACK_MODULE = "mlyard.server.mlflow.loopback"  # a process of its own: started, never imported
+ENV_LISTENER_FD = "MLYARD_LOOPBACK_FD"  # the listening socket it serves (server/mlflow/loopback.py)
+SERVED_AS = "default"  # the workspace's name on the loopback server
 
 
 @dataclass(frozen=True)
@@ -85,58 +91,80 @@ def has_mlflow(python: Path) -> bool:
 def workspace_target(workspace: Workspace) -> MlflowTarget:
     """The MLflow API of a workspace this process opened: its team server's when one runs on this
     machine, else this process's loopback server for it (started now if it is not running)."""
-    from mlyard.services.workspaces.server_file import find_server
-
     record = find_server(workspace.path)
     if record is not None:
         return MlflowTarget(f"{record.url}/mlflow/{record.workspace}", record.local_token)
     return _loopback(workspace)
 
 
+def loopback_log() -> Path:
+    """What this process's loopback MLflow server printed (beside the runners' own logs)."""
+    return scratch_root() / "runners" / f"mlflow-loopback-{os.getpid()}.log"
+
+
 class _Loopback:
-    """One loopback MLflow server process, alive as long as this process holds its stdin."""
+    """A loopback port for one workspace's MLflow API, served from the first connection on.
+
+    The port is bound at once (so jobs get their URI and token without waiting), and a thread
+    starts the server process — a second or more of imports — only when a connection is pending;
+    that connection waits in the backlog meanwhile. The server holds the listening socket and
+    this process holds its stdin: it ends when this process ends.
+    """
 
     def __init__(self, workspace: Workspace) -> None:
+        self.workspace = workspace
+        self.secret = secrets.token_bytes(32)
+        self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(128)
+        port = self.listener.getsockname()[1]
+        self.target = MlflowTarget(
+            f"http://127.0.0.1:{port}/mlflow/{SERVED_AS}", local_token(self.secret, SERVED_AS)
+        )
+        self.process: subprocess.Popen[bytes] | None = None
+        self.failed = False
+        threading.Thread(target=self._start_on_first_connection, name="mlflow-loopback", daemon=True).start()
+
+    def _start_on_first_connection(self) -> None:
+        try:
+            select.select([self.listener], [], [])
+            self.process = self._start()
+        except OSError:  # the listener was closed (stop) or the server could not start
+            self.failed = True
+        finally:
+            self.listener.close()  # the server has its own copy; a failed start refuses connections
+
+    def _start(self) -> subprocess.Popen[bytes]:
+        workspace = self.workspace
         env = {key: value for key, value in os.environ.items() if key not in (ENV_DB, ENV_ARTIFACTS)}
         env[ENV_WORKSPACE] = str(workspace.path)
         if not (workspace.path / CONFIG_FILE).is_file():  # a workspace given by its URLs alone
             env[ENV_DB], env[ENV_ARTIFACTS] = workspace.db_url, workspace.artifacts.root_url
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", LOOPBACK_MODULE],
-            env=env,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            start_new_session=True,  # a cancel signals the job's process group, never this server
-        )
-        self.target = self._read_announcement()
-        # Its later output is not read: nothing more is printed but uvicorn's errors, which go to
-        # stderr; drain it so a full pipe never blocks the server.
-        threading.Thread(target=self._drain, name="mlflow-loopback-stderr", daemon=True).start()
-
-    def _read_announcement(self) -> MlflowTarget:
-        assert self.process.stdout is not None
-        line = self.process.stdout.readline()  # the server prints it once it listens
-        try:
-            announced = json.loads(line)
-            return MlflowTarget(str(announced["url"]), str(announced["token"]))
-        except (ValueError, KeyError, TypeError):
-            self.stop()
-            stderr = self.process.stderr.read().decode(errors="replace") if self.process.stderr else ""
-            raise MlyardError(
-                "could not start the loopback MLflow server that lets mlflow inside the job log to it: "
-                + (stderr.strip().splitlines() or ["it exited without a message"])[-1]
-            ) from None
-
-    def _drain(self) -> None:
-        if self.process.stderr is not None:
-            for _ in self.process.stderr:
-                pass
+        env[ENV_LISTENER_FD] = str(self.listener.fileno())
+        log = loopback_log()  # why it stopped, if it does: the job's mlflow only sees a closed port
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with log.open("ab") as output:
+            process = subprocess.Popen(
+                [sys.executable, "-m", LOOPBACK_MODULE],
+                env=env,
+                stdin=subprocess.PIPE,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                pass_fds=(self.listener.fileno(),),
+                start_new_session=True,  # a cancel signals the job's process group, never this server
+            )
+        assert process.stdin is not None
+        process.stdin.write(self.secret.hex().encode() + b"\n")
+        process.stdin.flush()
+        return process
 
     def alive(self) -> bool:
-        return self.process.poll() is None
+        return not self.failed and (self.process is None or self.process.poll() is None)
 
     def stop(self) -> None:
+        if self.process is None:
+            self.listener.close()
+            return
         if self.process.stdin is not None:
             with contextlib.suppress(OSError):
                 self.process.stdin.close()
