@@ -90,9 +90,9 @@ def test_environment_errors_exit_non_zero_and_name_the_thing(cli, tmp_path):
     write(tmp_path, "bad.yml", "name: e\nconda_fil: conda.yml\n")
     done = cli("environment", "create", "-f", "bad.yml", "--strict", expect=2)
     assert "bad.yml: conda_fil: unknown field" in done.stderr
-    write(tmp_path, "image.yml", "name: e\nimage: python:3.11-slim\n")
-    done = cli("environment", "create", "-f", "image.yml", expect=2)
-    assert "needs its Python dependencies: add conda_file or pip_requirements" in done.stderr
+    write(tmp_path, "image.yml", "name: e\nimage: python:3.11-slim\nbuild: {path: ./missing}\n")
+    done = cli("environment", "create", "-f", "image.yml", expect=3)
+    assert "image.yml: build.path: folder" in done.stderr and "missing does not exist" in done.stderr
     done = cli("environment", "build", "azureml:AzureML-sklern-1.5-ubuntu20.04-py38-cpu@latest", expect=3)
     assert "has no local equivalent" in done.stderr and "sklearn-1.5" in done.stderr
     done = cli("environment", "show", "nope:1", expect=3)

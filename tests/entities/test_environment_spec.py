@@ -151,12 +151,15 @@ def test_requirements_are_normalized():
         normalize_requirement("not a requirement !!")
 
 
-def test_an_image_alone_cannot_be_built_locally(tmp_path):
+def test_an_image_alone_resolves_to_the_local_python_and_says_so(tmp_path):
     env = write(tmp_path, "env.yml", "name: img\nimage: mcr.microsoft.com/azureml/minimal:latest\n")
-    with pytest.raises(
-        InvalidSpec, match=r"env\.yml: image .* recorded for packaging.*conda_file or pip_requirements"
-    ):
-        resolve_file(env)
+    resolved = resolve_file(env)
+    assert resolved.requirements == () and resolved.python_version == CURRENT
+    assert resolved.image == "mcr.microsoft.com/azureml/minimal:latest" and resolved.container_only
+    assert resolved.warning == (
+        "image mcr.microsoft.com/azureml/minimal:latest declares no Python dependencies: without a "
+        f"container runtime it runs on a plain environment of this machine's Python {CURRENT}"
+    )
     empty = write(tmp_path, "empty.yml", "name: nothing\n")
     with pytest.raises(InvalidSpec, match=r"empty\.yml: an environment needs conda_file or pip_requirements"):
         resolve_file(empty)

@@ -25,9 +25,20 @@ def create(
     name: Annotated[
         str | None, typer.Option("--name", "-n", help="the name jobs use: compute: azureml:NAME")
     ] = None,
-    type: Annotated[str | None, typer.Option("--type", "-t", help="local (default) or ray")] = None,
+    type: Annotated[
+        str | None,
+        typer.Option(
+            "--type",
+            "-t",
+            help="local (default), ray, or docker (jobs in their image, with docker or podman)",
+        ),
+    ] = None,
     address: Annotated[
-        str | None, typer.Option("--address", help="Ray cluster address, e.g. ray://head:10001 or auto")
+        str | None,
+        typer.Option(
+            "--address",
+            help="Ray cluster address, e.g. ray://head:10001 or auto; for docker: docker or podman",
+        ),
     ] = None,
     description: Annotated[str | None, typer.Option("--description", "-d")] = None,
     set_: Annotated[

@@ -2,7 +2,7 @@
 
     name: cpu-cluster
     type: amlcompute          # Azure's cloud types become local processes here (with a warning);
-    size: STANDARD_DS3_v2     # mlyard's own: local, ray (+ address)
+    size: STANDARD_DS3_v2     # mlyard's own: local, ray (+ address), docker (+ docker | podman)
     min_instances: 0
     max_instances: 4
 
@@ -41,7 +41,7 @@ class ComputeSpec(BaseModel):
 
     name: str
     type: str = "local"
-    address: str | None = None  # ray: `auto` or `ray://host:10001`
+    address: str | None = None  # ray: `auto` or `ray://host:10001`; docker: `docker` or `podman`
     description: str | None = None
 
 

@@ -12,7 +12,11 @@ YAML, or an inline list) and `python_version`. Fields only the cloud uses (`data
 
 Locally an environment is a virtual environment, so a spec resolves to a `ResolvedEnvironment`:
 an interpreter version and normalised pip requirements, hashed into the `spec_hash` every build
-is keyed by. An `image` is recorded for packaging; on its own it cannot be built here.
+is keyed by. An `image` is recorded for packaging. An environment that is only an `image` (or a
+Docker `build:` context) runs in that container on a compute with a container runtime
+(`mlyard compute create --type docker`); elsewhere it runs on a plain environment of this
+machine's Python — plus the build context's `requirements.txt` and Dockerfile `pip install`
+packages — and `assumed` says so in one line.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator
 
+from mlyard.entities.build_context import context_requirements
 from mlyard.entities.local_files import confine
 from mlyard.entities.requirements import (
     Requirements,
@@ -41,7 +46,7 @@ CLOUD_ONLY_FIELDS = ("datastore", "intellectual_property", "stage", "auto_rebuil
 
 
 class BuildContext(BaseModel):
-    """A Docker build context (recorded for packaging; not built locally)."""
+    """A Docker build context: built by a container compute; elsewhere its pip packages are used."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -123,6 +128,12 @@ class ResolvedEnvironment(BaseModel):
     image: str | None = None
     curated: str | None = None
     ignored: tuple[str, ...] = ()
+    # An image-only or build-context environment: the container to run in where a container
+    # runtime is configured (`build_context` is an absolute folder, `dockerfile` inside it), and
+    # what was assumed to run it without one.
+    build_context: str | None = None
+    dockerfile: str | None = None
+    assumed: str | None = None
 
     @field_validator("requirements")
     @classmethod
@@ -140,11 +151,17 @@ class ResolvedEnvironment(BaseModel):
         return hashlib.sha256(canonical.encode()).hexdigest()
 
     @property
+    def container_only(self) -> bool:
+        """Declared only as a container (an image or a build context), no Python dependencies."""
+        return self.assumed is not None
+
+    @property
     def warning(self) -> str | None:
-        """One line for the user about what is not honoured locally, or None."""
-        if not self.ignored:
-            return None
-        return "not honoured locally: " + "; ".join(self.ignored)
+        """One line for the user about what is assumed or not honoured locally, or None."""
+        parts = [self.assumed] if self.assumed else []
+        if self.ignored:
+            parts.append("not honoured locally: " + "; ".join(self.ignored))
+        return "; ".join(parts) or None
 
     def describe(self) -> str:
         packages = ", ".join(self.requirements) or "no packages"
@@ -167,6 +184,10 @@ def resolve_spec(spec: EnvironmentSpec, base_dir: Path, source: str = "environme
 
     Without a Python version anywhere in the spec, the running interpreter's is used.
     """
+    if spec.conda_file is None and spec.pip_requirements is None and spec.python_version is None:
+        if spec.image or spec.build:
+            return _container_only(spec, base_dir, source)
+        raise InvalidSpec(f"{source}: an environment needs conda_file or pip_requirements (or an image)")
     found = Requirements()
     conda_python = None
     if spec.conda_file is not None:
@@ -175,8 +196,6 @@ def resolve_spec(spec: EnvironmentSpec, base_dir: Path, source: str = "environme
         found.extend(conda)
     if spec.pip_requirements is not None:
         found.extend(_read_pip_requirements(spec.pip_requirements, base_dir, source))
-    if spec.conda_file is None and spec.pip_requirements is None and spec.python_version is None:
-        raise InvalidSpec(_nothing_to_build(spec, source))
     if spec.python_version and conda_python and spec.python_version != conda_python:
         raise InvalidSpec(
             f"{source}: python_version: {spec.python_version} disagrees with the conda file's "
@@ -189,7 +208,41 @@ def resolve_spec(spec: EnvironmentSpec, base_dir: Path, source: str = "environme
         requirements=tuple(found.requirements),
         image=spec.image,
         ignored=tuple(dict.fromkeys(found.ignored)),
+        build_context=_context_folder(spec, base_dir),
+        dockerfile=spec.build.dockerfile_path if spec.build else None,
     )
+
+
+def _container_only(spec: EnvironmentSpec, base_dir: Path, source: str) -> ResolvedEnvironment:
+    """An image or build context with no declared Python dependencies: what runs it without a
+    container — this machine's Python, plus the packages a build context installs with pip."""
+    python = current_python_version()
+    context = _context_folder(spec, base_dir)
+    found = Requirements()
+    if spec.build is not None and context is not None:
+        found = context_requirements(Path(context), spec.build.dockerfile_path, source)
+    what = f"image {spec.image}" if spec.image else f"build context {spec.build.path if spec.build else ''}"
+    packages = f" with {', '.join(found.requirements)}" if found.requirements else ""
+    assumed = (
+        f"{what} declares no Python dependencies: without a container runtime it runs on a plain "
+        f"environment of this machine's Python {python}{packages}"
+    )
+    return ResolvedEnvironment(
+        python_version=python,
+        requirements=tuple(found.requirements),
+        image=spec.image,
+        ignored=tuple(dict.fromkeys(found.ignored)),
+        build_context=context,
+        dockerfile=spec.build.dockerfile_path if spec.build else None,
+        assumed=assumed,
+    )
+
+
+def _context_folder(spec: EnvironmentSpec, base_dir: Path) -> str | None:
+    """The build context as an absolute folder; None without one, or for a URL (a git context)."""
+    if spec.build is None or "://" in spec.build.path:
+        return None
+    return str(_file(spec.build.path, base_dir).resolve())
 
 
 def inline_files(spec: EnvironmentSpec, base_dir: Path) -> EnvironmentSpec:
@@ -224,13 +277,3 @@ def _read_pip_requirements(given: str | list[str], base_dir: Path, source: str) 
 def _file(given: str, base_dir: Path) -> Path:
     path = Path(given).expanduser()
     return confine(path if path.is_absolute() else base_dir / path, "environment")
-
-
-def _nothing_to_build(spec: EnvironmentSpec, source: str) -> str:
-    if spec.image or spec.build:
-        what = f"image {spec.image}" if spec.image else "the docker build context"
-        return (
-            f"{source}: {what} is recorded for packaging, but locally mlyard builds a virtual "
-            "environment and needs its Python dependencies: add conda_file or pip_requirements"
-        )
-    return f"{source}: an environment needs conda_file or pip_requirements (and optionally an image)"

@@ -4,9 +4,11 @@
           → live log → outputs uploaded (and registered) → Completed | Failed | Canceled
 
 The process gets `MLYARD_JOB_ID` and `MLYARD_WORKSPACE`, so `mlyard.log_metric` inside it writes
-to this job. It runs in its own process group: a cancel (seen through the database, so it may
-come from any process or machine) or a timeout sends SIGTERM to the whole group and SIGKILL
-after a grace period.
+to this job, and — when its interpreter has mlflow — `MLFLOW_TRACKING_URI` and `MLFLOW_RUN_ID`,
+so `mlflow.log_metric` does too (runtime/mlflow_tracking.py). It runs in its own process group:
+a cancel (seen through the database, so it may come from any process or machine) or a timeout
+sends SIGTERM to the whole group and SIGKILL after a grace period. On a `docker` compute, a job
+whose environment is an image runs in that container (runtime/containers.py).
 """
 
 from __future__ import annotations
@@ -23,10 +25,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mlyard.entities.command_line import render_command
+from mlyard.entities.compute import Compute
+from mlyard.entities.environment_spec import ResolvedEnvironment
 from mlyard.entities.job import ENV_JOB_ID, CodeSnapshot, DataInput, JobStatus, RunSummary
 from mlyard.entities.job_spec import JobOutput, ResolvedCommandJob, ResolvedInput
+from mlyard.runtime.containers import find_runtime
 from mlyard.runtime.job_host import JobHost, as_host
 from mlyard.runtime.job_log import JobLog, LogCallback, RunResult
+from mlyard.runtime.mlflow_tracking import ENV_TRACKING_URI, INHERITED_VARIABLES, has_mlflow, mlflow_variables
 from mlyard.runtime.run_to_end import run_to_end
 from mlyard.runtime.runner_process import scratch_root
 from mlyard.services.tracking.source_code import copy_source_tree
@@ -46,17 +52,19 @@ def run_command_job(
     job: ResolvedCommandJob,
     on_log: LogCallback | None = None,
     claim: bool = True,
+    container: Compute | None = None,
 ) -> RunResult:
     """Execute a queued command job to its end and record the outcome; never raises for the job's faults.
 
-    `place` is the workspace the job is recorded in, or a `JobHost` (a team server's worker).
+    `place` is the workspace the job is recorded in, or a `JobHost` (a team server's worker);
+    `container` a compute of type docker, on which a job whose environment is an image runs in it.
     """
     host = as_host(place)
     return run_to_end(
         host,
         job_id,
         "mlyard",
-        lambda log, workdir: _CommandEngine(host, job_id, job, log, workdir),
+        lambda log, workdir: _CommandEngine(host, job_id, job, log, workdir, container),
         on_log,
         claim,
     )
@@ -69,9 +77,10 @@ class _CommandEngine:
     job: ResolvedCommandJob
     log: JobLog
     workdir: Path
+    container: Compute | None
 
     def run(self) -> RunResult:
-        return _execute(self.host, self.job_id, self.job, self.log, self.workdir)
+        return _execute(self.host, self.job_id, self.job, self.log, self.workdir, self.container)
 
     def close(self) -> None:
         pass  # the process is stopped by `_run_process` however it ends
@@ -80,9 +89,12 @@ class _CommandEngine:
         return None
 
 
-def _execute(host: JobHost, job_id: str, job: ResolvedCommandJob, log: JobLog, workdir: Path) -> RunResult:
+def _execute(
+    host: JobHost, job_id: str, job: ResolvedCommandJob, log: JobLog, workdir: Path, container: Compute | None
+) -> RunResult:
     workdir.mkdir(parents=True, exist_ok=True)
-    python = job_python(host.build_log_workspace(), job, log)
+    image = _container_environment(job, container)
+    python = Path(sys.executable) if image else job_python(host.build_log_workspace(), job, log)
     code_dir = _working_copy(host, job, workdir)
     if job.code is not None:
         host.set_code(job_id, _code_record(job).model_dump(mode="json"))
@@ -95,7 +107,17 @@ def _execute(host: JobHost, job_id: str, job: ResolvedCommandJob, log: JobLog, w
         {key: str(value) for key, value in job.search_space.items()},
     )  # fmt: skip
     log.write(f"[mlyard] running in {code_dir}: {command}\n")
-    result = _run_process(host, job_id, command, code_dir, _process_env(host, job_id, job, python), job, log)
+    env = _process_env(host, job_id, job, python, in_container=image is not None)
+    argv = None
+    if image is not None and container is not None:
+        runtime = find_runtime(container.address, container.name)
+        tag = runtime.image_for(image, log.write)
+        mounts = [workdir, *(Path(value).parent for value in _input_paths(job, input_values))]
+        argv = runtime.run_command(
+            tag, command, code_dir, mounts, env, job.environment_variables, f"mlyard-{job_id}"
+        )
+        log.write(f"[mlyard] in a container of image {tag} ({runtime.name})\n")
+    result = _run_process(host, job_id, command, code_dir, env, job, log, argv)
     if result.status == JobStatus.COMPLETED:
         for name, output in job.outputs.items():
             info = host.store_output(job_id, name, output, output_paths[name])
@@ -105,14 +127,34 @@ def _execute(host: JobHost, job_id: str, job: ResolvedCommandJob, log: JobLog, w
 
 
 def job_python(workspace: Workspace | None, job: ResolvedCommandJob, log: JobLog) -> Path:
-    """The interpreter a job runs with: its environment's (built on first use), or mlyard's own."""
+    """The interpreter a job runs with: its environment's (built on first use), or mlyard's own.
+
+    An environment that is only an image runs on a plain environment of this machine's Python:
+    the log says so first, in the one line the environment carries (`assumed`)."""
     if job.environment is None:
         return Path(sys.executable)
-    from mlyard.entities.environment_spec import ResolvedEnvironment
     from mlyard.runtime.environments import prepare_environment
 
     environment = ResolvedEnvironment.model_validate(job.environment)
+    if environment.assumed:
+        log.write(f"[mlyard] warning: {environment.assumed}\n")
     return prepare_environment(workspace, environment, log=log.write).python
+
+
+def _container_environment(job: ResolvedCommandJob, container: Compute | None) -> ResolvedEnvironment | None:
+    """The environment to run in its container: on a docker compute, one that names an image."""
+    if container is None or job.environment is None:
+        return None
+    environment = ResolvedEnvironment.model_validate(job.environment)
+    return environment if (environment.image or environment.build_context) else None
+
+
+def _input_paths(job: ResolvedCommandJob, values: dict[str, str | None]) -> list[str]:
+    """The local paths of asset inputs (literal inputs are no paths to mount)."""
+    return [
+        value for name, value in values.items()
+        if value is not None and (given := job.inputs.get(name)) is not None and given.source != "literal"
+    ]  # fmt: skip
 
 
 def _run_process(
@@ -123,9 +165,10 @@ def _run_process(
     env: dict[str, str],
     job: ResolvedCommandJob,
     log: JobLog,
+    container_argv: list[str] | None = None,
 ) -> RunResult:
     shell = "/bin/bash" if Path("/bin/bash").exists() else "/bin/sh"
-    argv = [shell, "-c", command]
+    argv = container_argv or [shell, "-c", command]
     if host.guards_processes:  # a worker's job must not outlive the worker
         argv = [sys.executable, "-m", "mlyard.runtime.process_guard", str(os.getpid()), *argv]
     process = subprocess.Popen(
@@ -191,11 +234,18 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         process.wait()
 
 
-def _process_env(host: JobHost, job_id: str, job: ResolvedCommandJob, python: Path) -> dict[str, str]:
+def _process_env(
+    host: JobHost, job_id: str, job: ResolvedCommandJob, python: Path, in_container: bool = False
+) -> dict[str, str]:
     # Where the job logs is the host's to say, never inherited from whoever started the runner.
-    env = {key: value for key, value in os.environ.items() if key not in PLACE_VARIABLES}
+    inherited = (*PLACE_VARIABLES, *INHERITED_VARIABLES)
+    env = {key: value for key, value in os.environ.items() if key not in inherited}
     env.update(job.environment_variables)
     env.update(host.process_environment(job_id))
+    # An image's own Python cannot be asked cheaply: in a container the variables are always set.
+    if ENV_TRACKING_URI not in job.environment_variables and (in_container or has_mlflow(python)):
+        # As Azure ML does: mlflow.log_* and autolog inside the job write to it.
+        env.update(mlflow_variables(host.mlflow_target(), job_id))
     env[ENV_JOB_ID] = job_id
     env["AZUREML_RUN_ID"] = job_id  # scripts written for Azure ML read it
     env["PYTHONUNBUFFERED"] = "1"  # so the log streams as the job prints

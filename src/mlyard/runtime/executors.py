@@ -1,4 +1,5 @@
-"""Executors: where a command job's process runs — on this machine, or as a task on a Ray cluster.
+"""Executors: where a command job's process runs — on this machine (in a container on a compute of
+type docker), or as a task on a Ray cluster.
 
 Both run the same command runner, so a step, trial or partition behaves the same on either;
 only the machine that runs the subprocess differs. On Ray the task reopens the workspace by its
@@ -28,11 +29,15 @@ class Executor(Protocol):
     def run(self, workspace: Workspace, job_id: str, job: ResolvedCommandJob) -> RunResult: ...
 
 
+@dataclass
 class LocalExecutor:
-    """The job's process runs on this machine, managed by a thread of this runner."""
+    """The job's process runs on this machine, managed by a thread of this runner — in its
+    environment's container when `container` is a compute of type docker (runtime/containers.py)."""
+
+    container: Compute | None = None
 
     def run(self, workspace: Workspace, job_id: str, job: ResolvedCommandJob) -> RunResult:
-        return run_command_job(workspace, job_id, job)
+        return run_command_job(workspace, job_id, job, container=self.container)
 
 
 @dataclass
@@ -161,4 +166,4 @@ def executor_for(workspace: Workspace, compute: str | None) -> Executor:
     target: Compute = check_compute(workspace, compute, "compute")
     if target.type == "ray":
         return RayExecutor(target.address)
-    return LocalExecutor()
+    return LocalExecutor(target if target.type == "docker" else None)

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from mlyard.entities.job import DataInput, JobOutputInfo, JobStatus, RunSummary
 from mlyard.entities.job_spec import JobOutput, ResolvedInput
+from mlyard.runtime.mlflow_tracking import MlflowTarget, workspace_target
 from mlyard.services.execution import job_runs
 from mlyard.services.tracking.jobs import end_job, record_input
 from mlyard.services.workspaces.workspace import ENV_WORKSPACE, Workspace
@@ -61,6 +62,10 @@ class JobHost(Protocol):
 
     def build_log_workspace(self) -> Workspace | None:
         """Where environment build logs are stored (None: they stay beside the venv)."""
+
+    def mlflow_target(self) -> MlflowTarget:
+        """The MLflow API through which `mlflow.log_*` inside the job write to it (see
+        runtime/mlflow_tracking.py); asked only for a job whose interpreter has mlflow."""
 
 
 class LocalJobHost:
@@ -118,6 +123,9 @@ class LocalJobHost:
 
     def build_log_workspace(self) -> Workspace | None:
         return self.workspace
+
+    def mlflow_target(self) -> MlflowTarget:
+        return workspace_target(self.workspace)
 
 
 def as_host(place: Workspace | JobHost) -> JobHost:

@@ -34,7 +34,7 @@ def run_job(workspace: Workspace, job_id: str, on_log: LogCallback | None = None
         job = ResolvedCommandJob.model_validate(spec)
         executor = executor_for(workspace, job.compute)
         if isinstance(executor, LocalExecutor):
-            return run_command_job(workspace, job_id, job, on_log)
+            return run_command_job(workspace, job_id, job, on_log, container=executor.container)
         return executor.run(workspace, job_id, job)
     if job_type == "pipeline":
         from mlyard.runtime.pipeline_runner import run_pipeline_job

@@ -32,6 +32,7 @@ from mlyard.entities.access import ANONYMOUS, Actor, ApiKey, Role
 from mlyard.errors import PermissionDenied, Unauthenticated
 from mlyard.server.workspaces import ServedWorkspaces, served_workspace
 from mlyard.services.workspaces import audit, keys
+from mlyard.services.workspaces.server_file import local_token
 from mlyard.services.workspaces.workspace import Workspace
 
 CACHE_SECONDS = 5.0  # a revoked key stops working within this long
@@ -157,12 +158,6 @@ async def authenticate_key(
     return Actor(
         name=key.owner, role=key.role, address=address, via=via, key_id=key.id, request_id=request_id
     )
-
-
-def local_token(secret: bytes, ws: str) -> str:
-    """The token `server.json` in workspace `ws`'s folder holds: one per workspace, so reading one
-    workspace's folder gives no access to the other workspaces of the same server."""
-    return "local_" + hmac.new(secret, ws.encode(), "sha256").hexdigest()
 
 
 def _local_actor(

@@ -29,11 +29,15 @@ from mlyard.entities.job import JobStatus
 from mlyard.errors import Conflict, MlyardError
 from mlyard.runtime.child_jobs import wait_for_queued
 from mlyard.runtime.worker import LocalJobSource, Worker, new_worker_id
-from mlyard.server.auth import local_token
 from mlyard.server.uploads import Uploads
 from mlyard.server.workspaces import ServedWorkspaces
 from mlyard.services.execution import job_runs, queue
-from mlyard.services.workspaces.server_file import ServerRecord, remove_server_file, write_server_file
+from mlyard.services.workspaces.server_file import (
+    ServerRecord,
+    local_token,
+    remove_server_file,
+    write_server_file,
+)
 from mlyard.services.workspaces.workspace import Workspace
 from mlyard.serving.gateway import Gateway
 from mlyard.serving.supervisor import Supervisor

@@ -17,6 +17,7 @@ from mlyard.client.remote.session import RemoteSession
 from mlyard.entities.job import DataInput, JobOutputInfo, JobStatus, RunSummary
 from mlyard.entities.job_spec import JobOutput, ResolvedInput
 from mlyard.errors import LeaseLost, NotFound
+from mlyard.runtime.mlflow_tracking import MlflowTarget
 from mlyard.services.execution.queue import ClaimedJob
 from mlyard.services.workspaces.workspace import Workspace
 
@@ -158,6 +159,10 @@ class RemoteJobHost:
 
     def build_log_workspace(self) -> Workspace | None:
         return None
+
+    def mlflow_target(self) -> MlflowTarget:
+        """The team server's MLflow API, reached with the worker's key."""
+        return MlflowTarget(f"{self.session.base_url}/mlflow/{self.session.workspace}", self.session.key)
 
     def describe(self) -> dict[str, Any]:
         arguments = {

@@ -35,6 +35,7 @@ from mlyard.server.mlflow.schemas import (
     DeleteTag,
     KeyValue,
     LogBatch,
+    LogInputs,
     LogMetric,
     LogOutputs,
     LogParam,
@@ -50,6 +51,7 @@ from mlyard.server.mlflow.search import (
     run_filter,
     run_order,
 )
+from mlyard.services.execution import job_runs
 from mlyard.services.model_registry import logged_models
 from mlyard.services.tracking import jobs
 from mlyard.services.workspaces.ids import new_run_name
@@ -136,6 +138,11 @@ def _move(workspace: Workspace, job: Job, status: str, end_time: int | None) -> 
         if job.status not in MLFLOW_TO_STATUSES[status]:
             raise Conflict(f"run {job.id} is {now}; a run cannot go back to {status}")
         return
+    if not job.status.is_terminal and job_runs.is_submitted(workspace, job.id):
+        # `mlflow.end_run()` inside a job (a `with mlflow.start_run():` block, the client's exit
+        # hook) does not end the job, as on Azure ML: its runner records the outcome when the
+        # process exits, with its outputs stored first.
+        return
     if job.status.is_terminal:
         if job.status != END_STATUS[status]:
             raise Conflict(f"run {job.id} already ended as {now}; an ended run's status is final")
@@ -191,6 +198,14 @@ def log_outputs(workspace: Contributor, body: LogOutputs) -> Response:
     jobs.ensure_job_exists(workspace, body.run)
     for output in body.models:
         logged_models.get_logged_model(workspace, output.model_id)
+    return empty()
+
+
+@router.post("/runs/log-inputs")
+def log_inputs(workspace: Contributor, body: LogInputs) -> Response:
+    """Accepted so `autolog` (which logs its training set) works; MLflow's dataset records are not
+    kept — a job's data lineage is its data-asset inputs."""
+    jobs.ensure_job_exists(workspace, body.run)
     return empty()
 
 

@@ -171,6 +171,13 @@ class LogOutputs(RunRequest):
     models: list[ModelOutput] = Field(default_factory=list)
 
 
+class LogInputs(RunRequest):
+    """The datasets (and models) a run read; MLflow's dataset entities are taken as they come."""
+
+    datasets: list[dict[str, Any]] = Field(default_factory=list)
+    models: list[ModelOutput] = Field(default_factory=list)
+
+
 # --- logged models -----------------------------------------------------------------------------
 
 

@@ -38,8 +38,8 @@ def create_compute(
     validate_name(name, "compute name")
     if name in BUILT_IN:
         raise AlreadyExists(f"compute {name!r} is built in; pick another name")
-    if type not in ("local", "ray"):
-        raise InvalidArgument(f"compute type must be local or ray, not {type!r}")
+    if type not in ("local", "ray", "docker"):
+        raise InvalidArgument(f"compute type must be local, ray or docker, not {type!r}")
     if type == "local" and address:
         raise InvalidArgument("a local compute takes no --address")
     compute = Compute.model_validate(

@@ -56,6 +56,13 @@ def get_spec(workspace: Workspace, job_id: str) -> dict[str, Any]:
     return spec
 
 
+def is_submitted(workspace: Workspace, job_id: str) -> bool:
+    """Whether the job was submitted to run (it has a spec), so its runner records its outcome —
+    as opposed to a run a client started and ends itself (`mlyard.start_run`, `mlflow.start_run`)."""
+    with workspace.database.read() as session:
+        return rows.job_spec(session, job_id) is not None
+
+
 def claim(workspace: Workspace, job_id: str, pid: int | None = None) -> None:
     """Take a Queued job to run it here; Conflict when it is not queued (taken, ended, canceled)."""
     pid = os.getpid() if pid is None else pid

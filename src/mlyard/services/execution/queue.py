@@ -48,13 +48,15 @@ class ClaimedJob:
 
 
 def compute_kind(spec: dict[str, Any] | None, named: dict[str, str]) -> str:
-    """`local` or `ray`: where a job's `compute:` says it runs."""
+    """`local` or `ray`: where a job's `compute:` says it runs (a docker compute's jobs are local
+    processes: a worker runs them as on a local compute)."""
     compute = (spec or {}).get("compute")
     if compute in (None, "", "local"):
         return "local"
     if compute == "ray":
         return "ray"
-    return named.get(str(compute), "local")
+    kind = named.get(str(compute), "local")
+    return "local" if kind == "docker" else kind
 
 
 def claim_next(

@@ -9,6 +9,7 @@ the file is as private as the workspace (mode 0600).
 
 from __future__ import annotations
 
+import hmac
 import json
 import os
 import socket
@@ -34,6 +35,13 @@ class ServerRecord:
 
     def openapi_uri(self, endpoint: str) -> str:
         return f"{self.url}{self.endpoint_prefix}/{endpoint}/swagger.json"
+
+
+def local_token(secret: bytes, ws: str) -> str:
+    """The token `server.json` in workspace `ws`'s folder holds: one per workspace, so reading one
+    workspace's folder gives no access to the other workspaces of the same server. A server with
+    `secret` accepts it as the workspace's owner (server/auth.py)."""
+    return "local_" + hmac.new(secret, ws.encode(), "sha256").hexdigest()
 
 
 def write_server_file(folder: Path, record: ServerRecord) -> None:
