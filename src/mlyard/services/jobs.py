@@ -19,6 +19,7 @@ from mlyard.entities.names import validate_key, validate_name
 from mlyard.entities.search import Clause, OrderTerm, parse_filter, parse_order_by
 from mlyard.errors import Conflict, InvalidArgument, NotFound
 from mlyard.services import audit
+from mlyard.services.events.job_events import emit_job_status
 from mlyard.services.ids import new_job_id
 from mlyard.services.workspace import Workspace
 from mlyard.store import jobs as job_rows
@@ -82,6 +83,7 @@ def start_job(
         job_rows.upsert_tags(session, job_id, clean_tags)
         what = "run started" if spec is None else f"{job_type} job queued"
         audit.record(session, "job.create", "job", job_id, f"{what} in experiment {experiment}")
+        emit_job_status(session, job_id, status)
 
     workspace.database.write(work)
     return Job(
@@ -115,6 +117,7 @@ def end_job(
         if before in job_rows.TERMINAL_STATUSES:
             raise Conflict(f"job {job_id} already ended as {before}")
         _write_run_data(session, job_id, params or {}, metrics, tags or {})
+        emit_job_status(session, job_id, status)
 
     workspace.database.write(work)
 

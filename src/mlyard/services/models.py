@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from mlyard.artifacts import hash_path
+from mlyard.entities import event as events
 from mlyard.entities.model import (
     MODEL_METADATA_FILE,
     MODEL_TYPE_TO_FLAVOR,
@@ -37,6 +38,8 @@ from mlyard.flavors.metadata import read_metadata, write_metadata
 from mlyard.flavors.signature import infer_signature
 from mlyard.services import audit
 from mlyard.services import jobs as job_service
+from mlyard.services.events.job_events import depth_of_job
+from mlyard.services.events.outbox import emit
 from mlyard.services.versioning import insert_new_version
 from mlyard.services.workspace import Workspace
 from mlyard.store import models as model_rows
@@ -181,6 +184,12 @@ def _register_staged(
             f"registered model {name}:{chosen} ({metadata.flavor})"
             + (f" from job {job_id}" if job_id else ""),
             after={"flavor": metadata.flavor, "content_hash": digest.sha256, "job_id": job_id},
+        )  # fmt: skip
+        emit(
+            session, events.MODEL_REGISTERED, f"models/{name}:{chosen}",
+            {"ModelName": name, "ModelVersion": chosen, "ModelTags": tags, "ModelProperties": properties,
+             "JobId": job_id},
+            depth_of_job(session, job_id),
         )  # fmt: skip
         return row
 
@@ -346,6 +355,10 @@ def move_alias(session: Session, name: str, alias: str, version: str, why: str =
         session, "model.alias.set", "model", name,
         f"alias {alias} of {name}: {previous or '(none)'} -> {version}{why}",
         before={"alias": alias, "version": previous}, after={"alias": alias, "version": version},
+    )  # fmt: skip
+    emit(
+        session, events.MODEL_ALIAS_MOVED, f"models/{name}@{alias}",
+        {"ModelName": name, "Alias": alias, "ModelVersion": version, "PreviousVersion": previous},
     )  # fmt: skip
     return previous
 

@@ -1,8 +1,16 @@
-"""Workspace settings: the rules a workspace's admins choose (gated promotion, for now).
+"""Workspace settings: the rules a workspace's admins choose.
 
-protected_aliases    model aliases that move only through an approved promotion request
-                     (default: production)
-allow_self_approval  whether the requester of a promotion may approve it (default: no)
+protected_aliases          model aliases that move only through an approved promotion request
+                           (default: production)
+allow_self_approval        whether the requester of a promotion may approve it (default: no)
+event_retention_days       events (and their deliveries) older than this are removed (30)
+event_delivery_attempts    attempts per delivery before it is dead-lettered (8)
+event_retry_base_seconds   the first retry's delay; each next one doubles, up to an hour (5)
+webhook_allow_link_local   allow webhooks to link-local and cloud-metadata addresses (no: SSRF)
+smtp_host, smtp_port       the SMTP server email subscriptions send through (none: no email)
+smtp_from, smtp_starttls   the sender address; STARTTLS before sending
+trigger_max_depth          how many event triggers may chain (a job a trigger created emitting
+                           the event of another trigger…) before the next one is refused (3)
 """
 
 from __future__ import annotations
@@ -24,6 +32,15 @@ class WorkspaceSettings(BaseModel):
 
     protected_aliases: list[str] = Field(default_factory=lambda: ["production"])
     allow_self_approval: bool = False
+    event_retention_days: int = Field(default=30, ge=1, le=3650)
+    event_delivery_attempts: int = Field(default=8, ge=1, le=50)
+    event_retry_base_seconds: float = Field(default=5.0, gt=0, le=3600)
+    webhook_allow_link_local: bool = False
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_from: str = "mlyard@localhost"
+    smtp_starttls: bool = False
+    trigger_max_depth: int = Field(default=3, ge=1, le=100)
 
 
 def get_settings(workspace: Workspace) -> WorkspaceSettings:

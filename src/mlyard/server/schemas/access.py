@@ -40,6 +40,15 @@ class WhoAmI(BaseModel):
 class SettingsUpdate(Request):
     protected_aliases: list[str] | None = None
     allow_self_approval: bool | None = None
+    event_retention_days: int | None = None
+    event_delivery_attempts: int | None = None
+    event_retry_base_seconds: float | None = None
+    webhook_allow_link_local: bool | None = None
+    smtp_host: str | None = None
+    smtp_port: int | None = None
+    smtp_from: str | None = None
+    smtp_starttls: bool | None = None
+    trigger_max_depth: int | None = None
 
 
 class PromotionCreate(Request):
