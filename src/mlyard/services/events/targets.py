@@ -41,8 +41,9 @@ def check_target(url: str, allow_link_local: bool, field: str = "webhook") -> No
         raise PermissionDenied(_refusal(field, url, f"{host} is a cloud metadata service"))
     for address in _addresses(host):
         if address in _METADATA_ADDRESSES or address.is_link_local:
+            where = host if str(address) == host else f"{host} ({address})"
             raise PermissionDenied(
-                _refusal(field, url, f"{host} is {address}, a link-local / metadata address")
+                _refusal(field, url, f"{where} is a link-local / cloud-metadata address")
             )
 
 
