@@ -426,9 +426,11 @@ class EventRow(Base):
 
     seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     id: Mapped[str] = mapped_column(String(36), unique=True)
-    type: Mapped[str] = mapped_column(String(128), index=True)
-    subject: Mapped[str | None] = mapped_column(String(512), index=True)
-    time: Mapped[datetime] = mapped_column(index=True)
+    # Few indexes: each one is paid by every change's transaction. Listing reads newest first and
+    # stops at its limit; the hourly retention purge may scan.
+    type: Mapped[str] = mapped_column(String(128))
+    subject: Mapped[str | None] = mapped_column(String(512))
+    time: Mapped[datetime]
     data: Mapped[dict[str, Any]]
     # How many event triggers led to this event (0: a person or a timer): stops trigger loops.
     depth: Mapped[int] = mapped_column(Integer, default=0)

@@ -42,9 +42,7 @@ def check_target(url: str, allow_link_local: bool, field: str = "webhook") -> No
     for address in _addresses(host):
         if address in _METADATA_ADDRESSES or address.is_link_local:
             where = host if str(address) == host else f"{host} ({address})"
-            raise PermissionDenied(
-                _refusal(field, url, f"{where} is a link-local / cloud-metadata address")
-            )
+            raise PermissionDenied(_refusal(field, url, f"{where} is a link-local / cloud-metadata address"))
 
 
 def _addresses(host: str) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:

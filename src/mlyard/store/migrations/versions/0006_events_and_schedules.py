@@ -35,9 +35,6 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("events", schema=None) as batch_op:
         batch_op.create_index("ix_events_dispatched_seq", ["dispatched", "seq"], unique=False)
-        batch_op.create_index(batch_op.f("ix_events_type"), ["type"], unique=False)
-        batch_op.create_index(batch_op.f("ix_events_subject"), ["subject"], unique=False)
-        batch_op.create_index(batch_op.f("ix_events_time"), ["time"], unique=False)
 
     op.create_table(
         "event_subscriptions",
