@@ -82,3 +82,16 @@ def test_schedules_need_an_operator(secured):
     shown = api.get(f"{API}/schedules/nightly", headers=bearer(tokens["reader"])).json()
     assert len(shown["next_firings"]) == 5
     assert api.post(f"{API}/schedules/nightly/disable", headers=bearer(tokens["reader"])).status_code == 403
+
+
+def test_a_schedule_sent_to_a_server_may_name_only_the_files_it_sent(secured):
+    api, tokens, _ = secured
+    spec = {
+        "name": "peek",
+        "trigger": {"type": "cron", "expression": "0 3 * * *"},
+        "create_job": "/etc/hostname",
+    }
+    assert_error(
+        api.post(f"{API}/schedules", json={"spec": spec}, headers=bearer(tokens["operator"])),
+        403, "PERMISSION_DENIED", "outside the files sent with the request",
+    )  # fmt: skip

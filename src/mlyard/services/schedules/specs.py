@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from mlyard.entities.event import RUN_COMPLETED, RUN_STATUS_CHANGED, SCHEDULE_FIRED
+from mlyard.entities.local_files import confine
 from mlyard.entities.names import validate_name
 from mlyard.entities.schedule_spec import EventTrigger, JobReference, ScheduleSpec, schedule_from_dict
 from mlyard.entities.spec_files import load_yaml
@@ -101,7 +102,7 @@ def _job_of(
             raise InvalidSpec(f"{where}: an azureml:<job> reference re-runs that job as it was: no overrides")
         _check_job_ref(workspace, job_id, where)
         return {"kind": "job", "job_id": job_id, "tags": dict(given.tags)}, base_dir
-    path = (base_dir / given.job).resolve()
+    path = confine((base_dir / given.job).resolve(), f"{where}.job")  # through a server: only sent files
     if not path.is_file():
         raise NotFound(f"{where}: {given.job} does not exist (looked for {path})")
     data = load_yaml(path)
