@@ -13,6 +13,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
 
+from mlyard.artifacts import safe_relpath
 from mlyard.entities.event import Event
 from mlyard.entities.local_files import confined_to
 from mlyard.entities.schedule import Schedule, ScheduleDetails, ScheduleFiring
@@ -188,15 +189,17 @@ def trigger_schedule(workspace: OperatorWorkspace, name: str) -> ScheduleFiring:
 def _kept_files(request: Request, ws: str, workspace: Workspace, body: ScheduleRequest) -> Iterator[Path]:
     """The upload's files copied where the schedule keeps them: its job is resolved again at each
     firing, long after the upload is gone. Removed again when the schedule is refused."""
-    with staged_files(request, ws, body.upload, body.base) as folder:
+    # Without an upload, an empty folder; with one, the YAML's folder in it (normalised as staged).
+    base = safe_relpath(body.base, "base", allow_root=True) if body.upload is not None else ""
+    with staged_files(request, ws, body.upload, base) as folder:
         root = folder
-        for _ in Path(body.base).parts:
+        for _ in Path(base).parts:  # back up to the upload's own folder: the files beside the YAML too
             root = root.parent
         kept = Path(workspace.path) / "schedules" / "files" / uuid.uuid4().hex
         shutil.copytree(root, kept)
     try:
         with confined_to(kept):  # the spec may name the files it sent, never the server's own
-            yield kept / body.base if body.base else kept
+            yield kept / base if base else kept
     except BaseException:
         shutil.rmtree(kept, ignore_errors=True)
         raise
