@@ -95,3 +95,15 @@ def test_a_schedule_sent_to_a_server_may_name_only_the_files_it_sent(secured):
         api.post(f"{API}/schedules", json={"spec": spec}, headers=bearer(tokens["operator"])),
         403, "PERMISSION_DENIED", "outside the files sent with the request",
     )  # fmt: skip
+
+
+def test_a_base_folder_without_an_upload_keeps_no_files_of_the_server(secured, workspace_path):
+    api, tokens, _ = secured
+    spec = {"name": "inline", "trigger": {"type": "cron", "expression": "0 3 * * *"},
+            "create_job": {"command": "echo hi", "environment": "inherit"}}  # fmt: skip
+    created = api.post(
+        f"{API}/schedules", json={"spec": spec, "base": "a/b"}, headers=bearer(tokens["operator"])
+    )
+    assert created.status_code == 201, created.text
+    kept = list((workspace_path / "schedules" / "files").rglob("*"))
+    assert len(kept) == 1 and kept[0].is_dir()  # one empty folder: nothing from above the staging area
