@@ -19,8 +19,13 @@ PENDING, DELIVERING = DeliveryState.PENDING.value, DeliveryState.DELIVERING.valu
 # --- events ------------------------------------------------------------------------------------
 
 
+_INSERT_EVENT = insert(EventRow)
+
+
 def insert_event(session: Session, values: dict[str, Any]) -> None:
-    session.execute(insert(EventRow).values(**values))
+    """One outbox row on the session's connection: a statement built once and cached compiled
+    (every change pays for this call, so it skips the ORM's per-call statement building)."""
+    session.connection().execute(_INSERT_EVENT, values)
 
 
 def to_event(row: Any, source: str) -> Event:
