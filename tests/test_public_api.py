@@ -36,6 +36,7 @@ EXPECTED = {
     "DataType",
     "ModelVersion",
     "MlyardError",
+    "events",
     "__version__",
 }
 

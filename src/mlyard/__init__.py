@@ -44,17 +44,19 @@ _EXPORTS: dict[str, str] = {
     "Output": "mlyard.client.dsl",
     "command_component": "mlyard.client.dsl",
     "pipeline": "mlyard.client.dsl",
+    "events": "mlyard.events",  # a module: `mlyard.events.verify(headers, body, secret)`
 }
 
 __all__ = [
     "DataAsset", "DataType", "Input", "Job", "JobStatus", "MLClient", "MlyardError", "ModelVersion",
-    "Output", "Run", "__version__", "active_run", "command_component", "end_run", "log_artifact",
+    "Output", "Run", "__version__", "active_run", "command_component", "end_run", "events", "log_artifact",
     "log_artifacts", "log_dict",
     "log_figure", "log_metric", "log_metrics", "log_model", "log_param", "log_params", "log_text",
     "pipeline", "set_tag", "set_tags", "start_run", "use_data",
 ]  # fmt: skip
 
 if TYPE_CHECKING:
+    from mlyard import events
     from mlyard.client.dsl import Input, Output, command_component, pipeline
     from mlyard.client.fluent import (
         active_run,
@@ -86,7 +88,8 @@ def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'mlyard' has no attribute {name!r}")
-    value = getattr(import_module(module), name)
+    imported = import_module(module)
+    value = imported if module == f"{__name__}.{name}" else getattr(imported, name)
     globals()[name] = value
     return value
 

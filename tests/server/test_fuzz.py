@@ -44,7 +44,19 @@ def _operations(schema: schemathesis.BaseSchema) -> list[schemathesis.APIOperati
 
 def test_the_schema_describes_every_route_family(api_schema):
     paths = {operation.path for operation in _operations(api_schema)}
-    for family in ("/jobs", "/data", "/models", "/environments", "/components", "/keys", "/audit", "/queue"):
+    for family in (
+        "/jobs",
+        "/data",
+        "/models",
+        "/environments",
+        "/components",
+        "/keys",
+        "/audit",
+        "/queue",
+        "/events",
+        "/subscriptions",
+        "/schedules",
+    ):
         assert any(family in path for path in paths), family
     assert any(path.startswith("/api/2.0/mlflow") or "/mlflow/" in path for path in paths)
 

@@ -16,11 +16,13 @@ from mlyard.cli import (
     compute,
     data,
     environment,
+    event,
     job,
     key,
     model,
     online_deployment,
     online_endpoint,
+    schedule,
     server,
     ui,
     worker,
@@ -57,6 +59,8 @@ app.add_typer(online_deployment.app, name="online-deployment")
 app.add_typer(batch_endpoint.app, name="batch-endpoint")
 app.add_typer(batch_deployment.app, name="batch-deployment")
 app.command("ui")(ui.ui)
+app.add_typer(schedule.app, name="schedule")
+app.add_typer(event.app, name="event")
 
 
 @app.callback()

@@ -24,8 +24,10 @@ if TYPE_CHECKING:
     from mlyard.client.endpoint_deployments import OnlineDeploymentOperations
     from mlyard.client.endpoints import OnlineEndpointOperations
     from mlyard.client.environments import EnvironmentOperations
+    from mlyard.client.events import EventOperations
     from mlyard.client.jobs import JobOperations
     from mlyard.client.models import ModelOperations
+    from mlyard.client.schedules import ScheduleOperations
 
 ENV_URL = "MLYARD_URL"
 ENV_KEY = "MLYARD_KEY"
@@ -110,6 +112,13 @@ class MLClient:
     batch_deployments: Operations[BatchDeploymentOperations] = Operations(
         "mlyard.client.batch_endpoints:LocalBatchDeploymentOperations",
         "mlyard.client.remote.batch_endpoints:RemoteBatchDeploymentOperations",
+    )
+    events: Operations[EventOperations] = Operations(
+        "mlyard.client.events:LocalEventOperations", "mlyard.client.remote.events:RemoteEventOperations"
+    )
+    schedules: Operations[ScheduleOperations] = Operations(
+        "mlyard.client.schedules:LocalScheduleOperations",
+        "mlyard.client.remote.events:RemoteScheduleOperations",
     )
 
     def __init__(

@@ -25,7 +25,18 @@ from mlyard.server.auth import Authenticator
 from mlyard.server.config import ServerConfig
 from mlyard.server.error_handlers import install_error_handlers
 from mlyard.server.middleware import BodyLimitMiddleware, HttpMetrics, RequestContextMiddleware
-from mlyard.server.routes import access, assets, endpoints, files, jobs, promotions, queue, registry, system
+from mlyard.server.routes import (
+    access,
+    assets,
+    endpoints,
+    events,
+    files,
+    jobs,
+    promotions,
+    queue,
+    registry,
+    system,
+)
 from mlyard.server.routes.batch_endpoints import router as batch_endpoints_router
 from mlyard.server.schemas.common import ErrorBody
 from mlyard.server.spec_warnings import SpecWarningsMiddleware
@@ -95,6 +106,7 @@ def create_app(config: ServerConfig) -> FastAPI:
     app.include_router(access.router)
     app.include_router(access.whoami_router)
     app.include_router(endpoints.router)
+    app.include_router(events.router)
     for router in mlflow.ROUTERS:
         app.include_router(router)
     studio.install(app)  # last: its pages are under `/` and `/w/…`, after every API route

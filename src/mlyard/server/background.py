@@ -11,6 +11,11 @@ workers       `workers` embedded worker slots per workspace run queued command j
 uploads       abandoned uploads are removed after a day
 endpoints     the supervisor runs every online deployment's instances and keeps the gateway's routing
               table (serving/supervisor.py); `server.json` in each workspace folder says where
+scheduler     every SCHEDULER_SECONDS: due timer schedules fire (once, claimed in the database), and
+              pending firings — of timers, `schedule trigger` and event triggers — become queued jobs
+events        new events fan out to subscriptions and event triggers, due deliveries are sent
+              (webhooks in a thread pool, email), as soon as this process commits an event or
+              every EVENTS_POLL_SECONDS for events other processes commit; old events are purged
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from mlyard.entities.job import JobStatus
 from mlyard.errors import Conflict, MlyardError
@@ -42,10 +48,19 @@ from mlyard.services.workspaces.workspace import Workspace
 from mlyard.serving.gateway import Gateway
 from mlyard.serving.supervisor import Supervisor
 
+if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from mlyard.services.events.senders import Senders
+
 logger = logging.getLogger("mlyard.server")
 LEASE_CHECK_SECONDS = 2.0
 DISPATCH_SECONDS = 0.5
 JANITOR_SECONDS = 3600.0
+SCHEDULER_SECONDS = 0.5
+EVENTS_POLL_SECONDS = 0.2
+PURGE_SECONDS = 3600.0
+DELIVERY_THREADS = 8
 
 
 @dataclass
@@ -79,6 +94,8 @@ class Background:
         self._spawn("mlyard-leases", self._lease_loop)
         self._spawn("mlyard-orchestrators", self._dispatch_loop)
         self._spawn("mlyard-uploads", self._janitor_loop)
+        self._spawn("mlyard-scheduler", self._scheduler_loop)
+        self._spawn("mlyard-events", self._events_loop)
         for name in self.workspaces.names():
             if self.settings.workers > 0:
                 # The server's own worker takes Ray jobs too (on a local Ray instance): a job that
@@ -183,3 +200,57 @@ class Background:
             removed = self.uploads.remove_stale()
             if removed:
                 logger.info("removed %d abandoned uploads", removed)
+
+    def _scheduler_loop(self) -> None:
+        while not self.stop_event.wait(SCHEDULER_SECONDS):
+            self._each_workspace("firing schedules", self._fire_schedules)
+
+    def _fire_schedules(self, name: str, workspace: Workspace) -> None:
+        from mlyard.entities.job import QUEUE
+        from mlyard.runtime.child_jobs import notify_queued
+        from mlyard.services.schedules import firing
+
+        firing.fire_due(workspace)
+        for fired in firing.run_pending(workspace, dispatch=QUEUE):
+            if fired.job is not None:
+                notify_queued()
+                logger.info(
+                    "workspace %r: schedule %s created job %s", name, fired.firing.schedule, fired.job.id
+                )
+            else:
+                logger.warning(
+                    "workspace %r: schedule %s: %s", name, fired.firing.schedule, fired.firing.error
+                )
+
+    def _events_loop(self) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        from mlyard.services.events.outbox import wait_for_events
+        from mlyard.services.events.senders import Senders
+
+        senders = Senders()
+        last_purge = 0.0
+        with ThreadPoolExecutor(DELIVERY_THREADS, thread_name_prefix="mlyard-delivery") as pool:
+            while not self.stop_event.is_set():
+                purge = time.monotonic() - last_purge > PURGE_SECONDS
+                if purge:
+                    last_purge = time.monotonic()
+                work = functools.partial(self._deliver_events, senders, pool, purge)
+                self._each_workspace("delivering events", work)
+                wait_for_events(EVENTS_POLL_SECONDS)
+        senders.close()
+
+    def _deliver_events(
+        self, senders: Senders, pool: ThreadPoolExecutor, purge: bool, name: str, workspace: Workspace
+    ) -> None:
+        from mlyard.services.events import dispatch
+        from mlyard.services.schedules.triggers import dispatch_events
+
+        while dispatch_events(workspace) and not self.stop_event.is_set():
+            pass
+        while dispatch.deliver_due(workspace, senders, pool) and not self.stop_event.is_set():
+            pass
+        if purge:
+            removed = dispatch.purge(workspace)
+            if removed:
+                logger.info("workspace %r: removed %d events past their retention", name, removed)

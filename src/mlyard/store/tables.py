@@ -414,3 +414,104 @@ class BatchDeploymentRow(Base):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     created_by: Mapped[str | None] = mapped_column(String(255))
+
+
+# --- events, subscriptions, schedules (schema 0007) ------------------------------------------------
+
+
+class EventRow(Base):
+    """The outbox: one CloudEvent per change, written in the change's own transaction."""
+
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_dispatched_seq", "dispatched", "seq"),)
+
+    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    id: Mapped[str] = mapped_column(String(36), unique=True)
+    # Few indexes: each one is paid by every change's transaction. Listing reads newest first and
+    # stops at its limit; the hourly retention purge may scan.
+    type: Mapped[str] = mapped_column(String(128))
+    subject: Mapped[str | None] = mapped_column(String(512))
+    time: Mapped[datetime]
+    data: Mapped[dict[str, Any]]
+    # How many event triggers led to this event (0: a person or a timer): stops trigger loops.
+    depth: Mapped[int] = mapped_column(Integer, default=0)
+    # Set once the delivery loop has matched it to subscriptions and event triggers.
+    dispatched: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class SubscriptionRow(Base):
+    __tablename__ = "event_subscriptions"
+
+    name: Mapped[str] = mapped_column(String(255), primary_key=True)
+    description: Mapped[str | None] = mapped_column(Text)
+    types: Mapped[list[Any]]
+    filter: Mapped[dict[str, Any]]
+    webhook_url: Mapped[str | None] = mapped_column(Text)
+    emails: Mapped[list[Any]]
+    # [{"secret": "whsec_…", "expires_at": iso or None}]: kept to sign (HMAC needs the secret),
+    # never returned after creation; an old one stays valid for a while after a rotation.
+    secrets: Mapped[list[Any]]
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    created_by: Mapped[str | None] = mapped_column(String(255))
+
+
+class EventDeliveryRow(Base):
+    """One event on its way to one subscription; claimed under a lease while being sent."""
+
+    __tablename__ = "event_deliveries"
+    __table_args__ = (Index("ix_event_deliveries_due", "state", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    event_seq: Mapped[int] = mapped_column(ForeignKey("events.seq"), index=True)
+    subscription: Mapped[str] = mapped_column(String(255), index=True)
+    state: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None]
+    lease_until: Mapped[datetime | None]
+    last_status_code: Mapped[int | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    history: Mapped[list[Any]]
+    created_at: Mapped[datetime]
+    delivered_at: Mapped[datetime | None]
+
+
+class ScheduleRow(Base):
+    __tablename__ = "schedules"
+
+    name: Mapped[str] = mapped_column(String(255), primary_key=True)
+    display_name: Mapped[str | None] = mapped_column(String(255))
+    description: Mapped[str | None] = mapped_column(Text)
+    tags: Mapped[dict[str, Any]]
+    trigger: Mapped[dict[str, Any]]
+    create_job: Mapped[dict[str, Any]]
+    base_dir: Mapped[str] = mapped_column(Text)  # where the job's relative paths start
+    kind: Mapped[str] = mapped_column(String(16))  # cron | recurrence | event
+    event_type: Mapped[str | None] = mapped_column(String(128), index=True)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    next_fire_at: Mapped[datetime | None] = mapped_column(index=True)
+    last_fired_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    created_by: Mapped[str | None] = mapped_column(String(255))
+
+
+class ScheduleFiringRow(Base):
+    """A firing to turn into a job (pending), and then the job it became (done) or why not (failed)."""
+
+    __tablename__ = "schedule_firings"
+    __table_args__ = (Index("ix_schedule_firings_state", "state", "fired_at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    schedule: Mapped[str] = mapped_column(String(255), index=True)
+    reason: Mapped[str] = mapped_column(String(16))
+    scheduled_for: Mapped[datetime]
+    fired_at: Mapped[datetime]
+    state: Mapped[str] = mapped_column(String(16))
+    lease_until: Mapped[datetime | None]
+    event_id: Mapped[str | None] = mapped_column(String(36))
+    event: Mapped[dict[str, Any] | None]  # the triggering event, for ${{event.…}} bindings
+    depth: Mapped[int] = mapped_column(Integer, default=0)
+    job_id: Mapped[str | None] = mapped_column(String(64))
+    error: Mapped[str | None] = mapped_column(Text)

@@ -42,6 +42,15 @@ class SettingsUpdate(Request):
     allow_self_approval: bool | None = None
     max_job_nesting_depth: int | None = None
     strict_specs: bool | None = None
+    event_retention_days: int | None = None
+    event_delivery_attempts: int | None = None
+    event_retry_base_seconds: float | None = None
+    webhook_allow_link_local: bool | None = None
+    smtp_host: str | None = None
+    smtp_port: int | None = None
+    smtp_from: str | None = None
+    smtp_starttls: bool | None = None
+    trigger_max_depth: int | None = None
 
 
 class PromotionCreate(Request):

@@ -18,12 +18,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mlyard.artifacts import HashResult, hash_path
+from mlyard.entities import event as events
 from mlyard.entities.data import DataAsset, DataType, TableProfile
 from mlyard.entities.local_files import user_path
 from mlyard.entities.names import AssetRef, parse_ref, validate_name, validate_version
 from mlyard.errors import AlreadyExists, InvalidArgument, NotFound
 from mlyard.services.data_assets.profiling import profile_data
 from mlyard.services.data_assets.tabular import read_table
+from mlyard.services.events.outbox import emit
 from mlyard.services.workspaces import audit
 from mlyard.services.workspaces.downloads import download_version
 from mlyard.services.workspaces.versioning import (
@@ -262,6 +264,11 @@ def _insert(
             f"registered data asset {name}:{chosen} ({data_type.value}, {digest.file_count} files, "
             f"{digest.size_bytes} bytes)",
             after={"content_hash": digest.sha256, "type": data_type.value},
+        )  # fmt: skip
+        emit(
+            session, events.DATA_ASSET_REGISTERED, f"data/{name}:{chosen}",
+            {"DataName": name, "DataVersion": chosen, "DataType": data_type.value, "DataTags": tags,
+             "ContentHash": digest.sha256},
         )  # fmt: skip
         return row, True
 

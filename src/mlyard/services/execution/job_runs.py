@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from mlyard.entities.job import JobOutputInfo, JobStatus
 from mlyard.errors import Conflict, NotFound
+from mlyard.services.events.job_events import emit_job_status
 from mlyard.services.tracking.jobs import end_job, get_job, start_job
 from mlyard.services.workspaces import audit
 from mlyard.services.workspaces.workspace import Workspace
@@ -68,7 +69,10 @@ def claim(workspace: Workspace, job_id: str, pid: int | None = None) -> None:
     pid = os.getpid() if pid is None else pid
 
     def work(session: Session) -> str | None:
-        return rows.claim(session, job_id, pid, this_host(), datetime.now(UTC))
+        before = rows.claim(session, job_id, pid, this_host(), datetime.now(UTC))
+        if before == JobStatus.QUEUED.value:  # this runner took it
+            emit_job_status(session, job_id, JobStatus.RUNNING)
+        return before
 
     before = workspace.database.write(work)
     if before is None:
@@ -112,6 +116,8 @@ def request_cancel(workspace: Workspace, job_id: str) -> JobStatus:
                 rows.set_status(session, child_id, JobStatus.CANCEL_REQUESTED.value, rows.ACTIVE_STATUSES)
         if before is not None and not rows.is_terminal(before):
             audit.record(session, "job.cancel", "job", job_id, f"cancel requested (job was {before})")
+            if before in rows.ACTIVE_STATUSES and before != JobStatus.CANCEL_REQUESTED.value:
+                emit_job_status(session, job_id, JobStatus.CANCEL_REQUESTED)
         return before
 
     before = workspace.database.write(work)

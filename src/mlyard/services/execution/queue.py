@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from mlyard.entities.job import JobStatus, RunSummary
 from mlyard.errors import Conflict, LeaseLost, NotFound
 from mlyard.services.assets.computes import list_computes
+from mlyard.services.events.job_events import emit_job_status
 from mlyard.services.execution import job_runs
 from mlyard.services.tracking.jobs import end_job
 from mlyard.services.workspaces.workspace import Workspace
@@ -82,6 +83,7 @@ def claim_next(
                 continue
             attempt = rows.take(session, job_id, worker_id, host, claimed_at, lease_until)
             if attempt is not None:
+                emit_job_status(session, job_id, JobStatus.RUNNING)
                 return ClaimedJob(job_id, job_type, spec or {}, attempt, lease_seconds, kind)
         return None
 
@@ -175,7 +177,13 @@ def expire_leases(
 
 
 def _requeue(workspace: Workspace, job_id: str, worker: str | None) -> bool:
-    return workspace.database.write(lambda session: rows.requeue(session, job_id, worker))
+    def work(session: Session) -> bool:
+        requeued = rows.requeue(session, job_id, worker)
+        if requeued:
+            emit_job_status(session, job_id, JobStatus.QUEUED)
+        return requeued
+
+    return workspace.database.write(work)
 
 
 def _keep_attempt_log(workspace: Workspace, job_id: str, attempt: int, reason: str) -> None:

@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mlyard.artifacts import hash_path
+from mlyard.entities import event as events
 from mlyard.entities.local_files import shown_as
 from mlyard.entities.model import (
     MODEL_METADATA_FILE,
@@ -41,6 +42,8 @@ from mlyard.errors import AlreadyExists, Conflict, NotFound, PermissionDenied
 from mlyard.flavors import get_flavor
 from mlyard.flavors.metadata import read_metadata, write_metadata
 from mlyard.flavors.signature import infer_signature
+from mlyard.services.events.job_events import depth_of_job
+from mlyard.services.events.outbox import emit
 from mlyard.services.tracking import jobs as job_service
 from mlyard.services.workspaces import audit
 from mlyard.services.workspaces.downloads import download_version
@@ -227,6 +230,12 @@ def _register_staged(
             + (f" from job {job_id}" if job_id else ""),
             after={"flavor": metadata.flavor, "content_hash": digest.sha256, "job_id": job_id},
         )  # fmt: skip
+        emit(
+            session, events.MODEL_REGISTERED, f"models/{name}:{chosen}",
+            {"ModelName": name, "ModelVersion": chosen, "ModelTags": tags, "ModelProperties": properties,
+             "JobId": job_id},
+            depth_of_job(session, job_id),
+        )  # fmt: skip
         return row, True
 
     try:
@@ -389,6 +398,10 @@ def move_alias(session: Session, name: str, alias: str, version: str, why: str =
         session, "model.alias.set", "model", name,
         f"alias {alias} of {name}: {previous or '(none)'} -> {version}{why}",
         before={"alias": alias, "version": previous}, after={"alias": alias, "version": version},
+    )  # fmt: skip
+    emit(
+        session, events.MODEL_ALIAS_MOVED, f"models/{name}@{alias}",
+        {"ModelName": name, "Alias": alias, "ModelVersion": version, "PreviousVersion": previous},
     )  # fmt: skip
     return previous
 

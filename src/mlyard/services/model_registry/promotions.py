@@ -16,10 +16,12 @@ from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
+from mlyard.entities import event as events
 from mlyard.entities.access import Role
 from mlyard.entities.names import AssetRef, validate_alias
 from mlyard.entities.promotion import PromotionRequest, PromotionState
 from mlyard.errors import Conflict, InvalidArgument, NotFound, PermissionDenied
+from mlyard.services.events.outbox import emit
 from mlyard.services.model_registry.models import get_model_version, move_alias
 from mlyard.services.workspaces import audit
 from mlyard.services.workspaces.settings import get_settings
@@ -64,6 +66,11 @@ def request_promotion(
             f"promotion {request_id}: {model.ref} to @{alias} requested: {reason}",
             after={"request": request_id, "version": model.version, "alias": alias},
         )  # fmt: skip
+        emit(
+            session, events.PROMOTION_REQUESTED, f"models/{model.name}:{model.version}",
+            {"RequestId": request_id, "ModelName": model.name, "ModelVersion": model.version, "Alias": alias,
+             "RequestedBy": actor.name, "Reason": reason},
+        )  # fmt: skip
 
     workspace.database.write(work)
     return get_promotion(workspace, request_id)
@@ -91,6 +98,7 @@ def approve_promotion(workspace: Workspace, request_id: str, comment: str | None
             f"promotion {request_id} approved: {request.target}" + (f": {comment}" if comment else ""),
             before={"version": previous}, after={"version": request.version, "request": request_id},
         )  # fmt: skip
+        _emit_decision(session, request, PromotionState.APPROVED, actor.name, comment)
 
     workspace.database.write(work)
     return get_promotion(workspace, request_id)
@@ -184,8 +192,19 @@ def _decide(
             session, f"model.promotion.{verb}", "model", request.model_name,
             f"promotion {request.id} {state.value}: {request.target}" + (f": {comment}" if comment else ""),
         )  # fmt: skip
+        _emit_decision(session, request, state, actor.name, comment)
 
     workspace.database.write(work)
+
+
+def _emit_decision(
+    session: Session, request: PromotionRequest, state: PromotionState, by: str, comment: str | None
+) -> None:
+    emit(
+        session, events.PROMOTION_DECIDED, f"models/{request.model_name}:{request.version}",
+        {"RequestId": request.id, "ModelName": request.model_name, "ModelVersion": request.version,
+         "Alias": request.alias, "Decision": state.value, "DecidedBy": by, "Comment": comment},
+    )  # fmt: skip
 
 
 def _required_text(value: str | None, field: str, hint: str) -> str:

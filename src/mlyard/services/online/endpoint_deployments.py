@@ -22,6 +22,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from mlyard.entities import event as events
 from mlyard.entities.access import Actor, Role
 from mlyard.entities.endpoint import DeploymentState, OnlineDeployment
 from mlyard.entities.endpoint_spec import (
@@ -31,6 +32,7 @@ from mlyard.entities.endpoint_spec import (
     validate_deployment_name,
 )
 from mlyard.errors import AlreadyExists, Conflict, InvalidArgument, InvalidSpec, NotFound
+from mlyard.services.events.outbox import emit
 from mlyard.services.online.endpoint_references import Resolved, resolve_references, with_overrides
 from mlyard.services.online.endpoints import get_endpoint
 from mlyard.services.workspaces import audit
@@ -83,6 +85,12 @@ def create_deployment(
             f"created deployment {spec.name} of endpoint {endpoint}: {_describe(resolved, spec.settings())}",
             after={"model": resolved.model.ref if resolved.model else None, "generation": 1},
         )  # fmt: skip
+        emit(
+            session, events.MODEL_DEPLOYED, f"endpoints/{endpoint}/deployments/{spec.name}",
+            {"ServiceName": f"{endpoint}/{spec.name}", "ServiceComputeType": "local",
+             "ModelIds": resolved.model.ref if resolved.model else "", "ServiceTags": {},
+             "ServiceProperties": {}, "EndpointName": endpoint, "DeploymentName": spec.name},
+        )  # fmt: skip
         return rows.to_deployment_entity(row)
 
     return workspace.database.write(work)
@@ -127,6 +135,11 @@ def update_deployment(
             before={"model": current.model.ref if current.model else None, "generation": current.generation},
             after={"model": resolved.model.ref if resolved.model else None, "generation": row.generation},
         )  # fmt: skip
+        emit(
+            session, events.DEPLOYMENT_UPDATED, f"endpoints/{endpoint}/deployments/{name}",
+            {"EndpointName": endpoint, "DeploymentName": name,
+             "ModelIds": resolved.model.ref if resolved.model else "", "Generation": row.generation},
+        )  # fmt: skip
         return rows.to_deployment_entity(row)
 
     return workspace.database.write(work)
@@ -154,6 +167,8 @@ def delete_deployment(workspace: Workspace, endpoint: str, name: str) -> None:
         session.delete(row)
         audit.record(session, "deployment.delete", "online_deployment", f"{endpoint}/{name}",
                      f"deleted deployment {name} of endpoint {endpoint}")  # fmt: skip
+        emit(session, events.DEPLOYMENT_DELETED, f"endpoints/{endpoint}/deployments/{name}",
+             {"EndpointName": endpoint, "DeploymentName": name})  # fmt: skip
 
     workspace.database.write(work)
 

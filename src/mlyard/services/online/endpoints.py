@@ -18,9 +18,11 @@ from typing import Literal
 
 from sqlalchemy.orm import Session
 
+from mlyard.entities import event as events
 from mlyard.entities.endpoint import EndpointCredentials, OnlineDeployment, OnlineEndpoint
 from mlyard.entities.endpoint_spec import MAX_MIRROR_PERCENT, OnlineEndpointSpec, validate_endpoint_name
 from mlyard.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
+from mlyard.services.events.outbox import emit
 from mlyard.services.online import endpoint_auth
 from mlyard.services.workspaces import audit
 from mlyard.services.workspaces.workspace import Workspace
@@ -118,6 +120,12 @@ def update_endpoint(
             f"online endpoint {name}: traffic {_shown(new_traffic)}, mirror {_shown(new_mirror)}",
             before=before, after=after,
         )  # fmt: skip
+        if after != before:
+            emit(
+                session, events.ENDPOINT_TRAFFIC_CHANGED, f"endpoints/{name}",
+                {"EndpointName": name, "Traffic": new_traffic, "MirrorTraffic": new_mirror,
+                 "PreviousTraffic": before["traffic"]},
+            )  # fmt: skip
         return rows.to_endpoint_entity(row)
 
     return workspace.database.write(work)

@@ -20,6 +20,7 @@ from mlyard.entities.job import CodeSnapshot, DataInput, Job, JobStatus, Metric,
 from mlyard.entities.names import validate_key, validate_name
 from mlyard.entities.search import Clause, OrderTerm, parse_filter, parse_order_by
 from mlyard.errors import Conflict, InvalidArgument, NotFound
+from mlyard.services.events.job_events import emit_job_status
 from mlyard.services.workspaces import audit
 from mlyard.services.workspaces.ids import new_job_id
 from mlyard.services.workspaces.workspace import Workspace
@@ -91,6 +92,7 @@ def start_job(
         job_rows.insert_params(session, job_id, params)
         what = "run started" if spec is None else f"{job_type} job queued"
         audit.record(session, "job.create", "job", job_id, f"{what} in experiment {experiment}")
+        emit_job_status(session, job_id, status)
 
     workspace.database.write(work)
     return Job(
@@ -156,6 +158,7 @@ def end_job(
         if before in job_rows.TERMINAL_STATUSES:
             raise Conflict(f"job {job_id} already ended as {before}")
         _write_run_data(session, job_id, params or {}, metrics, tags or {})
+        emit_job_status(session, job_id, status)
 
     workspace.database.write(work)
 

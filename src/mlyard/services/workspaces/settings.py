@@ -1,13 +1,20 @@
-"""Workspace settings: the rules a workspace's admins choose (gated promotion, job nesting).
+"""Workspace settings: the rules a workspace's admins choose.
 
-protected_aliases    model aliases that move only through an approved promotion request
-                     (default: production)
-allow_self_approval  whether the requester of a promotion may approve it (default: no)
-max_job_nesting_depth  how deep jobs submitted from inside jobs may nest (default: 8; 0 refuses
-                     every submission from inside a job; see services/job_nesting)
-strict_specs         whether an unknown field in a YAML spec is refused instead of warned about
-                     and ignored, as `--strict` does for one command (default: no; see
-                     entities/spec_warnings)
+protected_aliases          model aliases that move only through an approved promotion request
+                           (default: production)
+allow_self_approval        whether the requester of a promotion may approve it (default: no)
+max_job_nesting_depth      how deep jobs submitted from inside jobs may nest (default: 8; 0 refuses
+                           every submission from inside a job; see submission/job_nesting)
+strict_specs               whether an unknown field in a YAML spec is refused instead of warned
+                           about and ignored, as `--strict` does for one command (default: no)
+event_retention_days       events (and their deliveries) older than this are removed (30)
+event_delivery_attempts    attempts per delivery before it is dead-lettered (8)
+event_retry_base_seconds   the first retry's delay; each next one doubles, up to an hour (5)
+webhook_allow_link_local   allow webhooks to link-local and cloud-metadata addresses (no: SSRF)
+smtp_host, smtp_port       the SMTP server email subscriptions send through (none: no email)
+smtp_from, smtp_starttls   the sender address; STARTTLS before sending
+trigger_max_depth          how many event triggers may chain (a job a trigger created emitting
+                           the event of another trigger…) before the next one is refused (3)
 """
 
 from __future__ import annotations
@@ -31,6 +38,15 @@ class WorkspaceSettings(BaseModel):
     allow_self_approval: bool = False
     max_job_nesting_depth: int = Field(default=8, ge=0)
     strict_specs: bool = False
+    event_retention_days: int = Field(default=30, ge=1, le=3650)
+    event_delivery_attempts: int = Field(default=8, ge=1, le=50)
+    event_retry_base_seconds: float = Field(default=5.0, gt=0, le=3600)
+    webhook_allow_link_local: bool = False
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_from: str = "mlyard@localhost"
+    smtp_starttls: bool = False
+    trigger_max_depth: int = Field(default=3, ge=1, le=100)
 
 
 def get_settings(workspace: Workspace) -> WorkspaceSettings:

@@ -1,0 +1,205 @@
+"""Events (reader), subscriptions (changes: operator; the secret only in create and rotate
+answers), and schedules (changes: operator)."""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response, status
+
+from mlyard.artifacts import safe_relpath
+from mlyard.entities.event import Event
+from mlyard.entities.local_files import confined_to
+from mlyard.entities.schedule import Schedule, ScheduleDetails, ScheduleFiring
+from mlyard.entities.subscription import CreatedSubscription, Subscription
+from mlyard.server.auth import OperatorWorkspace, ReaderWorkspace
+from mlyard.server.schemas.events import (
+    DeliveryList,
+    EventList,
+    RedeliverRequest,
+    RedeliverResult,
+    RotateSecretRequest,
+    ScheduleList,
+    ScheduleRequest,
+    SubscriptionCreate,
+    SubscriptionList,
+    SubscriptionUpdate,
+)
+from mlyard.server.uploads import staged_files
+from mlyard.services.events import outbox, subscriptions
+from mlyard.services.schedules import firing, schedules
+from mlyard.services.workspaces.workspace import Workspace
+
+router = APIRouter(prefix="/api/v1/workspaces/{ws}")
+
+
+@router.get("/events", response_model=EventList, tags=["events"])
+def list_events(
+    workspace: ReaderWorkspace,
+    type: Annotated[
+        list[str] | None, Query(description="repeatable; ModelRegistered or the full name")
+    ] = None,
+    subject: Annotated[str | None, Query(description="a glob, e.g. models/diabetes*")] = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=outbox.MAX_LISTED)] = 100,
+) -> EventList:
+    return EventList(value=outbox.list_events(workspace, type or (), subject, since, until, limit))
+
+
+@router.get("/events/{event_id}", response_model=Event, tags=["events"])
+def get_event(workspace: ReaderWorkspace, event_id: str) -> Event:
+    return outbox.get_event(workspace, event_id)
+
+
+@router.post(
+    "/subscriptions", response_model=CreatedSubscription, status_code=status.HTTP_201_CREATED, tags=["events"]
+)
+def create_subscription(workspace: OperatorWorkspace, body: SubscriptionCreate) -> CreatedSubscription:
+    """A new subscription; a webhook's signing secret is in this answer only."""
+    return subscriptions.create_subscription(
+        workspace,
+        body.name,
+        body.types,
+        body.filter,
+        body.webhook,
+        body.emails,
+        body.description,
+        body.enabled,
+    )
+
+
+@router.get("/subscriptions", response_model=SubscriptionList, tags=["events"])
+def list_subscriptions(workspace: ReaderWorkspace) -> SubscriptionList:
+    return SubscriptionList(value=subscriptions.list_subscriptions(workspace))
+
+
+@router.get("/subscriptions/{name}", response_model=Subscription, tags=["events"])
+def get_subscription(workspace: ReaderWorkspace, name: str) -> Subscription:
+    return subscriptions.get_subscription(workspace, name)
+
+
+@router.patch("/subscriptions/{name}", response_model=Subscription, tags=["events"])
+def update_subscription(workspace: OperatorWorkspace, name: str, body: SubscriptionUpdate) -> Subscription:
+    return subscriptions.update_subscription(
+        workspace, name, body.types, body.filter, body.webhook, body.emails, body.description, body.enabled
+    )
+
+
+@router.delete(
+    "/subscriptions/{name}", status_code=status.HTTP_204_NO_CONTENT, response_class=Response, tags=["events"]
+)
+def delete_subscription(workspace: OperatorWorkspace, name: str) -> Response:
+    subscriptions.delete_subscription(workspace, name)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/subscriptions/{name}/deliveries", response_model=DeliveryList, tags=["events"])
+def list_deliveries(
+    workspace: ReaderWorkspace,
+    name: str,
+    state: Annotated[list[str] | None, Query(description="pending, delivering, succeeded, dead")] = None,
+    event_id: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=subscriptions.MAX_LISTED)] = 100,
+) -> DeliveryList:
+    return DeliveryList(value=subscriptions.list_deliveries(workspace, name, state or (), event_id, limit))
+
+
+@router.post("/subscriptions/{name}/redeliver", response_model=RedeliverResult, tags=["events"])
+def redeliver(workspace: OperatorWorkspace, name: str, body: RedeliverRequest) -> RedeliverResult:
+    return RedeliverResult(queued=subscriptions.redeliver(workspace, name, body.delivery_ids, body.dead))
+
+
+@router.post("/subscriptions/{name}/rotate-secret", response_model=CreatedSubscription, tags=["events"])
+def rotate_secret(workspace: OperatorWorkspace, name: str, body: RotateSecretRequest) -> CreatedSubscription:
+    """A new signing secret, in this answer only; the old one signs for `overlap_hours` more."""
+    return subscriptions.rotate_secret(workspace, name, body.overlap_hours)
+
+
+# --- schedules ---------------------------------------------------------------------------------
+
+
+@router.post("/schedules", response_model=Schedule, status_code=status.HTTP_201_CREATED, tags=["schedules"])
+def create_schedule(
+    ws: str, workspace: OperatorWorkspace, body: ScheduleRequest, request: Request
+) -> Schedule:
+    """Check and store a schedule; the files its job names (sent in `upload`) are kept with it."""
+    with _kept_files(request, ws, workspace, body) as base:
+        return schedules.create_schedule(workspace, body.spec, base, body.source)
+
+
+@router.put("/schedules/{name}", response_model=Schedule, tags=["schedules"])
+def update_schedule(
+    ws: str, workspace: OperatorWorkspace, name: str, body: ScheduleRequest, request: Request
+) -> Schedule:
+    schedules.get_schedule(workspace, name)  # NotFound before the files are kept
+    with _kept_files(request, ws, workspace, body) as base:
+        return schedules.update_schedule(workspace, {**body.spec, "name": name}, base, body.source)
+
+
+@router.get("/schedules", response_model=ScheduleList, tags=["schedules"])
+def list_schedules(workspace: ReaderWorkspace) -> ScheduleList:
+    return ScheduleList(value=schedules.list_schedules(workspace))
+
+
+@router.get("/schedules/{name}", response_model=ScheduleDetails, tags=["schedules"])
+def show_schedule(workspace: ReaderWorkspace, name: str) -> ScheduleDetails:
+    return schedules.show_schedule(workspace, name)
+
+
+@router.post("/schedules/{name}/enable", response_model=Schedule, tags=["schedules"])
+def enable_schedule(workspace: OperatorWorkspace, name: str) -> Schedule:
+    return schedules.set_enabled(workspace, name, True)
+
+
+@router.post("/schedules/{name}/disable", response_model=Schedule, tags=["schedules"])
+def disable_schedule(workspace: OperatorWorkspace, name: str) -> Schedule:
+    return schedules.set_enabled(workspace, name, False)
+
+
+@router.delete(
+    "/schedules/{name}", status_code=status.HTTP_204_NO_CONTENT, response_class=Response, tags=["schedules"]
+)
+def delete_schedule(workspace: OperatorWorkspace, name: str) -> Response:
+    schedules.delete_schedule(workspace, name)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/schedules/{name}/trigger", response_model=ScheduleFiring, tags=["schedules"])
+def trigger_schedule(workspace: OperatorWorkspace, name: str) -> ScheduleFiring:
+    """Fire once now: the job is queued for this server's workers."""
+    from mlyard.entities.job import QUEUE
+    from mlyard.runtime.child_jobs import notify_queued
+
+    firing_id = firing.trigger_now(workspace, name)
+    fired = firing.run_pending(workspace, dispatch=QUEUE, only=firing_id)
+    notify_queued()
+    if fired:
+        return fired[0].firing
+    return next(f for f in schedules.show_schedule(workspace, name).firings if f.id == firing_id)
+
+
+@contextmanager
+def _kept_files(request: Request, ws: str, workspace: Workspace, body: ScheduleRequest) -> Iterator[Path]:
+    """The upload's files copied where the schedule keeps them: its job is resolved again at each
+    firing, long after the upload is gone. Removed again when the schedule is refused."""
+    # Without an upload, an empty folder; with one, the YAML's folder in it (normalised as staged).
+    base = safe_relpath(body.base, "base", allow_root=True) if body.upload is not None else ""
+    with staged_files(request, ws, body.upload, base) as folder:
+        root = folder
+        for _ in Path(base).parts:  # back up to the upload's own folder: the files beside the YAML too
+            root = root.parent
+        kept = Path(workspace.path) / "schedules" / "files" / uuid.uuid4().hex
+        shutil.copytree(root, kept)
+    try:
+        with confined_to(kept):  # the spec may name the files it sent, never the server's own
+            yield kept / base if base else kept
+    except BaseException:
+        shutil.rmtree(kept, ignore_errors=True)
+        raise
