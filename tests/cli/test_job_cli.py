@@ -235,7 +235,7 @@ def test_a_pipeline_and_its_steps_record_their_literal_inputs_as_params(ws, tmp_
 
 
 def test_listing_jobs_of_an_unknown_experiment_names_it_with_exit_3(ws, tmp_path):
-    mlyard("job", "list", workspace=ws)
+    mlyard("workspace", "create", workspace=ws)
     done = mlyard("job", "list", "-e", "nosuch-exp", workspace=ws, expect=3)
     assert (
         "experiment 'nosuch-exp' does not exist; list experiments with: mlyard job experiments" in done.stderr

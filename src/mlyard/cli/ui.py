@@ -22,7 +22,7 @@ def ui(
     from mlyard.services.workspaces.workspace_location import resolve_path
 
     options = workspace_options(ctx)
-    options.open()  # like every command: the workspace is created on first use
+    options.open(create=True)  # the studio of a new folder: its workspace is created, as by `server start`
     import gc
 
     from mlyard.server.config import ServerConfig

@@ -32,7 +32,7 @@ def _close_clients():  # type: ignore[no-untyped-def]
 
 
 def _client(url: str) -> httpx.Client:
-    client = httpx.Client(base_url=url)
+    client = httpx.Client(base_url=url, timeout=30)  # a loaded CI machine can take seconds
     _OPEN.append(client)
     return client
 
