@@ -23,6 +23,7 @@ from mlyard.cli import (
     online_endpoint,
     server,
     ui,
+    validate,
     worker,
     workspace,
 )
@@ -57,6 +58,7 @@ app.add_typer(online_deployment.app, name="online-deployment")
 app.add_typer(batch_endpoint.app, name="batch-endpoint")
 app.add_typer(batch_deployment.app, name="batch-deployment")
 app.command("ui")(ui.ui)
+app.command("validate")(validate.validate)
 
 
 @app.callback()
