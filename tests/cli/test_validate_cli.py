@@ -139,7 +139,7 @@ def test_people_get_a_verdict_and_a_table_of_problems(workspace_path: Path, proj
         workspace=workspace_path,
     )
     bad = project / "bad.csv"
-    bad.write_text("age,bmi,sex,target\n70,22.6,m,1\n")
+    bad.write_text("age,bmi,sex,target\n70,22.6,m,100\n")
     done = mlyard(
         "validate", "--data", str(bad), "--against", "diabetes:1", workspace=workspace_path, expect=11
     )
@@ -191,6 +191,9 @@ def test_a_job_with_several_data_inputs_asks_which_one_reads_the_sample(project:
     )
     assert "several data inputs (holdout, training_data)" in done.stderr
     assert "--set inputs.NAME.path=" in done.stderr
+    bound = f"inputs.training_data.path={project / 'sample.csv'}"
+    done = mlyard("validate", "--training", str(project / "two.yml"), "--set", bound, "-o", "json")
+    assert as_json(done)["passed"] is True and done.stderr == ""
 
 
 def test_scoring_validation_runs_score_py_on_sample_rows(project: Path) -> None:
@@ -345,3 +348,79 @@ def test_an_unknown_data_asset_exits_3(workspace_path: Path, project: Path) -> N
     )
     assert "nope" in done.stderr
     assert done.stdout == ""
+
+
+PIPELINE_YML = """type: pipeline
+inputs:
+  training_data: {type: uri_file, path: azureml:diabetes@latest}
+settings: {default_compute: azureml:cpu-cluster}
+jobs:
+  train:
+    code: ./src
+    command: python train.py ${{inputs.data}}
+    inputs:
+      data: ${{parent.inputs.training_data}}
+    environment: inherit
+    compute: azureml:gpu-cluster
+"""
+
+
+def test_a_pipeline_runs_locally_and_a_failing_step_is_named(project: Path) -> None:
+    (project / "pipeline.yml").write_text(PIPELINE_YML)
+    done = mlyard(
+        "validate",
+        "--training",
+        str(project / "pipeline.yml"),
+        "--data",
+        str(project / "sample.csv"),
+        "-o",
+        "json",
+    )
+    (report,) = as_json(done)["reports"]
+    assert report["details"]["type"] == "pipeline" and report["details"]["steps"] == {"train": "Completed"}
+
+    (project / "no_target.csv").write_text("age,bmi\n30,22.5\n")
+    done = mlyard(
+        "validate",
+        "--training",
+        str(project / "pipeline.yml"),
+        "--data",
+        str(project / "no_target.csv"),
+        "-o",
+        "json",
+        expect=11,
+    )
+    (report,) = as_json(done)["reports"]
+    messages = [p["message"] for p in report["problems"]]
+    assert [p["check"] for p in report["problems"]] == ["job", "step"]
+    assert messages[1].startswith("step train ended Failed") and "no target column" in messages[1]
+
+
+def test_data_validation_reads_the_data_asset_from_a_team_server(tmp_path: Path, project: Path) -> None:
+    from mlyard.services.workspaces.workspace import create_workspace
+    from tests.processes import start_server
+
+    workspace = tmp_path / "team"
+    create_workspace(workspace)
+    mlyard("data", "create", "--name", "diabetes", "--path", str(project / "sample.csv"), workspace=workspace)
+    server = start_server(workspace, tmp_path / "server.log")
+    try:
+        bad = project / "bad.csv"
+        bad.write_text("age,bmi,sex,target\n70,22.6,m,100\n")
+        assert server.url is not None
+        done = mlyard(
+            "--url",
+            server.url,
+            "validate",
+            "--data",
+            str(bad),
+            "--against",
+            "diabetes@latest",
+            "-o",
+            "json",
+            expect=11,
+        )
+    finally:
+        server.stop()
+    (report,) = as_json(done)["reports"]
+    assert _problems(report) == {("range", "age"): 1}

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from mlyard.cli.context import client_of
-from mlyard.cli.output import parse_pairs, print_table, printed_for_scripts, say
+from mlyard.cli.output import for_people, parse_pairs, print_table, printed_for_scripts, say
 
 if TYPE_CHECKING:
     from mlyard.entities.validation import ValidationReport
@@ -102,7 +102,8 @@ def _run(
         assert data is not None
         reports.append(validation.validate_data(client_of(ctx), data, against))
     if training is not None:
-        say(f"running {training} locally{f' on {data}' if data else ''} …")
+        if for_people():  # a job may take a while: say what is going on
+            say(f"running {training} locally{f' on {data}' if data else ''} …")
         reports.append(validation.validate_training(training, data, overrides))
     if scoring is not None:
         sample = None if request is not None else data
