@@ -424,3 +424,29 @@ def test_data_validation_reads_the_data_asset_from_a_team_server(tmp_path: Path,
         server.stop()
     (report,) = as_json(done)["reports"]
     assert _problems(report) == {("range", "age"): 1}
+
+
+def test_a_score_py_validates_with_a_registered_model_laid_out_as_deployments_see_it(
+    workspace_path: Path, project: Path
+) -> None:
+    """Azure mounts a folder model under its own name: $AZUREML_MODEL_DIR/model/factor.txt."""
+    mlyard(
+        "model",
+        "create",
+        "--name",
+        "scaler",
+        "--path",
+        str(project / "model"),
+        "--type",
+        "custom_model",
+        workspace=workspace_path,
+    )
+    (project / "azure_score.py").write_text(SCORE_PY.replace('"factor.txt"', '"model", "factor.txt"'))
+    args = ["validate", "--scoring", str(project / "azure_score.py"), "--data", str(project / "sample.csv")]
+    done = mlyard(*args, "--model", "scaler@latest", "-o", "json", workspace=workspace_path)
+    (report,) = as_json(done)["reports"]
+    assert report["passed"] is True and report["details"]["model"] == "scaler:1"
+    assert report["details"]["response_preview"] == [60.0, 80.0, 100.0, 120.0]
+
+    done = mlyard(*args, "--model", "scaler@production", workspace=workspace_path, expect=3)
+    assert "production" in done.stderr

@@ -39,13 +39,18 @@ def validate(
         ),
     ] = None,
     scoring: Annotated[
-        Path | None,
+        str | None,
         typer.Option(
-            "--scoring", help="scoring validation: a score.py, or a model folder, scoring --data rows"
+            "--scoring",
+            help="scoring validation: a score.py, a model folder or a registered model (NAME@VERSION), "
+            "scoring --data rows",
         ),
     ] = None,
     model: Annotated[
-        Path | None, typer.Option("--model", help="with a score.py: the model folder (AZUREML_MODEL_DIR)")
+        str | None,
+        typer.Option(
+            "--model", help="with a score.py: the model, a folder or NAME@VERSION (AZUREML_MODEL_DIR)"
+        ),
     ] = None,
     request: Annotated[
         Path | None,
@@ -89,8 +94,8 @@ def _run(
     data: Path | None,
     against: str | None,
     training: Path | None,
-    scoring: Path | None,
-    model: Path | None,
+    scoring: str | None,
+    model: str | None,
     request: Path | None,
     rows: int | None,
     overrides: dict[str, str],
@@ -107,8 +112,28 @@ def _run(
         reports.append(validation.validate_training(training, data, overrides))
     if scoring is not None:
         sample = None if request is not None else data
-        reports.append(validation.validate_scoring(scoring, sample, request, model, rows))
+        reports.append(_scoring_report(ctx, scoring, model, sample, request, rows))
     return reports
+
+
+def _scoring_report(
+    ctx: typer.Context,
+    scoring: str,
+    model: str | None,
+    data: Path | None,
+    request: Path | None,
+    rows: int | None,
+) -> ValidationReport:
+    """Scoring validation of a script or model folder, or of a registered model from the workspace."""
+    from mlyard.client import validation
+
+    if validation.is_registered_model(scoring):
+        return validation.validate_registered_scoring(client_of(ctx), scoring, None, data, request, rows)
+    if model is not None and validation.is_registered_model(model):
+        return validation.validate_registered_scoring(
+            client_of(ctx), model, Path(scoring), data, request, rows
+        )
+    return validation.validate_scoring(Path(scoring), data, request, Path(model) if model else None, rows)
 
 
 def _print_report(report: ValidationReport) -> None:

@@ -6,6 +6,9 @@
                                                     throw-away workspace, every compute made local
     validate_scoring("score.py", data=sample)      a scoring script or model folder scoring sample
                                                     rows in this process (`serving/sample_scoring`)
+    validate_registered_scoring(client, "m@production", script, data=sample)
+                                                    the same with a registered model version,
+                                                    downloaded and laid out as deployments see it
 
 Each returns a `ValidationReport` listing every problem found; none raises because the data or
 the code is wrong (that is the report's job), only when the command itself is (a missing file,
@@ -27,12 +30,42 @@ from mlyard.serving.sample_scoring import validate_scoring
 if TYPE_CHECKING:
     from mlyard.client.mlclient import MLClient
 
-__all__ = ["validate_data", "validate_scoring", "validate_training"]
+__all__ = ["validate_data", "validate_registered_scoring", "validate_scoring", "validate_training"]
 
 
 def validate_data(client: MLClient, file: Path, against: str) -> ValidationReport:
     """Check `file` against the profile of data asset `against` (`name:version`, `name@latest`)."""
     return validate_data_file(file, client.data.get(against))
+
+
+def validate_registered_scoring(
+    client: MLClient,
+    model: str,
+    script: Path | None = None,
+    data: Path | None = None,
+    request: Path | None = None,
+    rows: int | None = None,
+) -> ValidationReport:
+    """Score a sample with registered model version `model` (`name:version`, `name@alias`): by its
+    flavor, or with `script` finding it in AZUREML_MODEL_DIR as an online deployment lays it out."""
+    from mlyard.services.model_registry.model_layout import scoring_model_dir
+
+    version = client.models.get(model)
+    with tempfile.TemporaryDirectory(prefix="mlyard-validate-", ignore_cleanup_errors=True) as folder:
+        files = client.models.download(f"{version.name}:{version.version}", Path(folder) / "download")
+        if script is None:
+            report = validate_scoring(files, data, request, None, rows)
+        else:
+            model_dir = scoring_model_dir(version, files, Path(folder) / "mount")
+            report = validate_scoring(script, data, request, model_dir, rows)
+    report.details["model"] = f"{version.name}:{version.version}"
+    return report
+
+
+def is_registered_model(text: str) -> bool:
+    """A `--model`/`--scoring` value that names a registered version (`name:version`, `name@alias`,
+    `azureml:…`) rather than a file or folder: no such path exists and it has a `:` or an `@`."""
+    return not Path(text).exists() and (":" in text or "@" in text)
 
 
 def validate_training(
