@@ -20,7 +20,8 @@
     ├── TooManyRequests        429 / exit 10  a scoring instance is at its concurrency limit
     ├── RequestTimeout         408 / exit 10  scoring took longer than request_timeout_ms
     ├── NotReady               503 / exit 10  a scoring instance is still loading, or its init() failed
-    └── ModelError             500 / exit 10  the model or scoring script raised while scoring
+    ├── ModelError             500 / exit 10  the model or scoring script raised while scoring
+    └── ValidationFailed       422 / exit 11  `mlyard validate` found problems (data, training, scoring)
 
 Messages say what happened and what to do about it.
 """
@@ -181,6 +182,15 @@ class ModelError(MlyardError):
     exit_code = 10
 
 
+class ValidationFailed(MlyardError):
+    """`mlyard validate` ran and found problems; its report lists every one of them. An exit code
+    of its own, so CI tells "the data or model is wrong" from "the command was wrong" (exit 2)."""
+
+    error_code = "VALIDATION_FAILED"
+    http_status = 422
+    exit_code = 11
+
+
 def combined(problems: Sequence[MlyardError]) -> MlyardError:
     """Several problems found in one pass (the steps of a pipeline) as one error: their messages one
     per line, of their common type, so an unknown component exits 3 wherever it is named; an
@@ -206,7 +216,7 @@ def error_from_response(status: int, body: object) -> MlyardError:
 _ALL: tuple[type[MlyardError], ...] = (
     InvalidSpec, InvalidArgument, MalformedRequest, InputMismatch, PayloadTooLarge, NotFound, AlreadyExists,
     LeaseLost, Conflict, Unauthenticated, PermissionDenied, WorkspaceError, StoreError, JobNotCompleted,
-    EnvironmentBuildError, TooManyRequests, RequestTimeout, NotReady, ModelError,
+    EnvironmentBuildError, TooManyRequests, RequestTimeout, NotReady, ModelError, ValidationFailed,
 )  # fmt: skip
 _SERVER_CODES: dict[str, type[MlyardError]] = {
     "ENDPOINT_NOT_FOUND": NotFound,

@@ -25,6 +25,7 @@ from mlyard.cli import (
     schedule,
     server,
     ui,
+    validate,
     worker,
     workspace,
 )
@@ -61,6 +62,7 @@ app.add_typer(batch_deployment.app, name="batch-deployment")
 app.command("ui")(ui.ui)
 app.add_typer(schedule.app, name="schedule")
 app.add_typer(event.app, name="event")
+app.command("validate")(validate.validate)
 
 
 @app.callback()
