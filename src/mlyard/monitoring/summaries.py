@@ -1,0 +1,105 @@
+"""Mergeable summaries of a table's columns against a reference layout.
+
+A summary holds only what adds up across files: row, null and type-error counts, the count, mean
+and sum of squared deviations of the numbers (merged with Chan's parallel formula), their minimum
+and maximum, the histogram over the layout's fine bins, and per-category counts. Summarising each
+file of a window separately and merging gives the same result as summarising them all at once,
+so the work can be spread over Ray tasks or processes.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from mlyard.monitoring.layout import ColumnLayout, category_counts, numeric_values
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+
+@dataclass
+class ColumnSummary:
+    """What one column of one or more files holds, relative to its reference layout."""
+
+    rows: int = 0
+    nulls: int = 0
+    type_errors: int = 0
+    count: int = 0  # the valid values: not null, not NaN, not a type error
+    mean: float = 0.0
+    m2: float = 0.0  # sum of squared deviations from the mean
+    minimum: float = np.inf
+    maximum: float = -np.inf
+    histogram: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    categories: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def std(self) -> float:
+        """The population standard deviation (ddof 0, as NumPy's and Evidently's)."""
+        return float(np.sqrt(self.m2 / self.count)) if self.count else float("nan")
+
+    def merged(self, other: ColumnSummary) -> ColumnSummary:
+        """The summary of both parts' rows together."""
+        count = self.count + other.count
+        delta = other.mean - self.mean
+        mean = self.mean + delta * other.count / count if count else 0.0
+        m2 = self.m2 + other.m2 + delta * delta * self.count * other.count / count if count else 0.0
+        histogram = self.histogram + other.histogram if len(self.histogram) else other.histogram.copy()
+        return ColumnSummary(
+            rows=self.rows + other.rows,
+            nulls=self.nulls + other.nulls,
+            type_errors=self.type_errors + other.type_errors,
+            count=count,
+            mean=mean,
+            m2=m2,
+            minimum=min(self.minimum, other.minimum),
+            maximum=max(self.maximum, other.maximum),
+            histogram=histogram,
+            categories=self.categories + other.categories,
+        )
+
+
+TableSummary = dict[str, ColumnSummary]
+
+
+def summarize_column(column: pa.ChunkedArray[Any], layout: ColumnLayout) -> ColumnSummary:
+    """One column summarised against its layout, vectorised (NumPy over the Arrow buffers)."""
+    rows = len(column)
+    if layout.kind == "categorical":
+        counts = category_counts(column)
+        return ColumnSummary(
+            rows=rows, nulls=column.null_count, count=sum(counts.values()), categories=Counter(counts)
+        )
+    values, type_errors = numeric_values(column)
+    valid = values[~np.isnan(values)]
+    histogram = np.bincount(layout.bins(valid), minlength=len(layout.edges) + 1).astype(np.int64)
+    summary = ColumnSummary(
+        rows=rows,
+        nulls=rows - len(valid) - type_errors,
+        type_errors=type_errors,
+        count=len(valid),
+        histogram=histogram,
+    )
+    if len(valid):
+        summary.mean = float(valid.mean())
+        summary.m2 = float(np.square(valid - summary.mean).sum())
+        summary.minimum, summary.maximum = float(valid.min()), float(valid.max())
+    return summary
+
+
+def summarize(table: pa.Table, layouts: Mapping[str, ColumnLayout]) -> TableSummary:
+    """Every laid-out column of `table` summarised (the caller has checked they are present)."""
+    return {name: summarize_column(table.column(name), layout) for name, layout in layouts.items()}
+
+
+def merge_summaries(parts: Iterable[TableSummary]) -> TableSummary:
+    """Per-file summaries combined into the summary of all the files."""
+    merged: TableSummary = {}
+    for part in parts:
+        for name, summary in part.items():
+            merged[name] = merged[name].merged(summary) if name in merged else summary
+    return merged
