@@ -8,9 +8,9 @@ joins predictions with ground truth on the correlation id (`performance.py`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlyard.errors import InvalidArgument
 from mlyard.monitoring import reading
@@ -20,6 +20,9 @@ from mlyard.monitoring.metrics import DEFAULT_METRICS, get_metric
 from mlyard.monitoring.performance import join_outcomes
 from mlyard.monitoring.signals import SignalPlan, plan_signals
 from mlyard.monitoring.summaries import TableSummary, merge_summaries, summarize
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 
 @dataclass(frozen=True)
@@ -88,25 +91,33 @@ def _compare_columns(
     plans: list[SignalPlan], reference: Any, production: Any, categorical: frozenset[str]
 ) -> list[MetricResult]:
     reference_table = reading.read_all(reference)
-    production_tables = list(reading.tables(production))
+    production_tables = reading.tables(production)
+    first = next(production_tables)
     features = {
-        plan.name: _features(plan, reference_table.column_names, production_tables[0].column_names)
-        for plan in plans
+        plan.name: _features(plan, reference_table.column_names, first.column_names) for plan in plans
     }
     columns = sorted({f for names in features.values() for f in names})
     layouts = {
         name: learn_layout(reference_table.column(name), name, _kind(name, categorical)) for name in columns
     }
-    for table in production_tables[1:]:
-        _require(columns, table.column_names, "production data")
     reference_summary = summarize(reference_table, layouts)
-    production_summary = merge_summaries(summarize(table, layouts) for table in production_tables)
+    production_summary = merge_summaries(
+        summarize(table, layouts) for table in _checked(first, production_tables, columns)
+    )
     return [
         result
         for plan in plans
         for feature in features[plan.name]
         for result in _feature_results(plan, layouts[feature], reference_summary, production_summary)
     ]
+
+
+def _checked(first: pa.Table, rest: Iterator[pa.Table], columns: list[str]) -> Iterator[pa.Table]:
+    """The production tables one at a time (never all in memory), each checked for the columns."""
+    yield first
+    for table in rest:
+        _require(columns, table.column_names, "production data")
+        yield table
 
 
 def _kind(name: str, categorical: frozenset[str]) -> Kind | None:

@@ -16,6 +16,7 @@ Binning (documented, and the same for every drift metric and chart):
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -91,7 +92,11 @@ def learn_layout(column: pa.ChunkedArray[Any], name: str, kind: Kind | None = No
     sample = values
     if len(values) > SAMPLE_SIZE:
         sample = values[np.random.default_rng(0).integers(0, len(values), SAMPLE_SIZE)]
-    quantiles = np.quantile(sample, np.linspace(0.0, 1.0, FINE_BINS + 1))
+    # NumPy's default (linear) quantiles, read off one sort: cheaper than np.quantile's partitions.
+    ordered = np.sort(sample)
+    quantiles = np.interp(
+        np.linspace(0.0, len(ordered) - 1.0, FINE_BINS + 1), np.arange(len(ordered)), ordered
+    )
     quantiles[0], quantiles[-1] = values.min(), np.nextafter(values.max(), np.inf)
     quantiles = np.maximum.accumulate(quantiles)  # the exact extremes may undercut a sampled edge
     edges = np.unique(quantiles)
@@ -143,13 +148,23 @@ def numeric_values(column: pa.ChunkedArray[Any]) -> tuple[np.ndarray, int]:
 
 
 def category_counts(column: pa.ChunkedArray[Any]) -> dict[str, int]:
-    """Counts of each non-null value, as text (pyarrow's hash aggregation)."""
+    """Counts of each non-null value, as text: dictionary-encoded chunks count their indices
+    (NumPy's bincount), other columns go through pyarrow's hash aggregation."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
-        column = pc.cast(column, pa.string())
-    counted = pc.value_counts(column.combine_chunks() if column.num_chunks != 1 else column.chunk(0))
-    values = counted.field("values").to_pylist()
-    counts = counted.field("counts").to_pylist()
-    return {str(v): int(c or 0) for v, c in zip(values, counts, strict=True) if v is not None}
+    counts: Counter[str] = Counter()
+    chunk: Any  # pyarrow's stubs type chunks as plain arrays, without a dictionary's fields
+    for chunk in column.chunks:
+        if pa.types.is_dictionary(chunk.type):
+            indices = chunk.indices.drop_null().to_numpy(zero_copy_only=False)
+            found = np.bincount(indices, minlength=len(chunk.dictionary))
+            names = pc.cast(chunk.dictionary, pa.string()).to_pylist()
+            counts.update({str(n): int(c) for n, c in zip(names, found, strict=True) if c})
+            continue
+        if not (pa.types.is_string(chunk.type) or pa.types.is_large_string(chunk.type)):
+            chunk = pc.cast(chunk, pa.string())
+        counted: Any = pc.value_counts(chunk)
+        pairs = zip(counted.field("values").to_pylist(), counted.field("counts").to_pylist(), strict=True)
+        counts.update({str(v): int(c) for v, c in pairs if v is not None})
+    return dict(counts)
