@@ -185,3 +185,31 @@ def test_a_feature_missing_from_the_production_data_is_named() -> None:
         InvalidArgument, match=r"column 'plan' is not in the production data \(its columns: age\)"
     ):
         compare(reference, production, {"d": {"type": "data_drift", "features": ["age", "plan"]}})
+
+
+def test_wasserstein_beyond_the_reference_range_is_exact() -> None:
+    """Values outside the reference's range are not smeared over an open bin: a constant
+    reference against half its values moved by 1 is 0.5 (plain, as the reference has no spread),
+    and a far shift matches SciPy."""
+    from scipy.stats import wasserstein_distance
+
+    constant = compare(
+        pa.table({"x": [1.0] * 100}), pa.table({"x": [1.0] * 50 + [2.0] * 50}), {"d": {"type": "data_drift"}}
+    )
+    assert constant[0].value == pytest.approx(0.5)
+    rng = np.random.default_rng(9)
+    reference, production = rng.normal(0, 1, 20_000), rng.normal(4, 2, 20_000)
+    far = compare(pa.table({"x": reference}), pa.table({"x": production}), {"d": {"type": "data_drift"}})
+    assert far[0].value == pytest.approx(
+        wasserstein_distance(reference, production) / reference.std(), abs=0.01
+    )
+
+
+def test_a_later_production_file_without_a_monitored_column_is_named(tmp_path: Path) -> None:
+    pq.write_table(pa.table({"age": [1.0, 2.0], "plan": ["a", "b"]}), tmp_path / "part-0.parquet")
+    pq.write_table(pa.table({"age": [1.0, 2.0]}), tmp_path / "part-1.parquet")
+    reference = pa.table({"age": [1.0, 2.0], "plan": ["a", "b"]})
+    with pytest.raises(
+        InvalidArgument, match=r"column 'plan' is not in the production data \(its columns: age\)"
+    ):
+        compare(reference, tmp_path)

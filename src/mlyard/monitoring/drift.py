@@ -5,9 +5,9 @@ returns a float, or None when either side has no values. How each is computed:
 
 - `normalized_wasserstein_distance`: the first Wasserstein distance divided by the reference's
   population standard deviation (as Evidently and Azure normalise it), from the 1000 fine
-  quantile bins: each side's CDF is taken as linear inside a bin, the outer open-ended bins end
-  at the smallest and largest value seen, and ∫|F − G| is integrated exactly on those lines. A
-  reference with no spread (std 0) gives the plain distance.
+  quantile bins: each side's CDF is taken as linear inside a bin and ∫|F − G| is integrated
+  exactly on those lines; beyond the reference's range it is exact, from the summed distances of
+  the values there. A reference with no spread (std 0) gives the plain distance.
 - `two_sample_kolmogorov_smirnov_test`: the p-value (two-sided, asymptotic: SciPy's
   `kstwo.sf(D, round(n·m/(n+m)))`, as `ks_2samp(method="asymp")`) of the largest CDF gap D at the
   fine bin edges. A p-value: breached *below* its threshold.
@@ -69,27 +69,29 @@ def _empty(reference: ColumnSummary, production: ColumnSummary) -> bool:
 def _cdfs(
     reference: ColumnSummary, production: ColumnSummary, layout: ColumnLayout
 ) -> tuple[np.ndarray, ...]:
-    """Both CDFs at the fine bin edges, with the outer bins closed at the extreme values seen."""
-    low = min(reference.minimum, production.minimum, layout.edges[0])
-    high = max(reference.maximum, production.maximum, layout.edges[-1])
-    knots = np.concatenate([[low], layout.edges, [high]])
-    f = np.concatenate([[0.0], np.cumsum(reference.histogram) / reference.count])
-    g = np.concatenate([[0.0], np.cumsum(production.histogram) / production.count])
-    return knots, f, g
+    """Both CDFs at the fine bin edges (from the lowest to the highest edge)."""
+    f = np.cumsum(reference.histogram[:-1]) / reference.count
+    g = np.cumsum(production.histogram[:-1]) / production.count
+    return layout.edges, f, g
 
 
 def _wasserstein(reference: ColumnSummary, production: ColumnSummary, layout: ColumnLayout) -> float | None:
     if _empty(reference, production):
         return None
-    knots, f, g = _cdfs(reference, production, layout)
+    edges, f, g = _cdfs(reference, production, layout)
     gap = f - g
-    a, b, width = gap[:-1], gap[1:], np.diff(knots)
+    a, b, width = gap[:-1], gap[1:], np.diff(edges)
     same_sign = a * b >= 0
     total = np.abs(a) + np.abs(b)
     # ∫|line from a to b| over the width: a trapezoid, or two triangles where the line crosses zero.
     with np.errstate(invalid="ignore", divide="ignore"):
         crossing = np.where(total > 0, (a * a + b * b) / (2 * total), 0.0)
-    distance = float(np.sum(width * np.where(same_sign, total / 2, crossing)))
+    inside = float(np.sum(width * np.where(same_sign, total / 2, crossing)))
+    # Beyond the reference's range one side's CDF is flat (0 below, 1 above; the reference has no
+    # values there), so ∫|F − G| there is the mean distance of the other side's values beyond it.
+    below = abs(reference.below_distance / reference.count - production.below_distance / production.count)
+    above = abs(reference.above_distance / reference.count - production.above_distance / production.count)
+    distance = inside + below + above
     std = reference.std
     return distance / std if std > 0 else distance
 

@@ -36,6 +36,10 @@ class ColumnSummary:
     minimum: float = np.inf
     maximum: float = -np.inf
     histogram: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    # How far the values in the two open-ended bins lie beyond the reference's range, summed
+    # (Σ (minimum − x) below it, Σ (x − maximum edge) above it): Wasserstein's outer part, exactly.
+    below_distance: float = 0.0
+    above_distance: float = 0.0
     categories: Counter[str] = field(default_factory=Counter)
 
     @property
@@ -60,6 +64,8 @@ class ColumnSummary:
             minimum=min(self.minimum, other.minimum),
             maximum=max(self.maximum, other.maximum),
             histogram=histogram,
+            below_distance=self.below_distance + other.below_distance,
+            above_distance=self.above_distance + other.above_distance,
             categories=self.categories + other.categories,
         )
 
@@ -82,7 +88,8 @@ def summarize_column(column: pa.ChunkedArray[Any], layout: ColumnLayout) -> Colu
         values = values[~np.isnan(values)]
         total = float(values.sum())
     valid = values
-    histogram = np.bincount(layout.bins(valid), minlength=len(layout.edges) + 1).astype(np.int64)
+    bins = layout.bins(valid)
+    histogram = np.bincount(bins, minlength=len(layout.edges) + 1).astype(np.int64)
     summary = ColumnSummary(
         rows=rows,
         nulls=rows - len(valid) - type_errors,
@@ -90,6 +97,12 @@ def summarize_column(column: pa.ChunkedArray[Any], layout: ColumnLayout) -> Colu
         count=len(valid),
         histogram=histogram,
     )
+    if len(layout.edges) and (histogram[0] or histogram[-1]):
+        summary.below_distance = float(np.sum(layout.edges[0] - valid[bins == 0])) if histogram[0] else 0.0
+        last = len(layout.edges)
+        summary.above_distance = (
+            float(np.sum(valid[bins == last] - layout.edges[-1])) if histogram[-1] else 0.0
+        )
     if len(valid):
         summary.mean = total / len(valid)
         deviations = valid - summary.mean
