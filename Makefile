@@ -7,7 +7,7 @@ PIP := $(BIN)/python -m pip --disable-pip-version-check --quiet
 # (as on CI machines and in many images) every process would compile them again at start-up.
 COMPILE = -m compileall -q src >/dev/null
 
-.PHONY: demo test bench bench-pipelines bench-serving bench-batch bench-events lint clean install install-test vendor screenshots
+.PHONY: demo test bench bench-pipelines bench-serving bench-batch bench-events bench-monitoring lint clean install install-test vendor screenshots
 
 demo: $(VENV)/.installed
 	$(BIN)/python examples/diabetes/quickstart.py
@@ -43,6 +43,11 @@ bench-serving: .venv-bench-serving/.installed
 # batch-endpoint invoke on 1M generated rows against plain model.predict (Ridge and gradient boosting).
 bench-batch: $(VENV)/.installed
 	$(BIN)/python bench/batch.py
+
+# Data drift + data quality on 1M + 1M rows × 20 columns against Evidently and NannyML (own venv:
+# Evidently needs pandas < 3).
+bench-monitoring: .venv-bench-monitoring/.installed
+	.venv-bench-monitoring/bin/python bench/monitoring.py
 
 # The studio's front-end libraries, at the versions pinned in the script, from the npm registry into
 # src/mlyard/server/studio/static/vendor/ (committed: installing needs no build step).
@@ -89,5 +94,11 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	.venv-bench-serving/bin/python $(COMPILE)
 	touch $@
 
+.venv-bench-monitoring/.installed: pyproject.toml
+	$(PYTHON) -m venv .venv-bench-monitoring
+	.venv-bench-monitoring/bin/python -m pip --disable-pip-version-check --quiet install -e ".[bench-monitoring]"
+	.venv-bench-monitoring/bin/python $(COMPILE)
+	touch $@
+
 clean:
-	rm -rf $(VENV) .venv-bench .venv-bench-serving .pytest_cache build *.egg-info src/*.egg-info
+	rm -rf $(VENV) .venv-bench .venv-bench-serving .venv-bench-monitoring .pytest_cache build *.egg-info src/*.egg-info
