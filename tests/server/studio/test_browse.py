@@ -77,6 +77,40 @@ def _column(page, header: str) -> list[float]:
     return [float(cell) for cell in cells if cell]
 
 
+def test_hide_columns_with_the_chooser_and_search_runs_by_text_both_kept_in_the_url(seeded, page):
+    server, _, _ = seeded
+    page.goto(f"{server.url}/w/default/jobs?experiment=diabetes")
+    headers = page.locator("table.runs thead th").all_inner_texts()
+    assert "solver" in headers and "r2" in headers
+    page.click("details.columns summary")
+    page.uncheck("input[data-column='params.solver']")
+    page.uncheck("input[data-column='metrics.r2']")
+    page.click("form.filters button[type=submit]")
+    page.wait_for_url(re.compile(r"hide=params.solver&hide=metrics.r2"))
+    headers = page.locator("table.runs thead th").all_inner_texts()
+    assert "solver" not in headers and "r2" not in headers and "alpha" in headers and "mse" in headers
+    assert "(2 hidden)" in page.locator("details.columns summary").inner_text()
+    page.fill("#f-search", "RIDGE-3")
+    page.click("form.filters button[type=submit]")
+    page.wait_for_url(re.compile(r"search=RIDGE-3"))
+    assert page.locator("table.runs tbody tr td:nth-child(2)").all_inner_texts() == ["ridge-3"]
+    page.click("th >> text=mse")  # sorting keeps the search and the hidden columns
+    page.wait_for_url(re.compile(r"order=metrics.mse"))
+    assert "search=RIDGE-3" in page.url and "hide=params.solver" in page.url
+    page.reload()  # a deep link reopens the same view
+    assert page.locator("table.runs tbody tr td:nth-child(2)").all_inner_texts() == ["ridge-3"]
+    assert "solver" not in page.locator("table.runs thead th").all_inner_texts()
+    page.click("details.columns summary")
+    page.check("input[data-column='params.solver']")  # shown again
+    page.click("form.filters button[type=submit]")
+    page.wait_for_url(lambda url: "params.solver" not in url)
+    assert "solver" in page.locator("table.runs thead th").all_inner_texts()
+    page.fill("#f-search", "no such run")
+    page.click("form.filters button[type=submit]")
+    page.wait_for_url(re.compile(r"search=no"))
+    assert page.locator("table.runs tbody").inner_text().strip() == "No run matches."
+
+
 def test_grouping_by_a_param_shows_each_group_with_mean_and_range(seeded, page):
     server, _, _ = seeded
     page.goto(f"{server.url}/w/default/jobs?experiment=diabetes&group=tags.team")

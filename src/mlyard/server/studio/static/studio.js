@@ -14,6 +14,26 @@ document.addEventListener("htmx:configRequest", (event) => {
   event.detail.headers["X-CSRF-Token"] = document.body.dataset.csrf;
 });
 
+// --- the runs table's column chooser ---------------------------------------------------------
+// A ticked box shows its column; the form sends the unticked ones as `hide`, so the URL stays
+// short and columns of another experiment show unless they were hidden. Delegated from document:
+// htmx swaps the table and its chooser.
+document.addEventListener("change", (event) => {
+  const box = event.target;
+  const chooser = box.closest && box.closest(".column-chooser");
+  if (!chooser || !box.dataset.column) return;
+  const offered = new Set([...chooser.querySelectorAll("input[data-column]")].map((b) => b.dataset.column));
+  for (const kept of chooser.querySelectorAll("input[name=hide]")) if (offered.has(kept.value)) kept.remove();
+  for (const choice of chooser.querySelectorAll("input[data-column]")) {
+    if (choice.checked) continue;
+    const hidden = document.createElement("input");
+    hidden.type = "hidden";
+    hidden.name = "hide";
+    hidden.value = choice.dataset.column;
+    chooser.appendChild(hidden);
+  }
+});
+
 // --- charts ---------------------------------------------------------------------------------
 function smooth(values, weight) {
   if (!weight) return values;
