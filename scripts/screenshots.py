@@ -5,7 +5,8 @@
 The demo is the one the browser tests use (tests/server/studio/demo.py): diabetes runs with metric
 histories and artifacts, model versions with an approved and a pending promotion, a pipeline with a
 reused step, a sweep, a running job, data assets, a real online endpoint (blue 90 %, green 10 %)
-that has answered a few requests, and a batch endpoint with a queued job. Pages are taken in Debian's chromium, light and dark.
+that has answered a few requests, and a batch endpoint with a queued job. Pages are taken in
+Debian's chromium, light and dark.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ def main(target: Path) -> int:
             "overview": f"{ws}/",
             "jobs": f"{ws}/jobs?experiment=diabetes&order=metrics.mse+ASC",
             "jobs-grouped": f"{ws}/jobs?experiment=diabetes&group=tags.team",
+            "jobs-searched": f"{ws}/jobs?experiment=diabetes&search=ridge-&hide=params.solver",
             "job": f"{ws}/jobs/{demo.runs[0]}",
             "job-running": f"{ws}/jobs/{demo.running}",
             "pipeline": f"{ws}/jobs/{demo.pipeline}",

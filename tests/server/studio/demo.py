@@ -30,6 +30,15 @@ PIPELINE_SPEC = {
     },
 }
 
+SWEEP_SPEC = {
+    "type": "sweep",
+    "objective": {"goal": "minimize", "primary_metric": "mse"},
+    "search_space": {
+        "alpha": {"type": "uniform", "min_value": 0, "max_value": 1},
+        "solver": {"type": "choice", "values": ["auto", "svd"]},
+    },
+}
+
 
 @dataclass
 class Demo:
@@ -173,14 +182,15 @@ def seed(workspace: Workspace, runs: int = 6, steps: int = 300) -> Demo:
     jobs.end_job(workspace, pipeline.id)
     demo.pipeline = pipeline.id
 
-    sweep = jobs.start_job(
-        workspace, experiment="diabetes-sweep", display_name="alpha sweep", job_type="sweep"
-    )
+    sweep = jobs.start_job(workspace, experiment="diabetes-sweep", display_name="alpha sweep",
+                           job_type="sweep", spec=SWEEP_SPEC)  # fmt: skip
     for trial in range(5):
         child = jobs.start_job(workspace, experiment="diabetes-sweep", display_name=f"trial {trial}",
                                parent_job_id=sweep.id)  # fmt: skip
-        jobs.end_job(workspace, child.id, params={"alpha": str(trial / 5)},
-                     metrics=[Metric("mse", 3000 - trial * 40, 0, 1_700_000_000_000)])  # fmt: skip
+        params = {"alpha": str(trial / 5), "solver": ["auto", "svd"][trial % 2], "data": "diabetes:2"}
+        mse = 3000 - trial * 40 + (90 if trial == 3 else 0)  # trial 3 is worse than trial 2
+        jobs.end_job(workspace, child.id, params=params,
+                     metrics=[Metric("mse", mse, 0, 1_700_000_000_000)])  # fmt: skip
     jobs.end_job(workspace, sweep.id)
     demo.sweep = sweep.id
 

@@ -127,6 +127,25 @@ def test_html_in_names_tags_and_logs_is_shown_as_text(workspace_path: Path, serv
         assert evil not in text and "&lt;script&gt;alert(1)&lt;/script&gt;" in text, path
 
 
+def test_html_in_a_sweep_trials_name_and_sampled_values_is_shown_as_text(  # type: ignore[no-untyped-def]
+    workspace_path: Path, serve_workspace
+):
+    from mlyard.entities.job import Metric
+
+    workspace = open_workspace(workspace_path)
+    evil = "<script>alert(1)</script>"
+    spec = {"type": "sweep", "objective": {"goal": "maximize", "primary_metric": "acc"},
+            "search_space": {"kernel": {"type": "choice", "values": [evil]}}}  # fmt: skip
+    sweep = jobs.start_job(workspace, experiment="s", job_type="sweep", spec=spec)
+    trial = jobs.start_job(workspace, experiment="s", display_name=evil, parent_job_id=sweep.id)
+    jobs.end_job(workspace, trial.id, params={"kernel": evil}, metrics=[Metric("acc", 0.9, 0, 0)])
+    jobs.end_job(workspace, sweep.id)
+    url = serve_workspace(workspace_path, auth=False, workers=0)
+    text = httpx.get(f"{url}/w/default/jobs/{sweep.id}").text
+    assert evil not in text and "&lt;script&gt;alert(1)&lt;/script&gt;" in text
+    assert "\\u003cscript\\u003e" in text  # in the charts' JSON too
+
+
 def test_html_in_a_data_asset_description_tags_and_cells_is_shown_as_text(
     workspace_path: Path, serve_workspace, tmp_path: Path
 ):  # type: ignore[no-untyped-def]

@@ -119,6 +119,49 @@ def test_grouping_by_a_param_shows_each_group_with_mean_and_range(seeded, page):
     assert re.search(r"\d+ \[\d+ – \d+\]", clinic)  # a metric's mean [min – max]
 
 
+def test_a_sweep_shows_its_trials_the_best_one_and_its_objective_and_parallel_coordinates_charts(
+    seeded, page
+):
+    server, demo, _ = seeded
+    page.goto(f"{server.url}/w/default/jobs/{demo.sweep}")
+    assert "minimize mse" in page.locator("#t-h").inner_text()
+    headers = page.locator("table.trials thead th").all_inner_texts()
+    assert headers == ["#", "Trial", "Status", "Duration", "alpha", "solver", "data", "mse"]
+    assert page.locator("table.trials tbody tr").count() == 5
+    assert "trial 4" in page.locator("table.trials tr.best").inner_text()  # the lowest mse
+    objective = page.locator("#sweep-objective.drawn")
+    objective.locator("canvas").wait_for()
+    assert objective.get_attribute("data-trials") == "5"
+    assert objective.locator(".u-legend").inner_text().count("best so far") == 1
+    parallel = page.locator("#sweep-parallel.drawn svg")
+    assert parallel.locator("line.axis").count() == 3  # alpha, solver and mse
+    assert parallel.locator("text.axis-title").all_text_contents() == ["alpha", "solver", "mse"]
+    assert parallel.locator("polyline.trial").count() == 5
+    # a line opens its trial: click where trial 2's line crosses the alpha axis
+    box = parallel.bounding_box()
+    first = parallel.locator("polyline.trial").nth(2).evaluate("l => ({x: l.points[0].x, y: l.points[0].y})")
+    page.mouse.click(box["x"] + first["x"], box["y"] + first["y"])
+    page.wait_for_url(re.compile(r"/jobs/"))
+    assert page.locator("h1").inner_text().startswith("trial 2")
+
+
+def test_a_sweep_logged_without_a_spec_lists_its_trials_and_says_it_has_no_objective(seeded, page):
+    from mlyard.services.tracking import jobs
+    from mlyard.services.workspaces.workspace import open_workspace
+
+    server, _, path = seeded
+    workspace = open_workspace(path)
+    sweep = jobs.start_job(workspace, experiment="logged-sweep", job_type="sweep")
+    for alpha in ("0.1", "0.2"):
+        trial = jobs.start_job(workspace, experiment="logged-sweep", parent_job_id=sweep.id)
+        jobs.end_job(workspace, trial.id, params={"alpha": alpha})
+    jobs.end_job(workspace, sweep.id)
+    page.goto(f"{server.url}/w/default/jobs/{sweep.id}")
+    assert page.locator("table.trials tbody tr").count() == 2
+    assert "no objective to rank or chart its trials by" in page.locator("main").inner_text()
+    assert page.locator("#sweep-parallel").count() == 0
+
+
 def test_open_a_run_and_its_chart_then_switch_to_log_scale_and_smoothing(seeded, page):
     server, demo, _ = seeded
     page.goto(f"{server.url}/w/default/jobs?experiment=diabetes&order=attributes.created_at+ASC")

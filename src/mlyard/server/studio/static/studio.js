@@ -175,12 +175,109 @@ function drawPipeline(target) {
   }
 }
 
+// --- a sweep's trials ------------------------------------------------------------------------
+function drawSweep(container) {
+  const data = JSON.parse(document.getElementById("sweep-data").textContent);
+  drawObjective(container.querySelector("#sweep-objective"), data);
+  drawParallel(container.querySelector("#sweep-parallel"), data, container.dataset.base);
+}
+
+function isBetter(goal, a, b) {
+  return goal === "maximize" ? a > b : a < b;
+}
+
+// The objective of each trial as points, and the best value so far as a step line.
+function drawObjective(figure, data) {
+  const xs = [], values = [], best = [];
+  let soFar = null;
+  for (const trial of data.trials) {
+    xs.push(trial.number);
+    values.push(trial.value);
+    if (trial.value !== null && (soFar === null || isBetter(data.goal, trial.value, soFar))) soFar = trial.value;
+    best.push(soFar);
+  }
+  const target = figure.querySelector(".plot");
+  const axis = { stroke: cssVar("--fg"), grid: { stroke: cssVar("--grid") }, ticks: { stroke: cssVar("--grid") } };
+  const options = {
+    width: Math.max(280, target.clientWidth || 480),
+    height: 240,
+    scales: { x: { time: false } },
+    axes: [Object.assign({ label: "trial", incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000] }, axis), Object.assign({ size: 70 }, axis)],  // whole trial numbers
+    series: [
+      { label: "trial" },
+      { label: data.metric, stroke: PALETTE[0], paths: () => null, points: { show: true, size: 8, fill: PALETTE[0] } },
+      { label: "best so far", stroke: PALETTE[2], width: 1.5, paths: uPlot.paths.stepped({ align: 1 }), spanGaps: true },
+    ],
+  };
+  new uPlot(options, [xs, values, best], target);
+  figure.dataset.trials = String(xs.length);
+  figure.classList.add("drawn");
+}
+
+// One vertical axis per searched parameter and one for the objective; a numeric axis spans its
+// values' range, any other lists its values evenly. Each trial is a line across them, linked to it.
+function sweepAxes(data) {
+  const names = data.params.concat([data.metric]);
+  return names.map((name, index) => {
+    const objective = index === names.length - 1;
+    const values = data.trials.map((t) => (objective ? t.value : t.params[name]));
+    const present = values.filter((v) => v !== null && v !== undefined && v !== "");
+    const numeric = present.length > 0 && present.every((v) => isFinite(Number(v)));
+    if (numeric) {
+      const numbers = present.map(Number);
+      const low = Math.min(...numbers), high = Math.max(...numbers);
+      const position = (v) => (high === low ? 0.5 : (Number(v) - low) / (high - low));
+      return { name, values, position, labels: [[0, low], [1, high]] };
+    }
+    const categories = [...new Set(present.map(String))].sort();
+    const position = (v) => (categories.length === 1 ? 0.5 : categories.indexOf(String(v)) / (categories.length - 1));
+    return { name, values, position, labels: categories.map((c) => [position(c), c]) };
+  });
+}
+
+function drawParallel(figure, data, base) {
+  const target = figure.querySelector(".plot");
+  const axes = sweepAxes(data);
+  const width = Math.max(360, target.clientWidth || 480), height = 240;
+  const left = 50, right = 50, top = 24, bottom = 24;
+  const x = (i) => (axes.length === 1 ? width / 2 : left + (i * (width - left - right)) / (axes.length - 1));
+  const y = (p) => top + (1 - p) * (height - top - bottom);
+  const root = svg("svg", { width, height, viewBox: `0 0 ${width} ${height}`, class: "parallel" }, target);
+  const objective = axes[axes.length - 1];
+  axes.forEach((axis, i) => {
+    svg("line", { x1: x(i), x2: x(i), y1: top, y2: height - bottom, class: "axis" }, root);
+    const title = svg("text", { x: x(i), y: 14, class: "axis-title", "text-anchor": "middle" }, root);
+    title.textContent = axis.name;
+    for (const [p, label] of axis.labels) {
+      const tick = svg("text", { x: x(i) + 4, y: y(p) + 4, class: "axis-label" }, root);
+      tick.textContent = typeof label === "number" ? Number(label.toPrecision(4)).toString() : label;
+    }
+  });
+  data.trials.forEach((trial, t) => {
+    const points = axes
+      .map((axis, i) => (axis.values[t] === null || axis.values[t] === undefined ? null : `${x(i)},${y(axis.position(axis.values[t]))}`))
+      .filter((p) => p !== null);
+    const link = svg("a", { href: `${base}${encodeURIComponent(trial.id)}` }, root);
+    // Colour from red (worst) to green (best) by the objective; grey without a value.
+    let score = trial.value === null ? null : objective.position(trial.value);
+    if (score !== null && data.goal !== "maximize") score = 1 - score;
+    const stroke = score === null ? cssVar("--muted") : `hsl(${Math.round(score * 120)}, 65%, 45%)`;
+    const line = svg("polyline", { points: points.join(" "), class: "trial", stroke }, link);
+    const tip = svg("title", {}, line);
+    tip.textContent = `trial ${trial.number}: ${data.metric} ${trial.value === null ? "none" : trial.value}`;
+  });
+  figure.dataset.trials = String(data.trials.length);
+  figure.classList.add("drawn");
+}
+
 function start() {
   for (const container of document.querySelectorAll(".charts")) new ChartGroup(container);
   const log = document.querySelector("#job-log[data-stream]");
   if (log) followLog(log);
   const graph = document.getElementById("pipeline-graph");
   if (graph) drawPipeline(graph);
+  const sweep = document.querySelector(".sweep-charts");
+  if (sweep) drawSweep(sweep);
 }
 
 if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
