@@ -48,6 +48,7 @@ def main(target: Path) -> int:
             "artifact-image": f"{ws}/jobs/{demo.runs[0]}/artifact?path=plots/fit.png",
             "models": f"{ws}/models",
             "model": f"{ws}/models/diabetes-ridge",
+            "model-compare": f"{ws}/models/diabetes-ridge/compare?version=1&version=2&version=3",
             "data-assets": f"{ws}/data",
             "data-asset": f"{ws}/data/{demo.data}",
             "endpoints": f"{ws}/endpoints",

@@ -23,6 +23,7 @@ def test_every_page_loads_with_data_and_no_critical_accessibility_violation(seed
         "compare": f"{ws}/compare?job={demo.runs[0]}&job={demo.runs[1]}",
         "models": f"{ws}/models",
         "model": f"{ws}/models/diabetes-ridge",
+        "model versions compared": f"{ws}/models/diabetes-ridge/compare?version=1&version=2",
         "artifact": f"{ws}/jobs/{demo.runs[0]}/artifact?path=predictions.csv",
         "data assets": f"{ws}/data",
         "data asset": f"{ws}/data/{demo.data}",
@@ -254,6 +255,42 @@ def test_approve_a_pending_promotion_by_clicking_moves_the_production_alias(seed
     page.wait_for_url(re.compile(r"/models/diabetes-ridge$"))
     assert "approved" in page.locator("tr", has_text="retrained").inner_text()
     assert "@production → 3" in page.locator("main").inner_text()
+
+
+def test_a_model_shows_its_lineage_from_data_through_runs_and_versions_to_deployments(seeded, page):
+    server, demo, _ = seeded
+    page.goto(f"{server.url}/w/default/models/diabetes-ridge")
+    graph = page.locator("#lineage-graph svg")
+    graph.wait_for()
+    assert graph.locator("rect.kind-data").count() == 1  # diabetes:2, read by every run
+    assert graph.locator("rect.kind-job").count() == 3  # the run behind each version
+    assert graph.locator("rect.kind-model").count() == 3
+    assert graph.locator("rect.kind-deployment").count() == 2  # blue (version 1) and green (version 2)
+    assert graph.locator("polyline.edge").count() == 3 + 3 + 2
+    assert "diabetes/blue" in graph.text_content() and "% traffic" in graph.text_content()
+    graph.locator("a[data-kind=data]").click()
+    page.wait_for_url(re.compile(rf"/data/{demo.data}/versions/2$"))
+
+
+def test_compare_two_model_versions_by_ticking_them_and_show_differences_only(seeded, page):
+    server, demo, _ = seeded
+    page.goto(f"{server.url}/w/default/models/diabetes-ridge")
+    page.check("input[aria-label='compare version 1']")
+    page.check("input[aria-label='compare version 2']")
+    page.click("text=Compare selected versions")
+    page.wait_for_url(re.compile(r"/models/diabetes-ridge/compare\?version=\d&version=\d"))
+    versions = sorted(
+        text.split()[0] for text in page.locator("table.compare thead th").all_inner_texts()[1:]
+    )
+    assert versions == ["diabetes-ridge:1", "diabetes-ridge:2"]  # each with its aliases beside it
+    assert page.locator("th[scope=row] >> text=params.solver").count() == 1
+    assert page.locator(f"td a[href$='/jobs/{demo.runs[0]}']").count() == 1  # the producing runs, linked
+    page.check("#diff")
+    page.click("text=Show")
+    page.wait_for_url(re.compile(r"diff=true"))
+    rows = page.locator("tbody th[scope=row]").all_inner_texts()
+    assert "params.solver" not in rows and "data" not in rows  # the same for both
+    assert "params.alpha" in rows and "metrics.mse" in rows and "run" in rows
 
 
 def test_a_data_asset_shows_its_profile_per_column_its_lineage_and_its_first_rows(seeded, page):

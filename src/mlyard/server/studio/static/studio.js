@@ -175,6 +175,35 @@ function drawPipeline(target) {
   }
 }
 
+// --- a model's lineage ----------------------------------------------------------------------
+// data → run → version → deployment, left to right; each node links to its page.
+function drawLineage(target) {
+  const graph = JSON.parse(document.getElementById("lineage-data").textContent);
+  const layout = new dagre.graphlib.Graph();
+  layout.setGraph({ rankdir: "LR", nodesep: 16, ranksep: 56, marginx: 8, marginy: 8 });
+  layout.setDefaultEdgeLabel(() => ({}));
+  for (const node of graph.nodes) layout.setNode(node.id, { width: 190, height: 46, node });
+  for (const [from, to] of graph.edges) layout.setEdge(from, to);
+  dagre.layout(layout);
+  const size = layout.graph();
+  const root = svg("svg", { width: size.width, height: size.height, viewBox: `0 0 ${size.width} ${size.height}` }, target);
+  for (const edge of layout.edges()) {
+    const points = layout.edge(edge).points.map((p) => `${p.x},${p.y}`).join(" ");
+    svg("polyline", { points, class: "edge" }, root);
+  }
+  for (const id of layout.nodes()) {
+    const { x, y, width, height, node } = layout.node(id);
+    const group = node.href ? svg("a", { href: node.href }, root) : svg("g", {}, root);
+    group.setAttribute("data-kind", node.kind);
+    svg("rect", { x: x - width / 2, y: y - height / 2, width, height, rx: 6, class: `node kind-${node.kind}` }, group);
+    const title = svg("text", { x: x - width / 2 + 10, y: y - 4, class: "node-title" }, group);
+    title.textContent = `${node.kind === "job" ? "run" : node.kind} ${node.label}`.slice(0, 30);
+    const detail = svg("text", { x: x - width / 2 + 10, y: y + 13, class: "node-detail" }, group);
+    detail.textContent = String(node.detail || "").slice(0, 32);
+  }
+  target.dataset.nodes = String(graph.nodes.length);
+}
+
 // --- a sweep's trials ------------------------------------------------------------------------
 function drawSweep(container) {
   const data = JSON.parse(document.getElementById("sweep-data").textContent);
@@ -276,6 +305,8 @@ function start() {
   if (log) followLog(log);
   const graph = document.getElementById("pipeline-graph");
   if (graph) drawPipeline(graph);
+  const lineage = document.getElementById("lineage-graph");
+  if (lineage) drawLineage(lineage);
   const sweep = document.querySelector(".sweep-charts");
   if (sweep) drawSweep(sweep);
 }
