@@ -54,6 +54,8 @@ def main(target: Path) -> int:
             "endpoints": f"{ws}/endpoints",
             "endpoint": f"{ws}/endpoints/online/{demo.endpoint}",
             "batch-endpoint": f"{ws}/endpoints/batch/{demo.batch_endpoint}",
+            "audit": f"{ws}/audit",
+            "keys": f"{ws}/keys",
             "login": f"{server.url}/login",
             "not-found": f"{ws}/jobs/no-such-job",
         }

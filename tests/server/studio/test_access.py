@@ -53,13 +53,82 @@ def guarded(workspace_path: Path, serve_workspace):  # type: ignore[no-untyped-d
     workspace = open_workspace(workspace_path)
     tokens = {
         owner: keys.create_key(workspace, owner, role).token
-        for owner, role in (("rita", "reader"), ("olga", "operator"), ("otto", "operator"))
+        for owner, role in (("rita", "reader"), ("olga", "operator"), ("otto", "operator"), ("ada", "admin"))
     }
     run = jobs.start_job(workspace, experiment="diabetes")
     version = _register(workspace, run.id, 0.5)
     with audit.acting_as(Actor(name="olga", role=Role.OPERATOR)):
         request = promotions.request_promotion(workspace, "diabetes-ridge", version, reason="better mse")
     return serve_workspace(workspace_path, auth=True, workers=0), tokens, request.id
+
+
+def test_a_reader_sees_no_keys_link_and_the_server_refuses_the_keys_page_and_a_new_key(guarded):
+    url, tokens, _ = guarded
+    rita = _log_in(url, tokens["rita"])
+    overview = rita.get("/w/default/")
+    assert "/w/default/audit" in overview.text and "/w/default/keys" not in overview.text
+    csrf = CSRF.search(overview.text)[1]
+    for answer in (
+        rita.get("/w/default/keys"),
+        rita.post("/w/default/keys", data={"csrf_token": csrf, "owner": "mallory", "role": "admin"}),
+        rita.post("/w/default/keys/abc/revoke", data={"csrf_token": csrf, "confirm": "yes"}),
+    ):
+        assert answer.status_code == 403 and "needs admin" in answer.text
+    assert "mallory" not in _log_in(url, tokens["ada"]).get("/w/default/keys").text  # nothing was made
+
+
+def test_an_admin_creates_a_key_sees_its_secret_once_and_revokes_it_after_a_confirmation(guarded, page):
+    url, tokens, _ = guarded
+    page.goto(f"{url}/login?ws=default")
+    page.fill("#login-key", tokens["ada"])
+    page.click("button:has-text('Log in')")
+    page.click("nav >> text=Keys")
+    page.fill("#k-owner", "ci-bot")
+    page.select_option("#k-role", "contributor")
+    page.fill("#k-description", "<b>nightly</b>")
+    page.click("button:has-text('Create key')")
+    token = page.input_value("#new-token")
+    assert (
+        token.startswith("mly_")
+        and httpx.get(f"{url}/api/v1/whoami", headers={"authorization": f"Bearer {token}"}).json()["role"]
+        == "contributor"
+    )
+    assert "<b>nightly</b>" in page.locator("table.keys").inner_text()  # text, not markup
+    page.goto(f"{url}/w/default/keys")
+    assert page.locator("#new-token").count() == 0  # shown once
+    key_id = token.split("_")[1]
+    page.locator("tr", has_text=key_id).locator("button:has-text('Revoke')").click()
+    assert f"Revoke key {key_id} of ci-bot?" in page.locator("h1").inner_text()
+    assert httpx.get(f"{url}/api/v1/whoami", headers={"authorization": f"Bearer {token}"}).status_code == 200
+    page.click("button:has-text('Revoke')")
+    page.wait_for_url(f"{url}/w/default/keys")
+    assert "revoked" in page.locator("tr", has_text=key_id).inner_text()
+    assert httpx.get(f"{url}/api/v1/whoami", headers={"authorization": f"Bearer {token}"}).status_code == 401
+
+
+def test_the_audit_trail_filters_by_since_actor_and_entity_as_the_cli_does(guarded, page):
+    url, tokens, _ = guarded
+    page.goto(f"{url}/login?ws=default")
+    page.fill("#login-key", tokens["rita"])
+    page.click("button:has-text('Log in')")
+    page.click("nav >> text=Audit")
+    everything = page.locator("table.audit tbody tr").count()
+    assert everything >= 5  # four keys, a model version, a promotion request
+    page.fill("#a-entity", "api_key")
+    page.click("form.filters button[type=submit]")
+    page.wait_for_url(re.compile(r"entity=api_key"))
+    assert page.locator("table.audit tbody tr").count() == 4
+    page.fill("#a-entity", "")
+    page.fill("#a-actor", "olga")
+    page.fill("#a-since", "1h")
+    page.click("form.filters button[type=submit]")
+    page.wait_for_url(re.compile(r"since=1h&actor=olga"))
+    rows = page.locator("table.audit tbody tr").all_inner_texts()
+    assert len(rows) == 1 and "promotion" in rows[0]
+    page.fill("#a-since", "2999-01-01")
+    page.click("form.filters button[type=submit]")
+    page.wait_for_url(re.compile(r"since=2999"))
+    assert "No change recorded matches these filters." in page.locator("main").inner_text()
 
 
 def test_without_a_session_the_studio_asks_for_a_key_and_refuses_a_wrong_one(guarded):
@@ -212,6 +281,9 @@ BAD_PATHS = [
     "/w/default/endpoints/online/nope/metrics",
     "/w/default/endpoints/online/x/metrics?window=0",
     "/w/default/endpoints/batch/nope",
+    "/w/default/audit?since=yesterday",
+    "/w/default/audit?since=99999999999d",
+    "/w/default/audit?since=" + "1" * 101,
     "/w/default/no-such-page",
     "/w/other/",
     "/switch?ws=other",

@@ -32,6 +32,9 @@ def test_every_page_loads_with_data_and_no_critical_accessibility_violation(seed
         "endpoints": f"{ws}/endpoints",
         "online endpoint": f"{ws}/endpoints/online/{demo.endpoint}",
         "batch endpoint": f"{ws}/endpoints/batch/{demo.batch_endpoint}",
+        "audit": f"{ws}/audit",
+        "audit filtered": f"{ws}/audit?entity=model:diabetes-ridge",
+        "keys": f"{ws}/keys",
     }
     for name, url in pages.items():
         response = page.goto(url)
@@ -388,7 +391,8 @@ def test_every_page_loads_without_data(tmp_path, page):
     try:
         for path, says in [("/", "No jobs yet"), ("/jobs", "No jobs yet"), ("/models", "No model registered"),
                            ("/compare", "Choose runs to compare"), ("/data", "No data asset registered"),
-                           ("/endpoints", "No online endpoint")]:  # fmt: skip
+                           ("/endpoints", "No online endpoint"), ("/audit", "No change recorded"),
+                           ("/keys", "No API key yet")]:  # fmt: skip
             response = page.goto(f"{server.url}/w/default{path}")
             assert response.status == 200 and says in page.locator("main").inner_text()
     finally:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from mlyard.server.studio.pages import (
+    access,
     compare,
     data_assets,
     endpoints,
@@ -25,5 +26,6 @@ ROUTERS: list[APIRouter] = [
     models.router,
     data_assets.router,
     endpoints.router,
+    access.router,
     entry.fallback,
 ]
