@@ -142,10 +142,57 @@ def _data_assets(workspace: Workspace) -> None:
         data.create_data_asset(workspace, "raw-notes", notes)
 
 
+COMPONENT_YAML = """\
+$schema: https://azuremlschemas.azureedge.net/latest/commandComponent.schema.json
+name: train_ridge
+display_name: Train a ridge regression
+type: command
+inputs:
+  training_data: {type: uri_file}
+  alpha: {type: number, default: 0.5}
+outputs:
+  model_output: {type: mlflow_model}
+code: ./src
+environment: azureml:sklearn-env:2
+command: >-
+  python train.py --data ${{inputs.training_data}} --alpha ${{inputs.alpha}}
+  --out ${{outputs.model_output}}
+"""
+
+
+def _assets(workspace: Workspace) -> None:
+    """An environment in two versions (the second built, with its log), a component, a compute."""
+    import sys
+    import tempfile
+
+    from mlyard.entities.environment_spec import EnvironmentSpec
+    from mlyard.runtime.environments import build_log_artifact
+    from mlyard.services.assets import components, computes, environments
+
+    python = f"{sys.version_info.major}.{sys.version_info.minor}"
+    with tempfile.TemporaryDirectory(prefix="mlyard-demo-assets-") as folder:
+        base = Path(folder)
+        first = EnvironmentSpec(
+            name="sklearn-env", pip_requirements=["scikit-learn>=1.4"], python_version=python
+        )
+        environments.create_environment(workspace, first, base)
+        built = environments.create_environment(workspace, EnvironmentSpec(
+            name="sklearn-env", pip_requirements=["scikit-learn>=1.5", "pandas"], python_version=python,
+            description="sklearn and pandas"), base).environment  # fmt: skip
+        log = f"creating venv with python {python}\ninstalling scikit-learn>=1.5 pandas\ndone in 12.3 s\n"
+        workspace.artifacts.put_bytes(log.encode(), build_log_artifact(built.resolved.spec_hash))
+        (base / "src").mkdir()
+        (base / "src" / "train.py").write_text("print('train')\n")
+        (base / "train.yml").write_text(COMPONENT_YAML)
+        components.create_component(workspace, base / "train.yml")
+    computes.create_compute(workspace, "cluster", "ray", "ray://10.0.0.5:10001", description="the GPU nodes")
+
+
 def seed(workspace: Workspace, runs: int = 6, steps: int = 300) -> Demo:
     demo = Demo()
     rng = random.Random(7)
     _data_assets(workspace)
+    _assets(workspace)
     alice = Actor(name="alice", role=Role.CONTRIBUTOR, via="local")
     bob = Actor(name="bob", role=Role.OPERATOR, via="local")
     registered = []

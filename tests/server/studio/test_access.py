@@ -230,6 +230,21 @@ def test_html_in_a_data_asset_description_tags_and_cells_is_shown_as_text(
         assert evil not in text and "&lt;script&gt;alert(1)&lt;/script&gt;" in text, path
 
 
+def test_html_in_an_environment_description_tags_and_requirements_is_shown_as_text(  # type: ignore[no-untyped-def]
+    workspace_path: Path, serve_workspace, tmp_path: Path
+):
+    from mlyard.entities.environment_spec import EnvironmentSpec
+    from mlyard.services.assets import environments
+
+    evil = "<script>alert(1)</script>"
+    spec = EnvironmentSpec(name="evil", description=evil, tags={"t": evil}, pip_requirements=["six"])
+    environments.create_environment(open_workspace(workspace_path), spec, tmp_path)
+    url = serve_workspace(workspace_path, auth=False, workers=0)
+    for path in ("/w/default/environments", "/w/default/environments/evil"):
+        text = httpx.get(url + path).text
+        assert evil not in text and "&lt;script&gt;alert(1)&lt;/script&gt;" in text, path
+
+
 def test_a_reader_sees_no_traffic_or_test_form_and_the_server_refuses_both(guarded):
     url, tokens, _ = guarded
     rita = _log_in(url, tokens["rita"])
@@ -281,6 +296,9 @@ BAD_PATHS = [
     "/w/default/endpoints/online/nope/metrics",
     "/w/default/endpoints/online/x/metrics?window=0",
     "/w/default/endpoints/batch/nope",
+    "/w/default/environments/nope",
+    "/w/default/components/nope",
+    "/w/default/environments/x?version=" + "1" * 101,
     "/w/default/audit?since=yesterday",
     "/w/default/audit?since=99999999999d",
     "/w/default/audit?since=" + "1" * 101,

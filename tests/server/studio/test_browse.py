@@ -32,6 +32,12 @@ def test_every_page_loads_with_data_and_no_critical_accessibility_violation(seed
         "endpoints": f"{ws}/endpoints",
         "online endpoint": f"{ws}/endpoints/online/{demo.endpoint}",
         "batch endpoint": f"{ws}/endpoints/batch/{demo.batch_endpoint}",
+        "environments": f"{ws}/environments",
+        "environment": f"{ws}/environments/sklearn-env",
+        "environment version": f"{ws}/environments/sklearn-env?version=1",
+        "components": f"{ws}/components",
+        "component": f"{ws}/components/train_ridge",
+        "computes": f"{ws}/computes",
         "audit": f"{ws}/audit",
         "audit filtered": f"{ws}/audit?entity=model:diabetes-ridge",
         "keys": f"{ws}/keys",
@@ -382,6 +388,26 @@ def test_a_batch_endpoint_shows_its_deployment_its_jobs_and_where_predictions_go
     assert page.locator(f"table.batch-jobs a[href$='/jobs/{demo.batch_job}']").count() == 1
 
 
+def test_an_environment_shows_its_versions_spec_and_build_log_and_a_component_its_spec(seeded, page):
+    server, _, _ = seeded
+    page.goto(f"{server.url}/w/default/")
+    page.click("nav >> text=Environments")
+    page.click("text=sklearn-env")
+    assert "version 2" in page.locator("h1").inner_text()  # the latest
+    assert "pandas" in page.locator("pre.spec").inner_text()
+    assert "done in 12.3 s" in page.locator("#build-log").inner_text()
+    page.click("table.versions a >> text=1")
+    page.wait_for_url(re.compile(r"version=1$"))
+    assert "pandas" not in page.locator("pre.spec").inner_text()
+    assert "Not built here yet" in page.locator("main").inner_text()
+    page.click("nav >> text=Components")
+    page.click("text=train_ridge")
+    spec = page.locator("pre.spec").inner_text()
+    assert "command: python train.py" in spec and "sklearn-env:2" in spec
+    page.click("nav >> text=Computes")
+    assert "ray://10.0.0.5:10001" in page.locator("table.computes").inner_text()
+
+
 def test_every_page_loads_without_data(tmp_path, page):
     from tests.server.studio.demo import make_workspace
     from tests.servers import serve_in_thread
@@ -392,6 +418,9 @@ def test_every_page_loads_without_data(tmp_path, page):
         for path, says in [("/", "No jobs yet"), ("/jobs", "No jobs yet"), ("/models", "No model registered"),
                            ("/compare", "Choose runs to compare"), ("/data", "No data asset registered"),
                            ("/endpoints", "No online endpoint"), ("/audit", "No change recorded"),
+                           ("/environments", "No environment registered"),
+                           ("/components", "No component registered"),
+                           ("/computes", "processes on this machine"),
                            ("/keys", "No API key yet")]:  # fmt: skip
             response = page.goto(f"{server.url}/w/default{path}")
             assert response.status == 200 and says in page.locator("main").inner_text()

@@ -7,6 +7,7 @@ from fastapi import APIRouter
 
 from mlyard.server.studio.pages import (
     access,
+    assets,
     compare,
     data_assets,
     endpoints,
@@ -26,6 +27,7 @@ ROUTERS: list[APIRouter] = [
     models.router,
     data_assets.router,
     endpoints.router,
+    assets.router,
     access.router,
     entry.fallback,
 ]
