@@ -4,9 +4,9 @@
 
 The demo is the one the browser tests use (tests/server/studio/demo.py): diabetes runs with metric
 histories and artifacts, model versions with an approved and a pending promotion, a pipeline with a
-reused step, a sweep, a running job, data assets, a real online endpoint (blue 90 %, green 10 %)
-that has answered a few requests, and a batch endpoint with a queued job. Pages are taken in
-Debian's chromium, light and dark.
+reused step, a sweep, 56 models tagged by partition, a running job, data assets, an environment, a
+component, a real online endpoint (blue 90 %, green 10 %) that has answered a few requests, and a
+batch endpoint with a queued job. Pages are taken in Debian's chromium, light and dark.
 """
 
 from __future__ import annotations
@@ -58,6 +58,7 @@ def main(target: Path) -> int:
             "environment": f"{ws}/environments/sklearn-env",
             "component": f"{ws}/components/train_ridge",
             "computes": f"{ws}/computes",
+            "dashboard-training": f"{ws}/dashboards/training",
             "audit": f"{ws}/audit",
             "keys": f"{ws}/keys",
             "login": f"{server.url}/login",

@@ -188,11 +188,35 @@ def _assets(workspace: Workspace) -> None:
     computes.create_compute(workspace, "cluster", "ray", "ray://10.0.0.5:10001", description="the GPU nodes")
 
 
-def seed(workspace: Workspace, runs: int = 6, steps: int = 300) -> Demo:
+def _partition_models(workspace: Workspace, count: int) -> None:
+    """Seed 004's many models: one forecaster per store, tagged with its partition, each with the
+    MAPE of the run that trained it (store-13 has no run: a model registered by hand)."""
+    import tempfile
+
+    rng = random.Random(4)
+    with tempfile.TemporaryDirectory(prefix="mlyard-demo-models-") as folder:
+        for index in range(count):
+            store = f"store-{index + 1:02d}"
+            weights = Path(folder) / "weights.txt"
+            weights.write_text(f"{store}\n")
+            job_id = None
+            if store != "store-13":
+                run = jobs.start_job(
+                    workspace, experiment="forecast-per-store", display_name=f"train {store}"
+                )
+                jobs.end_job(workspace, run.id, metrics=[Metric("mape", round(rng.uniform(4, 30), 2), 0, 0)])
+                job_id = run.id
+            models.register_model_folder(
+                workspace, f"forecast-{store}", weights, tags={"partition": store}, job_id=job_id
+            )
+
+
+def seed(workspace: Workspace, runs: int = 6, steps: int = 300, partitions: int = 56) -> Demo:
     demo = Demo()
     rng = random.Random(7)
     _data_assets(workspace)
     _assets(workspace)
+    _partition_models(workspace, partitions)
     alice = Actor(name="alice", role=Role.CONTRIBUTOR, via="local")
     bob = Actor(name="bob", role=Role.OPERATOR, via="local")
     registered = []

@@ -299,6 +299,8 @@ BAD_PATHS = [
     "/w/default/environments/nope",
     "/w/default/components/nope",
     "/w/default/environments/x?version=" + "1" * 101,
+    "/w/default/dashboards/training?goal=sideways",
+    "/w/default/dashboards/training?tag=",
     "/w/default/audit?since=yesterday",
     "/w/default/audit?since=99999999999d",
     "/w/default/audit?since=" + "1" * 101,

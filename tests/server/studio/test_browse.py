@@ -38,6 +38,7 @@ def test_every_page_loads_with_data_and_no_critical_accessibility_violation(seed
         "components": f"{ws}/components",
         "component": f"{ws}/components/train_ridge",
         "computes": f"{ws}/computes",
+        "training dashboard": f"{ws}/dashboards/training",
         "audit": f"{ws}/audit",
         "audit filtered": f"{ws}/audit?entity=model:diabetes-ridge",
         "keys": f"{ws}/keys",
@@ -408,6 +409,33 @@ def test_an_environment_shows_its_versions_spec_and_build_log_and_a_component_it
     assert "ray://10.0.0.5:10001" in page.locator("table.computes").inner_text()
 
 
+def test_the_training_dashboard_shows_pipeline_runs_and_56_models_as_a_grid_by_partition(seeded, page):
+    server, demo, _ = seeded
+    page.goto(f"{server.url}/w/default/")
+    page.click("nav >> text=Dashboards")
+    pipelines = page.locator("table.pipelines tbody tr")
+    assert pipelines.count() == 2 and "reused" in pipelines.first.locator("td.steps").inner_html()
+    grid = page.locator("ul.model-grid li")
+    assert grid.count() == 56
+    assert grid.first.get_attribute("data-partition") == "store-01"  # in partition order
+    assert page.input_value("#d-metric") == "mape"  # the metric the models' runs share
+    shades = [grid.nth(i).get_attribute("class") for i in range(56)]
+    assert shades.count("cell shade-none") == 1  # store-13: registered without a run
+    assert all(shades.count(f"cell shade-{n}") == 11 for n in range(5))  # 55 ranked in fifths
+    best = page.locator("li.shade-0 .value").all_inner_texts()
+    worst = page.locator("li.shade-4 .value").all_inner_texts()
+    assert max(map(float, best)) < min(map(float, worst))
+    box = page.locator("ul.model-grid").bounding_box()
+    assert box["height"] < 1000 - box["y"]  # all 56 on one screen, no scrolling
+    page.select_option("#d-goal", "maximize")
+    page.click("button:has-text('Show')")
+    page.wait_for_url(re.compile(r"goal=maximize"))
+    flipped = page.locator("li.shade-0 .value").all_inner_texts()
+    assert min(map(float, flipped)) > max(map(float, best))
+    page.locator("ul.model-grid li[data-partition=store-07] a").click()
+    page.wait_for_url(re.compile(r"/models/forecast-store-07$"))
+
+
 def test_every_page_loads_without_data(tmp_path, page):
     from tests.server.studio.demo import make_workspace
     from tests.servers import serve_in_thread
@@ -421,6 +449,7 @@ def test_every_page_loads_without_data(tmp_path, page):
                            ("/environments", "No environment registered"),
                            ("/components", "No component registered"),
                            ("/computes", "processes on this machine"),
+                           ("/dashboards/training", "No pipeline has run yet"),
                            ("/keys", "No API key yet")]:  # fmt: skip
             response = page.goto(f"{server.url}/w/default{path}")
             assert response.status == 200 and says in page.locator("main").inner_text()

@@ -9,6 +9,7 @@ from mlyard.server.studio.pages import (
     access,
     assets,
     compare,
+    dashboards,
     data_assets,
     endpoints,
     entry,
@@ -28,6 +29,7 @@ ROUTERS: list[APIRouter] = [
     data_assets.router,
     endpoints.router,
     assets.router,
+    dashboards.router,
     access.router,
     entry.fallback,
 ]
