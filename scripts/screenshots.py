@@ -4,9 +4,9 @@
 
 The demo is the one the browser tests use (tests/server/studio/demo.py): diabetes runs with metric
 histories and artifacts, model versions with an approved and a pending promotion, a pipeline with a
-reused step, a sweep, a running job, data assets, a real online endpoint (blue 90 %, green 10 %)
-that has answered a few requests, and a batch endpoint with a queued job. Pages are taken in
-Debian's chromium, light and dark.
+reused step, a sweep, 56 models tagged by partition, a running job, data assets, an environment, a
+component, a real online endpoint (blue 90 %, green 10 %) that has answered a few requests, and a
+batch endpoint with a queued job. Pages are taken in Debian's chromium, light and dark.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ def main(target: Path) -> int:
             "overview": f"{ws}/",
             "jobs": f"{ws}/jobs?experiment=diabetes&order=metrics.mse+ASC",
             "jobs-grouped": f"{ws}/jobs?experiment=diabetes&group=tags.team",
+            "jobs-searched": f"{ws}/jobs?experiment=diabetes&search=ridge-&hide=params.solver",
             "job": f"{ws}/jobs/{demo.runs[0]}",
             "job-running": f"{ws}/jobs/{demo.running}",
             "pipeline": f"{ws}/jobs/{demo.pipeline}",
@@ -47,11 +48,19 @@ def main(target: Path) -> int:
             "artifact-image": f"{ws}/jobs/{demo.runs[0]}/artifact?path=plots/fit.png",
             "models": f"{ws}/models",
             "model": f"{ws}/models/diabetes-ridge",
+            "model-compare": f"{ws}/models/diabetes-ridge/compare?version=1&version=2&version=3",
             "data-assets": f"{ws}/data",
             "data-asset": f"{ws}/data/{demo.data}",
             "endpoints": f"{ws}/endpoints",
             "endpoint": f"{ws}/endpoints/online/{demo.endpoint}",
             "batch-endpoint": f"{ws}/endpoints/batch/{demo.batch_endpoint}",
+            "environments": f"{ws}/environments",
+            "environment": f"{ws}/environments/sklearn-env",
+            "component": f"{ws}/components/train_ridge",
+            "computes": f"{ws}/computes",
+            "dashboard-training": f"{ws}/dashboards/training",
+            "audit": f"{ws}/audit",
+            "keys": f"{ws}/keys",
             "login": f"{server.url}/login",
             "not-found": f"{ws}/jobs/no-such-job",
         }

@@ -104,6 +104,18 @@ def test_search_filters_on_metrics_params_tags_and_attributes(workspace):
     assert [j.id for j in jobs.search_jobs(workspace, experiments=["diabetes"])] == created[::-1]
 
 
+def test_free_text_search_finds_jobs_by_name_id_or_tag_value_in_any_case_taken_literally(workspace):
+    ridge = jobs.start_job(workspace, experiment="text", display_name="Ridge alpha 0.1")
+    lasso = jobs.start_job(workspace, experiment="text", display_name="lasso", tags={"team": "Clinic_A"})
+    jobs.start_job(workspace, experiment="text", display_name="100% done")
+    assert [j.id for j in jobs.search_jobs(workspace, text="RIDGE")] == [ridge.id]
+    assert [j.id for j in jobs.search_jobs(workspace, text="clinic_a")] == [lasso.id]
+    assert [j.id for j in jobs.search_jobs(workspace, text=lasso.id[-8:])] == [lasso.id]
+    assert [j.display_name for j in jobs.search_jobs(workspace, text="0%")] == ["100% done"]
+    assert jobs.search_jobs(workspace, text="clinic%a") == []  # % is a character, not a wildcard
+    assert jobs.search_jobs(workspace, text="ridge", filter="attributes.display_name = 'lasso'") == []
+
+
 def test_search_orders_jobs_without_the_metric_last(workspace):
     with_metric = jobs.start_job(workspace)
     jobs.record_run_data(workspace, with_metric.id, metrics=[jobs.make_metric("mse", 1.0)])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 import typer
@@ -11,24 +10,6 @@ from mlyard.cli.context import client_of
 from mlyard.cli.output import print_table, printed_for_scripts
 
 app = typer.Typer(help="The append-only audit trail of a workspace.", no_args_is_help=True)
-
-
-def parse_since(text: str | None) -> datetime | None:
-    """`2026-11-30`, `2026-11-30T08:00`, or a span back from now: `30m`, `12h`, `7d`."""
-    from mlyard.errors import InvalidArgument
-
-    if text is None:
-        return None
-    units = {"m": "minutes", "h": "hours", "d": "days"}
-    if text[-1:] in units and text[:-1].isdigit():
-        return datetime.now(UTC) - timedelta(**{units[text[-1]]: int(text[:-1])})
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        raise InvalidArgument(
-            f"--since {text!r}: expected a date/time (2026-11-30T08:00) or 30m, 12h, 7d"
-        ) from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 @app.command("list")
@@ -47,6 +28,8 @@ def list_events(
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=10_000)] = 100,
 ) -> None:
     """Changes newest first: when, who (role, address), what, before → after."""
+    from mlyard.entities.access import parse_since  # pydantic: loaded only by commands that need it
+
     entity_type, _, entity_id = (entity or "").partition(":")
     events = client_of(ctx).audit.list(
         parse_since(since), None, actor, entity_type or None, entity_id or None, action, limit

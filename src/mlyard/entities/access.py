@@ -10,11 +10,13 @@ Roles are ordered; each includes the rights of those before it:
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, Field
+
+from mlyard.errors import InvalidArgument
 
 
 class Role(StrEnum):
@@ -95,3 +97,23 @@ class AuditEvent(BaseModel):
     summary: str
     before: dict[str, Any] | None = None
     after: dict[str, Any] | None = None
+
+
+def parse_since(text: str | None) -> datetime | None:
+    """The start of an audit query, as `mlyard audit list --since` and the studio take it:
+    `2026-11-30`, `2026-11-30T08:00`, or a span back from now: `30m`, `12h`, `7d`."""
+    if not text:
+        return None
+    units = {"m": "minutes", "h": "hours", "d": "days"}
+    if text[-1:] in units and text[:-1].isdigit():
+        try:
+            return datetime.now(UTC) - timedelta(**{units[text[-1]]: int(text[:-1])})
+        except OverflowError:  # further back than datetime goes
+            raise InvalidArgument(f"since {text!r}: that is before the year 1") from None
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidArgument(
+            f"since {text!r}: expected a date/time (2026-11-30T08:00) or 30m, 12h, 7d"
+        ) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

@@ -48,6 +48,16 @@ def list_deployment_rows(session: Session, endpoint: str | None = None) -> list[
     return list(session.scalars(stmt))
 
 
+def deployment_rows_of_model(session: Session, model_name: str) -> list[OnlineDeploymentRow]:
+    """The online deployments serving any version of `model_name`."""
+    stmt = (
+        select(OnlineDeploymentRow)
+        .where(OnlineDeploymentRow.model_name == model_name)
+        .order_by(OnlineDeploymentRow.endpoint_name, OnlineDeploymentRow.name)
+    )
+    return list(session.scalars(stmt))
+
+
 def delete_deployment_rows(session: Session, endpoint: str) -> None:
     session.execute(delete(OnlineDeploymentRow).where(OnlineDeploymentRow.endpoint_name == endpoint))
 

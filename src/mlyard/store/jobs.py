@@ -395,10 +395,12 @@ def search_job_ids(
     max_results: int,
     offset: int = 0,
     parent: str | None = None,
+    text: str | None = None,
 ) -> list[str]:
     """Ids of jobs matching every clause; default order newest first.
 
     `parent`: None for every job, "" for top-level jobs only, or a job id for its children.
+    `text`: only jobs whose name, id or a tag value contains it, whatever the case.
     """
     stmt = select(JobRow.id).join(ExperimentRow, JobRow.experiment_id == ExperimentRow.id)
     if parent is not None:
@@ -409,6 +411,8 @@ def search_job_ids(
         numeric = isinstance(clause.value, int | float)
         column, stmt = _column_for(stmt, clause.kind, clause.key, numeric=numeric)
         stmt = stmt.where(compare(column, clause.op, clause.value))
+    if text:
+        stmt = stmt.where(_contains_text(text))
     ordering = []
     for term in order_by:
         keys, stmt = _order_keys(stmt, term)
@@ -416,6 +420,17 @@ def search_job_ids(
     ordering.extend([JobRow.created_at.desc(), JobRow.id.desc()])
     stmt = stmt.order_by(*ordering).limit(max_results).offset(offset)
     return list(session.scalars(stmt))
+
+
+def _contains_text(text: str) -> Any:
+    """The free-text search: the text taken literally (`%` and `_` are not wildcards), any case."""
+    pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    tagged = select(TagRow.job_id).where(TagRow.value.ilike(pattern, escape="\\"))
+    return or_(
+        JobRow.display_name.ilike(pattern, escape="\\"),
+        JobRow.id.ilike(pattern, escape="\\"),
+        JobRow.id.in_(tagged),
+    )
 
 
 def _order_keys(stmt: Any, term: OrderTerm) -> tuple[list[Any], Any]:

@@ -30,6 +30,15 @@ PIPELINE_SPEC = {
     },
 }
 
+SWEEP_SPEC = {
+    "type": "sweep",
+    "objective": {"goal": "minimize", "primary_metric": "mse"},
+    "search_space": {
+        "alpha": {"type": "uniform", "min_value": 0, "max_value": 1},
+        "solver": {"type": "choice", "values": ["auto", "svd"]},
+    },
+}
+
 
 @dataclass
 class Demo:
@@ -133,10 +142,81 @@ def _data_assets(workspace: Workspace) -> None:
         data.create_data_asset(workspace, "raw-notes", notes)
 
 
-def seed(workspace: Workspace, runs: int = 6, steps: int = 300) -> Demo:
+COMPONENT_YAML = """\
+$schema: https://azuremlschemas.azureedge.net/latest/commandComponent.schema.json
+name: train_ridge
+display_name: Train a ridge regression
+type: command
+inputs:
+  training_data: {type: uri_file}
+  alpha: {type: number, default: 0.5}
+outputs:
+  model_output: {type: mlflow_model}
+code: ./src
+environment: azureml:sklearn-env:2
+command: >-
+  python train.py --data ${{inputs.training_data}} --alpha ${{inputs.alpha}}
+  --out ${{outputs.model_output}}
+"""
+
+
+def _assets(workspace: Workspace) -> None:
+    """An environment in two versions (the second built, with its log), a component, a compute."""
+    import sys
+    import tempfile
+
+    from mlyard.entities.environment_spec import EnvironmentSpec
+    from mlyard.runtime.environments import build_log_artifact
+    from mlyard.services.assets import components, computes, environments
+
+    python = f"{sys.version_info.major}.{sys.version_info.minor}"
+    with tempfile.TemporaryDirectory(prefix="mlyard-demo-assets-") as folder:
+        base = Path(folder)
+        first = EnvironmentSpec(
+            name="sklearn-env", pip_requirements=["scikit-learn>=1.4"], python_version=python
+        )
+        environments.create_environment(workspace, first, base)
+        built = environments.create_environment(workspace, EnvironmentSpec(
+            name="sklearn-env", pip_requirements=["scikit-learn>=1.5", "pandas"], python_version=python,
+            description="sklearn and pandas"), base).environment  # fmt: skip
+        log = f"creating venv with python {python}\ninstalling scikit-learn>=1.5 pandas\ndone in 12.3 s\n"
+        workspace.artifacts.put_bytes(log.encode(), build_log_artifact(built.resolved.spec_hash))
+        (base / "src").mkdir()
+        (base / "src" / "train.py").write_text("print('train')\n")
+        (base / "train.yml").write_text(COMPONENT_YAML)
+        components.create_component(workspace, base / "train.yml")
+    computes.create_compute(workspace, "cluster", "ray", "ray://10.0.0.5:10001", description="the GPU nodes")
+
+
+def _partition_models(workspace: Workspace, count: int) -> None:
+    """Seed 004's many models: one forecaster per store, tagged with its partition, each with the
+    MAPE of the run that trained it (store-13 has no run: a model registered by hand)."""
+    import tempfile
+
+    rng = random.Random(4)
+    with tempfile.TemporaryDirectory(prefix="mlyard-demo-models-") as folder:
+        for index in range(count):
+            store = f"store-{index + 1:02d}"
+            weights = Path(folder) / "weights.txt"
+            weights.write_text(f"{store}\n")
+            job_id = None
+            if store != "store-13":
+                run = jobs.start_job(
+                    workspace, experiment="forecast-per-store", display_name=f"train {store}"
+                )
+                jobs.end_job(workspace, run.id, metrics=[Metric("mape", round(rng.uniform(4, 30), 2), 0, 0)])
+                job_id = run.id
+            models.register_model_folder(
+                workspace, f"forecast-{store}", weights, tags={"partition": store}, job_id=job_id
+            )
+
+
+def seed(workspace: Workspace, runs: int = 6, steps: int = 300, partitions: int = 56) -> Demo:
     demo = Demo()
     rng = random.Random(7)
     _data_assets(workspace)
+    _assets(workspace)
+    _partition_models(workspace, partitions)
     alice = Actor(name="alice", role=Role.CONTRIBUTOR, via="local")
     bob = Actor(name="bob", role=Role.OPERATOR, via="local")
     registered = []
@@ -173,14 +253,15 @@ def seed(workspace: Workspace, runs: int = 6, steps: int = 300) -> Demo:
     jobs.end_job(workspace, pipeline.id)
     demo.pipeline = pipeline.id
 
-    sweep = jobs.start_job(
-        workspace, experiment="diabetes-sweep", display_name="alpha sweep", job_type="sweep"
-    )
+    sweep = jobs.start_job(workspace, experiment="diabetes-sweep", display_name="alpha sweep",
+                           job_type="sweep", spec=SWEEP_SPEC)  # fmt: skip
     for trial in range(5):
         child = jobs.start_job(workspace, experiment="diabetes-sweep", display_name=f"trial {trial}",
                                parent_job_id=sweep.id)  # fmt: skip
-        jobs.end_job(workspace, child.id, params={"alpha": str(trial / 5)},
-                     metrics=[Metric("mse", 3000 - trial * 40, 0, 1_700_000_000_000)])  # fmt: skip
+        params = {"alpha": str(trial / 5), "solver": ["auto", "svd"][trial % 2], "data": "diabetes:2"}
+        mse = 3000 - trial * 40 + (90 if trial == 3 else 0)  # trial 3 is worse than trial 2
+        jobs.end_job(workspace, child.id, params=params,
+                     metrics=[Metric("mse", mse, 0, 1_700_000_000_000)])  # fmt: skip
     jobs.end_job(workspace, sweep.id)
     demo.sweep = sweep.id
 

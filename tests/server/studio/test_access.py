@@ -53,13 +53,82 @@ def guarded(workspace_path: Path, serve_workspace):  # type: ignore[no-untyped-d
     workspace = open_workspace(workspace_path)
     tokens = {
         owner: keys.create_key(workspace, owner, role).token
-        for owner, role in (("rita", "reader"), ("olga", "operator"), ("otto", "operator"))
+        for owner, role in (("rita", "reader"), ("olga", "operator"), ("otto", "operator"), ("ada", "admin"))
     }
     run = jobs.start_job(workspace, experiment="diabetes")
     version = _register(workspace, run.id, 0.5)
     with audit.acting_as(Actor(name="olga", role=Role.OPERATOR)):
         request = promotions.request_promotion(workspace, "diabetes-ridge", version, reason="better mse")
     return serve_workspace(workspace_path, auth=True, workers=0), tokens, request.id
+
+
+def test_a_reader_sees_no_keys_link_and_the_server_refuses_the_keys_page_and_a_new_key(guarded):
+    url, tokens, _ = guarded
+    rita = _log_in(url, tokens["rita"])
+    overview = rita.get("/w/default/")
+    assert "/w/default/audit" in overview.text and "/w/default/keys" not in overview.text
+    csrf = CSRF.search(overview.text)[1]
+    for answer in (
+        rita.get("/w/default/keys"),
+        rita.post("/w/default/keys", data={"csrf_token": csrf, "owner": "mallory", "role": "admin"}),
+        rita.post("/w/default/keys/abc/revoke", data={"csrf_token": csrf, "confirm": "yes"}),
+    ):
+        assert answer.status_code == 403 and "needs admin" in answer.text
+    assert "mallory" not in _log_in(url, tokens["ada"]).get("/w/default/keys").text  # nothing was made
+
+
+def test_an_admin_creates_a_key_sees_its_secret_once_and_revokes_it_after_a_confirmation(guarded, page):
+    url, tokens, _ = guarded
+    page.goto(f"{url}/login?ws=default")
+    page.fill("#login-key", tokens["ada"])
+    page.click("button:has-text('Log in')")
+    page.click("nav >> text=Keys")
+    page.fill("#k-owner", "ci-bot")
+    page.select_option("#k-role", "contributor")
+    page.fill("#k-description", "<b>nightly</b>")
+    page.click("button:has-text('Create key')")
+    token = page.input_value("#new-token")
+    assert (
+        token.startswith("mly_")
+        and httpx.get(f"{url}/api/v1/whoami", headers={"authorization": f"Bearer {token}"}).json()["role"]
+        == "contributor"
+    )
+    assert "<b>nightly</b>" in page.locator("table.keys").inner_text()  # text, not markup
+    page.goto(f"{url}/w/default/keys")
+    assert page.locator("#new-token").count() == 0  # shown once
+    key_id = token.split("_")[1]
+    page.locator("tr", has_text=key_id).locator("button:has-text('Revoke')").click()
+    assert f"Revoke key {key_id} of ci-bot?" in page.locator("h1").inner_text()
+    assert httpx.get(f"{url}/api/v1/whoami", headers={"authorization": f"Bearer {token}"}).status_code == 200
+    page.click("button:has-text('Revoke')")
+    page.wait_for_url(f"{url}/w/default/keys")
+    assert "revoked" in page.locator("tr", has_text=key_id).inner_text()
+    assert httpx.get(f"{url}/api/v1/whoami", headers={"authorization": f"Bearer {token}"}).status_code == 401
+
+
+def test_the_audit_trail_filters_by_since_actor_and_entity_as_the_cli_does(guarded, page):
+    url, tokens, _ = guarded
+    page.goto(f"{url}/login?ws=default")
+    page.fill("#login-key", tokens["rita"])
+    page.click("button:has-text('Log in')")
+    page.click("nav >> text=Audit")
+    everything = page.locator("table.audit tbody tr").count()
+    assert everything >= 5  # four keys, a model version, a promotion request
+    page.fill("#a-entity", "api_key")
+    page.click("form.filters button[type=submit]")
+    page.wait_for_url(re.compile(r"entity=api_key"))
+    assert page.locator("table.audit tbody tr").count() == 4
+    page.fill("#a-entity", "")
+    page.fill("#a-actor", "olga")
+    page.fill("#a-since", "1h")
+    page.click("form.filters button[type=submit]")
+    page.wait_for_url(re.compile(r"since=1h&actor=olga"))
+    rows = page.locator("table.audit tbody tr").all_inner_texts()
+    assert len(rows) == 1 and "promotion" in rows[0]
+    page.fill("#a-since", "2999-01-01")
+    page.click("form.filters button[type=submit]")
+    page.wait_for_url(re.compile(r"since=2999"))
+    assert "No change recorded matches these filters." in page.locator("main").inner_text()
 
 
 def test_without_a_session_the_studio_asks_for_a_key_and_refuses_a_wrong_one(guarded):
@@ -127,6 +196,25 @@ def test_html_in_names_tags_and_logs_is_shown_as_text(workspace_path: Path, serv
         assert evil not in text and "&lt;script&gt;alert(1)&lt;/script&gt;" in text, path
 
 
+def test_html_in_a_sweep_trials_name_and_sampled_values_is_shown_as_text(  # type: ignore[no-untyped-def]
+    workspace_path: Path, serve_workspace
+):
+    from mlyard.entities.job import Metric
+
+    workspace = open_workspace(workspace_path)
+    evil = "<script>alert(1)</script>"
+    spec = {"type": "sweep", "objective": {"goal": "maximize", "primary_metric": "acc"},
+            "search_space": {"kernel": {"type": "choice", "values": [evil]}}}  # fmt: skip
+    sweep = jobs.start_job(workspace, experiment="s", job_type="sweep", spec=spec)
+    trial = jobs.start_job(workspace, experiment="s", display_name=evil, parent_job_id=sweep.id)
+    jobs.end_job(workspace, trial.id, params={"kernel": evil}, metrics=[Metric("acc", 0.9, 0, 0)])
+    jobs.end_job(workspace, sweep.id)
+    url = serve_workspace(workspace_path, auth=False, workers=0)
+    text = httpx.get(f"{url}/w/default/jobs/{sweep.id}").text
+    assert evil not in text and "&lt;script&gt;alert(1)&lt;/script&gt;" in text
+    assert "\\u003cscript\\u003e" in text  # in the charts' JSON too
+
+
 def test_html_in_a_data_asset_description_tags_and_cells_is_shown_as_text(
     workspace_path: Path, serve_workspace, tmp_path: Path
 ):  # type: ignore[no-untyped-def]
@@ -138,6 +226,21 @@ def test_html_in_a_data_asset_description_tags_and_cells_is_shown_as_text(
     data.create_data_asset(open_workspace(workspace_path), "x", table, description=evil, tags={"t": evil})
     url = serve_workspace(workspace_path, auth=False, workers=0)
     for path in ("/w/default/data", "/w/default/data/x"):
+        text = httpx.get(url + path).text
+        assert evil not in text and "&lt;script&gt;alert(1)&lt;/script&gt;" in text, path
+
+
+def test_html_in_an_environment_description_tags_and_requirements_is_shown_as_text(  # type: ignore[no-untyped-def]
+    workspace_path: Path, serve_workspace, tmp_path: Path
+):
+    from mlyard.entities.environment_spec import EnvironmentSpec
+    from mlyard.services.assets import environments
+
+    evil = "<script>alert(1)</script>"
+    spec = EnvironmentSpec(name="evil", description=evil, tags={"t": evil}, pip_requirements=["six"])
+    environments.create_environment(open_workspace(workspace_path), spec, tmp_path)
+    url = serve_workspace(workspace_path, auth=False, workers=0)
+    for path in ("/w/default/environments", "/w/default/environments/evil"):
         text = httpx.get(url + path).text
         assert evil not in text and "&lt;script&gt;alert(1)&lt;/script&gt;" in text, path
 
@@ -176,10 +279,16 @@ BAD_PATHS = [
     "/w/default/jobs?experiment=x&filter=metrics.mse+%3C%3C+1",
     "/w/default/jobs?experiment=x&order=nonsense.key+UP",
     "/w/default/jobs?experiment=x&group=metrics.mse",
+    "/w/default/jobs?experiment=x&hide=tags.team",
+    "/w/default/jobs?experiment=x&hide=params.",
+    "/w/default/jobs?experiment=x&search=" + "x" * 501,
     "/w/default/jobs/nope",
     "/w/default/jobs/nope/series?key=loss",
     "/w/default/compare?job=only-one",
     "/w/default/models/nope",
+    "/w/default/models/nope/compare?version=1&version=2",
+    "/w/default/models/diabetes-ridge/compare?version=1",
+    "/w/default/models/diabetes-ridge/compare?version=1&version=99",
     "/w/default/data/nope",
     "/w/default/data/nope/versions/1",
     "/w/default/data/x/versions/%20bad",
@@ -187,6 +296,14 @@ BAD_PATHS = [
     "/w/default/endpoints/online/nope/metrics",
     "/w/default/endpoints/online/x/metrics?window=0",
     "/w/default/endpoints/batch/nope",
+    "/w/default/environments/nope",
+    "/w/default/components/nope",
+    "/w/default/environments/x?version=" + "1" * 101,
+    "/w/default/dashboards/training?goal=sideways",
+    "/w/default/dashboards/training?tag=",
+    "/w/default/audit?since=yesterday",
+    "/w/default/audit?since=99999999999d",
+    "/w/default/audit?since=" + "1" * 101,
     "/w/default/no-such-page",
     "/w/other/",
     "/switch?ws=other",

@@ -23,6 +23,7 @@ def test_every_page_loads_with_data_and_no_critical_accessibility_violation(seed
         "compare": f"{ws}/compare?job={demo.runs[0]}&job={demo.runs[1]}",
         "models": f"{ws}/models",
         "model": f"{ws}/models/diabetes-ridge",
+        "model versions compared": f"{ws}/models/diabetes-ridge/compare?version=1&version=2",
         "artifact": f"{ws}/jobs/{demo.runs[0]}/artifact?path=predictions.csv",
         "data assets": f"{ws}/data",
         "data asset": f"{ws}/data/{demo.data}",
@@ -31,6 +32,16 @@ def test_every_page_loads_with_data_and_no_critical_accessibility_violation(seed
         "endpoints": f"{ws}/endpoints",
         "online endpoint": f"{ws}/endpoints/online/{demo.endpoint}",
         "batch endpoint": f"{ws}/endpoints/batch/{demo.batch_endpoint}",
+        "environments": f"{ws}/environments",
+        "environment": f"{ws}/environments/sklearn-env",
+        "environment version": f"{ws}/environments/sklearn-env?version=1",
+        "components": f"{ws}/components",
+        "component": f"{ws}/components/train_ridge",
+        "computes": f"{ws}/computes",
+        "training dashboard": f"{ws}/dashboards/training",
+        "audit": f"{ws}/audit",
+        "audit filtered": f"{ws}/audit?entity=model:diabetes-ridge",
+        "keys": f"{ws}/keys",
     }
     for name, url in pages.items():
         response = page.goto(url)
@@ -77,12 +88,89 @@ def _column(page, header: str) -> list[float]:
     return [float(cell) for cell in cells if cell]
 
 
+def test_hide_columns_with_the_chooser_and_search_runs_by_text_both_kept_in_the_url(seeded, page):
+    server, _, _ = seeded
+    page.goto(f"{server.url}/w/default/jobs?experiment=diabetes")
+    headers = page.locator("table.runs thead th").all_inner_texts()
+    assert "solver" in headers and "r2" in headers
+    page.click("details.columns summary")
+    page.uncheck("input[data-column='params.solver']")
+    page.uncheck("input[data-column='metrics.r2']")
+    page.click("form.filters button[type=submit]")
+    page.wait_for_url(re.compile(r"hide=params.solver&hide=metrics.r2"))
+    headers = page.locator("table.runs thead th").all_inner_texts()
+    assert "solver" not in headers and "r2" not in headers and "alpha" in headers and "mse" in headers
+    assert "(2 hidden)" in page.locator("details.columns summary").inner_text()
+    page.fill("#f-search", "RIDGE-3")
+    page.click("form.filters button[type=submit]")
+    page.wait_for_url(re.compile(r"search=RIDGE-3"))
+    assert page.locator("table.runs tbody tr td:nth-child(2)").all_inner_texts() == ["ridge-3"]
+    page.click("th >> text=mse")  # sorting keeps the search and the hidden columns
+    page.wait_for_url(re.compile(r"order=metrics.mse"))
+    assert "search=RIDGE-3" in page.url and "hide=params.solver" in page.url
+    page.reload()  # a deep link reopens the same view
+    assert page.locator("table.runs tbody tr td:nth-child(2)").all_inner_texts() == ["ridge-3"]
+    assert "solver" not in page.locator("table.runs thead th").all_inner_texts()
+    page.click("details.columns summary")
+    page.check("input[data-column='params.solver']")  # shown again
+    page.click("form.filters button[type=submit]")
+    page.wait_for_url(lambda url: "params.solver" not in url)
+    assert "solver" in page.locator("table.runs thead th").all_inner_texts()
+    page.fill("#f-search", "no such run")
+    page.click("form.filters button[type=submit]")
+    page.wait_for_url(re.compile(r"search=no"))
+    assert page.locator("table.runs tbody").inner_text().strip() == "No run matches."
+
+
 def test_grouping_by_a_param_shows_each_group_with_mean_and_range(seeded, page):
     server, _, _ = seeded
     page.goto(f"{server.url}/w/default/jobs?experiment=diabetes&group=tags.team")
     assert page.locator("tr.group").count() == 2  # clinic, and the untagged running job
     clinic = page.locator("tr.group", has_text="tags.team = clinic (6 runs)").inner_text()
     assert re.search(r"\d+ \[\d+ – \d+\]", clinic)  # a metric's mean [min – max]
+
+
+def test_a_sweep_shows_its_trials_the_best_one_and_its_objective_and_parallel_coordinates_charts(
+    seeded, page
+):
+    server, demo, _ = seeded
+    page.goto(f"{server.url}/w/default/jobs/{demo.sweep}")
+    assert "minimize mse" in page.locator("#t-h").inner_text()
+    headers = page.locator("table.trials thead th").all_inner_texts()
+    assert headers == ["#", "Trial", "Status", "Duration", "alpha", "solver", "data", "mse"]
+    assert page.locator("table.trials tbody tr").count() == 5
+    assert "trial 4" in page.locator("table.trials tr.best").inner_text()  # the lowest mse
+    objective = page.locator("#sweep-objective.drawn")
+    objective.locator("canvas").wait_for()
+    assert objective.get_attribute("data-trials") == "5"
+    assert objective.locator(".u-legend").inner_text().count("best so far") == 1
+    parallel = page.locator("#sweep-parallel.drawn svg")
+    assert parallel.locator("line.axis").count() == 3  # alpha, solver and mse
+    assert parallel.locator("text.axis-title").all_text_contents() == ["alpha", "solver", "mse"]
+    assert parallel.locator("polyline.trial").count() == 5
+    # a line opens its trial: click where trial 2's line crosses the alpha axis
+    box = parallel.bounding_box()
+    first = parallel.locator("polyline.trial").nth(2).evaluate("l => ({x: l.points[0].x, y: l.points[0].y})")
+    page.mouse.click(box["x"] + first["x"], box["y"] + first["y"])
+    page.wait_for_url(re.compile(r"/jobs/"))
+    assert page.locator("h1").inner_text().startswith("trial 2")
+
+
+def test_a_sweep_logged_without_a_spec_lists_its_trials_and_says_it_has_no_objective(seeded, page):
+    from mlyard.services.tracking import jobs
+    from mlyard.services.workspaces.workspace import open_workspace
+
+    server, _, path = seeded
+    workspace = open_workspace(path)
+    sweep = jobs.start_job(workspace, experiment="logged-sweep", job_type="sweep")
+    for alpha in ("0.1", "0.2"):
+        trial = jobs.start_job(workspace, experiment="logged-sweep", parent_job_id=sweep.id)
+        jobs.end_job(workspace, trial.id, params={"alpha": alpha})
+    jobs.end_job(workspace, sweep.id)
+    page.goto(f"{server.url}/w/default/jobs/{sweep.id}")
+    assert page.locator("table.trials tbody tr").count() == 2
+    assert "no objective to rank or chart its trials by" in page.locator("main").inner_text()
+    assert page.locator("#sweep-parallel").count() == 0
 
 
 def test_open_a_run_and_its_chart_then_switch_to_log_scale_and_smoothing(seeded, page):
@@ -179,6 +267,42 @@ def test_approve_a_pending_promotion_by_clicking_moves_the_production_alias(seed
     assert "@production → 3" in page.locator("main").inner_text()
 
 
+def test_a_model_shows_its_lineage_from_data_through_runs_and_versions_to_deployments(seeded, page):
+    server, demo, _ = seeded
+    page.goto(f"{server.url}/w/default/models/diabetes-ridge")
+    graph = page.locator("#lineage-graph svg")
+    graph.wait_for()
+    assert graph.locator("rect.kind-data").count() == 1  # diabetes:2, read by every run
+    assert graph.locator("rect.kind-job").count() == 3  # the run behind each version
+    assert graph.locator("rect.kind-model").count() == 3
+    assert graph.locator("rect.kind-deployment").count() == 2  # blue (version 1) and green (version 2)
+    assert graph.locator("polyline.edge").count() == 3 + 3 + 2
+    assert "diabetes/blue" in graph.text_content() and "% traffic" in graph.text_content()
+    graph.locator("a[data-kind=data]").click()
+    page.wait_for_url(re.compile(rf"/data/{demo.data}/versions/2$"))
+
+
+def test_compare_two_model_versions_by_ticking_them_and_show_differences_only(seeded, page):
+    server, demo, _ = seeded
+    page.goto(f"{server.url}/w/default/models/diabetes-ridge")
+    page.check("input[aria-label='compare version 1']")
+    page.check("input[aria-label='compare version 2']")
+    page.click("text=Compare selected versions")
+    page.wait_for_url(re.compile(r"/models/diabetes-ridge/compare\?version=\d&version=\d"))
+    versions = sorted(
+        text.split()[0] for text in page.locator("table.compare thead th").all_inner_texts()[1:]
+    )
+    assert versions == ["diabetes-ridge:1", "diabetes-ridge:2"]  # each with its aliases beside it
+    assert page.locator("th[scope=row] >> text=params.solver").count() == 1
+    assert page.locator(f"td a[href$='/jobs/{demo.runs[0]}']").count() == 1  # the producing runs, linked
+    page.check("#diff")
+    page.click("text=Show")
+    page.wait_for_url(re.compile(r"diff=true"))
+    rows = page.locator("tbody th[scope=row]").all_inner_texts()
+    assert "params.solver" not in rows and "data" not in rows  # the same for both
+    assert "params.alpha" in rows and "metrics.mse" in rows and "run" in rows
+
+
 def test_a_data_asset_shows_its_profile_per_column_its_lineage_and_its_first_rows(seeded, page):
     server, demo, _ = seeded
     page.goto(f"{server.url}/w/default/data")
@@ -265,6 +389,53 @@ def test_a_batch_endpoint_shows_its_deployment_its_jobs_and_where_predictions_go
     assert page.locator(f"table.batch-jobs a[href$='/jobs/{demo.batch_job}']").count() == 1
 
 
+def test_an_environment_shows_its_versions_spec_and_build_log_and_a_component_its_spec(seeded, page):
+    server, _, _ = seeded
+    page.goto(f"{server.url}/w/default/")
+    page.click("nav >> text=Environments")
+    page.click("text=sklearn-env")
+    assert "version 2" in page.locator("h1").inner_text()  # the latest
+    assert "pandas" in page.locator("pre.spec").inner_text()
+    assert "done in 12.3 s" in page.locator("#build-log").inner_text()
+    page.click("table.versions a >> text=1")
+    page.wait_for_url(re.compile(r"version=1$"))
+    assert "pandas" not in page.locator("pre.spec").inner_text()
+    assert "Not built here yet" in page.locator("main").inner_text()
+    page.click("nav >> text=Components")
+    page.click("text=train_ridge")
+    spec = page.locator("pre.spec").inner_text()
+    assert "command: python train.py" in spec and "sklearn-env:2" in spec
+    page.click("nav >> text=Computes")
+    assert "ray://10.0.0.5:10001" in page.locator("table.computes").inner_text()
+
+
+def test_the_training_dashboard_shows_pipeline_runs_and_56_models_as_a_grid_by_partition(seeded, page):
+    server, demo, _ = seeded
+    page.goto(f"{server.url}/w/default/")
+    page.click("nav >> text=Dashboards")
+    pipelines = page.locator("table.pipelines tbody tr")
+    assert pipelines.count() == 2 and "reused" in pipelines.first.locator("td.steps").inner_html()
+    grid = page.locator("ul.model-grid li")
+    assert grid.count() == 56
+    assert grid.first.get_attribute("data-partition") == "store-01"  # in partition order
+    assert page.input_value("#d-metric") == "mape"  # the metric the models' runs share
+    shades = [grid.nth(i).get_attribute("class") for i in range(56)]
+    assert shades.count("cell shade-none") == 1  # store-13: registered without a run
+    assert all(shades.count(f"cell shade-{n}") == 11 for n in range(5))  # 55 ranked in fifths
+    best = page.locator("li.shade-0 .value").all_inner_texts()
+    worst = page.locator("li.shade-4 .value").all_inner_texts()
+    assert max(map(float, best)) < min(map(float, worst))
+    box = page.locator("ul.model-grid").bounding_box()
+    assert box["height"] < 1000 - box["y"]  # all 56 on one screen, no scrolling
+    page.select_option("#d-goal", "maximize")
+    page.click("button:has-text('Show')")
+    page.wait_for_url(re.compile(r"goal=maximize"))
+    flipped = page.locator("li.shade-0 .value").all_inner_texts()
+    assert min(map(float, flipped)) > max(map(float, best))
+    page.locator("ul.model-grid li[data-partition=store-07] a").click()
+    page.wait_for_url(re.compile(r"/models/forecast-store-07$"))
+
+
 def test_every_page_loads_without_data(tmp_path, page):
     from tests.server.studio.demo import make_workspace
     from tests.servers import serve_in_thread
@@ -274,7 +445,12 @@ def test_every_page_loads_without_data(tmp_path, page):
     try:
         for path, says in [("/", "No jobs yet"), ("/jobs", "No jobs yet"), ("/models", "No model registered"),
                            ("/compare", "Choose runs to compare"), ("/data", "No data asset registered"),
-                           ("/endpoints", "No online endpoint")]:  # fmt: skip
+                           ("/endpoints", "No online endpoint"), ("/audit", "No change recorded"),
+                           ("/environments", "No environment registered"),
+                           ("/components", "No component registered"),
+                           ("/computes", "processes on this machine"),
+                           ("/dashboards/training", "No pipeline has run yet"),
+                           ("/keys", "No API key yet")]:  # fmt: skip
             response = page.goto(f"{server.url}/w/default{path}")
             assert response.status == 200 and says in page.locator("main").inner_text()
     finally:

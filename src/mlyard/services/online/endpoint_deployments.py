@@ -184,6 +184,12 @@ def list_deployments(workspace: Workspace, endpoint: str) -> list[OnlineDeployme
         return [rows.to_deployment_entity(row) for row in rows.list_deployment_rows(session, endpoint)]
 
 
+def deployments_of_model(workspace: Workspace, model_name: str) -> list[OnlineDeployment]:
+    """Where a model is served: the online deployments of any of its versions (its lineage's end)."""
+    with workspace.database.read() as session:
+        return [rows.to_deployment_entity(row) for row in rows.deployment_rows_of_model(session, model_name)]
+
+
 def set_state(
     workspace: Workspace, endpoint: str, name: str, generation: int, state: DeploymentState, error: str | None
 ) -> bool:

@@ -318,11 +318,13 @@ def search_jobs(
     max_results: int = 1000,
     offset: int = 0,
     parent: str | None = None,
+    text: str | None = None,
 ) -> list[Job]:
     """Jobs matching every clause of `filter`, newest first unless `order_by` says otherwise.
 
     `parent`: None for every job, "" for top-level jobs only (no pipeline steps, sweep trials or
-    mini-batches), or a job id for that job's children.
+    mini-batches), or a job id for that job's children. `text`: a free-text search, only jobs
+    whose name, id or a tag value contains it (any case, taken literally).
 
     Results carry status, times, params, latest metrics, tags and inputs, but not the code
     snapshot or the runtime record (installed packages): `get_job` returns those. `filter` and
@@ -337,7 +339,9 @@ def search_jobs(
     with workspace.database.read() as session:
         if experiments:
             _require_experiments(session, experiments)
-        ids = job_rows.search_job_ids(session, clauses, order, experiments, max_results, offset, parent)
+        ids = job_rows.search_job_ids(
+            session, clauses, order, experiments, max_results, offset, parent, text=text or None
+        )
         return job_rows.load_jobs(session, ids, with_details=False)
 
 

@@ -6,7 +6,10 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from mlyard.server.studio.pages import (
+    access,
+    assets,
     compare,
+    dashboards,
     data_assets,
     endpoints,
     entry,
@@ -25,5 +28,8 @@ ROUTERS: list[APIRouter] = [
     models.router,
     data_assets.router,
     endpoints.router,
+    assets.router,
+    dashboards.router,
+    access.router,
     entry.fallback,
 ]

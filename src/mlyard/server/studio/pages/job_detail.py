@@ -1,5 +1,5 @@
 """One job: overview, metric charts (series downsampled here), live log tail (SSE), artifacts with
-previews, child jobs, and a pipeline's step graph."""
+previews, child jobs, a pipeline's step graph, and a sweep's trials with their charts."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from mlyard.server.studio import previews
 from mlyard.server.studio.context import StudioContext, StudioRoute
 from mlyard.server.studio.graph import pipeline_graph
 from mlyard.server.studio.series import series, x_axis
+from mlyard.server.studio.sweep import sweep_trials
 from mlyard.services.execution import job_runs
 from mlyard.services.tracking import job_artifacts, jobs
 
@@ -34,18 +35,23 @@ def job_page(studio: StudioContext, job_id: str) -> Response:
     workspace = studio.workspace
     job = jobs.get_job(workspace, job_id)
     steps = [jobs.get_job(workspace, child) for child, _, _ in job_runs.children(workspace, job_id)]
-    graph = None
-    if job.type == "pipeline":
+    graph = sweep = None
+    if job.type in ("pipeline", "sweep"):
         try:
-            graph = pipeline_graph(job_runs.get_spec(workspace, job_id), steps)
+            spec = job_runs.get_spec(workspace, job_id)
         except Conflict:  # a tracked run has no spec
-            graph = None
+            spec = None
+        if job.type == "pipeline" and spec is not None:
+            graph = pipeline_graph(spec, steps)
+        if job.type == "sweep":
+            sweep = sweep_trials(job, spec, steps)
     log = read_log(workspace, job_id)
     return studio.render(
         "job.html",
         job=job,
         steps=steps,
         graph=graph,
+        sweep=sweep,
         outputs=job_runs.job_outputs(workspace, job_id),
         artifacts=job_artifacts.list_job_artifacts(workspace, job_id),
         log=log[-LOG_SHOWN_BYTES:].decode("utf-8", "replace"),

@@ -1,6 +1,7 @@
-"""The runs table of one experiment: params and metrics as sortable columns, the `job list --filter`
-syntax (parsed by the same search service), grouping by a param or tag, server-side paging, and
-every choice kept in the URL so a link reopens the same view."""
+"""The runs table of one experiment: params and metrics as sortable columns (a chooser hides some),
+the `job list --filter` syntax and a free-text search (both done by the same search service),
+grouping by a param or tag, server-side paging, and every choice kept in the URL so a link reopens
+the same view."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from mlyard.services.tracking import jobs
 
 router = APIRouter(route_class=StudioRoute, include_in_schema=False)
 MAX_PAGE_SIZE = 500
+MAX_HIDDEN_COLUMNS = 500
 _PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-/]*$")
 
 
@@ -57,6 +59,8 @@ def runs_table(
     filter: Annotated[str | None, Query(max_length=5000)] = None,
     order: Annotated[str | None, Query(max_length=500)] = None,
     group: Annotated[str | None, Query(max_length=500)] = None,
+    search: Annotated[str | None, Query(max_length=500)] = None,
+    hide: Annotated[list[str] | None, Query()] = None,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
 ) -> Response:
@@ -72,17 +76,32 @@ def runs_table(
         size + 1,
         offset=(page - 1) * size,
         parent="",
+        text=search,
     ) if experiment else []  # fmt: skip
     has_next = len(found) > size
     found = found[:size]
-    param_keys = sorted({key for job in found for key in job.params})
-    metric_keys = sorted({key for job in found for key in job.metrics})
-    view = {"experiment": experiment, "filter": filter, "order": order, "group": group, "size": size}
+    hidden = hidden_columns(hide or [])
+    columns = [f"params.{key}" for key in sorted({key for job in found for key in job.params})]
+    columns += [f"metrics.{key}" for key in sorted({key for job in found for key in job.metrics})]
+    shown = [column for column in columns if column not in hidden]
+    param_keys = [column.partition(".")[2] for column in shown if column.startswith("params.")]
+    metric_keys = [column.partition(".")[2] for column in shown if column.startswith("metrics.")]
+    view = {
+        "experiment": experiment,
+        "filter": filter,
+        "search": search,
+        "order": order,
+        "group": group,
+        "hide": sorted(hidden),
+        "size": size,
+    }
     return studio.render(
         "jobs.html",
         experiments=experiments,
         jobs=found,
         groups=group_jobs(found, group, metric_keys) if group else None,
+        columns=columns,
+        hidden=hidden,
         param_keys=param_keys,
         metric_keys=metric_keys,
         view=view,
@@ -91,6 +110,16 @@ def runs_table(
         sort_link=lambda kind, key: _sort_order(order, term(kind, key)),
         sorted_as=lambda kind, key: _sorted_as(order, term(kind, key)),
     )
+
+
+def hidden_columns(hide: list[str]) -> set[str]:
+    """The columns the chooser hid: each `params.<name>` or `metrics.<name>`. Those no run of the
+    page has are kept (they hide the column again on a page that has it)."""
+    for column in hide:
+        kind, _, key = column.partition(".")
+        if kind not in ("params", "metrics") or not key or len(column) > 500:
+            raise InvalidArgument(f"hide must be params.<name> or metrics.<name>, got {column!r}")
+    return set(hide)
 
 
 def _sorted_as(order: str | None, column: str) -> str:

@@ -14,6 +14,26 @@ document.addEventListener("htmx:configRequest", (event) => {
   event.detail.headers["X-CSRF-Token"] = document.body.dataset.csrf;
 });
 
+// --- the runs table's column chooser ---------------------------------------------------------
+// A ticked box shows its column; the form sends the unticked ones as `hide`, so the URL stays
+// short and columns of another experiment show unless they were hidden. Delegated from document:
+// htmx swaps the table and its chooser.
+document.addEventListener("change", (event) => {
+  const box = event.target;
+  const chooser = box.closest && box.closest(".column-chooser");
+  if (!chooser || !box.dataset.column) return;
+  const offered = new Set([...chooser.querySelectorAll("input[data-column]")].map((b) => b.dataset.column));
+  for (const kept of chooser.querySelectorAll("input[name=hide]")) if (offered.has(kept.value)) kept.remove();
+  for (const choice of chooser.querySelectorAll("input[data-column]")) {
+    if (choice.checked) continue;
+    const hidden = document.createElement("input");
+    hidden.type = "hidden";
+    hidden.name = "hide";
+    hidden.value = choice.dataset.column;
+    chooser.appendChild(hidden);
+  }
+});
+
 // --- charts ---------------------------------------------------------------------------------
 function smooth(values, weight) {
   if (!weight) return values;
@@ -155,12 +175,140 @@ function drawPipeline(target) {
   }
 }
 
+// --- a model's lineage ----------------------------------------------------------------------
+// data → run → version → deployment, left to right; each node links to its page.
+function drawLineage(target) {
+  const graph = JSON.parse(document.getElementById("lineage-data").textContent);
+  const layout = new dagre.graphlib.Graph();
+  layout.setGraph({ rankdir: "LR", nodesep: 16, ranksep: 56, marginx: 8, marginy: 8 });
+  layout.setDefaultEdgeLabel(() => ({}));
+  for (const node of graph.nodes) layout.setNode(node.id, { width: 190, height: 46, node });
+  for (const [from, to] of graph.edges) layout.setEdge(from, to);
+  dagre.layout(layout);
+  const size = layout.graph();
+  const root = svg("svg", { width: size.width, height: size.height, viewBox: `0 0 ${size.width} ${size.height}` }, target);
+  for (const edge of layout.edges()) {
+    const points = layout.edge(edge).points.map((p) => `${p.x},${p.y}`).join(" ");
+    svg("polyline", { points, class: "edge" }, root);
+  }
+  for (const id of layout.nodes()) {
+    const { x, y, width, height, node } = layout.node(id);
+    const group = node.href ? svg("a", { href: node.href }, root) : svg("g", {}, root);
+    group.setAttribute("data-kind", node.kind);
+    svg("rect", { x: x - width / 2, y: y - height / 2, width, height, rx: 6, class: `node kind-${node.kind}` }, group);
+    const title = svg("text", { x: x - width / 2 + 10, y: y - 4, class: "node-title" }, group);
+    title.textContent = `${node.kind === "job" ? "run" : node.kind} ${node.label}`.slice(0, 30);
+    const detail = svg("text", { x: x - width / 2 + 10, y: y + 13, class: "node-detail" }, group);
+    detail.textContent = String(node.detail || "").slice(0, 32);
+  }
+  target.dataset.nodes = String(graph.nodes.length);
+}
+
+// --- a sweep's trials ------------------------------------------------------------------------
+function drawSweep(container) {
+  const data = JSON.parse(document.getElementById("sweep-data").textContent);
+  drawObjective(container.querySelector("#sweep-objective"), data);
+  drawParallel(container.querySelector("#sweep-parallel"), data, container.dataset.base);
+}
+
+function isBetter(goal, a, b) {
+  return goal === "maximize" ? a > b : a < b;
+}
+
+// The objective of each trial as points, and the best value so far as a step line.
+function drawObjective(figure, data) {
+  const xs = [], values = [], best = [];
+  let soFar = null;
+  for (const trial of data.trials) {
+    xs.push(trial.number);
+    values.push(trial.value);
+    if (trial.value !== null && (soFar === null || isBetter(data.goal, trial.value, soFar))) soFar = trial.value;
+    best.push(soFar);
+  }
+  const target = figure.querySelector(".plot");
+  const axis = { stroke: cssVar("--fg"), grid: { stroke: cssVar("--grid") }, ticks: { stroke: cssVar("--grid") } };
+  const options = {
+    width: Math.max(280, target.clientWidth || 480),
+    height: 240,
+    scales: { x: { time: false } },
+    axes: [Object.assign({ label: "trial", incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000] }, axis), Object.assign({ size: 70 }, axis)],  // whole trial numbers
+    series: [
+      { label: "trial" },
+      { label: data.metric, stroke: PALETTE[0], paths: () => null, points: { show: true, size: 8, fill: PALETTE[0] } },
+      { label: "best so far", stroke: PALETTE[2], width: 1.5, paths: uPlot.paths.stepped({ align: 1 }), spanGaps: true },
+    ],
+  };
+  new uPlot(options, [xs, values, best], target);
+  figure.dataset.trials = String(xs.length);
+  figure.classList.add("drawn");
+}
+
+// One vertical axis per searched parameter and one for the objective; a numeric axis spans its
+// values' range, any other lists its values evenly. Each trial is a line across them, linked to it.
+function sweepAxes(data) {
+  const names = data.params.concat([data.metric]);
+  return names.map((name, index) => {
+    const objective = index === names.length - 1;
+    const values = data.trials.map((t) => (objective ? t.value : t.params[name]));
+    const present = values.filter((v) => v !== null && v !== undefined && v !== "");
+    const numeric = present.length > 0 && present.every((v) => isFinite(Number(v)));
+    if (numeric) {
+      const numbers = present.map(Number);
+      const low = Math.min(...numbers), high = Math.max(...numbers);
+      const position = (v) => (high === low ? 0.5 : (Number(v) - low) / (high - low));
+      return { name, values, position, labels: [[0, low], [1, high]] };
+    }
+    const categories = [...new Set(present.map(String))].sort();
+    const position = (v) => (categories.length === 1 ? 0.5 : categories.indexOf(String(v)) / (categories.length - 1));
+    return { name, values, position, labels: categories.map((c) => [position(c), c]) };
+  });
+}
+
+function drawParallel(figure, data, base) {
+  const target = figure.querySelector(".plot");
+  const axes = sweepAxes(data);
+  const width = Math.max(360, target.clientWidth || 480), height = 240;
+  const left = 50, right = 50, top = 24, bottom = 24;
+  const x = (i) => (axes.length === 1 ? width / 2 : left + (i * (width - left - right)) / (axes.length - 1));
+  const y = (p) => top + (1 - p) * (height - top - bottom);
+  const root = svg("svg", { width, height, viewBox: `0 0 ${width} ${height}`, class: "parallel" }, target);
+  const objective = axes[axes.length - 1];
+  axes.forEach((axis, i) => {
+    svg("line", { x1: x(i), x2: x(i), y1: top, y2: height - bottom, class: "axis" }, root);
+    const title = svg("text", { x: x(i), y: 14, class: "axis-title", "text-anchor": "middle" }, root);
+    title.textContent = axis.name;
+    for (const [p, label] of axis.labels) {
+      const tick = svg("text", { x: x(i) + 4, y: y(p) + 4, class: "axis-label" }, root);
+      tick.textContent = typeof label === "number" ? Number(label.toPrecision(4)).toString() : label;
+    }
+  });
+  data.trials.forEach((trial, t) => {
+    const points = axes
+      .map((axis, i) => (axis.values[t] === null || axis.values[t] === undefined ? null : `${x(i)},${y(axis.position(axis.values[t]))}`))
+      .filter((p) => p !== null);
+    const link = svg("a", { href: `${base}${encodeURIComponent(trial.id)}` }, root);
+    // Colour from red (worst) to green (best) by the objective; grey without a value.
+    let score = trial.value === null ? null : objective.position(trial.value);
+    if (score !== null && data.goal !== "maximize") score = 1 - score;
+    const stroke = score === null ? cssVar("--muted") : `hsl(${Math.round(score * 120)}, 65%, 45%)`;
+    const line = svg("polyline", { points: points.join(" "), class: "trial", stroke }, link);
+    const tip = svg("title", {}, line);
+    tip.textContent = `trial ${trial.number}: ${data.metric} ${trial.value === null ? "none" : trial.value}`;
+  });
+  figure.dataset.trials = String(data.trials.length);
+  figure.classList.add("drawn");
+}
+
 function start() {
   for (const container of document.querySelectorAll(".charts")) new ChartGroup(container);
   const log = document.querySelector("#job-log[data-stream]");
   if (log) followLog(log);
   const graph = document.getElementById("pipeline-graph");
   if (graph) drawPipeline(graph);
+  const lineage = document.getElementById("lineage-graph");
+  if (lineage) drawLineage(lineage);
+  const sweep = document.querySelector(".sweep-charts");
+  if (sweep) drawSweep(sweep);
 }
 
 if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
