@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from mlyard.cli.audit import parse_since
 from mlyard.cli.context import client_of
 from mlyard.cli.output import (
     parse_pairs,
@@ -48,6 +47,8 @@ def list_events(
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=10_000)] = 100,
 ) -> None:
     """Events newest first."""
+    from mlyard.entities.access import parse_since  # pydantic: loaded only by commands that need it
+
     found = client_of(ctx).events.list(types or (), subject, parse_since(since), None, limit)
     if printed_for_scripts([event.cloudevent() for event in found]):
         return
