@@ -81,7 +81,8 @@ def outbox_cost(workspace: Any, folder: Path, rounds: int, per_round: int) -> di
         for enabled in (True, False) if index % 2 == 0 else (False, True):
             models.emit = real_emit if enabled else _no_event  # type: ignore[assignment]
             started = time.perf_counter()
-            for _ in range(per_round):
+            for number in range(per_round):
+                (folder / "n.txt").write_text(f"{index}-{enabled}-{number}")  # new content: a new version
                 models.register_model_folder(workspace, f"cost-{index}", folder)
             (with_outbox if enabled else without).append((time.perf_counter() - started) / per_round)
     models.emit = real_emit
@@ -115,7 +116,8 @@ def drain_backlog(
     from mlyard.services.model_registry import models
 
     before = set(receiver.arrivals)
-    for _ in range(count):
+    for number in range(count):
+        (folder / "n.txt").write_text(f"backlog-{number}")  # new content: a new version, a new event
         models.register_model_folder(workspace, "backlog", folder)
     started = time.time()
     server, _ = start_server(root / "ws", root / "server-backlog.log")
@@ -176,7 +178,8 @@ def main() -> int:
         try:
             commits: dict[str, float] = {}
             started = time.time()
-            for _ in range(args.registrations):
+            for number in range(args.registrations):
+                (folder / "n.txt").write_text(f"bench-{number}")  # new content: a new version, a new event
                 version = models.register_model_folder(workspace, "bench", folder).version
                 commits[f"bench:{version}"] = time.time()
             registered = time.time()

@@ -68,7 +68,7 @@ def test_a_missing_component_file_and_an_unknown_component_version_both_exit_3(t
     assert "jobs.train.component: ./train.yml does not exist" in done.stderr
     unknown_version = _pipeline(tmp_path / "b", "train: {component: azureml:train_model:2}\n")
     done = mlyard("job", "create", "-f", str(unknown_version), workspace=ws, expect=3)
-    assert "component train_model:2 does not exist" in done.stderr
+    assert "component 'train_model' has no version '2'; versions: 1" in done.stderr
 
 
 def test_a_missing_code_folder_an_unknown_data_asset_and_a_missing_spec_file_all_exit_3(tmp_path):

@@ -19,4 +19,4 @@ def test_component_create_list_show(tmp_path):
     shown = mlyard("component", "show", "train_model@latest", workspace=ws).stdout
     assert "max_epocs" in shown and "integer" in shown
     missing = mlyard("component", "show", "ghost:1", workspace=ws, expect=3)
-    assert "component ghost:1 does not exist" in missing.stderr
+    assert "component 'ghost' does not exist" in missing.stderr

@@ -113,7 +113,7 @@ def test_compute_create_list_show_delete(ws, tmp_path):
     mlyard("compute", "delete", "cpu-cluster", workspace=ws)
     mlyard("compute", "show", "cpu-cluster", workspace=ws, expect=3)
     bad = mlyard("compute", "create", "--name", "x", "--type", "k8s", workspace=ws, expect=2)
-    assert "local or ray" in bad.stderr
+    assert "local, ray or docker" in bad.stderr
 
 
 def test_stream_of_a_pipeline_shows_step_status_changes(ws, tmp_path):

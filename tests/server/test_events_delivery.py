@@ -50,7 +50,8 @@ def test_two_servers_on_one_postgresql_fire_each_schedule_once_and_deliver_each_
     try:
         schedules.create_schedule_file(workspace, schedule)  # no start_time: due at once, then in an hour
         folder = model_folder(tmp_path)
-        for _ in range(20):
+        for number in range(20):  # each different: identical content is not a new version
+            (folder / "number.txt").write_text(str(number))
             models.register_model_folder(workspace, "churn", folder)
         receiver.wait_for(21, timeout=30)
         wait_until(

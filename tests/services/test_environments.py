@@ -163,12 +163,6 @@ def test_unknown_references_say_what_is_known(workspace, env_file, tmp_path):
         environments.resolve_environment(
             workspace, "azureml:AzureML-sklern-1.5-ubuntu20.04-py38-cpu:1", tmp_path
         )
-    with pytest.raises(
-        InvalidSpec, match=r"job\.yml: environment: image python:3\.11 is recorded for packaging"
-    ):
-        environments.resolve_environment(
-            workspace, {"image": "python:3.11"}, tmp_path, "job.yml: environment"
-        )
     typo = r"job\.yml: environment: conda_fle: unknown field"
     with checking_specs(strict=True), pytest.raises(InvalidSpec, match=typo):
         environments.resolve_environment(workspace, {"conda_fle": "x.yml"}, tmp_path, "job.yml: environment")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -68,10 +69,13 @@ def test_a_registration_commits_one_model_registered_event_with_azure_fields(wor
     assert outbox.get_event(workspace, event.id) == event
 
 
-def test_a_refused_registration_leaves_no_event(workspace, model_dir):
+def test_a_refused_registration_leaves_no_event(workspace, model_dir, tmp_path):
     models.register_model_folder(workspace, "churn", model_dir, version="1")
+    other = tmp_path / "other"
+    shutil.copytree(model_dir, other)
+    (other / "notes.txt").write_text("other content")
     with pytest.raises(AlreadyExists, match="churn:1 already exists"):
-        models.register_model_folder(workspace, "churn", model_dir, version="1")
+        models.register_model_folder(workspace, "churn", other, version="1")
 
     assert len(outbox.list_events(workspace, types=["ModelRegistered"])) == 1
 

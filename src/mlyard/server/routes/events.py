@@ -4,6 +4,7 @@ answers), and schedules (changes: operator)."""
 from __future__ import annotations
 
 import shutil
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -37,6 +38,7 @@ from mlyard.services.schedules import firing, schedules
 from mlyard.services.workspaces.workspace import Workspace
 
 router = APIRouter(prefix="/api/v1/workspaces/{ws}")
+TRIGGER_WAIT_SECONDS = 30.0  # how long `schedule trigger` waits for a firing another loop claimed first
 
 
 @router.get("/events", response_model=EventList, tags=["events"])
@@ -182,7 +184,13 @@ def trigger_schedule(workspace: OperatorWorkspace, name: str) -> ScheduleFiring:
     notify_queued()
     if fired:
         return fired[0].firing
-    return next(f for f in schedules.show_schedule(workspace, name).firings if f.id == firing_id)
+    # The scheduler loop of this or another server claimed it first: answer once it has run it.
+    deadline = time.monotonic() + TRIGGER_WAIT_SECONDS
+    while True:
+        found = next(f for f in schedules.show_schedule(workspace, name).firings if f.id == firing_id)
+        if found.state != "pending" or time.monotonic() > deadline:
+            return found
+        time.sleep(0.1)
 
 
 @contextmanager
