@@ -146,12 +146,14 @@ function seconds(node) {
   return s < 60 ? `${s.toFixed(1)} s` : `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
 }
 
-function drawPipeline(target) {
-  const graph = JSON.parse(document.getElementById("pipeline-data").textContent);
+// A left-to-right dagre layout of the graph in the JSON block `dataId`, its edges drawn in a new
+// SVG inside `target`; the caller draws the nodes (the pipeline's steps, a model's lineage).
+function layOutGraph(target, dataId, spacing, nodeSize) {
+  const graph = JSON.parse(document.getElementById(dataId).textContent);
   const layout = new dagre.graphlib.Graph();
-  layout.setGraph({ rankdir: "LR", nodesep: 24, ranksep: 48, marginx: 8, marginy: 8 });
+  layout.setGraph({ rankdir: "LR", marginx: 8, marginy: 8, ...spacing });
   layout.setDefaultEdgeLabel(() => ({}));
-  for (const node of graph.nodes) layout.setNode(node.id, { width: 170, height: 58, node });
+  for (const node of graph.nodes) layout.setNode(node.id, { ...nodeSize, node });
   for (const [from, to] of graph.edges) layout.setEdge(from, to);
   dagre.layout(layout);
   const size = layout.graph();
@@ -160,6 +162,12 @@ function drawPipeline(target) {
     const points = layout.edge(edge).points.map((p) => `${p.x},${p.y}`).join(" ");
     svg("polyline", { points, class: "edge" }, root);
   }
+  return { layout, root };
+}
+
+function drawPipeline(target) {
+  const { layout, root } = layOutGraph(
+    target, "pipeline-data", { nodesep: 24, ranksep: 48 }, { width: 170, height: 58 });
   for (const id of layout.nodes()) {
     const { x, y, width, height, node } = layout.node(id);
     const group = node.job_id ? svg("a", { href: `${target.dataset.base}${encodeURIComponent(node.job_id)}` }, root) : root;
@@ -178,19 +186,8 @@ function drawPipeline(target) {
 // --- a model's lineage ----------------------------------------------------------------------
 // data → run → version → deployment, left to right; each node links to its page.
 function drawLineage(target) {
-  const graph = JSON.parse(document.getElementById("lineage-data").textContent);
-  const layout = new dagre.graphlib.Graph();
-  layout.setGraph({ rankdir: "LR", nodesep: 16, ranksep: 56, marginx: 8, marginy: 8 });
-  layout.setDefaultEdgeLabel(() => ({}));
-  for (const node of graph.nodes) layout.setNode(node.id, { width: 190, height: 46, node });
-  for (const [from, to] of graph.edges) layout.setEdge(from, to);
-  dagre.layout(layout);
-  const size = layout.graph();
-  const root = svg("svg", { width: size.width, height: size.height, viewBox: `0 0 ${size.width} ${size.height}` }, target);
-  for (const edge of layout.edges()) {
-    const points = layout.edge(edge).points.map((p) => `${p.x},${p.y}`).join(" ");
-    svg("polyline", { points, class: "edge" }, root);
-  }
+  const { layout, root } = layOutGraph(
+    target, "lineage-data", { nodesep: 16, ranksep: 56 }, { width: 190, height: 46 });
   for (const id of layout.nodes()) {
     const { x, y, width, height, node } = layout.node(id);
     const group = node.href ? svg("a", { href: node.href }, root) : svg("g", {}, root);
@@ -201,7 +198,7 @@ function drawLineage(target) {
     const detail = svg("text", { x: x - width / 2 + 10, y: y + 13, class: "node-detail" }, group);
     detail.textContent = String(node.detail || "").slice(0, 32);
   }
-  target.dataset.nodes = String(graph.nodes.length);
+  target.dataset.nodes = String(layout.nodeCount());
 }
 
 // --- a sweep's trials ------------------------------------------------------------------------
