@@ -40,14 +40,13 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from mlyard.entities.spec_files import load_yaml, validate_spec
-from mlyard.entities.spec_values import TextMap, without
+from mlyard.entities.spec_values import TextMap, check_mini_batch_size, mini_batch_limit, without
 from mlyard.errors import InvalidSpec
 
 DEFAULT_OUTPUT_FILE = "predictions.csv"
 BATCH_OUTPUT = "score"  # the batch job's output, as Azure ML names it (`job download --output-name score`)
 ENDPOINT_CLOUD_FIELDS = ("auth_mode", "identity", "properties")
 DEPLOYMENT_CLOUD_FIELDS = ("instance_type", "identity", "properties", "job_definition")
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(kb|mb|gb|b)?\s*$", re.IGNORECASE)
 _FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$")
 LOGGING_LEVELS = ("debug", "info", "warning", "error", "critical")
 SETTING_FIELDS = (
@@ -80,12 +79,7 @@ class _SettingFields(BaseModel):
     @field_validator("mini_batch_size")
     @classmethod
     def _size(cls, value: int | str | None) -> int | str | None:
-        if value is None:
-            return None
-        match = _SIZE.match(str(value))
-        if match is None or float(match[1]) <= 0:
-            raise ValueError(f"expected a number of files or rows, or a size like 10kb or 1mb, got {value!r}")
-        return value
+        return check_mini_batch_size(value)
 
     @field_validator("output_file_name")
     @classmethod
@@ -118,12 +112,7 @@ class BatchSettings(BaseModel):
 
     def batch_limit(self) -> tuple[Literal["count", "bytes"], float]:
         """("count", files or rows) or ("bytes", size) per mini-batch."""
-        match = _SIZE.match(str(self.mini_batch_size))
-        assert match is not None  # validated
-        number, unit = float(match[1]), (match[2] or "").lower()
-        if not unit:
-            return "count", max(1, int(number))
-        return "bytes", number * {"b": 1, "kb": 1024, "mb": 1024**2, "gb": 1024**3}[unit]
+        return mini_batch_limit(self.mini_batch_size)
 
 
 class CodeConfiguration(BaseModel):

@@ -35,12 +35,11 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from mlyard.entities.command_line import bindings
 from mlyard.entities.job_spec import JobInput, JobOutput, OutputMap, ResolvedInput
 from mlyard.entities.spec_files import load_yaml, validate_spec
-from mlyard.entities.spec_values import LiteralValue, TextMap
+from mlyard.entities.spec_values import LiteralValue, TextMap, check_mini_batch_size, mini_batch_limit
 from mlyard.errors import InvalidSpec
 
 CLOUD_ONLY_FIELDS = ("identity", "queue_settings", "services", "distribution")
 DEFAULT_OUTPUT_FILE = "parallel_run_step.txt"  # Azure ML's name for the appended rows
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(kb|mb|gb|b)?\s*$", re.IGNORECASE)
 _BOUND_INPUT = re.compile(r"^\$\{\{\s*inputs\.([A-Za-z_][A-Za-z0-9_\-]*)\s*\}\}$")
 _BOUND_OUTPUT = re.compile(r"^\$\{\{\s*outputs\.([A-Za-z_][A-Za-z0-9_\-]*)\s*\}\}$")
 LoggingLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
@@ -104,9 +103,7 @@ class ParallelOptions(BaseModel):
     @field_validator("mini_batch_size")
     @classmethod
     def _size(cls, value: str | int | None) -> str | int | None:
-        if value is not None and not _SIZE.match(str(value)):
-            raise ValueError(f"expected a number of files or rows, or a size like 10kb or 1mb, got {value!r}")
-        return value
+        return check_mini_batch_size(value)
 
     @field_validator("logging_level", mode="before")
     @classmethod
@@ -151,13 +148,7 @@ class ParallelOptions(BaseModel):
         """("count" or "bytes", how many) per mini-batch; Azure ML's default is 10 files."""
         if self.mini_batch_size is None:
             return "count", 10
-        match = _SIZE.match(str(self.mini_batch_size))
-        assert match is not None
-        number, unit = float(match[1]), (match[2] or "").lower()
-        if not unit:
-            return "count", max(1, int(number))
-        factor = {"b": 1, "kb": 1024, "mb": 1024**2, "gb": 1024**3}[unit]
-        return "bytes", number * factor
+        return mini_batch_limit(self.mini_batch_size)
 
     def run_settings(self) -> ParallelRun:
         """The settings the runner needs, with Azure ML's defaults applied."""

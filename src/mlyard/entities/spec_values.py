@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator
 
@@ -46,3 +47,29 @@ def empty_is_mapping(value: Any) -> Any:
     if isinstance(value, dict):
         return {key: {} if item is None else item for key, item in value.items()}
     return value
+
+
+# `mini_batch_size` as Azure ML writes it for parallel jobs and batch deployments: a count of
+# files or rows (10) or a size of files ("10kb", "1mb", "1.5gb").
+_MINI_BATCH_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(kb|mb|gb|b)?\s*$", re.IGNORECASE)
+_SIZE_UNITS = {"b": 1, "kb": 1024, "mb": 1024**2, "gb": 1024**3}
+
+
+def check_mini_batch_size(value: int | str | None) -> int | str | None:
+    """`value` unchanged when it is a positive count or size; ValueError (for a validator) otherwise."""
+    if value is None:
+        return None
+    match = _MINI_BATCH_SIZE.match(str(value))
+    if match is None or float(match[1]) <= 0:
+        raise ValueError(f"expected a number of files or rows, or a size like 10kb or 1mb, got {value!r}")
+    return value
+
+
+def mini_batch_limit(value: int | str) -> tuple[Literal["count", "bytes"], float]:
+    """("count", files or rows) or ("bytes", size) per mini-batch, of a checked `mini_batch_size`."""
+    match = _MINI_BATCH_SIZE.match(str(value))
+    assert match is not None  # checked when the spec was read
+    number, unit = float(match[1]), (match[2] or "").lower()
+    if not unit:
+        return "count", max(1, int(number))
+    return "bytes", number * _SIZE_UNITS[unit]
