@@ -515,3 +515,20 @@ class ScheduleFiringRow(Base):
     depth: Mapped[int] = mapped_column(Integer, default=0)
     job_id: Mapped[str | None] = mapped_column(String(64))
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class MonitorAlertRow(Base):
+    """Where one signal of one monitor stands between runs: breached since when (None: not
+    breached), by which run, and the last values. Keyed by the monitor's name, so the rule of
+    alerting once per breach holds for every caller (a schedule's monitor or `mlyard monitor`)."""
+
+    __tablename__ = "monitor_alerts"
+
+    monitor: Mapped[str] = mapped_column(String(255), primary_key=True)
+    signal: Mapped[str] = mapped_column(String(255), primary_key=True)
+    signal_type: Mapped[str] = mapped_column(String(64))
+    breached_since: Mapped[datetime | None]
+    breach_job_id: Mapped[str | None] = mapped_column(String(64))  # the run that first saw the breach
+    last_job_id: Mapped[str] = mapped_column(String(64))
+    last_values: Mapped[list[Any]]  # the last run's verdicts of this signal, as dicts
+    updated_at: Mapped[datetime]
