@@ -1,0 +1,7 @@
+"""Monitors (issue 14): Azure's `create_monitor`, stored, run as jobs of type monitor.
+
+specs     create_monitor checked whole at create time (the statistics layer's check passed in)
+monitors  create, get, list, show (latest verdicts, last runs), history, delete; results stored
+runs      a monitor run as a Queued job of type monitor, its windows fixed by `as_of`
+sources   the files of a window: collected data, batch jobs' inputs and predictions, data assets
+"""
