@@ -52,6 +52,10 @@ def _two_assets(name: str = "two", **signal: Any) -> dict[str, Any]:
     return {"name": name, "create_monitor": {"monitoring_signals": {"drift": drift}}}
 
 
+def _threshold(metric: str, value: Any) -> dict[str, Any]:
+    return {"metric_thresholds": {"numerical": {metric: value}}}
+
+
 @pytest.fixture
 def assets(tmp_path: Path) -> Any:
     client = _client(tmp_path)
@@ -66,11 +70,11 @@ def assets(tmp_path: Path) -> Any:
     ("signal", "expected"),
     [
         ({"type": "data_drfit"}, "unknown signal type 'data_drfit' (did you mean 'data_drift'?)"),
-        ({"metric_thresholds": {"numerical": {"jensen_shanon_distance": 0.1}}}, "did you mean 'jensen_shannon_distance'"),
-        ({"metric_thresholds": {"numerical": {"jensen_shannon_distance": "high"}}}, "expected a number, got 'high'"),
+        (_threshold("jensen_shanon_distance", 0.1), "did you mean 'jensen_shannon_distance'"),
+        (_threshold("jensen_shannon_distance", "high"), "expected a number, got 'high'"),
         ({"features": ["age", "weight"]}, "the reference azureml:reference:1 has no column 'weight'"),
-        ({"production_data": {"input_data": {"path": "azureml:nowhere:1"}}}, "drift.production_data.input_data.path"),
-        ({"production_data": {"data_window": {"lookback_window_size": "7 days"}}}, "expected an ISO 8601 duration"),
+        ({"production_data": {"input_data": {"path": "nowhere:1"}}}, "production_data.input_data.path"),
+        ({"production_data": {"data_window": {"lookback_window_size": "7 days"}}}, "an ISO 8601 duration"),
     ],
 )  # fmt: skip
 def test_a_bad_monitor_is_refused_with_its_field_and_nothing_is_stored(
@@ -96,8 +100,8 @@ def test_a_deployment_without_data_collection_is_refused(assets: Any, tmp_path: 
     assets.online_deployments.create({"name": "blue", "endpoint_name": "plain", "model": model}, wait=False)
     spec = {"name": "watch", "create_monitor": {
         "monitoring_target": {"endpoint_deployment_id": "azureml:plain:blue"},
-        "monitoring_signals": {"drift": {"type": "data_drift",
-                                         "reference_data": {"input_data": {"path": "azureml:reference:1"}}}}}}  # fmt: skip
+        "monitoring_signals": {"drift": {
+            "type": "data_drift", "reference_data": {"input_data": {"path": "reference:1"}}}}}}  # fmt: skip
     with pytest.raises(InvalidSpec, match="deployment plain:blue does not collect model_inputs"):
         assets.monitors.create(_write(tmp_path / "m.yml", spec))
     spec["create_monitor"]["monitoring_target"]["endpoint_deployment_id"] = "azureml:plain:green"
@@ -139,7 +143,8 @@ def test_two_data_assets_the_drifted_column_breaches_and_the_others_do_not(asset
     history = assets.monitors.history("two", "drift", "age")
     assert [h.job_id for h in history] == [job.id]
     env = {**os.environ, "MLYARD_WORKSPACE": str(tmp_path / "ws")}
-    shown = subprocess.run([sys.executable, "-m", "mlyard.cli.main", "monitor", "show", "--name", "two", "-o", "json"],
+    command = [sys.executable, "-m", "mlyard.cli.main", "monitor", "show", "--name", "two", "-o", "json"]
+    shown = subprocess.run(command,
                            capture_output=True, text=True, env=env, check=True)  # fmt: skip
     rows = json.loads(shown.stdout)
     assert {"feature", "metric", "value", "threshold", "breached", "signal"} <= set(rows[0])
