@@ -20,6 +20,7 @@ from mlyard.cli import (
     job,
     key,
     model,
+    monitor,
     online_deployment,
     online_endpoint,
     schedule,
@@ -61,6 +62,7 @@ app.add_typer(batch_endpoint.app, name="batch-endpoint")
 app.add_typer(batch_deployment.app, name="batch-deployment")
 app.command("ui")(ui.ui)
 app.add_typer(schedule.app, name="schedule")
+app.add_typer(monitor.app, name="monitor")
 app.add_typer(event.app, name="event")
 app.command("validate")(validate.validate)
 

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from mlyard.client.events import EventOperations
     from mlyard.client.jobs import JobOperations
     from mlyard.client.models import ModelOperations
+    from mlyard.client.monitors import MonitorOperations
     from mlyard.client.schedules import ScheduleOperations
 
 ENV_URL = "MLYARD_URL"
@@ -119,6 +120,10 @@ class MLClient:
     schedules: Operations[ScheduleOperations] = Operations(
         "mlyard.client.schedules:LocalScheduleOperations",
         "mlyard.client.remote.events:RemoteScheduleOperations",
+    )
+    monitors: Operations[MonitorOperations] = Operations(
+        "mlyard.client.monitors:LocalMonitorOperations",
+        "mlyard.client.remote.monitors:RemoteMonitorOperations",
     )
 
     def __init__(

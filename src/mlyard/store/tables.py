@@ -532,3 +532,54 @@ class MonitorAlertRow(Base):
     last_job_id: Mapped[str] = mapped_column(String(64))
     last_values: Mapped[list[Any]]  # the last run's verdicts of this signal, as dicts
     updated_at: Mapped[datetime]
+
+
+class MonitorRow(Base):
+    """A monitor: its checked `create_monitor` spec and what it watches (services/monitors)."""
+
+    __tablename__ = "monitors"
+
+    name: Mapped[str] = mapped_column(String(255), primary_key=True)
+    display_name: Mapped[str | None] = mapped_column(String(255))
+    description: Mapped[str | None] = mapped_column(Text)
+    tags: Mapped[dict[str, Any]]
+    spec: Mapped[dict[str, Any]]
+    target_kind: Mapped[str] = mapped_column(String(16))  # online | batch | data
+    endpoint: Mapped[str | None] = mapped_column(String(255))
+    deployment: Mapped[str | None] = mapped_column(String(255))
+    model: Mapped[str | None] = mapped_column(String(512))
+    lookback: Mapped[str] = mapped_column(String(64))
+    schedule: Mapped[str | None] = mapped_column(String(255))
+    base_dir: Mapped[str] = mapped_column(Text)  # where the spec's relative paths start
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    created_by: Mapped[str | None] = mapped_column(String(255))
+
+
+class MonitorResultRow(Base):
+    """One metric of one feature of one signal in one monitor run, or that signal's error.
+    Kept when the monitor is deleted, as Azure keeps a deleted schedule's jobs."""
+
+    __tablename__ = "monitor_results"
+    __table_args__ = (
+        Index("ix_monitor_results_series", "monitor", "signal", "feature", "metric", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    monitor: Mapped[str] = mapped_column(String(255))
+    job_id: Mapped[str] = mapped_column(String(64), index=True)
+    signal: Mapped[str] = mapped_column(String(255))
+    signal_type: Mapped[str] = mapped_column(String(64))
+    feature: Mapped[str] = mapped_column(String(512))
+    metric: Mapped[str] = mapped_column(String(128))
+    value: Mapped[float | None] = mapped_column(Float)
+    threshold: Mapped[float | None] = mapped_column(Float)
+    breached: Mapped[bool] = mapped_column(Boolean, default=False)
+    error: Mapped[str | None] = mapped_column(Text)
+    reference_histogram: Mapped[dict[str, Any] | None]
+    production_histogram: Mapped[dict[str, Any] | None]
+    window_start: Mapped[datetime | None]
+    window_end: Mapped[datetime | None]
+    reference: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]

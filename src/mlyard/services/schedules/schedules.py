@@ -11,10 +11,19 @@ from typing import Any
 from pydantic import TypeAdapter
 from sqlalchemy.orm import Session
 
+from mlyard.entities.monitor import Monitor
 from mlyard.entities.schedule import Schedule, ScheduleDetails
-from mlyard.entities.schedule_spec import CronTrigger, RecurrenceTrigger, Trigger
+from mlyard.entities.schedule_spec import (
+    CronTrigger,
+    MonitorFile,
+    RecurrenceTrigger,
+    Trigger,
+    monitor_file_from_dict,
+)
 from mlyard.entities.spec_files import load_yaml
-from mlyard.errors import AlreadyExists, NotFound
+from mlyard.errors import AlreadyExists, Conflict, NotFound
+from mlyard.services.monitors.monitors import create_monitor, delete_monitor_of_schedule, insert_monitor
+from mlyard.services.monitors.specs import StatisticsCheck
 from mlyard.services.schedules.specs import CheckedSchedule, check_schedule
 from mlyard.services.schedules.timing import Timing, timing_of
 from mlyard.services.workspaces import audit
@@ -27,9 +36,16 @@ SHOWN_FIRINGS = 5
 _TRIGGER = TypeAdapter(Trigger)
 
 
-def create_schedule_file(workspace: Workspace, path: Path, now: datetime | None = None) -> Schedule:
+def create_schedule_file(
+    workspace: Workspace,
+    path: Path,
+    now: datetime | None = None,
+    check_statistics: StatisticsCheck | None = None,
+) -> Schedule:
     path = Path(path)
-    return create_schedule(workspace, load_yaml(path), path.resolve().parent, str(path), now)
+    return create_schedule(
+        workspace, load_yaml(path), path.resolve().parent, str(path), now, check_statistics
+    )
 
 
 def create_schedule(
@@ -38,10 +54,12 @@ def create_schedule(
     base_dir: Path,
     source: str = "schedule",
     now: datetime | None = None,
+    check_statistics: StatisticsCheck | None = None,
 ) -> Schedule:
-    """Check the schedule YAML in `data` (relative paths from `base_dir`) and store it enabled."""
+    """Check the schedule YAML in `data` (relative paths from `base_dir`) and store it enabled.
+    A `create_monitor` schedule stores its monitor (of the same name) in the same transaction."""
     now = now or datetime.now(UTC)
-    checked = check_schedule(workspace, data, base_dir, source, now)
+    checked = check_schedule(workspace, data, base_dir, source, now, check_statistics)
     name = checked.spec.name
 
     def work(session: Session) -> Schedule:
@@ -50,12 +68,37 @@ def create_schedule(
         rows.insert_schedule(
             session, _values(checked, now) | {"created_at": now, "created_by": audit.current_actor().name}
         )
+        if checked.monitor is not None:
+            monitor_file = MonitorFile.model_validate(
+                checked.spec.model_dump(include={"name", "display_name", "description", "tags", "is_enabled"})
+                | {"create_monitor": checked.spec.create_monitor}
+            )
+            insert_monitor(session, monitor_file, checked.monitor, name, now)
         created = _entity(session, name)
         audit.record(session, "schedule.create", "schedule", name, f"schedule {name}: {_describe(checked)}",
                      after={"trigger": checked.trigger, "create_job": checked.create_job})  # fmt: skip
         return created
 
     return workspace.database.write(work)
+
+
+def create_monitor_file(
+    workspace: Workspace,
+    path: Path,
+    check_statistics: StatisticsCheck | None = None,
+    now: datetime | None = None,
+) -> Monitor:
+    """`mlyard monitor create --file`: with a trigger, the monitor and its schedule; without, the
+    monitor alone (run with `mlyard monitor run`)."""
+    from mlyard.services.monitors.monitors import get_monitor
+
+    path = Path(path)
+    data = load_yaml(path)
+    spec = monitor_file_from_dict(data, str(path))
+    if spec.trigger is not None:
+        create_schedule(workspace, data, path.resolve().parent, str(path), now, check_statistics)
+        return get_monitor(workspace, spec.name)
+    return create_monitor(workspace, spec, path.resolve().parent, str(path), check_statistics, now)
 
 
 def update_schedule_file(workspace: Workspace, path: Path, now: datetime | None = None) -> Schedule:
@@ -77,6 +120,11 @@ def update_schedule(
 
     def work(session: Session) -> Schedule:
         row = _row(session, name, lock=True)
+        if checked.monitor is not None or row.create_job.get("kind") == "monitor":
+            raise Conflict(
+                f"schedule {name!r}: a monitor's schedule is replaced by deleting it and creating it again "
+                "(its past runs and results stay)"
+            )
         before = {"trigger": row.trigger, "create_job": row.create_job, "enabled": row.enabled}
         for key, value in _values(checked, now).items():
             setattr(row, key, value)
@@ -115,6 +163,8 @@ def delete_schedule(workspace: Workspace, name: str) -> None:
         row = _row(session, name, lock=True)
         before = {"trigger": row.trigger, "create_job": row.create_job}
         rows.delete_schedule(session, name)
+        if row.create_job.get("kind") == "monitor":
+            delete_monitor_of_schedule(session, name)
         audit.record(session, "schedule.delete", "schedule", name, f"deleted schedule {name}", before=before)
 
     workspace.database.write(work)
@@ -188,5 +238,10 @@ def _describe(checked: CheckedSchedule) -> str:
     else:
         when = f"on {checked.event_type}" + (f" where {trigger['filter']}" if trigger.get("filter") else "")
     job = checked.create_job
-    what = f"job {job['job_id']}" if job["kind"] == "job" else f"a {job['spec'].get('type', 'command')} job"
+    if job["kind"] == "monitor":
+        what = f"monitor {job['monitor']}"
+    elif job["kind"] == "job":
+        what = f"job {job['job_id']}"
+    else:
+        what = f"a {job['spec'].get('type', 'command')} job"
     return f"{when} → {what}"
