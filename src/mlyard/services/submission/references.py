@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mlyard.entities.environment_spec import ResolvedEnvironment
 from mlyard.entities.job import QUEUE, Job, JobStatus
 from mlyard.entities.job_spec import (
     LITERAL_INPUT_TYPES,
@@ -20,7 +21,6 @@ from mlyard.entities.job_spec import (
     ResolvedCommandJob,
     ResolvedInput,
 )
-from mlyard.entities.environment_spec import ResolvedEnvironment
 from mlyard.entities.local_files import spec_path
 from mlyard.entities.names import parse_ref
 from mlyard.entities.spec_values import LiteralValue
