@@ -23,6 +23,7 @@ from mlyard.cli import (
     monitor,
     online_deployment,
     online_endpoint,
+    registry,
     schedule,
     server,
     ui,
@@ -51,6 +52,7 @@ app.add_typer(data.app, name="data")
 app.add_typer(environment.app, name="environment")
 app.add_typer(model.app, name="model")
 app.add_typer(component.app, name="component")
+app.add_typer(registry.app, name="registry")
 app.add_typer(compute.app, name="compute")
 app.add_typer(server.app, name="server")
 app.add_typer(worker.app, name="worker")

@@ -4,6 +4,9 @@
     MLClient(workspace="path/to/ws")             an existing workspace folder (SQLite, or its --db)
     MLClient(workspace="new/ws", create=True)    the same, created if missing
     MLClient(url="http://host:8080", key="…")    a team server; the key says which workspace
+    MLClient(registry_name="shared")             a registry (models, environments, components,
+                                                 data), as azure-ai-ml's MLClient(registry_name=…);
+                                                 with url=…, the one that server serves
 
 Local and remote clients have the same operations and behave the same; the remote one talks to
 the server's REST API.
@@ -136,6 +139,7 @@ class MLClient:
         key: str | None = None,
         workspace_name: str | None = None,
         create: bool | None = None,
+        registry_name: str | None = None,
     ) -> None:
         """`create`: make the workspace if it does not exist. By default only the default one
         (./.mlyard or MLYARD_WORKSPACE) is made on first use, as a notebook expects; a folder named
@@ -151,7 +155,13 @@ class MLClient:
                 url,
                 key if key is not None else os.environ.get(ENV_KEY) or None,
                 workspace_name or os.environ.get(ENV_WORKSPACE_NAME) or None,
+                registry=registry_name,
             )
+            return
+        if registry_name is not None:
+            from mlyard.services.registries.registries import open_registry
+
+            self._workspace = open_registry(registry_name)
             return
         from mlyard.services.workspaces.workspace import open_workspace
 

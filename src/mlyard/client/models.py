@@ -103,6 +103,18 @@ class ModelOperations(ABC):
     def delete_alias(self, name: str, alias: str) -> None: ...
 
     @abstractmethod
+    def share(
+        self,
+        name: str,
+        version: str | int,
+        registry_name: str,
+        share_with_name: str | None = None,
+        share_with_version: str | int | None = None,
+    ) -> ModelRegistration:
+        """Copy a version (files, metadata, lineage) into a registry, as azure-ai-ml's
+        `ml_client.models.share`; identical content returns the registry's existing version."""
+
+    @abstractmethod
     def archive(self, ref: str) -> ModelVersion: ...
 
     @abstractmethod
@@ -231,6 +243,21 @@ class LocalModelOperations(ModelOperations):
 
     def delete_alias(self, name: str, alias: str) -> None:
         model_service.delete_alias(self._workspace, name, alias)
+
+    def share(
+        self,
+        name: str,
+        version: str | int,
+        registry_name: str,
+        share_with_name: str | None = None,
+        share_with_version: str | int | None = None,
+    ) -> ModelRegistration:
+        from mlyard.services.registries.sharing import share_model
+
+        return share_model(
+            self._workspace, name, str(version), registry_name, share_with_name,
+            None if share_with_version is None else str(share_with_version),
+        )  # fmt: skip
 
     def archive(self, ref: str) -> ModelVersion:
         return model_service.set_archived(self._workspace, ref, True)

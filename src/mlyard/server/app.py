@@ -12,6 +12,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import Depends, FastAPI, Request
 from prometheus_client import CollectorRegistry
@@ -22,9 +23,10 @@ from mlyard.entities.names import validate_name
 from mlyard.errors import InvalidArgument
 from mlyard.server import mlflow, studio
 from mlyard.server.auth import Authenticator
-from mlyard.server.config import ServerConfig
+from mlyard.server.config import ServerConfig, WorkspaceLocation
 from mlyard.server.error_handlers import install_error_handlers
 from mlyard.server.middleware import BodyLimitMiddleware, HttpMetrics, RequestContextMiddleware
+from mlyard.server.registries import RegistryPaths
 from mlyard.server.routes import (
     access,
     assets,
@@ -34,6 +36,7 @@ from mlyard.server.routes import (
     jobs,
     promotions,
     queue,
+    registries,
     registry,
     system,
 )
@@ -77,7 +80,7 @@ def create_app(config: ServerConfig) -> FastAPI:
         description="The mlyard team server: REST API over the workspaces it serves.",
         responses=_ERROR_RESPONSES,
     )
-    app.state.workspaces = ServedWorkspaces(config.workspaces)
+    app.state.workspaces = ServedWorkspaces(config.workspaces, _registries(config))
     app.state.authenticator = Authenticator(app.state.workspaces, config.auth)
     app.state.uploads = Uploads(config.uploads_dir or default_uploads_root())
     app.state.config = config
@@ -93,10 +96,12 @@ def create_app(config: ServerConfig) -> FastAPI:
         workspace=mlflow.default_workspace(config.workspaces),
         served=sorted(config.workspaces),
     )
+    app.add_middleware(RegistryPaths)
     app.add_middleware(SpecWarningsMiddleware)
     app.add_middleware(RequestContextMiddleware, metrics=HttpMetrics(app.state.metrics_registry))
     app.include_router(system.router)
     app.include_router(jobs.router)
+    app.include_router(registries.router)
     app.include_router(registry.router)
     app.include_router(assets.router)
     app.include_router(files.router)
@@ -138,6 +143,18 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 def _streams_its_body(scope: Scope) -> bool:
     """File uploads stream to disk under their route's own limit, past the JSON body limit."""
     return files.is_streamed_upload(scope) or mlflow.is_artifact_upload(scope)
+
+
+def _registries(config: ServerConfig) -> dict[str, WorkspaceLocation]:
+    """The registries given to the server, or else every one of this machine's index."""
+    if config.registries is not None:
+        return config.registries
+    from mlyard.services.registries.registries import list_registries
+
+    return {
+        entry["name"]: WorkspaceLocation(Path(entry["path"]), entry.get("db"), entry.get("artifacts"))
+        for entry in list_registries()
+    }
 
 
 def _check_config(config: ServerConfig) -> None:

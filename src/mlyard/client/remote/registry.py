@@ -153,6 +153,21 @@ class RemoteModelOperations(ModelOperations):
             return f"models/{quote(model.name, safe='')}/versions/{quote(model.version, safe='')}"
         return _version_path("models", ref)
 
+    def share(
+        self,
+        name: str,
+        version: str | int,
+        registry_name: str,
+        share_with_name: str | None = None,
+        share_with_version: str | int | None = None,
+    ) -> ModelRegistration:
+        body = {
+            "registry_name": registry_name, "share_with_name": share_with_name,
+            "share_with_version": None if share_with_version is None else str(share_with_version),
+        }  # fmt: skip
+        path = _version_path("models", f"{name}:{version}")
+        return ModelRegistration.model_validate(self._session.post_json(f"{path}/share", body))
+
     def archive(self, ref: str) -> ModelVersion:
         return ModelVersion.model_validate(self._session.post_json(f"{self._pinned(ref)}/archive"))
 

@@ -14,6 +14,7 @@ class CreateKeyRequest(Request):
     role: Role
     description: str | None = Field(default=None, max_length=2000)
     expires_in_days: float | None = Field(default=None, gt=0, le=3650)
+    token: str | None = Field(default=None, description="an existing key given a role here too")
 
 
 class CreatedKey(BaseModel):
