@@ -52,6 +52,7 @@ class SettingsUpdate(Request):
     smtp_from: str | None = None
     smtp_starttls: bool | None = None
     trigger_max_depth: int | None = None
+    require_passing_checks: list[str] | None = None
 
 
 class PromotionCreate(Request):
