@@ -12,6 +12,7 @@ from mlyard.cli import (
     audit,
     batch_deployment,
     batch_endpoint,
+    check,
     component,
     compute,
     data,
@@ -67,6 +68,7 @@ app.add_typer(schedule.app, name="schedule")
 app.add_typer(monitor.app, name="monitor")
 app.add_typer(event.app, name="event")
 app.command("validate")(validate.validate)
+app.add_typer(check.app, name="check")
 
 
 @app.callback()

@@ -14,7 +14,8 @@ from mlyard.client.run_buffer import flush_pending
 from mlyard.entities.asset_specs import ModelSpec, load_model_spec, with_overrides
 from mlyard.entities.model import Comparison, Model, ModelLineage, ModelRegistration, ModelVersion
 from mlyard.entities.promotion import PromotionRequest
-from mlyard.services.model_registry import model_comparison, promotions
+from mlyard.entities.validation import CheckRecord, CheckReport
+from mlyard.services.model_registry import check_reports, model_comparison, promotions
 from mlyard.services.model_registry import models as model_service
 from mlyard.services.workspaces.workspace import Workspace
 
@@ -182,6 +183,20 @@ class ModelOperations(ABC):
     @abstractmethod
     def get_promotion(self, request_id: str) -> PromotionRequest: ...
 
+    # --- staging check reports (the approval gate's evidence) ----------------------------------
+
+    @abstractmethod
+    def record_check(
+        self, report: CheckReport, location: str | None = None, job_id: str | None = None
+    ) -> CheckRecord:
+        """Record a staging check's report against the model version it names (`report.model`)."""
+
+    @abstractmethod
+    def check_reports(
+        self, name: str, version: str | None = None, kind: str | None = None
+    ) -> builtins.list[CheckRecord]:
+        """Check reports of model `name` (one version, one kind), newest first."""
+
 
 def candidate_id(candidate: Any) -> str:
     """A run or a job id / model reference, as the text `is_better` takes."""
@@ -314,3 +329,13 @@ class LocalModelOperations(ModelOperations):
 
     def get_promotion(self, request_id: str) -> PromotionRequest:
         return promotions.get_promotion(self._workspace, request_id)
+
+    def record_check(
+        self, report: CheckReport, location: str | None = None, job_id: str | None = None
+    ) -> CheckRecord:
+        return check_reports.record_check_report(self._workspace, report, location, job_id)
+
+    def check_reports(
+        self, name: str, version: str | None = None, kind: str | None = None
+    ) -> builtins.list[CheckRecord]:
+        return check_reports.list_check_reports(self._workspace, name, version, kind)

@@ -46,6 +46,7 @@ from pydantic import (
     model_validator,
 )
 
+from mlyard.entities.builtin_components import is_builtin_ref
 from mlyard.entities.command_line import bindings
 from mlyard.entities.component_spec import CommandComponentSpec
 from mlyard.entities.job_spec import (
@@ -135,12 +136,13 @@ class PipelineStep(BaseModel):
     @field_validator("component")
     @classmethod
     def _reference_is_readable(cls, component: Any) -> Any:
-        if isinstance(component, str) and not _is_path(component):
+        if isinstance(component, str) and not _is_path(component) and not is_builtin_ref(component):
             try:
                 parse_ref(component, default_alias=None)
             except InvalidArgument as exc:
                 raise ValueError(
-                    f"{exc.message}; a component is a YAML path (./train.yml), name:version or name@latest"
+                    f"{exc.message}; a component is a YAML path (./train.yml), name:version, name@latest "
+                    "or a built-in (azureml://registries/mlyard/components/smoke/labels/latest)"
                 ) from None
         return component
 
@@ -189,7 +191,11 @@ class PipelineStep(BaseModel):
     @property
     def component_ref(self) -> AssetRef | None:
         """The registered component (`azureml:train:1`, `train@latest`) the step runs, if it names one."""
-        if isinstance(self.component, str) and not _is_path(self.component):
+        if (
+            isinstance(self.component, str)
+            and not _is_path(self.component)
+            and not is_builtin_ref(self.component)
+        ):
             return parse_ref(self.component, default_alias=None)
         return None
 

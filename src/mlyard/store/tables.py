@@ -326,6 +326,25 @@ class PromotionRequestRow(Base):
     previous_version: Mapped[str | None] = mapped_column(String(64))
 
 
+class CheckReportRow(Base):
+    """A staging check's report against the model version it checked (the approval gate's evidence)."""
+
+    __tablename__ = "check_reports"
+    __table_args__ = (Index("ix_check_reports_model", "model_name", "model_version", "kind"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))  # smoke | performance | data_quality | responsible_ai
+    model_name: Mapped[str] = mapped_column(ForeignKey("models.name"))
+    model_version: Mapped[str] = mapped_column(String(64))
+    passed: Mapped[bool] = mapped_column(Boolean)
+    summary: Mapped[str] = mapped_column(Text)
+    report: Mapped[dict[str, Any]]
+    location: Mapped[str | None] = mapped_column(Text)
+    job_id: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    created_by: Mapped[str | None] = mapped_column(String(255))
+
+
 class LoggedModelRow(Base):
     """A model logged by the MLflow client (`logged-models`), before or without registration."""
 

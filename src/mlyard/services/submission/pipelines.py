@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mlyard.entities.builtin_components import builtin_component, is_builtin_ref
 from mlyard.entities.component_spec import CommandComponentSpec, load_component
 from mlyard.entities.job import Job
 from mlyard.entities.job_spec import ResolvedInput
@@ -99,7 +100,8 @@ def resolve_pipeline(
 def _step_sources(
     workspace: Workspace, spec: PipelineJobSpec, base_dir: Path, source: str
 ) -> dict[str, _StepSource]:
-    """The component of every step that names one: a YAML path, or a registered `name:version`."""
+    """The component of every step that names one: a YAML path, a built-in (`entities/builtin_components`)
+    or a registered `name:version`."""
     found: dict[str, _StepSource] = {}
     problems: list[MlyardError] = []
     for name, step in spec.jobs.items():
@@ -111,6 +113,10 @@ def _step_sources(
                 if not path.exists():
                     raise NotFound(f"{where}: {step.component_path} does not exist (looked for {path})")
                 found[name] = _StepSource(load_component(path), path.parent, step.component_path)
+            elif is_builtin_ref(step.component):  # azureml://registries/mlyard/components/…
+                assert isinstance(step.component, str)
+                builtin = builtin_component(step.component)
+                found[name] = _StepSource(builtin, base_dir, f"{step.component} (built-in)")
             elif step.component_ref is not None:
                 registered = get_component(workspace, step.component_ref)
                 found[name] = _StepSource(
