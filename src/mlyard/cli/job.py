@@ -83,7 +83,7 @@ def delete(
     ctx: typer.Context,
     job_id: str,
     permanent: Annotated[
-        bool, typer.Option("--permanent", help="required, as the confirmation: the job goes for good, with its files")
+        bool, typer.Option("--permanent", help="required: confirms the job goes for good, with its files")
     ] = False,
 ) -> None:
     """Delete an ended job and the jobs below it for good: rows and files, as MLflow's gc (admins only)."""

@@ -80,7 +80,8 @@ def delete_job_rows(session: Session, job_ids: Sequence[str]) -> list[str]:
     """Every row of the jobs: params, tags, metric points, lineage edges, outputs, logged models;
     returns the ids of the logged models removed (their files are the caller's to remove)."""
     ids = list(job_ids)
-    logged = list(session.execute(select(LoggedModelRow.id).where(LoggedModelRow.source_run_id.in_(ids))).scalars())
+    found = session.execute(select(LoggedModelRow.id).where(LoggedModelRow.source_run_id.in_(ids)))
+    logged = list(found.scalars())
     for table in (ParamRow, TagRow, MetricRow, LatestMetricRow, JobInputRow, JobOutputRow):
         session.execute(delete(table).where(table.job_id.in_(ids)))
     session.execute(delete(LoggedModelRow).where(LoggedModelRow.source_run_id.in_(ids)))

@@ -11,6 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response, status
 
 from mlyard.entities.job import QUEUE, DataInput, Job, JobStatus, Metric
+from mlyard.errors import InvalidArgument
 from mlyard.runtime.child_jobs import notify_queued
 from mlyard.server.auth import AdminWorkspace, ContributorWorkspace, ReaderWorkspace
 from mlyard.server.routes.files import ArtifactListing, infos
@@ -32,7 +33,6 @@ from mlyard.server.schemas.jobs import (
 from mlyard.server.uploads import staged_files
 from mlyard.services.execution import job_runs
 from mlyard.services.submission.dispatch import submit_job_dict
-from mlyard.errors import InvalidArgument
 from mlyard.services.tracking import job_artifacts, job_deletion, jobs
 from mlyard.services.workspaces.workspace import Workspace
 
