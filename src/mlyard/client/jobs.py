@@ -212,7 +212,7 @@ class JobOperations(ABC):
         """Stop a job (and its child jobs): SIGTERM, then SIGKILL; it ends Canceled."""
 
     @abstractmethod
-    def delete_permanently(self, job_id: str) -> list[str]:
+    def delete_permanently(self, job_id: str) -> builtins.list[str]:
         """Delete an ended job and the jobs below it for good, rows and files (admins only);
         returns their ids."""
 
@@ -370,7 +370,7 @@ class LocalJobOperations(JobOperations):
 
         return request_cancel(self._workspace, job_id)
 
-    def delete_permanently(self, job_id: str) -> list[str]:
+    def delete_permanently(self, job_id: str) -> builtins.list[str]:
         from mlyard.services.tracking.job_deletion import delete_job_permanently
 
         return delete_job_permanently(self._workspace, job_id).job_ids

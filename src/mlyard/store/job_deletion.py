@@ -4,6 +4,7 @@ services/tracking/job_deletion.py."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
@@ -24,12 +25,14 @@ from mlyard.store.tables import (
 
 def job_and_descendants(session: Session, job_id: str) -> list[tuple[str, str]]:
     """(id, status) of the job and every job below it (pipeline steps, sweep trials, …), parents first."""
-    found = list(session.execute(select(JobRow.id, JobRow.status).where(JobRow.id == job_id)).tuples())
+    found = [
+        (job, status)
+        for job, status in session.execute(select(JobRow.id, JobRow.status).where(JobRow.id == job_id))
+    ]
     level = [job_id]
     while level:
-        children = list(
-            session.execute(select(JobRow.id, JobRow.status).where(JobRow.parent_job_id.in_(level))).tuples()
-        )
+        below = session.execute(select(JobRow.id, JobRow.status).where(JobRow.parent_job_id.in_(level)))
+        children = [(job, status) for job, status in below]
         found += children
         level = [child for child, _ in children]
     return found
@@ -50,8 +53,8 @@ def files_used_elsewhere(session: Session, job_ids: Sequence[str]) -> list[str]:
     job's reused outputs, a data asset or a model version registered in place."""
     prefixes = [f"jobs/{job_id}/" for job_id in job_ids]
 
-    def under(column: object) -> object:
-        return or_(*(column.startswith(prefix) for prefix in prefixes))  # type: ignore[attr-defined]
+    def under(column: Any) -> Any:
+        return or_(*(column.startswith(prefix) for prefix in prefixes))
 
     found = [
         f"job {job}'s output {name}"

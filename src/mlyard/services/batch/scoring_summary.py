@@ -4,9 +4,11 @@ count, and mean / min / max for numbers or the most frequent values for labels."
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
-from mlyard.entities.batch_job import DEFAULT_OUTPUT_FILE as DEFAULT_FILE
+from mlyard.entities.batch_endpoint import DEFAULT_OUTPUT_FILE as DEFAULT_FILE
 from mlyard.entities.batch_job import ENDPOINT_TAG, RESULT_TAG
 from mlyard.entities.job import Job
 from mlyard.errors import Conflict
@@ -81,7 +83,8 @@ def _summarise_file(workspace: Workspace, path: str, run: ScoringRun) -> None:
         run.note = f"{size // (1024 * 1024)} MB: too large to summarise here"
         return
     try:
-        table = pa_csv.read_csv(pa.BufferReader(workspace.artifacts.get_bytes(path)))
+        source: Any = pa.BufferReader(workspace.artifacts.get_bytes(path))
+        table = pa_csv.read_csv(source)
     except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
         run.note = f"not a readable CSV file: {exc}"
         return
@@ -93,10 +96,9 @@ def _summarise_file(workspace: Workspace, path: str, run: ScoringRun) -> None:
         if pa.types.is_integer(column.type) or pa.types.is_floating(column.type):
             if summary.count:
                 summary.mean = float(pc.mean(column).as_py())
-                extremes = pc.min_max(column).as_py()
+                extremes: Any = pc.min_max(column).as_py()
                 summary.minimum, summary.maximum = float(extremes["min"]), float(extremes["max"])
         else:
-            counts = pc.value_counts(column.cast(pa.string())).to_pylist()
-            ranked = sorted(counts, key=lambda item: -item["counts"])[:TOP_VALUES]
-            summary.top = [(str(item["values"]), int(item["counts"])) for item in ranked]
+            labels = Counter(str(value) for value in column.to_pylist() if value is not None)
+            summary.top = labels.most_common(TOP_VALUES)
         run.columns.append(summary)
