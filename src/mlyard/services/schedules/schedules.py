@@ -1,9 +1,11 @@
 """Schedules: create (checked whole first, nothing stored on any error), show with the next five
-firings and the jobs created, update, enable, disable, delete (the jobs it created stay).
+firings and the jobs created (and the firings missed before each), list soonest first, update,
+enable, disable, delete (the jobs it created stay).
 Every change is audited."""
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -12,7 +14,7 @@ from pydantic import TypeAdapter
 from sqlalchemy.orm import Session
 
 from mlyard.entities.monitor import Monitor
-from mlyard.entities.schedule import Schedule, ScheduleDetails
+from mlyard.entities.schedule import Schedule, ScheduleDetails, ScheduleFiring
 from mlyard.entities.schedule_spec import (
     CronTrigger,
     MonitorFile,
@@ -33,6 +35,8 @@ from mlyard.store.jobs import as_utc
 from mlyard.store.tables import ScheduleRow
 
 SHOWN_FIRINGS = 5
+MISSED_COUNTED = 1000  # a minute schedule down for a day says "1000+", not a long walk
+TIMER_REASONS = ("cron", "recurrence")
 _TRIGGER = TypeAdapter(Trigger)
 
 
@@ -186,17 +190,48 @@ def show_schedule(
     """The schedule, its next five firing times (none while disabled) and its latest firings."""
     now = now or datetime.now(UTC)
     with workspace.database.read() as session:
-        row = _row(session, name)
-        timing = timing_of_row(row)
-        upcoming: list[datetime] = []
-        first = as_utc(row.next_fire_at)
-        if timing is not None and row.enabled and first is not None:
-            upcoming = [first, *timing.upcoming(max(first, now), SHOWN_FIRINGS - 1)]
-        return ScheduleDetails(
-            schedule=rows.to_schedule(row),
-            next_firings=upcoming[:SHOWN_FIRINGS],
-            firings=[rows.to_firing(f) for f in rows.list_firings(session, name, firings)],
-        )
+        return _details(session, _row(session, name), now, firings)
+
+
+def due_next(workspace: Workspace, now: datetime | None = None, firings: int = 1) -> list[ScheduleDetails]:
+    """Every schedule as `show_schedule` shows it (with its latest `firings`), the soonest to fire
+    first; disabled, ended and event-triggered ones last, by name (the studio's list and overview)."""
+    now = now or datetime.now(UTC)
+    with workspace.database.read() as session:
+        found = [_details(session, row, now, firings) for row in rows.list_schedules(session)]
+    never = datetime.max.replace(tzinfo=UTC)
+    return sorted(found, key=lambda d: (d.next_firings[0] if d.next_firings else never, d.schedule.name))
+
+
+def missed_firings(workspace: Workspace, name: str, firings: list[ScheduleFiring]) -> dict[int, int]:
+    """Firing id → how many timer firings the schedule skipped just before it (the server was down,
+    or the schedule disabled: missed firings collapse into one). `firings` newest first, as
+    `show_schedule` lists them; counted up to MISSED_COUNTED each."""
+    with workspace.database.read() as session:
+        timing = timing_of_row(_row(session, name))
+    if timing is None:
+        return {}
+    timed = [firing for firing in firings if firing.reason in TIMER_REASONS]
+    missed = {}
+    for later, earlier in itertools.pairwise(timed):
+        skipped = timing.upcoming(as_utc(earlier.scheduled_for), MISSED_COUNTED + 1)
+        count = min(MISSED_COUNTED, sum(1 for moment in skipped if moment < as_utc(later.scheduled_for)))
+        if count:
+            missed[later.id] = count
+    return missed
+
+
+def _details(session: Session, row: ScheduleRow, now: datetime, firings: int) -> ScheduleDetails:
+    timing = timing_of_row(row)
+    upcoming: list[datetime] = []
+    first = as_utc(row.next_fire_at)
+    if timing is not None and row.enabled and first is not None:
+        upcoming = [first, *timing.upcoming(max(first, now), SHOWN_FIRINGS - 1)]
+    return ScheduleDetails(
+        schedule=rows.to_schedule(row),
+        next_firings=upcoming[:SHOWN_FIRINGS],
+        firings=[rows.to_firing(f) for f in rows.list_firings(session, row.name, firings)],
+    )
 
 
 def timing_of_row(row: ScheduleRow) -> Timing | None:
