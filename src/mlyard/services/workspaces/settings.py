@@ -13,6 +13,8 @@ event_retry_base_seconds   the first retry's delay; each next one doubles, up to
 webhook_allow_link_local   allow webhooks to link-local and cloud-metadata addresses (no: SSRF)
 smtp_host, smtp_port       the SMTP server email subscriptions send through (none: no email)
 smtp_from, smtp_starttls   the sender address; STARTTLS before sending
+endpoint_metrics_retention_days  the gateway's per-minute counts of online deployments older than
+                           this are removed by the server that flushes them (30)
 trigger_max_depth          how many event triggers may chain (a job a trigger created emitting
                            the event of another trigger…) before the next one is refused (3)
 """
@@ -47,6 +49,7 @@ class WorkspaceSettings(BaseModel):
     smtp_from: str = "mlyard@localhost"
     smtp_starttls: bool = False
     trigger_max_depth: int = Field(default=3, ge=1, le=100)
+    endpoint_metrics_retention_days: int = Field(default=30, ge=1, le=3650)
 
 
 def get_settings(workspace: Workspace) -> WorkspaceSettings:
