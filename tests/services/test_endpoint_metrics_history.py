@@ -19,7 +19,9 @@ from mlyard.services.workspaces.settings import update_settings
 NOON = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 
 
-def _minute(at: datetime, deployment: str = "blue", ok: int = 0, failed: int = 0, ms: float = 20.0) -> TrafficMinute:
+def _minute(
+    at: datetime, deployment: str = "blue", ok: int = 0, failed: int = 0, ms: float = 20.0
+) -> TrafficMinute:
     statuses = {k: v for k, v in (("200", ok), ("500", failed)) if v}
     return TrafficMinute(
         endpoint="scorer", deployment=deployment, minute=at, requests=ok + failed, errors=failed,
@@ -58,7 +60,9 @@ def test_a_range_counts_the_minutes_that_begin_in_it(scorer):
     history.record_minutes(scorer, [_minute(NOON + timedelta(minutes=m), ok=1) for m in range(5)])
     found = history.read_minutes(scorer, "scorer", NOON + timedelta(minutes=1), NOON + timedelta(minutes=3))
     assert [m.minute for m in found] == [NOON + timedelta(minutes=1), NOON + timedelta(minutes=2)]
-    only_green = history.endpoint_history(scorer, "scorer", NOON, NOON + timedelta(hours=1), deployment="green")
+    only_green = history.endpoint_history(
+        scorer, "scorer", NOON, NOON + timedelta(hours=1), deployment="green"
+    )
     assert only_green.total.requests == 0 and only_green.deployments == {}
 
 
@@ -100,7 +104,9 @@ def test_since_takes_spans_and_iso_times_as_the_beginning_of_their_minute():
     assert history.parse_since("90m", now=datetime.now(UTC)).second == 0
     assert history.parse_since("2026-12-01T10:15:30", now) == datetime(2026, 12, 1, 10, 15, tzinfo=UTC)
     assert history.parse_since("2026-12-01T11:15+01:00", now) == datetime(2026, 12, 1, 10, 15, tzinfo=UTC)
-    assert history.parse_since(datetime(2026, 12, 1, 9, 0, 30), now) == datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    assert history.parse_since(datetime(2026, 12, 1, 9, 0, 30), now) == datetime(
+        2026, 12, 1, 9, 0, tzinfo=UTC
+    )
 
 
 @pytest.mark.parametrize(
