@@ -27,7 +27,7 @@ from mlyard.monitoring.attribution import feature_attribution_drift
 from mlyard.monitoring.compare import MetricResult, compare
 from mlyard.monitoring.signals import plan_signals
 from mlyard.services.monitors import sources
-from mlyard.services.monitors.specs import COLLECTED
+from mlyard.services.monitors.specs import COLLECTED, ENDPOINT_HEALTH_METRICS
 from mlyard.services.workspaces.workspace import ENV_WORKSPACE, Workspace, open_workspace
 
 if TYPE_CHECKING:
@@ -110,7 +110,7 @@ class MonitorRun:
         if kind == "model_staleness":
             return [self._staleness(name, signal)]
         if kind == "endpoint_health":
-            raise InvalidArgument(f"{kind} is not computed by this build of the monitor job yet")
+            return self._endpoint_health(name, signal)
         production = self._production(signal)
         reference = self._reference(signal, production)
         self.say(
@@ -247,6 +247,33 @@ class MonitorRun:
             "window_start": window.start, "window_end": window.end,
             "reference": f"{described} at {_utc(trained).isoformat()}",
         }  # fmt: skip
+
+    def _endpoint_health(self, name: str, signal: dict[str, Any]) -> list[dict[str, Any]]:
+        """The gateway's persisted minutes of the window (services/online/endpoint_health). Latency
+        and error rate breach above their thresholds, requests per second below its (traffic that
+        stopped); a metric without a threshold is recorded, never breached."""
+        from mlyard.services.online.endpoint_health import deployment_health
+
+        endpoint, deployment = self.target["endpoint"], self.target["deployment"]
+        window = sources.window_of((signal.get("production_data") or {}).get("data_window"), self.as_of,
+                                   self.lookback)  # fmt: skip
+        health = deployment_health(self.workspace, endpoint, deployment, window.start, window.end)
+        thresholds: dict[str, Any] = signal.get("metric_thresholds") or {}
+        results = []
+        for metric in ENDPOINT_HEALTH_METRICS:
+            value: float | None = getattr(health, metric)
+            threshold = thresholds.get(metric)
+            breached = False
+            if value is not None and threshold is not None:
+                breached = value < threshold if metric == "requests_per_second" else value > threshold
+            results.append({
+                "signal": name, "signal_type": "endpoint_health", "feature": f"{endpoint}:{deployment}",
+                "metric": metric, "value": value, "threshold": threshold, "breached": breached,
+                "error": None, "reference_histogram": None, "production_histogram": None,
+                "window_start": window.start, "window_end": window.end,
+                "reference": f"{health.requests} request(s) through the gateway in the window",
+            })  # fmt: skip
+        return results
 
     def _error(self, name: str, signal: dict[str, Any], message: str) -> dict[str, Any]:
         return {

@@ -9,6 +9,7 @@ errors and metrics.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -49,6 +50,7 @@ from mlyard.server.workspaces import ServedWorkspaces
 from mlyard.serving.gateway import PREFIXES as GATEWAY_PREFIXES
 from mlyard.serving.gateway import Gateway
 from mlyard.serving.gateway_metrics import GatewayMetrics
+from mlyard.serving.metrics_flush import MetricsFlusher
 from mlyard.version import __version__
 
 # Documented on every route: the shape all refusals share.
@@ -134,10 +136,13 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     )  # fmt: skip
     await run_in_threadpool(background.start)
     app.state.background = background
+    flusher = MetricsFlusher(app.state.gateway.metrics, app.state.workspaces, config.metrics_flush_seconds)
+    flushing = asyncio.get_running_loop().create_task(flusher.run(), name="mlyard-metrics-flush")
     try:
         yield
     finally:
         await run_in_threadpool(background.stop)
+        await flusher.stop(flushing)  # after the instances stopped: the last answers are counted
 
 
 def _streams_its_body(scope: Scope) -> bool:

@@ -43,6 +43,7 @@ class ServerConfig:
     # The registries served to every workspace, by name (`/api/v1/registries/{name}`); None: the
     # ones of this machine's registry index (services/registries).
     registries: dict[str, WorkspaceLocation] | None = None
+    metrics_flush_seconds: float = 10.0  # how often the gateway's counts are persisted (metrics_flush)
 
     @classmethod
     def single(

@@ -602,3 +602,20 @@ class MonitorResultRow(Base):
     window_end: Mapped[datetime | None]
     reference: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
+
+
+class EndpointTrafficMinuteRow(Base):
+    """What the gateway counted for one deployment in one minute, merged by addition: every flush of
+    every server process adds its counts to the minute's one row (services/online/
+    endpoint_metrics_history). `deployment` is "" for requests refused before one was chosen."""
+
+    __tablename__ = "endpoint_traffic_minutes"
+
+    endpoint: Mapped[str] = mapped_column(String(255), primary_key=True)
+    deployment: Mapped[str] = mapped_column(String(255), primary_key=True)
+    minute: Mapped[datetime] = mapped_column(primary_key=True, index=True)  # index: the retention purge
+    requests: Mapped[int] = mapped_column(Integer, default=0)
+    errors: Mapped[int] = mapped_column(Integer, default=0)
+    status_counts: Mapped[dict[str, Any]]  # {"200": n, "503": m}
+    latency_buckets: Mapped[dict[str, Any]]  # {bucket index: count}, sparse (JSON keys are text)
+    mirror_outcomes: Mapped[dict[str, Any]]  # {"200": n, "error": m, "dropped": k}

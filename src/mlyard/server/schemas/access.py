@@ -54,6 +54,7 @@ class SettingsUpdate(Request):
     smtp_starttls: bool | None = None
     trigger_max_depth: int | None = None
     require_passing_checks: list[str] | None = None
+    endpoint_metrics_retention_days: int | None = None
 
 
 class PromotionCreate(Request):

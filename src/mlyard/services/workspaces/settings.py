@@ -17,6 +17,8 @@ require_passing_checks     staging checks (smoke, performance, data_quality, res
                            model version must have passed, after its promotion was requested,
                            before a protected alias may be approved to it (default: none;
                            see model_registry/check_reports)
+endpoint_metrics_retention_days  the gateway's per-minute counts of online deployments older than
+                           this are removed by the server that flushes them (30)
 trigger_max_depth          how many event triggers may chain (a job a trigger created emitting
                            the event of another trigger…) before the next one is refused (3)
 """
@@ -52,6 +54,7 @@ class WorkspaceSettings(BaseModel):
     smtp_from: str = "mlyard@localhost"
     smtp_starttls: bool = False
     trigger_max_depth: int = Field(default=3, ge=1, le=100)
+    endpoint_metrics_retention_days: int = Field(default=30, ge=1, le=3650)
     require_passing_checks: list[CheckKind] = Field(default_factory=list)
 
     @field_validator("require_passing_checks", mode="before")
