@@ -30,6 +30,7 @@ lint: $(VENV)/.installed-test
 bench: .venv-bench/.installed
 	.venv-bench/bin/python bench/tracking.py
 	.venv-bench/bin/python bench/tracking.py --remote
+	.venv-bench/bin/python bench/tracking.py --large
 
 # The studio against MLflow's UI in one headless Chromium (Debian's): 10,000 runs × 10 metrics × 100
 # steps, generated once into build/bench-ui/ (ARGS="--runs 300" for a quick run, "--regenerate").
