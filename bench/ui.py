@@ -104,6 +104,7 @@ def wait_until_up(url: str, server: Server, path: str) -> None:
         except httpx.TransportError:
             pass
         time.sleep(0.2)
+    server.stop()  # not left running behind the benchmark
     raise SystemExit(f"server at {url} did not start:\n{server.log.read_text()}")
 
 
@@ -117,6 +118,7 @@ def start_mlyard(workspace: Path, logs: Path) -> tuple[Server, str]:
     deadline = time.monotonic() + 300
     while not (found := re.search(r"listening on (http://\S+) ", server.log.read_text())):
         if server.process.poll() is not None or time.monotonic() > deadline:
+            server.stop()
             raise SystemExit(f"mlyard server did not start:\n{server.log.read_text()}")
         time.sleep(0.05)
     url = found.group(1)
