@@ -19,6 +19,7 @@ from mlyard.cli import (
     event,
     job,
     key,
+    maturity,
     model,
     online_deployment,
     online_endpoint,
@@ -63,6 +64,7 @@ app.command("ui")(ui.ui)
 app.add_typer(schedule.app, name="schedule")
 app.add_typer(event.app, name="event")
 app.command("validate")(validate.validate)
+app.command("maturity")(maturity.maturity)
 
 
 @app.callback()

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from mlyard.client.environments import EnvironmentOperations
     from mlyard.client.events import EventOperations
     from mlyard.client.jobs import JobOperations
+    from mlyard.client.maturity import MaturityOperations
     from mlyard.client.models import ModelOperations
     from mlyard.client.schedules import ScheduleOperations
 
@@ -119,6 +120,10 @@ class MLClient:
     schedules: Operations[ScheduleOperations] = Operations(
         "mlyard.client.schedules:LocalScheduleOperations",
         "mlyard.client.remote.events:RemoteScheduleOperations",
+    )
+    maturity: Operations[MaturityOperations] = Operations(
+        "mlyard.client.maturity:LocalMaturityOperations",
+        "mlyard.client.remote.maturity:RemoteMaturityOperations",
     )
 
     def __init__(
