@@ -245,7 +245,8 @@ CRITERIA: tuple[Criterion, ...] = (
         "data_lineage", 2, "Model creation",
         "Data pipeline gathers data automatically: training jobs read versioned data assets",
         _data_read_by_jobs,
-        "use the data asset as a job input: inputs: {data: azureml:NAME@latest}",
+        "read the data asset as a job input, inputs: {data: azureml:NAME@latest}: "
+        "mlyard job create --file job.yml",
     ),
     Criterion(
         "versioned_models", 2, "Model creation",
