@@ -20,6 +20,7 @@ from mlyard.cli import (
     event,
     job,
     key,
+    maturity,
     model,
     monitor,
     online_deployment,
@@ -69,6 +70,7 @@ app.add_typer(monitor.app, name="monitor")
 app.add_typer(event.app, name="event")
 app.command("validate")(validate.validate)
 app.add_typer(check.app, name="check")
+app.command("maturity")(maturity.maturity)
 
 
 @app.callback()

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from mlyard.client.environments import EnvironmentOperations
     from mlyard.client.events import EventOperations
     from mlyard.client.jobs import JobOperations
+    from mlyard.client.maturity import MaturityOperations
     from mlyard.client.models import ModelOperations
     from mlyard.client.monitors import MonitorOperations
     from mlyard.client.schedules import ScheduleOperations
@@ -127,6 +128,10 @@ class MLClient:
     monitors: Operations[MonitorOperations] = Operations(
         "mlyard.client.monitors:LocalMonitorOperations",
         "mlyard.client.remote.monitors:RemoteMonitorOperations",
+    )
+    maturity: Operations[MaturityOperations] = Operations(
+        "mlyard.client.maturity:LocalMaturityOperations",
+        "mlyard.client.remote.maturity:RemoteMaturityOperations",
     )
 
     def __init__(

@@ -35,6 +35,7 @@ from mlyard.server.routes import (
     events,
     files,
     jobs,
+    maturity,
     promotions,
     queue,
     registries,
@@ -114,6 +115,7 @@ def create_app(config: ServerConfig) -> FastAPI:
     app.include_router(access.whoami_router)
     app.include_router(endpoints.router)
     app.include_router(events.router)
+    app.include_router(maturity.router)
     for router in mlflow.ROUTERS:
         app.include_router(router)
     studio.install(app)  # last: its pages are under `/` and `/w/…`, after every API route
