@@ -36,6 +36,7 @@ from mlyard.server.routes import (
     files,
     jobs,
     maturity,
+    monitors,
     promotions,
     queue,
     registries,
@@ -116,6 +117,7 @@ def create_app(config: ServerConfig) -> FastAPI:
     app.include_router(endpoints.router)
     app.include_router(events.router)
     app.include_router(maturity.router)
+    app.include_router(monitors.router)
     for router in mlflow.ROUTERS:
         app.include_router(router)
     studio.install(app)  # last: its pages are under `/` and `/w/…`, after every API route
