@@ -7,15 +7,17 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
 
 from mlyard.entities.access import Actor, Role
 from mlyard.entities.maturity import CiEvidence
+from mlyard.entities.schedule_spec import monitor_file_from_dict
 from mlyard.errors import InvalidArgument
 from mlyard.services.assessment.ci_files import scan_repository
 from mlyard.services.assessment.evidence import WorkspaceEvidence, is_ci_name
 from mlyard.services.assessment.maturity import assess, assess_workspace
+from mlyard.services.data_assets.data import create_data_asset
 from mlyard.services.model_registry import models
+from mlyard.services.monitors.monitors import create_monitor
 from mlyard.services.workspaces import audit, keys
 
 
@@ -111,12 +113,17 @@ def test_a_release_by_a_ci_key_counts_as_automated_deployment(workspace, tmp_pat
     assert "1 changes by CI keys (github-actions)" in evidence["automated_builds"]
 
 
-def test_monitors_count_when_the_schema_has_a_monitors_table_and_are_absent_otherwise(workspace):
-    assert assess_workspace(workspace).criteria[-2].evidence == "no monitors"
-    workspace.database.write(
-        lambda session: session.execute(text("CREATE TABLE monitors (name VARCHAR(255))"))
-    )
-    workspace.database.write(lambda session: session.execute(text("INSERT INTO monitors VALUES ('drift')")))
+def test_a_monitor_counts_as_monitored_and_none_is_said_before(workspace, tmp_path):
+    assert {c.id: c.evidence for c in assess_workspace(workspace).criteria}["monitored"] == "no monitors"
+    table = tmp_path / "table.csv"
+    table.write_text("age,bmi\n50,25\n60,30\n")
+    for name in ("reference", "production"):
+        create_data_asset(workspace, name, table)
+    drift = {"type": "data_drift", "production_data": {"input_data": {"path": "azureml:production:1"}},
+             "reference_data": {"input_data": {"path": "azureml:reference:1"}}}  # fmt: skip
+    monitor = {"name": "drift", "create_monitor": {"monitoring_signals": {"drift": drift}}}
+    spec = monitor_file_from_dict(monitor, "m.yml")
+    create_monitor(workspace, spec, tmp_path)
     report = assess_workspace(workspace)
     assert "monitored" in met(report) and "automatic_retraining" not in met(report)
     assert {c.id: c.evidence for c in report.criteria}["monitored"] == "1 monitors: drift"

@@ -1,8 +1,8 @@
 """What a workspace holds that says how mature its MLOps is: counts and a few names per concept,
 read in one read transaction. No judgement here (that is `maturity.py`); only facts.
 
-Monitors are read from the `monitors` table when the database has one, and from schedules whose
-job is a monitor (`create_job.kind == "monitor"`): a schema without monitors simply has none.
+Monitors are read from the `monitors` table (a `create_monitor` schedule stores its monitor there
+too, so its schedule is not counted as training).
 """
 
 from __future__ import annotations
@@ -12,11 +12,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, inspect, select, text
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mlyard.services.workspaces.settings import get_settings
 from mlyard.services.workspaces.workspace import Workspace
+from mlyard.store import monitors as monitor_rows
 from mlyard.store.tables import (
     ApiKeyRow,
     AuditEventRow,
@@ -50,7 +51,7 @@ RELEASE_ACTIONS = (
     "endpoint.update", "model.alias.set", "model.promotion.approve",
 )  # fmt: skip
 RELEASE_EVENT_TYPES = ("ModelRegistered", "ModelAliasMoved", "PromotionDecided", "ModelDeployed")
-# The events a monitor raises (branch monitor-alerts: mlyard.monitor.alert, mlyard.model.stale).
+# The events a monitor raises (mlyard.monitor.alert, mlyard.model.stale).
 MONITOR_EVENT_SUFFIXES = ("monitor.alert", "model.stale")
 
 
@@ -177,7 +178,6 @@ def _jobs_that_read_data(session: Session, job_ids: Sequence[str]) -> set[str]:
 
 
 def _automation(session: Session, found: WorkspaceEvidence) -> None:
-    monitors: dict[str, None] = {}
     for name, kind, create_job, event_type, enabled in session.execute(
         select(
             ScheduleRow.name,
@@ -187,21 +187,16 @@ def _automation(session: Session, found: WorkspaceEvidence) -> None:
             ScheduleRow.enabled,
         ).order_by(ScheduleRow.name)
     ):
-        job_kind = (create_job or {}).get("kind")
-        if job_kind == "monitor" or "create_monitor" in (create_job or {}):
-            monitors[name] = None
-        elif enabled and event_type and event_type.endswith(MONITOR_EVENT_SUFFIXES):
+        if (create_job or {}).get("kind") == "monitor":
+            continue  # its monitor is in the monitors table
+        if enabled and event_type and event_type.endswith(MONITOR_EVENT_SUFFIXES):
             found.retraining_triggers.append(f"{name} (on {event_type})")
         elif enabled:
             found.training_schedules.append(f"{name} ({f'on {event_type}' if event_type else kind})")
     found.schedule_jobs = _count(
         session, select(func.count(ScheduleFiringRow.id)).where(ScheduleFiringRow.job_id.is_not(None))
     )
-    if inspect(session.connection()).has_table("monitors"):
-        # Read by name, not through a row class: this branch may predate the monitors schema.
-        for name in session.execute(text("SELECT name FROM monitors ORDER BY name")).scalars():
-            monitors[str(name)] = None
-    found.monitors = list(monitors)
+    found.monitors = [row.name for row in monitor_rows.list_monitors(session)]
 
 
 def _releases(session: Session, found: WorkspaceEvidence) -> None:
