@@ -186,6 +186,35 @@ jobs:
         assert json.loads((Path(report) / "report.json").read_text())["passed"]
 
 
+def test_a_failed_check_step_keeps_its_report_as_a_job_artifact(staging: Staging, diabetes_csv: Path):
+    pipeline = staging.root / "failing-check.yml"
+    pipeline.write_text(
+        f"""
+type: pipeline
+inputs:
+  sample: {{type: uri_file, path: {diabetes_csv}}}
+jobs:
+  smoke:
+    type: command
+    component: azureml://registries/mlyard/components/smoke/labels/latest
+    inputs: {{endpoint: broken, data: "${{{{parent.inputs.sample}}}}", model: "{staging.model}"}}
+"""
+    )
+    job = staging.client.jobs.create(pipeline)
+    ended = _wait(staging.client, job.id)
+    assert ended.status == JobStatus.FAILED
+    (step,) = staging.client.jobs.children(job.id)
+    record = next(r for r in staging.client.models.check_reports("ridge") if r.job_id == step.id)
+    assert not record.passed and record.location == f"azureml://jobs/{step.id}/artifacts/report"
+    fetched = staging_checks.download_report(staging.client, record, staging.root / "failed-report")
+    report = json.loads(next(Path(fetched).rglob("report.json")).read_text())
+    assert report["passed"] is False and report["kind"] == "smoke"
+    assert any(Path(fetched).rglob("summary.txt"))
+    local = record.model_copy(update={"location": None})
+    with pytest.raises(NotFound, match=f"check report {record.id} has no stored report"):
+        staging_checks.download_report(staging.client, local, staging.root / "none")
+
+
 def _wait(client: Any, job_id: str) -> Any:
     from mlyard.errors import JobNotCompleted
 

@@ -222,6 +222,45 @@ def record(
     return client.models.record_check(report, location, job_id or os.environ.get("MLYARD_JOB_ID"))
 
 
+REPORT_ARTIFACT = "report"  # the job artifact folder a failed step's report is kept in
+_JOBS = "azureml://jobs/"
+
+
+def job_report_location(client: MLClient, report: CheckReport, written: Path, job_id: str) -> str:
+    """Where a built-in component's step keeps the report it wrote to its `report` output.
+
+    Outputs are stored for completed steps only, so a passing check's report is that output; a
+    failing check fails its step, so its report is logged as the job's artifact `report/` too,
+    and the record points there (`azureml://jobs/<id>/artifacts/report`)."""
+    if report.passed:
+        return f"{_JOBS}{job_id}/outputs/report"
+    for file in (written, *written.parent.glob("*.txt")):
+        client.jobs.log_artifact(job_id, file, REPORT_ARTIFACT)
+    return f"{_JOBS}{job_id}/artifacts/{REPORT_ARTIFACT}"
+
+
+def download_report(client: MLClient, record: CheckRecord, path: Path) -> Path:
+    """The recorded report's files into `path`: from the job output or job artifact the record's
+    location names, or the local file it names. NotFound when there is none to fetch."""
+    location = record.location
+    if location and location.startswith(_JOBS):
+        job_id, _, rest = location[len(_JOBS) :].partition("/")
+        kind, _, name = rest.partition("/")
+        if kind == "outputs":
+            return client.jobs.download(job_id, path, output_name=name)
+        if kind == "artifacts":
+            return client.jobs.download(job_id, path, artifact_path=name)
+    if location and Path(location).is_file():
+        path.mkdir(parents=True, exist_ok=True)
+        target = path / Path(location).name
+        target.write_bytes(Path(location).read_bytes())
+        return target
+    raise NotFound(
+        f"check report {record.id} has no stored report to download (location: {location or 'none'}); "
+        "write one with --report when running the check"
+    )
+
+
 def write_report(report: CheckReport, path: Path) -> Path:
     """Write the report: `path` ending in .json gets the JSON and a .txt summary beside it; any
     other path is a folder (a component's `report` output) that gets report.json and summary.txt.

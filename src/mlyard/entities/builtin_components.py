@@ -10,8 +10,9 @@ The registry name `mlyard` is reserved for this catalog (user registries are oth
 entry runs `mlyard check <kind> …` with mlyard's own interpreter (no environment to build), in the
 job's workspace, so the check records its report against `model` as the CLI does; the report
 (`report.json` and `summary.txt`) is the step's `report` output. A failing check fails its step,
-so a deploy step after it does not run. Labels (`latest`) and versions (`1`) name the one revision
-each built-in has.
+so a deploy step after it does not run; a failed step stores no outputs, so its report is the
+job's artifact `report/` instead (client/staging_checks.job_report_location). Labels (`latest`)
+and versions (`1`) name the one revision each built-in has.
 """
 
 from __future__ import annotations
