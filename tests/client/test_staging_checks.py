@@ -14,7 +14,7 @@ import pytest
 from mlyard.client import staging_checks
 from mlyard.entities.builtin_components import CATALOG, builtin_component, is_builtin_ref
 from mlyard.errors import Conflict, InvalidArgument, NotFound
-from mlyard.services.validation.staging_checks import smoke_report
+from mlyard.services.validation.staging_checks import checked_deployment, smoke_report
 
 ASSET_CSV = "age,bmi,sex\n30,22.5,m\n40,30.1,f\n50,27.0,m\n60,25.0,f\n"
 
@@ -190,3 +190,12 @@ def test_the_builtin_catalog_resolves_registry_references():
     assert spec.name == "responsible_ai" and "report" in spec.outputs
     with pytest.raises(NotFound, match="no component 'fairness'; its components are: smoke, performance"):
         builtin_component("azureml://registries/mlyard/components/fairness/labels/latest")
+
+
+def test_the_checked_deployment_is_the_one_taking_the_traffic_or_the_one_named():
+    assert checked_deployment("e", {"blue": 100, "green": 0}, None) == "blue"
+    assert checked_deployment("e", {"blue": 90, "green": 10}, "green") == "green"
+    with pytest.raises(InvalidArgument, match=r"splits its traffic between blue \(90%\), green \(10%\)"):
+        checked_deployment("e", {"green": 10, "blue": 90}, None)
+    with pytest.raises(InvalidArgument, match="sends no traffic to any deployment"):
+        checked_deployment("e", {"blue": 0}, None)

@@ -94,8 +94,25 @@ def test_smoke_fails_on_errors_and_on_a_shape_not_expected(staging: Staging, dia
         staging_checks.smoke(
             staging.client, endpoint="staging", url="http://127.0.0.1:1/x", data=diabetes_csv
         )
+    uri = staging.client.online_endpoints.get("staging").scoring_uri
     with pytest.raises(InvalidArgument, match="needs a sample request"):
-        staging_checks.smoke(staging.client, endpoint="staging")
+        staging_checks.smoke(staging.client, url=uri, key=staging.key)
+
+
+def test_an_endpoint_check_without_model_checks_the_deployed_version(staging: Staging, diabetes_csv: Path):
+    # The deployment taking the traffic names the model: its signature drops the extra `target`
+    # column from the sample, and the report is recorded against that version.
+    found = staging_checks.smoke(staging.client, endpoint="staging", data=diabetes_csv, rows=2)
+    assert found.passed, found.text()
+    assert found.model == staging.model
+    from_signature = staging_checks.smoke(staging.client, endpoint="staging", deployment="blue")
+    assert from_signature.passed and from_signature.model == staging.model
+    run = _cli(staging, "check", "performance", "--endpoint", "staging", "--requests", "5", "-o", "json")
+    assert run.returncode == 0, run.stderr
+    record = staging.client.models.check_reports("ridge", staging.model.split(":")[1], "performance")[0]
+    assert record.id == json.loads(run.stdout)["record"] and record.passed
+    with pytest.raises(NotFound, match="blue-ghost"):
+        staging_checks.smoke(staging.client, endpoint="staging", deployment="blue-ghost")
 
 
 def test_performance_measures_a_bounded_load_against_thresholds(staging: Staging, diabetes_csv: Path):

@@ -42,7 +42,9 @@ Data = Annotated[Path | None, typer.Option("--data", help="or sample rows: a .cs
 Model = Annotated[
     str | None,
     typer.Option(
-        "--model", help="the model version checked (NAME:VERSION): the report is recorded against it"
+        "--model",
+        help="the model version checked (NAME:VERSION), recorded with the report; default for --endpoint: "
+        "the model of the deployment checked (--deployment, else the one taking the traffic)",
     ),
 ]
 Report = Annotated[

@@ -37,6 +37,7 @@ from mlyard.services.validation.staging_checks import (
     DEFAULT_MAX_ERROR_RATE,
     DEFAULT_P99_MS,
     LoadPlan,
+    checked_deployment,
     data_quality_report,
     performance_report,
     smoke_report,
@@ -96,9 +97,11 @@ def smoke(
     timeout: float = 30.0,
 ) -> CheckReport:
     """One sample request to the endpoint (`endpoint` by name, or `url` with `key`); status 200 and
-    one prediction per row (and `expect_keys`) expected back."""
+    one prediction per row (and `expect_keys`) expected back. Without `model`, an endpoint's is its
+    deployment's (`deployment`, else the one taking the traffic)."""
     import httpx
 
+    model = model or _deployed_model(client, endpoint, deployment)
     target = _target(client, endpoint, url, key, deployment)
     sample = _sample(client, request, data, rows, model)
     started = time.perf_counter()
@@ -138,6 +141,7 @@ def performance(
     import httpx
 
     plan = (plan or LoadPlan()).checked()
+    model = model or _deployed_model(client, endpoint, deployment)
     target = _target(client, endpoint, url, key, deployment)
     sample = _sample(client, request, data, rows, model)
     latencies: list[float] = []
@@ -301,6 +305,18 @@ def _target(
     bearer = key or client.online_endpoints.get_credentials(endpoint).bearer
     headers["authorization"] = f"Bearer {bearer}"
     return Target(found.scoring_uri, headers, f"online endpoint {endpoint}")
+
+
+def _deployed_model(client: MLClient, endpoint: str | None, deployment: str | None) -> str | None:
+    """Without `--model`, the model version of the deployment the check measures (`--deployment`,
+    else the one taking the traffic): its signature shapes the sample and the report is recorded
+    against it. None for a URL, or a deployment without a registered model (code only)."""
+    if endpoint is None:
+        return None
+    traffic = client.online_endpoints.get(endpoint).traffic  # NotFound names the endpoint
+    chosen = checked_deployment(endpoint, traffic, deployment)
+    found = client.online_deployments.get(chosen, endpoint)
+    return found.model.ref if found.model is not None else None
 
 
 def _sample(
