@@ -203,6 +203,46 @@ jobs:
         assert json.loads((Path(report) / "report.json").read_text())["passed"]
 
 
+def test_the_performance_and_responsible_ai_components_run_as_pipeline_steps(
+    staging: Staging, diabetes_csv: Path
+):
+    pipeline = staging.root / "load-and-fairness.yml"
+    pipeline.write_text(
+        f"""
+type: pipeline
+inputs:
+  sample: {{type: uri_file, path: {diabetes_csv}}}
+jobs:
+  load:
+    type: command
+    component: azureml://registries/mlyard/components/performance/labels/latest
+    inputs: {{endpoint: staging, data: "${{{{parent.inputs.sample}}}}", requests: 8, concurrency: 2,
+              seconds: 60, p99_ms: 5000}}
+  fairness:
+    type: command
+    component: azureml://registries/mlyard/components/responsible_ai/versions/1
+    inputs: {{model: "{staging.model}", data: "${{{{parent.inputs.sample}}}}", label: target,
+              sensitive_feature: sex, task: regression}}
+"""
+    )
+    job = staging.client.jobs.create(pipeline)
+    ended = _wait(staging.client, job.id)
+    steps = {step.display_name: step for step in staging.client.jobs.children(job.id)}
+    assert ended.status == JobStatus.COMPLETED, [(s.display_name, s.error) for s in steps.values()]
+    # No `model` input for the load step: the report is recorded against the deployed version.
+    by_job = {r.job_id: r for r in staging.client.models.check_reports("ridge", staging.model.split(":")[1])}
+    assert by_job[steps["load"].id].kind == "performance" and by_job[steps["load"].id].passed
+    assert by_job[steps["fairness"].id].kind == "responsible_ai"
+    for name in ("load", "fairness"):
+        fetched = staging_checks.download_report(staging.client, by_job[steps[name].id], staging.root / name)
+        report = json.loads(next(Path(fetched).rglob("report.json")).read_text())
+        assert report["passed"]
+    fairness = json.loads(next((staging.root / "fairness").rglob("report.json")).read_text())
+    assert fairness["details"]["task"] == "regression" and len(fairness["details"]["by_group"]) == 2
+    load = json.loads(next((staging.root / "load").rglob("report.json")).read_text())
+    assert load["metrics"]["requests"] == 8 and load["metrics"]["error_rate"] == 0
+
+
 def test_a_failed_check_step_keeps_its_report_as_a_job_artifact(staging: Staging, diabetes_csv: Path):
     pipeline = staging.root / "failing-check.yml"
     pipeline.write_text(
