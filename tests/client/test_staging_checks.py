@@ -14,7 +14,8 @@ import pytest
 from mlyard.client import staging_checks
 from mlyard.entities.builtin_components import CATALOG, builtin_component, is_builtin_ref
 from mlyard.errors import Conflict, InvalidArgument, NotFound
-from mlyard.services.validation.staging_checks import smoke_report
+from mlyard.services.events.matching import matches
+from mlyard.services.validation.staging_checks import checked_deployment, smoke_report
 
 ASSET_CSV = "age,bmi,sex\n30,22.5,m\n40,30.1,f\n50,27.0,m\n60,25.0,f\n"
 
@@ -177,6 +178,34 @@ def test_approval_waits_for_passing_checks_made_after_the_request(client, tmp_pa
     assert kinds.count("data_quality") == 3 and kinds.count("smoke") == 1
 
 
+@pytest.mark.parametrize("client_backend", ["sqlite", "remote"], indirect=True)
+def test_recording_a_check_emits_check_recorded_for_subscriptions(client):
+    from sklearn.linear_model import LogisticRegression
+
+    train = _credit_data(rows=50)
+    client.models.log(LogisticRegression().fit(train[["income"]], train["approved"]), "credit", "sklearn")
+    client.events.subscriptions.create(
+        "on-failed-checks", types=["model.check_recorded"], filter={"Passed": "false"},
+        webhook="http://127.0.0.1:9/hook",
+    )  # fmt: skip
+    failed = smoke_report("online endpoint staging", 500, "boom", 1).model_copy(
+        update={"model": "credit@latest"}
+    )
+    record = staging_checks.record(client, failed, "azureml://jobs/j1/artifacts/report", "j1")
+    assert record is not None
+    [event] = client.events.list(types=["model.check_recorded"])
+    assert event.type == "mlyard.model.check_recorded" and event.subject == "models/credit:1"
+    assert event.data == {
+        "ModelName": "credit", "ModelVersion": "1", "CheckKind": "smoke", "Passed": False,
+        "ReportId": record.id, "JobId": "j1", "Location": "azureml://jobs/j1/artifacts/report",
+    }  # fmt: skip
+    assert matches({"Passed": "false", "CheckKind": "smoke"}, event.subject, event.data)
+    # Nothing is recorded, so nothing is announced, for a version that does not exist.
+    with pytest.raises(NotFound, match="credit"):
+        staging_checks.record(client, failed.model_copy(update={"model": "credit:7"}))
+    assert len(client.events.list(types=["model.check_recorded"])) == 1
+
+
 def test_settings_refuse_an_unknown_check(local_client):
     with pytest.raises(InvalidArgument, match=r"require_passing_checks\.0: .*'smoke'"):
         local_client.settings.update(require_passing_checks=["smoky"])
@@ -190,3 +219,12 @@ def test_the_builtin_catalog_resolves_registry_references():
     assert spec.name == "responsible_ai" and "report" in spec.outputs
     with pytest.raises(NotFound, match="no component 'fairness'; its components are: smoke, performance"):
         builtin_component("azureml://registries/mlyard/components/fairness/labels/latest")
+
+
+def test_the_checked_deployment_is_the_one_taking_the_traffic_or_the_one_named():
+    assert checked_deployment("e", {"blue": 100, "green": 0}, None) == "blue"
+    assert checked_deployment("e", {"blue": 90, "green": 10}, "green") == "green"
+    with pytest.raises(InvalidArgument, match=r"splits its traffic between blue \(90%\), green \(10%\)"):
+        checked_deployment("e", {"green": 10, "blue": 90}, None)
+    with pytest.raises(InvalidArgument, match="sends no traffic to any deployment"):
+        checked_deployment("e", {"blue": 0}, None)

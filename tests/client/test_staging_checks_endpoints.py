@@ -94,8 +94,25 @@ def test_smoke_fails_on_errors_and_on_a_shape_not_expected(staging: Staging, dia
         staging_checks.smoke(
             staging.client, endpoint="staging", url="http://127.0.0.1:1/x", data=diabetes_csv
         )
+    uri = staging.client.online_endpoints.get("staging").scoring_uri
     with pytest.raises(InvalidArgument, match="needs a sample request"):
-        staging_checks.smoke(staging.client, endpoint="staging")
+        staging_checks.smoke(staging.client, url=uri, key=staging.key)
+
+
+def test_an_endpoint_check_without_model_checks_the_deployed_version(staging: Staging, diabetes_csv: Path):
+    # The deployment taking the traffic names the model: its signature drops the extra `target`
+    # column from the sample, and the report is recorded against that version.
+    found = staging_checks.smoke(staging.client, endpoint="staging", data=diabetes_csv, rows=2)
+    assert found.passed, found.text()
+    assert found.model == staging.model
+    from_signature = staging_checks.smoke(staging.client, endpoint="staging", deployment="blue")
+    assert from_signature.passed and from_signature.model == staging.model
+    run = _cli(staging, "check", "performance", "--endpoint", "staging", "--requests", "5", "-o", "json")
+    assert run.returncode == 0, run.stderr
+    record = staging.client.models.check_reports("ridge", staging.model.split(":")[1], "performance")[0]
+    assert record.id == json.loads(run.stdout)["record"] and record.passed
+    with pytest.raises(NotFound, match="blue-ghost"):
+        staging_checks.smoke(staging.client, endpoint="staging", deployment="blue-ghost")
 
 
 def test_performance_measures_a_bounded_load_against_thresholds(staging: Staging, diabetes_csv: Path):
@@ -184,6 +201,75 @@ jobs:
         assert record.location == f"azureml://jobs/{steps[name].id}/outputs/report"
         report = staging.client.jobs.download(steps[name].id, staging.root / name, output_name="report")
         assert json.loads((Path(report) / "report.json").read_text())["passed"]
+
+
+def test_the_performance_and_responsible_ai_components_run_as_pipeline_steps(
+    staging: Staging, diabetes_csv: Path
+):
+    pipeline = staging.root / "load-and-fairness.yml"
+    pipeline.write_text(
+        f"""
+type: pipeline
+inputs:
+  sample: {{type: uri_file, path: {diabetes_csv}}}
+jobs:
+  load:
+    type: command
+    component: azureml://registries/mlyard/components/performance/labels/latest
+    inputs: {{endpoint: staging, data: "${{{{parent.inputs.sample}}}}", requests: 8, concurrency: 2,
+              seconds: 60, p99_ms: 5000}}
+  fairness:
+    type: command
+    component: azureml://registries/mlyard/components/responsible_ai/versions/1
+    inputs: {{model: "{staging.model}", data: "${{{{parent.inputs.sample}}}}", label: target,
+              sensitive_feature: sex, task: regression}}
+"""
+    )
+    job = staging.client.jobs.create(pipeline)
+    ended = _wait(staging.client, job.id)
+    steps = {step.display_name: step for step in staging.client.jobs.children(job.id)}
+    assert ended.status == JobStatus.COMPLETED, [(s.display_name, s.error) for s in steps.values()]
+    # No `model` input for the load step: the report is recorded against the deployed version.
+    by_job = {r.job_id: r for r in staging.client.models.check_reports("ridge", staging.model.split(":")[1])}
+    assert by_job[steps["load"].id].kind == "performance" and by_job[steps["load"].id].passed
+    assert by_job[steps["fairness"].id].kind == "responsible_ai"
+    for name in ("load", "fairness"):
+        fetched = staging_checks.download_report(staging.client, by_job[steps[name].id], staging.root / name)
+        report = json.loads(next(Path(fetched).rglob("report.json")).read_text())
+        assert report["passed"]
+    fairness = json.loads(next((staging.root / "fairness").rglob("report.json")).read_text())
+    assert fairness["details"]["task"] == "regression" and len(fairness["details"]["by_group"]) == 2
+    load = json.loads(next((staging.root / "load").rglob("report.json")).read_text())
+    assert load["metrics"]["requests"] == 8 and load["metrics"]["error_rate"] == 0
+
+
+def test_a_failed_check_step_keeps_its_report_as_a_job_artifact(staging: Staging, diabetes_csv: Path):
+    pipeline = staging.root / "failing-check.yml"
+    pipeline.write_text(
+        f"""
+type: pipeline
+inputs:
+  sample: {{type: uri_file, path: {diabetes_csv}}}
+jobs:
+  smoke:
+    type: command
+    component: azureml://registries/mlyard/components/smoke/labels/latest
+    inputs: {{endpoint: broken, data: "${{{{parent.inputs.sample}}}}", model: "{staging.model}"}}
+"""
+    )
+    job = staging.client.jobs.create(pipeline)
+    ended = _wait(staging.client, job.id)
+    assert ended.status == JobStatus.FAILED
+    (step,) = staging.client.jobs.children(job.id)
+    record = next(r for r in staging.client.models.check_reports("ridge") if r.job_id == step.id)
+    assert not record.passed and record.location == f"azureml://jobs/{step.id}/artifacts/report"
+    fetched = staging_checks.download_report(staging.client, record, staging.root / "failed-report")
+    report = json.loads(next(Path(fetched).rglob("report.json")).read_text())
+    assert report["passed"] is False and report["kind"] == "smoke"
+    assert any(Path(fetched).rglob("summary.txt"))
+    local = record.model_copy(update={"location": None})
+    with pytest.raises(NotFound, match=f"check report {record.id} has no stored report"):
+        staging_checks.download_report(staging.client, local, staging.root / "none")
 
 
 def _wait(client: Any, job_id: str) -> Any:

@@ -128,3 +128,75 @@ def test_prod_deploys_from_the_shared_registry_with_lineage_roles_and_approval(
         f"{url}/api/v1/registries/shared/models", headers={"authorization": f"Bearer {outsider}"}
     )
     assert foreign.status_code == 403 and "registry 'shared'" in foreign.text
+
+
+BATCH_SCORE = """
+    import os, pathlib
+
+    def init():
+        global greeting
+        greeting = pathlib.Path(os.environ["AZUREML_MODEL_DIR"], "model", "greeting.txt").read_text().strip()
+
+    def run(mini_batch):
+        return [f"{greeting}: {pathlib.Path(p).name}" for p in mini_batch]
+"""
+
+
+@pytest.mark.slow
+def test_the_cli_lists_the_servers_registries_and_a_batch_deployment_uses_a_registry_model(
+    tmp_path: Path, serve_workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    import subprocess
+
+    from mlyard.server.config import WorkspaceLocation
+    from mlyard.services.model_registry import models
+    from mlyard.services.registries import registries
+    from mlyard.services.workspaces.workspace import create_workspace
+    from tests.processes import MLYARD, clean_environment
+
+    monkeypatch.setenv("MLYARD_HOME", str(tmp_path / "home"))
+    create_workspace(tmp_path / "prod")
+    registries.create_registry("shared", path=str(tmp_path / "shared"))
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "greeting.txt").write_text("hello from the registry")
+    models.register_model_folder(registries.open_registry("shared"), "m", tmp_path / "model")
+    url = serve_workspace(tmp_path / "prod", registries={"shared": WorkspaceLocation(tmp_path / "shared")})
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        # Another machine's view: no registry index of its own (an empty MLYARD_HOME), only the server.
+        env = clean_environment(MLYARD_URL=url, MLYARD_HOME=str(tmp_path / "elsewhere"))
+        return subprocess.run([*MLYARD, *args], capture_output=True, text=True, env=env, timeout=60)
+
+    listed = cli("registry", "list", "-o", "json")
+    assert listed.returncode == 0, listed.stderr
+    assert json.loads(listed.stdout) == [{"name": "shared"}]
+    shown = cli("registry", "show", "--name", "shared", "-o", "json")
+    assert shown.returncode == 0, shown.stderr
+    assert json.loads(shown.stdout)["name"] == "shared"
+    missing = cli("registry", "show", "--name", "nowhere")
+    assert missing.returncode == 3 and "registry 'nowhere' is not served here" in missing.stderr
+
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "score.py").write_text(textwrap.dedent(BATCH_SCORE))
+    (tmp_path / "items").mkdir()
+    for name in ("a.txt", "b.txt"):
+        (tmp_path / "items" / name).write_text(name)
+    spec = {
+        "name": "shared-model", "endpoint_name": "batch", "model": REF,
+        "code_configuration": {"code": str(tmp_path / "src"), "scoring_script": "score.py"},
+        "settings": {"mini_batch_size": 1},
+    }  # fmt: skip
+    (tmp_path / "batch.yml").write_text(yaml.safe_dump(spec))
+    with mlyard.MLClient(url=url) as client:
+        client.batch_endpoints.create(name="batch")
+        deployment = client.batch_deployments.create(tmp_path / "batch.yml")
+        assert (deployment.model_name, deployment.model_version) == ("m", "1")
+        assert client.models.get("m:1").properties["mlyard.registry.reference"] == REF
+        job = client.batch_endpoints.invoke("batch", tmp_path / "items", wait=True)
+        assert client.jobs.get(job.id).status.value == "Completed"
+        folder = client.jobs.download(job.id, tmp_path / "down", output_name="score")
+        lines = sorted((Path(folder) / "predictions.csv").read_text().splitlines())
+        assert lines == ["hello from the registry: a.txt", "hello from the registry: b.txt"]
+        (tmp_path / "bad.yml").write_text(yaml.safe_dump(spec | {"model": REF.replace("/1", "/7")}))
+        with pytest.raises(NotFound, match=r"azureml://registries/shared/models/m/versions/7"):
+            client.batch_deployments.create(tmp_path / "bad.yml")

@@ -189,3 +189,61 @@ def test_registry_roles_follow_the_callers_key_in_the_registry(
                 sharing.share_model(workspace, "m", "1", "shared")
         finally:
             keys.set_presented_key(None)
+
+
+def test_a_pipeline_step_runs_a_registry_component_copied_and_pinned_in_the_workspace(
+    workspace: Workspace, shared: Workspace, tmp_path: Path
+) -> None:
+    from mlyard.runtime.launch import run_job
+    from mlyard.services.assets.components import create_component, get_component
+    from mlyard.services.execution import job_runs
+    from mlyard.services.submission.dispatch import submit_job_file
+
+    source = tmp_path / "shared_component"
+    (source / "src").mkdir(parents=True)
+    (source / "src" / "hello.py").write_text(
+        "import pathlib, sys\npathlib.Path(sys.argv[1], 'greeting.txt').write_text('hello')\n"
+    )
+    (source / "hello.yml").write_text(
+        "name: hello\ncode: ./src\ncommand: python hello.py ${{outputs.out}}\n"
+        "outputs: {out: {type: uri_folder}}\n"
+    )
+    create_component(shared, source / "hello.yml")
+    (source / "src" / "hello.py").write_text("raise SystemExit('edited after registration')\n")
+    for reference in (
+        "azureml://registries/shared/components/hello/versions/1",
+        "azureml://registries/shared/components/hello/labels/latest",
+    ):
+        (tmp_path / "pipeline.yml").write_text(
+            f"type: pipeline\njobs:\n  greet:\n    component: {reference}\n"
+            "    outputs:\n      out: ${{parent.outputs.out}}\noutputs:\n  out: {type: uri_folder}\n"
+        )
+        job = submit_job_file(workspace, tmp_path / "pipeline.yml")
+        assert run_job(workspace, job.id).status.value == "Completed"
+    # Both references are the same registry version, copied once into the workspace with its code.
+    copied = get_component(workspace, "hello@latest")
+    assert copied.version == "1"
+    assert copied.tags[resolution.PROP_REFERENCE] == "azureml://registries/shared/components/hello/versions/1"
+    output = job_runs.job_output(workspace, job.id, "out")
+    assert output is not None
+    # A missing registry component is refused naming the step and the reference; nothing is queued.
+    (tmp_path / "pipeline.yml").write_text(
+        "type: pipeline\njobs:\n  greet:\n"
+        "    component: azureml://registries/shared/components/nope/versions/1\n"
+    )
+    with pytest.raises(NotFound, match=r"jobs.greet.component: azureml://registries/shared/components/nope"):
+        submit_job_file(workspace, tmp_path / "pipeline.yml")
+
+
+def test_component_show_reads_builtins_and_registry_versions(workspace: Workspace, shared: Workspace) -> None:
+    from mlyard.entities.component_spec import CommandComponentSpec
+    from mlyard.services.assets.components import create_component
+
+    smoke = resolution.find_component(workspace, "azureml://registries/mlyard/components/smoke/labels/latest")
+    assert (smoke.name, smoke.version, smoke.created_by) == ("smoke", "1", "mlyard")
+    assert "report" in smoke.spec.outputs
+    create_component(shared, CommandComponentSpec(name="echo", command="echo hi"))
+    found = resolution.find_component(workspace, "azureml://registries/shared/components/echo/versions/1")
+    assert found.ref == "echo:1"
+    with pytest.raises(NotFound, match="has no component 'nope'"):
+        resolution.find_component(workspace, "azureml://registries/mlyard/components/nope/labels/latest")

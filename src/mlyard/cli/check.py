@@ -42,7 +42,9 @@ Data = Annotated[Path | None, typer.Option("--data", help="or sample rows: a .cs
 Model = Annotated[
     str | None,
     typer.Option(
-        "--model", help="the model version checked (NAME:VERSION): the report is recorded against it"
+        "--model",
+        help="the model version checked (NAME:VERSION), recorded with the report; default for --endpoint: "
+        "the model of the deployment checked (--deployment, else the one taking the traffic)",
     ),
 ]
 Report = Annotated[
@@ -186,10 +188,11 @@ def _finish(ctx: typer.Context, report: CheckReport, path: Path | None) -> None:
 
     location = None
     if path is not None:
-        location = str(staging_checks.write_report(report, path).resolve())
+        written = staging_checks.write_report(report, path).resolve()
+        location = str(written)
     job_id = os.environ.get("MLYARD_JOB_ID")
-    if job_id and path is not None:  # a built-in component's step: the report is its `report` output
-        location = f"azureml://jobs/{job_id}/outputs/report"
+    if job_id and path is not None:  # a built-in component's step: its `report` output (or artifact)
+        location = staging_checks.job_report_location(client_of(ctx), report, written, job_id)
     recorded = staging_checks.record(client_of(ctx), report, location, job_id)
     result = report.summary() | {"record": recorded.id if recorded else None}
     if not printed_for_scripts(result):

@@ -1,4 +1,9 @@
-"""`mlyard registry create|list|show|delete`: registries shared by the workspaces of this machine."""
+"""`mlyard registry create|list|show|delete`: registries shared by the workspaces of this machine.
+
+With `--url` (MLYARD_URL), `list` and `show` read the team server's registries
+(`GET /api/v1/registries`, `GET /api/v1/registries/{name}`); creating and deleting one stays on
+the machine that holds it (a server serves what its index or `--registry` names).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from mlyard.cli.context import client_of, workspace_options
 from mlyard.cli.output import print_fields, print_table, printed_for_scripts, say
 
 app = typer.Typer(
@@ -35,11 +41,11 @@ def create(
 
 
 @app.command("list")
-def list_registries() -> None:
-    """The registries of this machine's index."""
+def list_registries(ctx: typer.Context) -> None:
+    """The registries of this machine's index, or those the server of --url serves."""
     from mlyard.services.registries.registries import list_registries as listed
 
-    found = listed()
+    found = client_of(ctx).list_registries() if workspace_options(ctx).is_remote else listed()
     if printed_for_scripts(found):
         return
     print_table(
@@ -50,11 +56,14 @@ def list_registries() -> None:
 
 
 @app.command("show")
-def show(name: Annotated[str, typer.Option("--name", "-n")]) -> None:
-    """Where a registry keeps its records and artifacts."""
+def show(ctx: typer.Context, name: Annotated[str, typer.Option("--name", "-n")]) -> None:
+    """Where a registry keeps its records and artifacts (the server's view with --url)."""
     from mlyard.services.registries.registries import show_registry
 
-    found = show_registry(name)
+    if workspace_options(ctx).is_remote:
+        found = client_of(ctx, registry_name=name).workspace
+    else:
+        found = show_registry(name)
     if printed_for_scripts(found):
         return
     print_fields(f"registry {name}", {k: v for k, v in found.items() if k != "name"})

@@ -200,6 +200,16 @@ class MLClient:
 
         return workspace_overview(self._workspace)
 
+    def list_registries(self) -> list[dict[str, Any]]:
+        """The registries this client reaches: the server's (`GET /api/v1/registries`, names only),
+        or this machine's index (name and where each is)."""
+        if self._session is not None:
+            served: list[dict[str, Any]] = self._session.get_json("/api/v1/registries")["value"]
+            return served
+        from mlyard.services.registries.registries import list_registries
+
+        return list_registries()
+
     def __repr__(self) -> str:
         if self._session is not None:
             return f"MLClient(url={self._session.base_url!r}, workspace_name={self._session.workspace!r})"

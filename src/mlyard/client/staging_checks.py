@@ -37,6 +37,7 @@ from mlyard.services.validation.staging_checks import (
     DEFAULT_MAX_ERROR_RATE,
     DEFAULT_P99_MS,
     LoadPlan,
+    checked_deployment,
     data_quality_report,
     performance_report,
     smoke_report,
@@ -96,9 +97,11 @@ def smoke(
     timeout: float = 30.0,
 ) -> CheckReport:
     """One sample request to the endpoint (`endpoint` by name, or `url` with `key`); status 200 and
-    one prediction per row (and `expect_keys`) expected back."""
+    one prediction per row (and `expect_keys`) expected back. Without `model`, an endpoint's is its
+    deployment's (`deployment`, else the one taking the traffic)."""
     import httpx
 
+    model = model or _deployed_model(client, endpoint, deployment)
     target = _target(client, endpoint, url, key, deployment)
     sample = _sample(client, request, data, rows, model)
     started = time.perf_counter()
@@ -138,6 +141,7 @@ def performance(
     import httpx
 
     plan = (plan or LoadPlan()).checked()
+    model = model or _deployed_model(client, endpoint, deployment)
     target = _target(client, endpoint, url, key, deployment)
     sample = _sample(client, request, data, rows, model)
     latencies: list[float] = []
@@ -222,6 +226,45 @@ def record(
     return client.models.record_check(report, location, job_id or os.environ.get("MLYARD_JOB_ID"))
 
 
+REPORT_ARTIFACT = "report"  # the job artifact folder a failed step's report is kept in
+_JOBS = "azureml://jobs/"
+
+
+def job_report_location(client: MLClient, report: CheckReport, written: Path, job_id: str) -> str:
+    """Where a built-in component's step keeps the report it wrote to its `report` output.
+
+    Outputs are stored for completed steps only, so a passing check's report is that output; a
+    failing check fails its step, so its report is logged as the job's artifact `report/` too,
+    and the record points there (`azureml://jobs/<id>/artifacts/report`)."""
+    if report.passed:
+        return f"{_JOBS}{job_id}/outputs/report"
+    for file in (written, *written.parent.glob("*.txt")):
+        client.jobs.log_artifact(job_id, file, REPORT_ARTIFACT)
+    return f"{_JOBS}{job_id}/artifacts/{REPORT_ARTIFACT}"
+
+
+def download_report(client: MLClient, record: CheckRecord, path: Path) -> Path:
+    """The recorded report's files into `path`: from the job output or job artifact the record's
+    location names, or the local file it names. NotFound when there is none to fetch."""
+    location = record.location
+    if location and location.startswith(_JOBS):
+        job_id, _, rest = location[len(_JOBS) :].partition("/")
+        kind, _, name = rest.partition("/")
+        if kind == "outputs":
+            return client.jobs.download(job_id, path, output_name=name)
+        if kind == "artifacts":
+            return client.jobs.download(job_id, path, artifact_path=name)
+    if location and Path(location).is_file():
+        path.mkdir(parents=True, exist_ok=True)
+        target = path / Path(location).name
+        target.write_bytes(Path(location).read_bytes())
+        return target
+    raise NotFound(
+        f"check report {record.id} has no stored report to download (location: {location or 'none'}); "
+        "write one with --report when running the check"
+    )
+
+
 def write_report(report: CheckReport, path: Path) -> Path:
     """Write the report: `path` ending in .json gets the JSON and a .txt summary beside it; any
     other path is a folder (a component's `report` output) that gets report.json and summary.txt.
@@ -262,6 +305,18 @@ def _target(
     bearer = key or client.online_endpoints.get_credentials(endpoint).bearer
     headers["authorization"] = f"Bearer {bearer}"
     return Target(found.scoring_uri, headers, f"online endpoint {endpoint}")
+
+
+def _deployed_model(client: MLClient, endpoint: str | None, deployment: str | None) -> str | None:
+    """Without `--model`, the model version of the deployment the check measures (`--deployment`,
+    else the one taking the traffic): its signature shapes the sample and the report is recorded
+    against it. None for a URL, or a deployment without a registered model (code only)."""
+    if endpoint is None:
+        return None
+    traffic = client.online_endpoints.get(endpoint).traffic  # NotFound names the endpoint
+    chosen = checked_deployment(endpoint, traffic, deployment)
+    found = client.online_deployments.get(chosen, endpoint)
+    return found.model.ref if found.model is not None else None
 
 
 def _sample(

@@ -10,14 +10,19 @@ The registry name `mlyard` is reserved for this catalog (user registries are oth
 entry runs `mlyard check <kind> …` with mlyard's own interpreter (no environment to build), in the
 job's workspace, so the check records its report against `model` as the CLI does; the report
 (`report.json` and `summary.txt`) is the step's `report` output. A failing check fails its step,
-so a deploy step after it does not run. Labels (`latest`) and versions (`1`) name the one revision
-each built-in has.
+so a deploy step after it does not run; a failed step stores no outputs, so its report is the
+job's artifact `report/` instead (client/staging_checks.job_report_location). Labels (`latest`)
+and versions (`1`) name the one revision each built-in has.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
+from datetime import UTC, datetime
 
+from mlyard.entities.component import Component
 from mlyard.entities.component_spec import CommandComponentSpec
 from mlyard.errors import NotFound
 
@@ -126,3 +131,23 @@ def builtin_component(reference: str) -> CommandComponentSpec:
             f"built-in component {match['name']!r} has version {VERSION} only, not {match['version']!r}"
         )
     return found
+
+
+def builtin_as_component(reference: str) -> Component:
+    """The built-in as a component record (what `mlyard component show <reference>` prints);
+    NotFound as `builtin_component`. Nothing is stored, so it has no code and a fixed date."""
+    spec = builtin_component(reference)
+    canonical = json.dumps(spec.model_dump(mode="json"), sort_keys=True)
+    return Component(
+        name=spec.name or "",
+        version=VERSION,
+        spec=spec,
+        spec_hash=hashlib.sha256(canonical.encode()).hexdigest(),
+        description=spec.description,
+        tags={"mlyard.registry": REGISTRY},
+        created_at=_SHIPPED,
+        created_by=REGISTRY,
+    )
+
+
+_SHIPPED = datetime(2025, 1, 1, tzinfo=UTC)  # built-ins are part of mlyard: no registration date

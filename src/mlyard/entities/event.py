@@ -34,6 +34,8 @@ SCHEDULE_FIRED = MLYARD_PREFIX + "ScheduleFired"
 MONITOR_ALERT = MLYARD_PREFIX + "monitor.alert"
 MONITOR_RECOVERED = MLYARD_PREFIX + "monitor.recovered"
 MODEL_STALE = MLYARD_PREFIX + "model.stale"
+# Staging checks (issue 15): a check report recorded against a model version, passed or failed.
+MODEL_CHECK_RECORDED = MLYARD_PREFIX + "model.check_recorded"
 
 # Every type mlyard emits, with the fields of its `data` (what filters and bindings may name).
 EVENT_TYPES: dict[str, tuple[str, ...]] = {
@@ -66,6 +68,9 @@ EVENT_TYPES: dict[str, tuple[str, ...]] = {
     ),
     MODEL_STALE: (
         "ModelName", "ModelVersion", "AgeDays", "MaxAgeDays", "MonitorName", "SignalName", "JobId",
+    ),
+    MODEL_CHECK_RECORDED: (
+        "ModelName", "ModelVersion", "CheckKind", "Passed", "ReportId", "JobId", "Location",
     ),
 }  # fmt: skip
 

@@ -85,6 +85,12 @@ OutputValue = Annotated[
 ]
 
 
+def _is_registry_ref(component: str) -> bool:
+    """`azureml://registries/<r>/components/…`: a built-in (`mlyard`) or a user registry's component,
+    checked where it is resolved (services/submission/pipelines)."""
+    return is_builtin_ref(component) or component.strip().startswith("azureml://registries/")
+
+
 def _is_path(component: str) -> bool:
     return component.startswith(("file:", "./", "../", "/")) or component.endswith((".yml", ".yaml"))
 
@@ -136,13 +142,14 @@ class PipelineStep(BaseModel):
     @field_validator("component")
     @classmethod
     def _reference_is_readable(cls, component: Any) -> Any:
-        if isinstance(component, str) and not _is_path(component) and not is_builtin_ref(component):
+        if isinstance(component, str) and not _is_path(component) and not _is_registry_ref(component):
             try:
                 parse_ref(component, default_alias=None)
             except InvalidArgument as exc:
                 raise ValueError(
                     f"{exc.message}; a component is a YAML path (./train.yml), name:version, name@latest "
-                    "or a built-in (azureml://registries/mlyard/components/smoke/labels/latest)"
+                    "or a registry's (azureml://registries/shared/components/train/versions/1; built-ins "
+                    "are azureml://registries/mlyard/components/smoke/labels/latest)"
                 ) from None
         return component
 
@@ -194,7 +201,7 @@ class PipelineStep(BaseModel):
         if (
             isinstance(self.component, str)
             and not _is_path(self.component)
-            and not is_builtin_ref(self.component)
+            and not _is_registry_ref(self.component)
         ):
             return parse_ref(self.component, default_alias=None)
         return None

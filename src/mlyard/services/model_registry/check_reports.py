@@ -5,6 +5,8 @@ model version they checked (`--model NAME:VERSION`). A workspace that sets
 `require_passing_checks` (e.g. `[smoke, performance]`) lets a protected alias move only to a
 version whose newest report of each required kind, made after the promotion was requested,
 passed: a report from before the request proves nothing about the candidate that was asked for.
+Each record emits `mlyard.model.check_recorded` in its transaction, so triggers and
+subscriptions can react to a verdict (approve on a pass, page someone on a failure).
 """
 
 from __future__ import annotations
@@ -15,9 +17,11 @@ from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
+from mlyard.entities import event as events
 from mlyard.entities.names import parse_ref
 from mlyard.entities.validation import CHECK_KINDS, CheckRecord, CheckReport
 from mlyard.errors import InvalidArgument
+from mlyard.services.events.outbox import emit
 from mlyard.services.model_registry.models import get_model_version
 from mlyard.services.workspaces import audit
 from mlyard.services.workspaces.workspace import Workspace
@@ -58,6 +62,11 @@ def record_check_report(
             f"{checked.kind} check of {version.ref} {verdict} (report {record_id})",
             after={"report": record_id, "kind": checked.kind, "version": version.version,
                    "passed": checked.passed},
+        )  # fmt: skip
+        emit(
+            session, events.MODEL_CHECK_RECORDED, f"models/{version.name}:{version.version}",
+            {"ModelName": version.name, "ModelVersion": version.version, "CheckKind": checked.kind,
+             "Passed": checked.passed, "ReportId": record_id, "JobId": job_id, "Location": location},
         )  # fmt: skip
 
     workspace.database.write(work)

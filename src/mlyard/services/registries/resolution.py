@@ -2,10 +2,11 @@
 online and batch deployments and the SDK alike.
 
 Environments resolve to the registry version's resolved spec (a job stores the spec, so nothing
-is copied). Models and data are *materialised*: the registry version's files are registered in
+is copied). Models, data and components are *materialised*: the registry version's files are registered in
 the workspace under the same name, with the pinned registry reference in their lineage
 (`mlyard.registry.reference` = `azureml://registries/R/models/m/versions/3`, plus the source
-workspace and job the registry version records). The job or deployment then pins that workspace
+workspace and job the registry version records; a component's stored code is copied with its
+spec). The job or deployment then pins that workspace
 version as it pins any other, so runners and scoring never reach into the registry, the
 workspace's own rules (aliases, protected aliases and their approvers) apply to it, and lineage
 shows both hops. Resolving again finds the same workspace version (the re-registration rule).
@@ -17,11 +18,14 @@ import tempfile
 from pathlib import Path
 
 from mlyard.entities.access import Role
+from mlyard.entities.builtin_components import builtin_as_component, is_builtin_ref
+from mlyard.entities.component import Component
 from mlyard.entities.data import DataAsset
 from mlyard.entities.environment_spec import ResolvedEnvironment
 from mlyard.entities.model import ModelVersion
 from mlyard.entities.names import parse_ref
 from mlyard.errors import NotFound
+from mlyard.services.assets.components import component_code_dir, create_component, get_component
 from mlyard.services.assets.environments import get_environment
 from mlyard.services.data_assets import data as data_assets
 from mlyard.services.model_registry import models
@@ -112,3 +116,33 @@ def find_data(workspace: Workspace, given: str) -> DataAsset:
     if is_store_ref(given):
         return resolve_data(workspace, given)
     return data_assets.get_data_asset(workspace, parse_ref(given))
+
+
+def registry_component(workspace: Workspace, text: str) -> tuple[RegistryRef, Workspace, Component]:
+    """The registry's component version a reference names (not copied)."""
+    ref = parse_registry_ref(text, "components")
+    registry = open_for(workspace, ref)
+    try:
+        return ref, registry, get_component(registry, ref.asset_ref)
+    except NotFound as exc:
+        raise _missing(ref, exc) from None
+
+
+def resolve_component(workspace: Workspace, text: str) -> Component:
+    """The workspace version standing for a registry component version: its spec and stored code
+    registered in the workspace (materialised on first use, found again afterwards)."""
+    ref, registry, source = registry_component(workspace, text)
+    code = component_code_dir(registry, source)
+    tags = {**source.spec.tags, PROP_REFERENCE: str(ref.pinned(source.version))}
+    spec = source.spec.model_copy(update={"version": None, "code": str(code) if code else None, "tags": tags})
+    return create_component(workspace, spec, base_dir=code or workspace.path).component
+
+
+def find_component(workspace: Workspace, given: str) -> Component:
+    """A component as `show` reads it: a built-in of the `mlyard` catalog, a registry's version
+    (read where it is, not copied) or a workspace's `name:version` / `name@latest`."""
+    if is_builtin_ref(given):
+        return builtin_as_component(given)
+    if is_store_ref(given):
+        return registry_component(workspace, given)[2]
+    return get_component(workspace, given)

@@ -159,3 +159,24 @@ def data_quality_report(validation: ValidationReport, model: str | None = None) 
     report.problems = list(validation.problems)
     report.details = dict(validation.details)
     return report
+
+
+def checked_deployment(endpoint: str, traffic: dict[str, int], deployment: str | None) -> str:
+    """The deployment an endpoint check measures, so its report is recorded against that
+    deployment's model: `deployment` when given, else the one taking the endpoint's traffic.
+    InvalidArgument when none does, or when traffic is split (the answers could come from either)."""
+    if deployment is not None:
+        return deployment
+    serving = sorted((name for name, share in traffic.items() if share > 0), key=lambda n: -traffic[n])
+    if len(serving) == 1:
+        return serving[0]
+    if not serving:
+        raise InvalidArgument(
+            f"online endpoint {endpoint!r} sends no traffic to any deployment; name the one to check "
+            "with --deployment NAME, or give --model NAME:VERSION"
+        )
+    split = ", ".join(f"{name} ({traffic[name]}%)" for name in serving)
+    raise InvalidArgument(
+        f"online endpoint {endpoint!r} splits its traffic between {split}; name the deployment "
+        "to check with --deployment NAME (its model is the one recorded)"
+    )
