@@ -50,7 +50,7 @@ class LocalMonitorOperations(MonitorOperations):
         from mlyard.monitoring.monitor_checks import check_signals
         from mlyard.services.schedules.schedules import create_monitor_file
 
-        return create_monitor_file(self._workspace, Path(path), check_signals)
+        return create_monitor_file(self._workspace, Path(path), check_statistics=check_signals)
 
     def get(self, name: str) -> Monitor:
         from mlyard.services.monitors.monitors import get_monitor

@@ -126,7 +126,12 @@ class MonitorRun:
             checked[name]["data_column_names"] = columns
         prod_table, ref_table = production.table, reference.table
         if kind == "model_performance":
-            correlation = columns.get("correlation_id", "correlation_id")
+            # The ground truth names its correlation id column (data_column_names.correlation_id);
+            # without one, a ground truth keyed by `request_id` joins the collected request ids.
+            correlation = columns.get("correlation_id") or (
+                "request_id" if "request_id" in ref_table.column_names else "correlation_id"
+            )
+            checked[name]["data_column_names"] = {**columns, "correlation_id": correlation}
             if correlation not in prod_table.column_names and "request_id" in prod_table.column_names:
                 prod_table = prod_table.rename_columns(
                     [correlation if c == "request_id" else c for c in prod_table.column_names]

@@ -68,9 +68,13 @@ class MonitorEngine:
         return RunResult(JobStatus.FAILED, reason)
 
     def close(self) -> None:
-        if self.process is not None and self.process.poll() is None:
+        if self.process is None:
+            return
+        if self.process.poll() is None:
             self.process.kill()
             self.process.wait()
+        if self.process.stdout is not None:  # the pipe the log was pumped from (a server runs many)
+            self.process.stdout.close()
 
     def summary(self) -> RunSummary | None:
         return None

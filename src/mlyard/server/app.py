@@ -34,6 +34,7 @@ from mlyard.server.routes import (
     events,
     files,
     jobs,
+    monitors,
     promotions,
     queue,
     registries,
@@ -112,6 +113,7 @@ def create_app(config: ServerConfig) -> FastAPI:
     app.include_router(access.whoami_router)
     app.include_router(endpoints.router)
     app.include_router(events.router)
+    app.include_router(monitors.router)
     for router in mlflow.ROUTERS:
         app.include_router(router)
     studio.install(app)  # last: its pages are under `/` and `/w/…`, after every API route

@@ -92,17 +92,37 @@ def create_monitor_file(
     check_statistics: StatisticsCheck | None = None,
     now: datetime | None = None,
 ) -> Monitor:
-    """`mlyard monitor create --file`: with a trigger, the monitor and its schedule; without, the
-    monitor alone (run with `mlyard monitor run`)."""
+    """`mlyard monitor create --file`: the YAML's monitor (see `create_monitor_spec`)."""
+    path = Path(path)
+    return create_monitor_spec(
+        workspace,
+        load_yaml(path),
+        path.resolve().parent,
+        str(path),
+        check_statistics=check_statistics,
+        now=now,
+    )
+
+
+def create_monitor_spec(
+    workspace: Workspace,
+    data: dict[str, Any],
+    base_dir: Path,
+    source: str = "monitor",
+    *,
+    check_statistics: StatisticsCheck | None = None,
+    now: datetime | None = None,
+) -> Monitor:
+    """A monitor YAML's mapping (relative paths from `base_dir`): with a trigger, the monitor and its
+    schedule; without, the monitor alone (run with `mlyard monitor run`). The CLI, SDK and server
+    all come here, each passing the statistics layer's check as `check_statistics`."""
     from mlyard.services.monitors.monitors import get_monitor
 
-    path = Path(path)
-    data = load_yaml(path)
-    spec = monitor_file_from_dict(data, str(path))
+    spec = monitor_file_from_dict(data, source)
     if spec.trigger is not None:
-        create_schedule(workspace, data, path.resolve().parent, str(path), now, check_statistics)
+        create_schedule(workspace, data, base_dir, source, now, check_statistics)
         return get_monitor(workspace, spec.name)
-    return create_monitor(workspace, spec, path.resolve().parent, str(path), check_statistics, now)
+    return create_monitor(workspace, spec, base_dir, source, check_statistics, now)
 
 
 def update_schedule_file(workspace: Workspace, path: Path, now: datetime | None = None) -> Schedule:
