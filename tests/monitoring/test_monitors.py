@@ -142,6 +142,14 @@ def test_two_data_assets_the_drifted_column_breaches_and_the_others_do_not(asset
     assert verdicts[("age", "normalized_wasserstein_distance")].production_histogram is not None
     history = assets.monitors.history("two", "drift", "age")
     assert [h.job_id for h in history] == [job.id]
+    with pytest.raises(
+        NotFound, match="no signal 'drfit' \\(did you mean 'drift'\\?\\); its runs recorded: drift"
+    ):
+        assets.monitors.history("two", "drfit", "age")
+    with pytest.raises(NotFound, match="no feature 'aeg' \\(did you mean 'age'\\?\\) for signal 'drift'"):
+        assets.monitors.history("two", "drift", "aeg")
+    with pytest.raises(NotFound, match="no metric 'psi' for signal 'drift'"):
+        assets.monitors.history("two", "drift", "age", metric="psi")
     env = {**os.environ, "MLYARD_WORKSPACE": str(tmp_path / "ws")}
     command = [sys.executable, "-m", "mlyard.cli.main", "monitor", "show", "--name", "two", "-o", "json"]
     shown = subprocess.run(command,
