@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -89,6 +90,22 @@ def test_a_bad_monitor_is_refused_with_its_field_and_nothing_is_stored(
     assert expected in caught.value.message
     assert "bad.yml: create_monitor.monitoring_signals.drift" in caught.value.message
     assert assets.monitors.list() == []
+
+
+def test_alert_emails_without_an_smtp_server_are_a_warning_naming_the_setting(assets: Any, tmp_path: Path):
+    from mlyard.entities.spec_warnings import SpecWarning
+
+    spec = _two_assets("mailed")
+    spec["create_monitor"]["alert_notification"] = {"emails": ["ops@example.com"]}
+    with pytest.warns(
+        SpecWarning, match=r"m.yml: create_monitor.alert_notification.emails: this workspace has no SMTP"
+    ):
+        assets.monitors.create(_write(tmp_path / "m.yml", spec))
+    assets.monitors.delete("mailed")
+    assets.settings.update(smtp_host="127.0.0.1")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SpecWarning)
+        assets.monitors.create(_write(tmp_path / "m.yml", spec))
 
 
 def test_a_deployment_without_data_collection_is_refused(assets: Any, tmp_path: Path):
