@@ -1,7 +1,8 @@
 """Monitors end to end on an embedded SQLite workspace: create (checked whole, nothing stored on
 an error), run as a job of type monitor in its own process, show, history, the CLI's JSON, the
-schedule that fires it, lineage's reference and a stale model; and a real online deployment with
-data collection, scored over HTTP, then monitored."""
+schedule that fires it, lineage's reference and a stale model. A collecting online deployment is in
+test_monitor_deployment.py, a batch deployment in test_monitor_batch.py, the other backends in
+test_monitor_backends.py."""
 
 from __future__ import annotations
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mlyard.entities.local_files import confine
 from mlyard.entities.monitor import CreateMonitor, MonitorSignal, parse_duration
 from mlyard.entities.names import parse_ref
 from mlyard.entities.spec_files import did_you_mean
@@ -249,6 +250,7 @@ def resolve_input_data(
         asset = _located(lambda: get_data_asset(workspace, parse_ref(text)), where)
         return f"{asset.name}:{asset.version}", None
     local = Path(text) if Path(text).is_absolute() else (base_dir / text).resolve()
+    confine(local, where)  # on a server: only the files the client sent, never the server's own
     if not local.exists():
         raise InvalidSpec(
             f"{where}: {text} is neither a data asset nor an existing path (looked for {local})"
