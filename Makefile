@@ -7,7 +7,7 @@ PIP := $(BIN)/python -m pip --disable-pip-version-check --quiet
 # (as on CI machines and in many images) every process would compile them again at start-up.
 COMPILE = -m compileall -q src >/dev/null
 
-.PHONY: demo test bench bench-ui bench-pipelines bench-serving bench-batch bench-events bench-monitoring lint clean install install-test vendor screenshots
+.PHONY: demo demo-loop test bench bench-ui bench-pipelines bench-serving bench-batch bench-events bench-monitoring lint clean install install-test vendor screenshots
 
 demo: $(VENV)/.installed
 	$(BIN)/python examples/diabetes/quickstart.py
@@ -15,6 +15,11 @@ demo: $(VENV)/.installed
 	$(BIN)/mlyard job create --file examples/diabetes/pipeline/pipeline.yml --stream
 	$(BIN)/mlyard job create --file examples/diabetes/pipeline/pipeline.yml --stream
 	@echo "--- look at it: $(BIN)/mlyard job list · $(BIN)/mlyard job list --parent-job-name <pipeline job id>"
+
+# The loop, shown: deploy with data collection, normal then drifted traffic, the monitor's alert
+# starting the retraining pipeline, a challenger and its promotion request (build/demo-loop/).
+demo-loop: $(VENV)/.installed
+	$(BIN)/python examples/diabetes/monitoring/loop.py --workspace build/demo-loop/workspace
 
 # Two test processes (pytest-xdist, a module's tests stay together): much of the suite waits on
 # subprocesses and servers, so two at a time finish sooner even on two cores.

@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -92,6 +93,22 @@ def test_a_bad_monitor_is_refused_with_its_field_and_nothing_is_stored(
     assert assets.monitors.list() == []
 
 
+def test_alert_emails_without_an_smtp_server_are_a_warning_naming_the_setting(assets: Any, tmp_path: Path):
+    from mlyard.entities.spec_warnings import SpecWarning
+
+    spec = _two_assets("mailed")
+    spec["create_monitor"]["alert_notification"] = {"emails": ["ops@example.com"]}
+    with pytest.warns(
+        SpecWarning, match=r"m.yml: create_monitor.alert_notification.emails: this workspace has no SMTP"
+    ):
+        assets.monitors.create(_write(tmp_path / "m.yml", spec))
+    assets.monitors.delete("mailed")
+    assets.settings.update(smtp_host="127.0.0.1")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SpecWarning)
+        assets.monitors.create(_write(tmp_path / "m.yml", spec))
+
+
 def test_a_deployment_without_data_collection_is_refused(assets: Any, tmp_path: Path):
     from tests.serving.endpoint_support import register_ridge
 
@@ -143,6 +160,14 @@ def test_two_data_assets_the_drifted_column_breaches_and_the_others_do_not(asset
     assert verdicts[("age", "normalized_wasserstein_distance")].production_histogram is not None
     history = assets.monitors.history("two", "drift", "age")
     assert [h.job_id for h in history] == [job.id]
+    with pytest.raises(
+        NotFound, match="no signal 'drfit' \\(did you mean 'drift'\\?\\); its runs recorded: drift"
+    ):
+        assets.monitors.history("two", "drfit", "age")
+    with pytest.raises(NotFound, match="no feature 'aeg' \\(did you mean 'age'\\?\\) for signal 'drift'"):
+        assets.monitors.history("two", "drift", "aeg")
+    with pytest.raises(NotFound, match="no metric 'psi' for signal 'drift'"):
+        assets.monitors.history("two", "drift", "age", metric="psi")
     env = {**os.environ, "MLYARD_WORKSPACE": str(tmp_path / "ws")}
     command = [sys.executable, "-m", "mlyard.cli.main", "monitor", "show", "--name", "two", "-o", "json"]
     shown = subprocess.run(command,

@@ -273,9 +273,11 @@ def test_an_event_trigger_starts_the_pipeline_it_names_with_the_bound_inputs(wor
     models.register_model_folder(workspace, "fraud", model_dir)  # does not match the filter
     models.register_model_folder(workspace, "churn-eu", model_dir)
 
+    assert schedules.get_schedule(workspace, "on-churn").last_fired_at is None
     dispatch_events(workspace)
     [fired] = firing.run_pending(workspace, dispatch=None)
     assert fired.firing.reason == "event" and fired.job is not None
+    assert schedules.get_schedule(workspace, "on-churn").last_fired_at == fired.firing.fired_at
     spec = get_spec(workspace, fired.job.id)
     assert "churn-eu" in str(spec["inputs"]["model_name"])
     assert run_job(workspace, fired.job.id).status == JobStatus.COMPLETED

@@ -83,6 +83,14 @@ def series(
     return rows[::-1]
 
 
+def recorded_series(session: Session, monitor: str) -> list[tuple[str, str, str]]:
+    """Every (signal, feature, metric) the monitor's runs recorded."""
+    query = select(MonitorResultRow.signal, MonitorResultRow.feature, MonitorResultRow.metric).where(
+        MonitorResultRow.monitor == monitor
+    )
+    return [(signal, feature, metric) for signal, feature, metric in session.execute(query.distinct())]
+
+
 def to_monitor(row: MonitorRow) -> Monitor:
     return Monitor(
         name=row.name, display_name=row.display_name, description=row.description, tags=dict(row.tags),

@@ -64,6 +64,11 @@ def advance(session: Session, name: str, due: datetime, next_fire_at: datetime |
     return bool(done.rowcount)  # type: ignore[attr-defined]
 
 
+def mark_fired(session: Session, name: str, now: datetime) -> None:
+    """Record when an event trigger last fired (a time-based schedule's `advance` does it)."""
+    session.execute(update(ScheduleRow).where(ScheduleRow.name == name).values(last_fired_at=now))
+
+
 def event_triggers(session: Session, event_types: Sequence[str]) -> list[ScheduleRow]:
     return list(
         session.execute(

@@ -25,6 +25,7 @@ from mlyard.entities.monitor import (
 )
 from mlyard.entities.names import validate_name
 from mlyard.entities.schedule_spec import MonitorFile
+from mlyard.entities.spec_files import did_you_mean
 from mlyard.errors import AlreadyExists, InvalidArgument, InvalidSpec, NotFound
 from mlyard.services.monitors import alerts
 from mlyard.services.monitors.specs import CheckedMonitor, StatisticsCheck, check_monitor
@@ -171,7 +172,28 @@ def monitor_history(
         found = rows.series(session, name, signal, feature, metric, limit)
         if not found and rows.monitor_row(session, name) is None and rows.latest_job(session, name) is None:
             raise NotFound(f"monitor {name!r} does not exist; list them with: mlyard monitor list")
+        if not found:
+            _check_series_names(rows.recorded_series(session, name), name, signal, feature, metric)
         return [rows.to_result(row) for row in found]
+
+
+def _check_series_names(
+    recorded: list[tuple[str, str, str]], name: str, signal: str, feature: str, metric: str | None
+) -> None:
+    """A misspelt signal, feature or metric is an error naming what the runs recorded (with a
+    did-you-mean), not an empty history; a monitor that has not run yet has no history at all."""
+    if not recorded:
+        return
+    asked = (("signal", signal), ("feature", feature)) + ((("metric", metric),) if metric is not None else ())
+    for depth, (what, value) in enumerate(asked):
+        known = sorted({series[depth] for series in recorded})
+        if value not in known:
+            raise NotFound(
+                f"monitor {name!r} has recorded no {what} {value!r}{did_you_mean(value, known)}"
+                + (f" for signal {signal!r}" if depth else "")
+                + f"; its runs recorded: {', '.join(known)}"
+            )
+        recorded = [series for series in recorded if series[depth] == value]
 
 
 def _row(session: Session, name: str, lock: bool = False) -> MonitorRow:

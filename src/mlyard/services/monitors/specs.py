@@ -20,7 +20,9 @@ from mlyard.entities.local_files import confine
 from mlyard.entities.monitor import CreateMonitor, MonitorSignal, parse_duration
 from mlyard.entities.names import parse_ref
 from mlyard.entities.spec_files import did_you_mean
+from mlyard.entities.spec_warnings import warn_spec
 from mlyard.errors import InvalidArgument, InvalidSpec, MlyardError, NotFound
+from mlyard.services.workspaces.settings import get_settings
 from mlyard.services.workspaces.workspace import Workspace
 
 # Raises `InvalidArgument("monitoring_signals.<name>.<field>: …")` for a bad statistical signal.
@@ -94,6 +96,13 @@ def check_monitor(
             check_statistics(statistical)
         except InvalidArgument as exc:
             raise InvalidSpec(f"{where}.{exc.message}") from None
+    if given.alert_notification and given.alert_notification.emails and not get_settings(workspace).smtp_host:
+        # Azure mails without setup; here the alerts would die undelivered, noticed by nobody.
+        warn_spec(
+            f"{where}.alert_notification.emails: this workspace has no SMTP server, so alerts are not "
+            "mailed until an admin sets one: mlyard workspace settings set smtp_host=HOST smtp_port=25 "
+            "smtp_from=mlyard@example.com"
+        )
     spec = given.model_dump(mode="json", exclude_none=True)
     spec["monitoring_signals"] = {
         name: signal.model_dump(mode="json", exclude_none=True) for name, signal in signals.items()

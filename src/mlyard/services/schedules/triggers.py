@@ -67,3 +67,4 @@ def fire_event_triggers(session: Session, events: Sequence[EventRow], now: datet
                 )  # fmt: skip
                 continue
             record_firing(session, schedule.name, "event", now, now, payload, event.depth + 1)
+            rows.mark_fired(session, schedule.name, now)  # `schedule list` shows when it last fired
