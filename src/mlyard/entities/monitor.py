@@ -108,8 +108,9 @@ class MonitorSignal(_Shape):
     alert_enabled: bool = True
     ml_task: str | None = None
     max_age_days: float | None = Field(default=None, gt=0)  # model_staleness
-    component_id: str | None = None  # custom
-    inputs: dict[str, Any] | None = None  # custom
+    component_id: str | None = None  # custom: azureml:<component>:<version>
+    input_data: dict[str, MonitorData] | None = None  # custom: the component's data inputs
+    inputs: dict[str, Any] | None = None  # custom: the component's literal inputs
 
 
 class MonitoringTarget(_Shape):

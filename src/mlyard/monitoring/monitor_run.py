@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from mlyard.entities.monitor import Verdict
 from mlyard.errors import InvalidArgument, MlyardError
-from mlyard.monitoring import reading
+from mlyard.monitoring import custom_signal, reading
 from mlyard.monitoring.attribution import feature_attribution_drift
 from mlyard.monitoring.compare import MetricResult, compare
 from mlyard.monitoring.signals import plan_signals
@@ -111,6 +111,8 @@ class MonitorRun:
             return [self._staleness(name, signal)]
         if kind == "endpoint_health":
             return self._endpoint_health(name, signal)
+        if kind == "custom":
+            return self._custom(name, signal)
         production = self._production(signal)
         reference = self._reference(signal, production)
         self.say(
@@ -280,6 +282,64 @@ class MonitorRun:
             })  # fmt: skip
         return results
 
+    def _custom(self, name: str, signal: dict[str, Any]) -> list[dict[str, Any]]:
+        """The component as a child job on the signal's data (cut to its windows), its table read back."""
+        from mlyard.entities.job import QUEUE
+        from mlyard.entities.job_spec import ResolvedInput
+        from mlyard.services.execution import queue
+        from mlyard.services.execution.job_inputs import input_path
+        from mlyard.services.monitors.custom_signals import custom_thresholds, submit_custom_child
+
+        data_inputs: dict[str, str] = {}
+        described = []
+        window: sources.Window | None = None
+        for port, given in (signal.get("input_data") or {}).items():
+            ref = given["input_data"]["path"]
+            data_type = given["input_data"].get("type")
+            described.append(f"{port}={ref}")
+            if not given.get("data_window"):
+                data_inputs[port] = ref if ref.startswith("/") else f"azureml:{ref}"
+                continue
+            window = sources.window_of(given["data_window"], self.as_of, self.lookback)
+            table = _in_window(
+                _read(sources.data_path(self.workspace, ref), data_type), window, f"input_data.{port}"
+            )
+            data_inputs[port] = str(_write_window(table, self.cache / "custom" / name / port, data_type))
+        child, output = submit_custom_child(
+            self.workspace, self.job_id, self.monitor, name, signal, data_inputs
+        )
+        local = queue.dispatch_of(self.workspace, child) != QUEUE
+        self.say(f"[monitor] {name} (custom {signal['component_id']}): child job {child} on "
+                 f"{', '.join(described) or 'its literal inputs'}")  # fmt: skip
+        custom_signal.run_child(self.workspace, child, local, self.cache / "custom" / f"{child}.runner.log")
+        output_type = "uri_folder"
+        produced = input_path(
+            self.workspace,
+            ResolvedInput(type=output_type, source="job_output", job_id=child, output=output),
+            self.cache / "custom" / child,
+        )
+        table = _read(produced, None)
+        thresholds = custom_thresholds(signal.get("metric_thresholds"), "metric_thresholds")
+        rows = custom_signal.verdicts(table, thresholds, f"output {output} of child job {child}")
+        return [
+            {
+                "signal": name,
+                "signal_type": "custom",
+                "feature": row.feature,
+                "metric": row.metric,
+                "value": row.value,
+                "threshold": row.threshold,
+                "breached": row.breached,
+                "error": None,
+                "reference_histogram": None,
+                "production_histogram": None,
+                "window_start": window.start if window else None,
+                "window_end": window.end if window else None,
+                "reference": f"{signal['component_id']} (child job {child})",
+            }  # fmt: skip
+            for row in rows
+        ]
+
     def _error(self, name: str, signal: dict[str, Any], message: str) -> dict[str, Any]:
         return {
             "signal": name, "signal_type": signal["type"], "feature": "", "metric": "", "value": None,
@@ -314,6 +374,20 @@ def _read(path: Path, data_type: str | None) -> pa.Table:
 
         return pa.Table.from_pandas(read_mltable(path), preserve_index=False)
     return reading.read_all(path)
+
+
+def _write_window(table: pa.Table, folder: Path, data_type: str | None) -> Path:
+    """A data input's rows of the window as a Parquet file the child job reads (an MLTable folder
+    when the input is one; the file itself for a uri_file)."""
+    import pyarrow.parquet as pq
+
+    folder.mkdir(parents=True, exist_ok=True)
+    pq.write_table(table, folder / "data.parquet")
+    if data_type == "mltable":
+        (folder / "MLTable").write_text(
+            "paths:\n  - file: ./data.parquet\ntransformations:\n  - read_parquet\n"
+        )
+    return folder / "data.parquet" if data_type == "uri_file" else folder
 
 
 def _concat(tables: list[pa.Table]) -> pa.Table:
