@@ -134,7 +134,9 @@ class AlertNotification(_Shape):
 class CreateMonitor(_Shape):
     """`create_monitor:` of a schedule."""
 
-    compute: dict[str, Any] | None = None  # Azure's serverless Spark size: accepted, runs here
+    # A compute target's name (`ray`, `ray://host:port`, a created Ray compute): the production
+    # files are summarised there. Azure's serverless Spark size (a mapping): accepted, runs here.
+    compute: str | dict[str, Any] | None = None
     monitoring_target: MonitoringTarget | None = None
     monitoring_signals: dict[str, MonitorSignal] = Field(default_factory=dict)
     alert_notification: AlertNotification | None = None

@@ -40,9 +40,14 @@ Say = Callable[[str], None]
 
 @dataclass(frozen=True)
 class Side:
-    table: pa.Table
+    table: pa.Table | None  # None: left as `files`, summarised on Ray
     described: str  # what `show` says was used
     window: sources.Window | None
+    files: Path | None = None
+
+
+# Signals whose production side is only summarised, so its files can be summarised on Ray.
+SUMMARISED = ("data_drift", "prediction_drift", "data_quality")
 
 
 class MonitorRun:
@@ -54,6 +59,18 @@ class MonitorRun:
         self.as_of = datetime.fromisoformat(spec["as_of"])
         self.lookback: str = spec["lookback"]
         self.target: dict[str, Any] = spec["target"]
+        self.ray: str | None = self._ray_address(spec["create_monitor"].get("compute"))
+
+    def _ray_address(self, compute: Any) -> str | None:
+        """`compute` naming a Ray target: its address ("" for a Ray instance on this machine)."""
+        if not isinstance(compute, str):
+            return None
+        from mlyard.services.assets.computes import resolve_compute
+
+        found = resolve_compute(self.workspace, compute)
+        if found is None or found.type != "ray":
+            return None
+        return found.address or ""
 
     def run(self) -> int:
         signals: dict[str, dict[str, Any]] = self.spec["create_monitor"]["monitoring_signals"]
@@ -115,10 +132,11 @@ class MonitorRun:
             return self._custom(name, signal)
         production = self._production(signal)
         reference = self._reference(signal, production)
+        assert reference.table is not None
+        rows = f"{production.table.num_rows} rows" if production.table is not None else "files on Ray"
         self.say(
             f"[monitor] {name} ({kind}): production {production.described}, "
-            f"{production.table.num_rows} rows; reference {reference.described}, "
-            f"{reference.table.num_rows} rows"
+            f"{rows}; reference {reference.described}, {reference.table.num_rows} rows"
         )
         checked = {name: {k: v for k, v in signal.items() if k not in ("production_data", "reference_data",
                                                                         "alert_enabled")}}  # fmt: skip
@@ -126,6 +144,14 @@ class MonitorRun:
                    **((signal.get("reference_data") or {}).get("data_column_names") or {})}  # fmt: skip
         if columns:
             checked[name]["data_column_names"] = columns
+        if production.table is None:  # on Ray: the files, summarised where Ray runs them
+            from mlyard.monitoring.ray_summaries import ray_summarizer
+
+            assert production.files is not None
+            summarizer = ray_summarizer(self.ray or None)
+            ref_only = _without_collector_columns(reference.table)
+            found = compare(ref_only, production.files, checked, summarize_files=summarizer)
+            return self._rows(found, production, reference)
         prod_table, ref_table = production.table, reference.table
         if kind == "model_performance":
             # The ground truth names its correlation id column (data_column_names.correlation_id);
@@ -141,6 +167,10 @@ class MonitorRun:
         else:
             prod_table = _without_collector_columns(prod_table)
             ref_table = _without_collector_columns(ref_table)
+        return self._rows(self._compared(kind, ref_table, prod_table, checked), production, reference)
+
+    @staticmethod
+    def _rows(found: list[MetricResult], production: Side, reference: Side) -> list[dict[str, Any]]:
         window = production.window
         return [
             {
@@ -158,7 +188,7 @@ class MonitorRun:
                 "window_end": window.end if window else None,
                 "reference": reference.described,
             }  # fmt: skip
-            for r in self._compared(kind, ref_table, prod_table, checked)
+            for r in found
         ]
 
     @staticmethod
@@ -176,7 +206,12 @@ class MonitorRun:
         input_data = given.get("input_data")
         if input_data:
             ref = self._input_ref(input_data["path"])
-            table = _read(sources.data_path(self.workspace, ref), input_data.get("type"))
+            path = sources.data_path(self.workspace, ref)
+            whole = not given.get("data_window") and input_data.get("type") != "mltable"
+            whole = whole and not (path.is_dir() and (path / "MLTable").is_file())
+            if self.ray is not None and whole and signal["type"] in SUMMARISED:
+                return Side(None, f"{ref} (summarised on Ray)", None, files=path)
+            table = _read(path, input_data.get("type"))
             if given.get("data_window"):
                 table = _in_window(table, window, "production_data")
             return Side(table, ref, window if given.get("data_window") else None)

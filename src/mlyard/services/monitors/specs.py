@@ -80,6 +80,10 @@ def check_monitor(
 ) -> CheckedMonitor:
     """Everything about `create_monitor` that can be wrong, found now (nothing is read or stored)."""
     where = f"{source}: create_monitor"
+    if isinstance(given.compute, str):  # a compute target (Ray: the production files summarised there)
+        from mlyard.services.assets.computes import check_compute
+
+        check_compute(workspace, given.compute, f"{where}.compute")
     target = _target(workspace, given, where)
     signals = given.monitoring_signals or {
         name: MonitorSignal.model_validate(signal) for name, signal in DEFAULT_SIGNALS.items()
