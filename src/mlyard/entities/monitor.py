@@ -108,8 +108,9 @@ class MonitorSignal(_Shape):
     alert_enabled: bool = True
     ml_task: str | None = None
     max_age_days: float | None = Field(default=None, gt=0)  # model_staleness
-    component_id: str | None = None  # custom
-    inputs: dict[str, Any] | None = None  # custom
+    component_id: str | None = None  # custom: azureml:<component>:<version>
+    input_data: dict[str, MonitorData] | None = None  # custom: the component's data inputs
+    inputs: dict[str, Any] | None = None  # custom: the component's literal inputs
 
 
 class MonitoringTarget(_Shape):
@@ -133,7 +134,9 @@ class AlertNotification(_Shape):
 class CreateMonitor(_Shape):
     """`create_monitor:` of a schedule."""
 
-    compute: dict[str, Any] | None = None  # Azure's serverless Spark size: accepted, runs here
+    # A compute target's name (`ray`, `ray://host:port`, a created Ray compute): the production
+    # files are summarised there. Azure's serverless Spark size (a mapping): accepted, runs here.
+    compute: str | dict[str, Any] | None = None
     monitoring_target: MonitoringTarget | None = None
     monitoring_signals: dict[str, MonitorSignal] = Field(default_factory=dict)
     alert_notification: AlertNotification | None = None

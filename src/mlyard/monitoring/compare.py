@@ -8,7 +8,7 @@ joins predictions with ground truth on the correlation id (`performance.py`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +22,12 @@ from mlyard.monitoring.signals import SignalPlan, plan_signals
 from mlyard.monitoring.summaries import TableSummary, merge_summaries, summarize
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import pyarrow as pa
+
+# Summarises production files elsewhere (on Ray: `ray_summaries.ray_summarizer`) and merges them.
+FileSummarizer = Callable[["list[Path]", Mapping[str, ColumnLayout]], TableSummary]
 
 
 @dataclass(frozen=True)
@@ -58,10 +63,12 @@ def compare(
     signals: Mapping[str, Any] | None = None,
     *,
     categorical_features: Iterable[str] = (),
+    summarize_files: FileSummarizer | None = None,
 ) -> list[MetricResult]:
     """Every metric of every signal between `reference` and `production` (a path to Parquet/CSV
     files, a pyarrow Table or a pandas DataFrame). No signals: data drift and data quality of
-    every column the two share. Bad signals raise before anything is read."""
+    every column the two share. Bad signals raise before anything is read. `summarize_files`:
+    when production is a path, its files are summarised by it (on Ray) instead of one by one here."""
     plans = plan_signals(signals)
     categorical = frozenset(categorical_features)
     results: list[MetricResult] = []
@@ -74,7 +81,7 @@ def compare(
         groups.setdefault((id(ref), id(prod)), []).append(plan)
     for group in groups.values():
         ref, prod = _sources(group[0], reference, production)
-        results.extend(_compare_columns(group, ref, prod, categorical))
+        results.extend(_compare_columns(group, ref, prod, categorical, summarize_files))
     for plan in plans:
         if plan.family == "performance":
             results.extend(_compare_performance(plan, *_sources(plan, reference, production)))
@@ -89,11 +96,16 @@ def _sources(plan: SignalPlan, reference: Any, production: Any) -> tuple[Any, An
 
 
 def _compare_columns(
-    plans: list[SignalPlan], reference: Any, production: Any, categorical: frozenset[str]
+    plans: list[SignalPlan],
+    reference: Any,
+    production: Any,
+    categorical: frozenset[str],
+    summarize_files: FileSummarizer | None = None,
 ) -> list[MetricResult]:
     reference_table = reading.read_all(reference)
-    production_tables = reading.tables(production)
-    first = next(production_tables)
+    files = None if summarize_files is None or _in_memory(production) else reading.data_files(production)
+    production_tables = reading.tables(production) if files is None else iter(())
+    first = next(production_tables) if files is None else reading.read_file(files[0])
     features = {
         plan.name: _features(plan, reference_table.column_names, first.column_names) for plan in plans
     }
@@ -102,15 +114,22 @@ def _compare_columns(
         name: learn_layout(reference_table.column(name), name, _kind(name, categorical)) for name in columns
     }
     reference_summary = summarize(reference_table, layouts)
-    production_summary = merge_summaries(
-        summarize(table, layouts) for table in _checked(first, production_tables, columns)
-    )
+    if files is not None and summarize_files is not None:
+        production_summary = summarize_files(files, {name: layouts[name] for name in columns})
+    else:
+        production_summary = merge_summaries(
+            summarize(table, layouts) for table in _checked(first, production_tables, columns)
+        )
     return [
         result
         for plan in plans
         for feature in features[plan.name]
         for result in _feature_results(plan, layouts[feature], reference_summary, production_summary)
     ]
+
+
+def _in_memory(data: Any) -> bool:
+    return hasattr(data, "num_rows") or (hasattr(data, "to_numpy") and hasattr(data, "columns"))
 
 
 def _checked(first: pa.Table, rest: Iterator[pa.Table], columns: list[str]) -> Iterator[pa.Table]:

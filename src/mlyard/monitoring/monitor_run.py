@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from mlyard.entities.monitor import Verdict
 from mlyard.errors import InvalidArgument, MlyardError
-from mlyard.monitoring import reading
+from mlyard.monitoring import custom_signal, reading
 from mlyard.monitoring.attribution import feature_attribution_drift
 from mlyard.monitoring.compare import MetricResult, compare
 from mlyard.monitoring.signals import plan_signals
@@ -40,9 +40,14 @@ Say = Callable[[str], None]
 
 @dataclass(frozen=True)
 class Side:
-    table: pa.Table
+    table: pa.Table | None  # None: left as `files`, summarised on Ray
     described: str  # what `show` says was used
     window: sources.Window | None
+    files: Path | None = None
+
+
+# Signals whose production side is only summarised, so its files can be summarised on Ray.
+SUMMARISED = ("data_drift", "prediction_drift", "data_quality")
 
 
 class MonitorRun:
@@ -54,6 +59,18 @@ class MonitorRun:
         self.as_of = datetime.fromisoformat(spec["as_of"])
         self.lookback: str = spec["lookback"]
         self.target: dict[str, Any] = spec["target"]
+        self.ray: str | None = self._ray_address(spec["create_monitor"].get("compute"))
+
+    def _ray_address(self, compute: Any) -> str | None:
+        """`compute` naming a Ray target: its address ("" for a Ray instance on this machine)."""
+        if not isinstance(compute, str):
+            return None
+        from mlyard.services.assets.computes import resolve_compute
+
+        found = resolve_compute(self.workspace, compute)
+        if found is None or found.type != "ray":
+            return None
+        return found.address or ""
 
     def run(self) -> int:
         signals: dict[str, dict[str, Any]] = self.spec["create_monitor"]["monitoring_signals"]
@@ -111,12 +128,15 @@ class MonitorRun:
             return [self._staleness(name, signal)]
         if kind == "endpoint_health":
             return self._endpoint_health(name, signal)
+        if kind == "custom":
+            return self._custom(name, signal)
         production = self._production(signal)
         reference = self._reference(signal, production)
+        assert reference.table is not None
+        rows = f"{production.table.num_rows} rows" if production.table is not None else "files on Ray"
         self.say(
             f"[monitor] {name} ({kind}): production {production.described}, "
-            f"{production.table.num_rows} rows; reference {reference.described}, "
-            f"{reference.table.num_rows} rows"
+            f"{rows}; reference {reference.described}, {reference.table.num_rows} rows"
         )
         checked = {name: {k: v for k, v in signal.items() if k not in ("production_data", "reference_data",
                                                                         "alert_enabled")}}  # fmt: skip
@@ -124,6 +144,14 @@ class MonitorRun:
                    **((signal.get("reference_data") or {}).get("data_column_names") or {})}  # fmt: skip
         if columns:
             checked[name]["data_column_names"] = columns
+        if production.table is None:  # on Ray: the files, summarised where Ray runs them
+            from mlyard.monitoring.ray_summaries import ray_summarizer
+
+            assert production.files is not None
+            summarizer = ray_summarizer(self.ray or None)
+            ref_only = _without_collector_columns(reference.table)
+            found = compare(ref_only, production.files, checked, summarize_files=summarizer)
+            return self._rows(found, production, reference)
         prod_table, ref_table = production.table, reference.table
         if kind == "model_performance":
             # The ground truth names its correlation id column (data_column_names.correlation_id);
@@ -139,6 +167,10 @@ class MonitorRun:
         else:
             prod_table = _without_collector_columns(prod_table)
             ref_table = _without_collector_columns(ref_table)
+        return self._rows(self._compared(kind, ref_table, prod_table, checked), production, reference)
+
+    @staticmethod
+    def _rows(found: list[MetricResult], production: Side, reference: Side) -> list[dict[str, Any]]:
         window = production.window
         return [
             {
@@ -156,7 +188,7 @@ class MonitorRun:
                 "window_end": window.end if window else None,
                 "reference": reference.described,
             }  # fmt: skip
-            for r in self._compared(kind, ref_table, prod_table, checked)
+            for r in found
         ]
 
     @staticmethod
@@ -174,7 +206,12 @@ class MonitorRun:
         input_data = given.get("input_data")
         if input_data:
             ref = self._input_ref(input_data["path"])
-            table = _read(sources.data_path(self.workspace, ref), input_data.get("type"))
+            path = sources.data_path(self.workspace, ref)
+            whole = not given.get("data_window") and input_data.get("type") != "mltable"
+            whole = whole and not (path.is_dir() and (path / "MLTable").is_file())
+            if self.ray is not None and whole and signal["type"] in SUMMARISED:
+                return Side(None, f"{ref} (summarised on Ray)", None, files=path)
+            table = _read(path, input_data.get("type"))
             if given.get("data_window"):
                 table = _in_window(table, window, "production_data")
             return Side(table, ref, window if given.get("data_window") else None)
@@ -280,6 +317,64 @@ class MonitorRun:
             })  # fmt: skip
         return results
 
+    def _custom(self, name: str, signal: dict[str, Any]) -> list[dict[str, Any]]:
+        """The component as a child job on the signal's data (cut to its windows), its table read back."""
+        from mlyard.entities.job import QUEUE
+        from mlyard.entities.job_spec import ResolvedInput
+        from mlyard.services.execution import queue
+        from mlyard.services.execution.job_inputs import input_path
+        from mlyard.services.monitors.custom_signals import custom_thresholds, submit_custom_child
+
+        data_inputs: dict[str, str] = {}
+        described = []
+        window: sources.Window | None = None
+        for port, given in (signal.get("input_data") or {}).items():
+            ref = given["input_data"]["path"]
+            data_type = given["input_data"].get("type")
+            described.append(f"{port}={ref}")
+            if not given.get("data_window"):
+                data_inputs[port] = ref if ref.startswith("/") else f"azureml:{ref}"
+                continue
+            window = sources.window_of(given["data_window"], self.as_of, self.lookback)
+            table = _in_window(
+                _read(sources.data_path(self.workspace, ref), data_type), window, f"input_data.{port}"
+            )
+            data_inputs[port] = str(_write_window(table, self.cache / "custom" / name / port, data_type))
+        child, output = submit_custom_child(
+            self.workspace, self.job_id, self.monitor, name, signal, data_inputs
+        )
+        local = queue.dispatch_of(self.workspace, child) != QUEUE
+        self.say(f"[monitor] {name} (custom {signal['component_id']}): child job {child} on "
+                 f"{', '.join(described) or 'its literal inputs'}")  # fmt: skip
+        custom_signal.run_child(self.workspace, child, local, self.cache / "custom" / f"{child}.runner.log")
+        output_type = "uri_folder"
+        produced = input_path(
+            self.workspace,
+            ResolvedInput(type=output_type, source="job_output", job_id=child, output=output),
+            self.cache / "custom" / child,
+        )
+        table = _read(produced, None)
+        thresholds = custom_thresholds(signal.get("metric_thresholds"), "metric_thresholds")
+        rows = custom_signal.verdicts(table, thresholds, f"output {output} of child job {child}")
+        return [
+            {
+                "signal": name,
+                "signal_type": "custom",
+                "feature": row.feature,
+                "metric": row.metric,
+                "value": row.value,
+                "threshold": row.threshold,
+                "breached": row.breached,
+                "error": None,
+                "reference_histogram": None,
+                "production_histogram": None,
+                "window_start": window.start if window else None,
+                "window_end": window.end if window else None,
+                "reference": f"{signal['component_id']} (child job {child})",
+            }  # fmt: skip
+            for row in rows
+        ]
+
     def _error(self, name: str, signal: dict[str, Any], message: str) -> dict[str, Any]:
         return {
             "signal": name, "signal_type": signal["type"], "feature": "", "metric": "", "value": None,
@@ -314,6 +409,20 @@ def _read(path: Path, data_type: str | None) -> pa.Table:
 
         return pa.Table.from_pandas(read_mltable(path), preserve_index=False)
     return reading.read_all(path)
+
+
+def _write_window(table: pa.Table, folder: Path, data_type: str | None) -> Path:
+    """A data input's rows of the window as a Parquet file the child job reads (an MLTable folder
+    when the input is one; the file itself for a uri_file)."""
+    import pyarrow.parquet as pq
+
+    folder.mkdir(parents=True, exist_ok=True)
+    pq.write_table(table, folder / "data.parquet")
+    if data_type == "mltable":
+        (folder / "MLTable").write_text(
+            "paths:\n  - file: ./data.parquet\ntransformations:\n  - read_parquet\n"
+        )
+    return folder / "data.parquet" if data_type == "uri_file" else folder
 
 
 def _concat(tables: list[pa.Table]) -> pa.Table:

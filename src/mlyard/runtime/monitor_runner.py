@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from mlyard.entities.job import JobStatus, RunSummary
-from mlyard.runtime.child_jobs import CancelWatch
+from mlyard.runtime.child_jobs import CancelWatch, cancel_children
 from mlyard.runtime.job_host import LocalJobHost
 from mlyard.runtime.job_log import JobLog, LogCallback, RunResult
 from mlyard.runtime.run_to_end import run_to_end
@@ -56,6 +56,7 @@ class MonitorEngine:
             if watch.check():
                 self.process.terminate()
                 self.process.wait()
+                cancel_children(self.workspace, self.job_id)  # a custom signal's component job
                 pump.join(timeout=5)
                 return RunResult(JobStatus.CANCELED, "canceled by request")
             with contextlib.suppress(subprocess.TimeoutExpired):

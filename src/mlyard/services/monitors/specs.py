@@ -22,6 +22,7 @@ from mlyard.entities.names import parse_ref
 from mlyard.entities.spec_files import did_you_mean
 from mlyard.entities.spec_warnings import warn_spec
 from mlyard.errors import InvalidArgument, InvalidSpec, MlyardError, NotFound
+from mlyard.services.monitors.custom_signals import check_custom_signal
 from mlyard.services.workspaces.settings import get_settings
 from mlyard.services.workspaces.workspace import Workspace
 
@@ -81,13 +82,22 @@ def check_monitor(
 ) -> CheckedMonitor:
     """Everything about `create_monitor` that can be wrong, found now (nothing is read or stored)."""
     where = f"{source}: create_monitor"
+    if isinstance(given.compute, str):  # a compute target (Ray: the production files summarised there)
+        from mlyard.services.assets.computes import check_compute
+
+        check_compute(workspace, given.compute, f"{where}.compute")
     target = _target(workspace, given, where)
     signals = given.monitoring_signals or {
         name: MonitorSignal.model_validate(signal) for name, signal in DEFAULT_SIGNALS.items()
     }
     lookback = lookback or MANUAL_LOOKBACK
+    pinned: dict[str, str] = {}  # custom signals' components, pinned to their version
     for name, signal in signals.items():
-        _check_signal(workspace, name, signal, target, base_dir, f"{where}.monitoring_signals.{name}")
+        component = _check_signal(
+            workspace, name, signal, target, base_dir, f"{where}.monitoring_signals.{name}"
+        )
+        if component is not None:
+            pinned[name] = component
     statistical = {
         name: _statistics_view(signal) for name, signal in signals.items() if signal.type in STATISTICAL_TYPES
     }
@@ -110,8 +120,12 @@ def check_monitor(
     for name, signal in spec["monitoring_signals"].items():
         if signal["type"] == "model_staleness":
             signal.setdefault("max_age_days", DEFAULT_MAX_AGE_DAYS)
-        for side in ("production_data", "reference_data"):
-            input_data = (signal.get(side) or {}).get("input_data")
+        if name in pinned:
+            signal["component_id"] = pinned[name]
+        sides = [(side, signal.get(side) or {}) for side in ("production_data", "reference_data")]
+        sides += [(f"input_data.{port}", data) for port, data in (signal.get("input_data") or {}).items()]
+        for side, data in sides:
+            input_data = data.get("input_data")
             if input_data:  # pinned now: a data asset's version, or an absolute path
                 field = f"{where}.monitoring_signals.{name}.{side}.input_data.path"
                 input_data["path"] = resolve_input_data(workspace, input_data["path"], base_dir, field)[0]
@@ -174,7 +188,8 @@ def _model(workspace: Workspace, model_id: str | None, field: str) -> str | None
 
 def _check_signal(
     workspace: Workspace, name: str, signal: MonitorSignal, target: Target, base_dir: Path, where: str
-) -> None:
+) -> str | None:
+    """Raises the first thing wrong with one signal; returns a custom signal's pinned component."""
     if signal.type not in SIGNAL_TYPES:
         hint = did_you_mean(signal.type, SIGNAL_TYPES)
         raise InvalidSpec(
@@ -182,10 +197,10 @@ def _check_signal(
             f"known ones are {', '.join(SIGNAL_TYPES)}"
         )
     if signal.type == "custom":
-        raise InvalidSpec(
-            f"{where}: custom signals (a component's group, metric_name, metric_value, threshold_value) "
-            "are not run by mlyard's monitors yet; use the built-in signals"
-        )
+        component = check_custom_signal(workspace, signal, where)
+        for input_name, data in (signal.input_data or {}).items():
+            _check_data(workspace, data, base_dir, f"{where}.input_data.{input_name}")
+        return component
     for side in ("production_data", "reference_data"):
         data = getattr(signal, side)
         if data is not None:
@@ -197,16 +212,17 @@ def _check_signal(
                 "or monitoring_target.model_id"
             )
         _check_metric_names(signal, ("max_age_days",), where)
-        return
+        return None
     if signal.type == "endpoint_health":
         if target.kind != "online":
             raise InvalidSpec(f"{where}: endpoint_health needs monitoring_target.endpoint_deployment_id")
         _check_metric_names(signal, ENDPOINT_HEALTH_METRICS, where)
-        return
+        return None
     if signal.type == "feature_attribution_drift":
         _check_metric_names(signal, ATTRIBUTION_METRICS, where)
     _check_production(workspace, signal, target, where)
     _check_reference(workspace, signal, target, where)
+    return None
 
 
 def _check_metric_names(signal: MonitorSignal, known: tuple[str, ...], where: str) -> None:
