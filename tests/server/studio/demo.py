@@ -1,7 +1,8 @@
 """A demo workspace for the studio's browser tests and `make screenshots`: the diabetes runs (params,
 metric histories, artifacts of every preview kind), registered versions with a production alias
 reached through an approved promotion and one pending, a pipeline with a reused step, a sweep, a
-running job with a log — written through `services/`, as the SDK would, in a few seconds."""
+running job with a log — written through `services/`, as the SDK would — and a monitor whose three
+runs are real monitor jobs (a runner process each), which take most of the seeding's time."""
 
 from __future__ import annotations
 
