@@ -30,7 +30,7 @@ def monitor_page(studio: StudioContext, name: str) -> Response:
     workspace = studio.workspace
     status = monitor_views.status_of(workspace, monitors.get_monitor(workspace, name), runs=RUNS_SHOWN)
     verdicts = status.details.verdicts
-    references = {}
+    references: dict[str, str] = {}
     for verdict in verdicts:
         if verdict.reference:
             references.setdefault(verdict.signal, verdict.reference)
