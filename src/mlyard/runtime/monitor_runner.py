@@ -71,6 +71,8 @@ class MonitorEngine:
         if self.process is not None and self.process.poll() is None:
             self.process.kill()
             self.process.wait()
+        if self.process is not None and self.process.stdout is not None:
+            self.process.stdout.close()  # as command_runner does: the pump has read it to the end
 
     def summary(self) -> RunSummary | None:
         return None

@@ -573,6 +573,17 @@ def test_a_monitor_charts_each_signal_against_its_threshold_with_histograms_verd
     assert page.locator("table.events tbody tr").count() == 1
 
 
+def test_the_monitor_page_loads_at_most_300_kb_of_compressed_js_and_css(seeded):
+    import gzip
+
+    server, demo, _ = seeded
+    html = httpx.get(f"{server.url}/w/default/monitors/{demo.monitor}").text
+    assets = re.findall(r'(?:src|href)="(/studio/static/[^"]+\.(?:js|css))"', html)
+    assert any(a.endswith("uPlot.iife.min.js") for a in assets)
+    size = sum(len(gzip.compress(httpx.get(server.url + asset).content)) for asset in assets)
+    assert size <= 300 * 1024, size
+
+
 def test_the_monitoring_dashboard_shows_performance_over_time_drift_and_stale_models(seeded, page):
     server, demo, _ = seeded
     page.goto(f"{server.url}/w/default/dashboards/training")
