@@ -5,8 +5,9 @@
 The demo is the one the browser tests use (tests/server/studio/demo.py): diabetes runs with metric
 histories and artifacts, model versions with an approved and a pending promotion, a pipeline with a
 reused step, a sweep, 56 models tagged by partition, a running job, data assets, an environment, a
-component, a real online endpoint (blue 90 %, green 10 %) that has answered a few requests, and a
-batch endpoint with a queued job. Pages are taken in Debian's chromium, light and dark.
+component, a real online endpoint (blue 90 %, green 10 %) that has answered a few requests, a
+batch endpoint with a queued job, and a monitor of two data assets run three times (a drifted
+column, growing errors, a stale model). Pages are taken in Debian's chromium, light and dark.
 """
 
 from __future__ import annotations
@@ -59,7 +60,10 @@ def main(target: Path) -> int:
             "component": f"{ws}/components/train_ridge",
             "computes": f"{ws}/computes",
             "dashboard-training": f"{ws}/dashboards/training",
+            "dashboard-monitoring": f"{ws}/dashboards/monitoring",
             "dashboard-scoring": f"{ws}/dashboards/scoring",
+            "monitors": f"{ws}/monitors",
+            "monitor": f"{ws}/monitors/{demo.monitor}",
             "schedules": f"{ws}/schedules",
             "schedule": f"{ws}/schedules/{demo.schedule}",
             "events": f"{ws}/events",

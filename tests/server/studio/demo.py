@@ -1,19 +1,22 @@
 """A demo workspace for the studio's browser tests and `make screenshots`: the diabetes runs (params,
 metric histories, artifacts of every preview kind), registered versions with a production alias
 reached through an approved promotion and one pending, a pipeline with a reused step, a sweep, a
-running job with a log — written through `services/`, as the SDK would, in a few seconds."""
+running job with a log — written through `services/`, as the SDK would — and a monitor whose three
+runs are real monitor jobs (a runner process each), which take most of the seeding's time."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import math
 import random
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from mlyard.entities.access import Actor, Role
-from mlyard.entities.job import DataInput, Metric
+from mlyard.entities.job import DataInput, Job, Metric
 from mlyard.services.data_assets import data
 from mlyard.services.execution import job_runs
 from mlyard.services.model_registry import models, promotions
@@ -56,6 +59,8 @@ class Demo:
     scored_job: str = ""
     schedule: str = "nightly-retrain"
     subscription: str = "ops-hook"
+    monitor: str = "diabetes-watch"
+    monitor_runs: list[str] = field(default_factory=list)
 
 
 def _points(key: str, values: list[float], start_ms: int) -> list[Metric]:
@@ -105,14 +110,14 @@ def _run(workspace: Workspace, name: str, alpha: float, rng: random.Random, step
     return job.id, mse
 
 
-def _register(workspace: Workspace, job_id: str, alpha: float) -> str:
+def _register(workspace: Workspace, job_id: str, alpha: float, name: str = "diabetes-ridge") -> str:
     from sklearn.datasets import load_diabetes
     from sklearn.linear_model import Ridge
 
     x, y = load_diabetes(return_X_y=True)
     model = Ridge(alpha=alpha).fit(x, y)
     version = models.save_and_register_model(
-        workspace, model, "diabetes-ridge", "sklearn", input_example=x[:3], job_id=job_id
+        workspace, model, name, "sklearn", input_example=x[:3], job_id=job_id
     )
     return version.version
 
@@ -273,6 +278,7 @@ def seed(workspace: Workspace, runs: int = 6, steps: int = 300, partitions: int 
     demo.running = running.id
     _endpoints(workspace, demo)
     _schedules_and_events(workspace, demo)
+    _monitor(workspace, demo)
     return demo
 
 
@@ -323,6 +329,94 @@ def _schedules_and_events(workspace: Workspace, demo: Demo) -> None:
         dispatch.deliver_due(workspace, senders)
     finally:
         senders.close()
+
+
+MONITOR_DAYS = 3  # one monitor run per day, the last one now
+
+
+def _monitor(workspace: Workspace, demo: Demo) -> None:
+    """A monitor of two data assets, run for real (one job per day, each reading that day's rows):
+    `bmi` drifts more each day and breaches from the second run, the predictions' error grows, and
+    the watched model's training ended 70 days before the first window, so it is stale."""
+    import tempfile
+    from datetime import UTC, datetime, timedelta
+
+    import pandas as pd
+    from sklearn.datasets import load_diabetes
+
+    from mlyard.entities.schedule_spec import MonitorFile
+    from mlyard.monitoring.monitor_checks import check_signals
+    from mlyard.runtime.runner_process import PendingRunner
+    from mlyard.services.monitors import monitors, runs
+    from tests.waiting import wait_until
+
+    now = datetime.now(UTC).replace(microsecond=0)
+    first = now - timedelta(days=MONITOR_DAYS - 1)
+    trained = jobs.start_job(workspace, experiment="diabetes-legacy", display_name="legacy training",
+                             start_time=first - timedelta(days=70, hours=1))  # fmt: skip
+    jobs.end_job(workspace, trained.id, end_time=first - timedelta(days=70))
+    _register(workspace, trained.id, 1.0, "diabetes-legacy")
+    frame = load_diabetes(as_frame=True).frame
+    frame["sex"] = ["M" if value > 0 else "F" for value in frame["sex"]]
+    features = frame[["age", "sex", "bmi", "bp", "s5"]]
+    rng = random.Random(11)
+    days, predictions = [], []
+    for day in range(MONITOR_DAYS):
+        sample = features.sample(n=150, random_state=day).reset_index(drop=True)
+        sample["bmi"] = sample["bmi"] + 0.02 * day * day  # ~0, 0.4 and 1.7 standard deviations
+        start = first - timedelta(days=1) + timedelta(hours=1)
+        sample["timestamp"] = [start + timedelta(days=day, minutes=5 * i) for i in range(len(sample))]
+        days.append(sample)
+        for i, actual in enumerate(frame["target"].sample(n=150, random_state=day)):
+            noise = rng.gauss(0, 30 + 25 * day)
+            predictions.append({"correlation_id": f"d{day}-{i}", "prediction": actual + noise,
+                                "actual": actual, "timestamp": sample["timestamp"][i]})  # fmt: skip
+    scored = pd.DataFrame(predictions)
+    with tempfile.TemporaryDirectory(prefix="mlyard-demo-monitor-") as folder:
+        base = Path(folder)
+        for name, table in (("diabetes-reference", features), ("diabetes-production", pd.concat(days)),
+                            ("diabetes-predictions", scored.drop(columns=["actual"])),
+                            ("diabetes-outcomes", scored[["correlation_id", "actual"]])):  # fmt: skip
+            table.to_parquet(base / f"{name}.parquet", index=False)
+            data.create_data_asset(workspace, name, base / f"{name}.parquet")
+        window = {"lookback_window_size": "P1D"}
+        spec = {
+            "name": demo.monitor, "display_name": "Diabetes inputs and predictions",
+            "tags": {"team": "clinic"},
+            "create_monitor": {
+                "monitoring_target": {"ml_task": "regression", "model_id": "azureml:diabetes-legacy:1"},
+                "monitoring_signals": {
+                    "drift": {"type": "data_drift", "features": ["age", "sex", "bmi", "bp", "s5"],
+                              "production_data": {"input_data": {"path": "azureml:diabetes-production:1"},
+                                                  "data_window": window},
+                              "reference_data": {"input_data": {"path": "azureml:diabetes-reference:1"}}},
+                    "performance": {"type": "model_performance",
+                                    "production_data": {"data_window": window, "input_data":
+                                                        {"path": "azureml:diabetes-predictions:1"}},
+                                    "reference_data": {"input_data": {"path": "azureml:diabetes-outcomes:1"},
+                                                       "data_column_names": {"actual": "actual"}},
+                                    "metric_thresholds": {"regression": {"mae": 60, "rmse": 75}}},
+                    "staleness": {"type": "model_staleness", "max_age_days": 60},
+                },
+            },
+        }  # fmt: skip
+        monitors.create_monitor(workspace, MonitorFile.model_validate(spec), base, "demo", check_signals)
+    # The runners start together (their start-up overlaps); the runs go one after the other, as a
+    # daily schedule would fire them, so each run's alerts follow the one before.
+    with contextlib.ExitStack() as stack:
+        runners = [stack.enter_context(PendingRunner(workspace.path)) for _ in range(MONITOR_DAYS)]
+        for day, runner in enumerate(runners):
+            job = runs.submit_monitor_run(workspace, demo.monitor, as_of=first + timedelta(days=day))
+            runner.assign(workspace, job.id)
+            ended = wait_until(partial(_ended, workspace, job.id), timeout=120,
+                               message=f"monitor run {job.id} to end")  # fmt: skip
+            assert ended.status.value == "Completed", ended.error
+            demo.monitor_runs.append(job.id)
+
+
+def _ended(workspace: Workspace, job_id: str) -> Job | None:
+    found = jobs.get_job(workspace, job_id)
+    return found if found.status.is_terminal else None
 
 
 def _endpoints(workspace: Workspace, demo: Demo) -> None:

@@ -309,6 +309,9 @@ BAD_PATHS = [
     "/w/default/events?type=NoSuchEvent",
     "/w/default/events?subject=" + "x" * 501,
     "/w/default/events/subscriptions/nope",
+    "/w/default/monitors/nope",
+    "/w/default/monitors/%3Cscript%3E",
+    "/w/default/monitors/nope/run",
     "/w/other/",
     "/switch?ws=other",
 ]
@@ -370,3 +373,88 @@ def test_html_in_schedules_events_and_subscriptions_is_shown_as_text(workspace_p
                  "/w/default/events/subscriptions/hook", "/w/default/"):  # fmt: skip
         text = httpx.get(url + path).text
         assert evil not in text and "&lt;script&gt;alert(1)&lt;/script&gt;" in text, path
+
+
+def _two_tables(folder: Path, feature: str) -> None:
+    """A reference and a production table, `feature` shifted in production, as data assets."""
+    import numpy as np
+    import pandas as pd
+
+    from mlyard.services.data_assets import data
+
+    rng = np.random.default_rng(3)
+    reference = pd.DataFrame({feature: rng.normal(0, 1, 300), "bmi": rng.normal(25, 4, 300)})
+    production = reference.assign(**{feature: reference[feature] + 3})
+    workspace = open_workspace(folder / "ws")
+    for name, table in (("reference", reference), ("production", production)):
+        table.to_parquet(folder / f"{name}.parquet", index=False)
+        data.create_data_asset(workspace, name, folder / f"{name}.parquet")
+
+
+def _monitor(folder: Path, name: str, **extra: object) -> None:
+    from mlyard.entities.schedule_spec import MonitorFile
+    from mlyard.monitoring.monitor_checks import check_signals
+    from mlyard.services.monitors import monitors
+
+    drift = {"type": "data_drift", "production_data": {"input_data": {"path": "azureml:production:1"}},
+             "reference_data": {"input_data": {"path": "azureml:reference:1"}}}  # fmt: skip
+    signals = {"monitoring_signals": {"drift": drift}}
+    spec = MonitorFile.model_validate({"name": name, "create_monitor": signals, **extra})
+    monitors.create_monitor(open_workspace(folder / "ws"), spec, folder, "test", check_signals)
+
+
+def test_a_reader_sees_no_run_now_button_and_the_server_refuses_it_an_operator_queues_a_run(
+    guarded, workspace_path: Path
+):
+    from mlyard.services.monitors import monitors
+
+    url, tokens, _ = guarded
+    _two_tables(workspace_path.parent, "age")
+    _monitor(workspace_path.parent, "watch")
+    rita = _log_in(url, tokens["rita"])
+    page = rita.get("/w/default/monitors/watch")
+    assert page.status_code == 200 and "Run now" not in page.text
+    refused = rita.post("/w/default/monitors/watch/run", data={"csrf_token": CSRF.search(page.text)[1]})
+    assert refused.status_code == 403 and "needs operator" in refused.text
+    workspace = open_workspace(workspace_path)
+    assert monitors.show_monitor(workspace, "watch").runs == []  # nothing was queued
+    olga = _log_in(url, tokens["olga"])
+    page = olga.get("/w/default/monitors/watch")
+    assert "Run now" in page.text
+    without = olga.post("/w/default/monitors/watch/run", data={})
+    assert without.status_code == 403 and "CSRF" in without.text
+    answer = olga.post("/w/default/monitors/watch/run", data={"csrf_token": CSRF.search(page.text)[1]})
+    assert answer.status_code == 303
+    job_id = answer.headers["location"].rsplit("/", 1)[1]
+    job = jobs.get_job(workspace, job_id)
+    assert job.type == "monitor" and job.tags["mlyard.monitor"] == "watch"
+    assert [run.job_id for run in monitors.show_monitor(workspace, "watch").runs] == [job_id]
+
+
+def test_html_in_monitor_names_tags_and_feature_names_is_shown_as_text(workspace_path: Path, serve_workspace):  # type: ignore[no-untyped-def]
+    from datetime import UTC, datetime
+
+    from mlyard.entities.monitor import MONITOR_JOB_TYPE, MONITOR_TAG
+    from mlyard.services.monitors import monitors
+
+    evil = "<script>alert(1)</script>"
+    _two_tables(workspace_path.parent, evil)
+    _monitor(workspace_path.parent, "evil", display_name=evil, description=evil, tags={"note": evil})
+    workspace = open_workspace(workspace_path)
+    # What a monitor run stores (its verdicts and histograms), written by the service it calls.
+    job = jobs.start_job(workspace, experiment="evil", job_type=MONITOR_JOB_TYPE, tags={MONITOR_TAG: "evil"})
+    histogram = {"bins": [evil, "b"], "counts": [3, 1]}
+    measured = {"signal": "drift", "signal_type": "data_drift", "feature": evil,
+                "metric": "jensen_shannon_distance", "value": 0.5, "threshold": 0.1, "breached": True,
+                "error": None, "reference_histogram": histogram, "production_histogram": histogram,
+                "window_start": None, "window_end": datetime.now(UTC), "reference": evil}  # fmt: skip
+    failed = {**measured, "feature": "bmi", "metric": "", "value": None, "threshold": None, "breached": False,
+              "error": evil, "reference_histogram": None, "production_histogram": None}  # fmt: skip
+    monitors.record_results(workspace, "evil", job.id, [measured, failed])
+    jobs.end_job(workspace, job.id)
+    url = serve_workspace(workspace_path, auth=False, workers=0)
+    for path in ("/w/default/monitors", "/w/default/monitors/evil", "/w/default/dashboards/monitoring"):
+        text = httpx.get(url + path).text
+        assert evil not in text and "&lt;script&gt;alert(1)&lt;/script&gt;" in text, path
+    chart = httpx.get(url + "/w/default/monitors/evil").text
+    assert "\\u003cscript\\u003e" in chart  # the chart's JSON block cannot end its <script>

@@ -41,6 +41,9 @@ def test_every_page_loads_with_data_and_no_critical_accessibility_violation(seed
         "computes": f"{ws}/computes",
         "training dashboard": f"{ws}/dashboards/training",
         "scoring dashboard": f"{ws}/dashboards/scoring",
+        "monitoring dashboard": f"{ws}/dashboards/monitoring",
+        "monitors": f"{ws}/monitors",
+        "monitor": f"{ws}/monitors/{demo.monitor}",
         "schedules": f"{ws}/schedules",
         "schedule": f"{ws}/schedules/{demo.schedule}",
         "event schedule": f"{ws}/schedules/on-register",
@@ -535,6 +538,87 @@ def test_the_scoring_dashboard_shows_batch_runs_rows_scored_and_a_predictions_su
     assert "441 rows scored" in page.locator("p.legend").inner_text()
 
 
+def test_a_monitor_charts_each_signal_against_its_threshold_with_histograms_verdicts_and_alerts(seeded, page):
+    server, demo, _ = seeded
+    first, second, last = demo.monitor_runs
+    page.goto(f"{server.url}/w/default/")
+    alerts = page.locator("ul.open-alerts li")
+    assert {text.split(" · ")[1].split()[0] for text in alerts.all_inner_texts()} == {
+        "drift", "performance", "staleness"
+    }  # fmt: skip
+    page.click("nav >> text=Monitors")
+    row = page.locator(f"tr[data-monitor={demo.monitor}]")
+    assert "diabetes-production:1" in row.inner_text() and last in row.inner_text()
+    assert "breached" in row.locator("td.monitor-status").inner_text()
+    row.locator("a", has_text="Diabetes inputs and predictions").click()
+    page.wait_for_url(re.compile(f"/monitors/{demo.monitor}$"))
+    for signal, series in (("drift", 7), ("performance", 4), ("staleness", 2)):  # features + thresholds
+        figure = page.locator(f"figure.monitor-chart.drawn[data-signal={signal}]")
+        assert figure.get_attribute("data-runs") == "3" and figure.get_attribute("data-series") == str(series)
+        assert figure.locator("canvas").count() == 1
+    bmi = page.locator("figure.histogram[data-feature=bmi]")
+    assert "breached" in (bmi.get_attribute("class") or "") and bmi.locator(".bar.production").count() > 5
+    assert "breached" not in (page.locator("figure.histogram[data-feature=age]").get_attribute("class") or "")
+    breached = page.locator("table.verdicts tr.breached td:nth-child(2)").all_inner_texts()
+    assert breached == ["bmi", "prediction", "prediction", "diabetes-legacy:1"]
+    assert "reference: diabetes-reference:1" in page.locator("dl.facts").inner_text()
+    drift = page.locator("table.alert-states tr[data-signal=drift]")
+    assert "breached" in drift.inner_text() and second in drift.inner_text()  # bmi breached from day two
+    assert first in page.locator("table.alert-states tr[data-signal=staleness]").inner_text()
+    types = page.locator("table.monitor-events td:nth-child(2)").all_inner_texts()
+    assert sorted(types) == ["mlyard.model.stale", "mlyard.monitor.alert", "mlyard.monitor.alert"]
+    assert page.locator("table.monitor-runs tbody tr").count() == 3
+    page.locator("table.monitor-events a", has_text="signals/drift").click()
+    page.wait_for_url(re.compile(r"/events\?subject=monitors%2Fdiabetes-watch%2Fsignals%2Fdrift$"))
+    assert page.locator("table.events tbody tr").count() == 1
+
+
+def test_the_monitor_page_loads_at_most_300_kb_of_compressed_js_and_css(seeded):
+    import gzip
+
+    server, demo, _ = seeded
+    html = httpx.get(f"{server.url}/w/default/monitors/{demo.monitor}").text
+    assets = re.findall(r'(?:src|href)="(/studio/static/[^"]+\.(?:js|css))"', html)
+    assert any(a.endswith("uPlot.iife.min.js") for a in assets)
+    size = sum(len(gzip.compress(httpx.get(server.url + asset).content)) for asset in assets)
+    assert size <= 300 * 1024, size
+
+
+def test_the_monitoring_dashboard_shows_performance_over_time_drift_and_stale_models(seeded, page):
+    server, demo, _ = seeded
+    page.goto(f"{server.url}/w/default/dashboards/training")
+    page.click("nav.tabs >> text=Monitoring")
+    page.wait_for_url(re.compile(r"/dashboards/monitoring$"))
+    chart = page.locator("figure.monitor-chart.drawn[data-signal=performance]")
+    assert chart.get_attribute("data-runs") == "3" and demo.monitor in chart.inner_text()
+    drifted = page.locator("table.drift tr.breached td:nth-child(3)").all_inner_texts()
+    assert drifted == ["bmi"] and page.locator("table.drift tbody tr").count() == 5
+    stale = page.locator("table.stale tbody tr")
+    assert stale.count() == 1 and "diabetes-legacy:1" in stale.inner_text() and "stale" in stale.inner_text()
+    assert "70 days old (max 60)" in page.locator("ul.stale-events").inner_text()
+
+
+def test_run_a_monitor_now_by_clicking_runs_a_monitor_job(seeded, page):
+    from mlyard.services.tracking import jobs
+    from mlyard.services.workspaces.workspace import open_workspace
+    from tests.waiting import wait_until
+
+    server, demo, path = seeded
+    page.goto(f"{server.url}/w/default/monitors/{demo.monitor}")
+    page.click("button:has-text('Run now')")
+    page.wait_for_url(re.compile(r"/jobs/[^/]+$"))
+    workspace = open_workspace(path)
+    job_id = page.url.rsplit("/", 1)[1]
+    job = jobs.get_job(workspace, job_id)
+    assert job.type == "monitor" and job.tags["mlyard.monitor"] == demo.monitor
+    ended = wait_until(lambda: jobs.get_job(workspace, job_id).status.is_terminal, timeout=120,
+                       message="the monitor run started from the studio to end")  # fmt: skip
+    assert ended and jobs.get_job(workspace, job_id).status.value == "Completed"
+    page.goto(f"{server.url}/w/default/monitors/{demo.monitor}")
+    assert page.locator("table.monitor-runs tbody tr").first.get_attribute("data-job") == job_id
+    assert page.locator("#verdicts-h a").inner_text() == job_id
+
+
 def test_an_admin_deletes_a_run_for_good_after_a_confirmation(seeded, page):
     from mlyard.services.tracking import job_artifacts, jobs
     from mlyard.services.workspaces.workspace import open_workspace
@@ -568,6 +652,7 @@ def test_every_page_loads_without_data(tmp_path, page):
                            ("/computes", "processes on this machine"),
                            ("/dashboards/training", "No pipeline has run yet"),
                            ("/dashboards/scoring", "No batch scoring run yet"),
+                           ("/dashboards/monitoring", "No monitor yet"), ("/monitors", "No monitor yet"),
                            ("/schedules", "No schedule yet"), ("/events", "No subscription"),
                            ("/keys", "No API key yet")]:  # fmt: skip
             response = page.goto(f"{server.url}/w/default{path}")

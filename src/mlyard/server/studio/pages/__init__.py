@@ -17,6 +17,7 @@ from mlyard.server.studio.pages import (
     job_detail,
     jobs,
     models,
+    monitors,
     overview,
     schedules,
 )
@@ -30,6 +31,7 @@ ROUTERS: list[APIRouter] = [
     models.router,
     data_assets.router,
     endpoints.router,
+    monitors.router,
     assets.router,
     dashboards.router,
     schedules.router,

@@ -1,7 +1,10 @@
 """Dashboards (seed 004): the training dashboard — recent pipeline runs with their steps, and the
 models tagged by partition as a grid, each cell the partition, its model and its run's metric,
-shaded by rank so a glance over 56 models finds the weak ones; the scoring dashboard — batch
-scoring runs with rows scored and failed and a summary of their predictions (services/batch)."""
+shaded by rank so a glance over 56 models finds the weak ones; the monitoring dashboard — model
+performance over time per monitor, the latest drift per monitor and feature (breaches
+highlighted), stale models (model_staleness verdicts and `mlyard.model.stale` events); the scoring
+dashboard — batch scoring runs with rows scored and failed and a summary of their predictions
+(services/batch)."""
 
 from __future__ import annotations
 
@@ -12,18 +15,24 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Response
 from fastapi.responses import RedirectResponse
 
+from mlyard.entities.event import MODEL_STALE
 from mlyard.entities.job import Job
 from mlyard.errors import NotFound
+from mlyard.server.studio import monitor_views
 from mlyard.server.studio.context import Studio, StudioContext, StudioRoute
 from mlyard.services.batch import scoring_summary
+from mlyard.services.events import outbox
 from mlyard.services.execution import job_runs
 from mlyard.services.model_registry import models
+from mlyard.services.monitors import monitors
 from mlyard.services.tracking import jobs
 
 router = APIRouter(route_class=StudioRoute, include_in_schema=False)
 PIPELINE_RUNS = 15
 SHADES = 5  # rank buckets: 0 best … 4 worst
 SCORING_RUNS = 50
+DRIFT_TYPES = ("data_drift", "prediction_drift")
+STALE_EVENTS = 20
 
 
 @dataclass
@@ -113,3 +122,24 @@ def scoring_dashboard(studio: StudioContext) -> Response:
         "failed": sum(run.rows_failed or 0 for run in runs),
     }
     return studio.render("dashboard_scoring.html", runs=runs, totals=totals, shown=SCORING_RUNS)
+
+
+@router.get("/w/{ws}/dashboards/monitoring")
+def monitoring_dashboard(studio: StudioContext) -> Response:
+    workspace = studio.workspace
+    statuses = [monitor_views.status_of(workspace, m) for m in monitors.list_monitors(workspace)]
+    performance = [
+        chart
+        for status in statuses
+        for chart in monitor_views.signal_charts(
+            workspace, status.monitor.name, status.details.verdicts, ["model_performance"]
+        )
+    ]
+    latest = [(status.monitor, v) for status in statuses for v in status.details.verdicts]
+    return studio.render(
+        "dashboard_monitoring.html", statuses=statuses, performance=performance,
+        drift=[(m, v) for m, v in latest if v.signal_type in DRIFT_TYPES],
+        stale=[(m, v) for m, v in latest if v.signal_type == "model_staleness"],
+        stale_events=outbox.list_events(workspace, [MODEL_STALE], limit=STALE_EVENTS),
+        alerts=monitor_views.open_alerts(workspace),
+    )  # fmt: skip

@@ -1,10 +1,12 @@
-"""The overview: recent jobs, models at @production, endpoints and their health, pending promotions,
-schedules due next (the schedules page's own list, soonest first)."""
+"""The overview: recent jobs, models at @production, endpoints and their health, open alerts (monitors'
+signals breached now), pending promotions, schedules due next (the schedules page's own list,
+soonest first)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
+from mlyard.server.studio import monitor_views
 from mlyard.server.studio.context import StudioContext, StudioRoute
 from mlyard.services.model_registry import models, promotions
 from mlyard.services.online import endpoint_deployments, endpoints
@@ -34,5 +36,6 @@ def overview(studio: StudioContext) -> Response:
         production=production,
         online=online,
         pending=promotions.list_promotions(workspace, state="pending", limit=20),
+        alerts=monitor_views.open_alerts(workspace),
         due=[details for details in schedules.due_next(workspace) if details.next_firings][:DUE_NEXT],
     )

@@ -296,6 +296,34 @@ function drawParallel(figure, data, base) {
   figure.classList.add("drawn");
 }
 
+// --- monitors: each signal's metric per run against its threshold ----------------------------
+// One JSON block per group of charts (see _monitor.html); x is each run's time (epoch seconds),
+// a series per feature and metric, thresholds dashed.
+function drawMonitorCharts(container) {
+  const charts = JSON.parse(document.getElementById(container.dataset.charts).textContent);
+  for (const figure of container.querySelectorAll("figure.monitor-chart")) {
+    const chart = charts[Number(figure.dataset.index)];
+    const target = figure.querySelector(".plot");
+    const axis = { stroke: cssVar("--fg"), grid: { stroke: cssVar("--grid") }, ticks: { stroke: cssVar("--grid") } };
+    let colour = 0;
+    const series = chart.series.map((s) => {
+      if (s.threshold) return { label: s.label, stroke: cssVar("--bad"), width: 1, dash: [6, 4], spanGaps: true, points: { show: false } };
+      return { label: s.label, stroke: PALETTE[colour++ % PALETTE.length], width: 1.5, spanGaps: true, points: { show: true, size: 6 } };
+    });
+    const options = {
+      width: Math.max(280, target.clientWidth || 480),
+      height: 220,
+      scales: { x: { time: true } },
+      axes: [axis, Object.assign({ size: 60 }, axis)],
+      series: [{ label: "run" }].concat(series),
+    };
+    new uPlot(options, [chart.x].concat(chart.series.map((s) => s.values)), target);
+    figure.dataset.series = String(chart.series.length);
+    figure.dataset.runs = String(chart.x.length);
+    figure.classList.add("drawn");
+  }
+}
+
 function start() {
   for (const container of document.querySelectorAll(".charts")) new ChartGroup(container);
   const log = document.querySelector("#job-log[data-stream]");
@@ -306,6 +334,7 @@ function start() {
   if (lineage) drawLineage(lineage);
   const sweep = document.querySelector(".sweep-charts");
   if (sweep) drawSweep(sweep);
+  for (const container of document.querySelectorAll(".monitor-charts[data-charts]")) drawMonitorCharts(container);
 }
 
 if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
