@@ -315,6 +315,7 @@ function drawMonitorCharts(container) {
       height: 220,
       scales: { x: { time: true } },
       axes: [axis, Object.assign({ size: 60 }, axis)],
+      legend: { live: false },  // a few runs, each a marked point: the legend names the lines only
       series: [{ label: "run" }].concat(series),
     };
     new uPlot(options, [chart.x].concat(chart.series.map((s) => s.values)), target);
