@@ -6,7 +6,6 @@ runs are real monitor jobs (a runner process each), which take most of the seedi
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
 import math
@@ -16,7 +15,8 @@ from functools import partial
 from pathlib import Path
 
 from mlyard.entities.access import Actor, Role
-from mlyard.entities.job import DataInput, Job, Metric
+from mlyard.entities.job import DataInput, Metric
+from mlyard.runtime.job_log import JobLog, RunResult
 from mlyard.services.data_assets import data
 from mlyard.services.execution import job_runs
 from mlyard.services.model_registry import models, promotions
@@ -346,9 +346,9 @@ def _monitor(workspace: Workspace, demo: Demo) -> None:
 
     from mlyard.entities.schedule_spec import MonitorFile
     from mlyard.monitoring.monitor_checks import check_signals
-    from mlyard.runtime.runner_process import PendingRunner
+    from mlyard.runtime.job_host import LocalJobHost
+    from mlyard.runtime.run_to_end import run_to_end
     from mlyard.services.monitors import monitors, runs
-    from tests.waiting import wait_until
 
     now = datetime.now(UTC).replace(microsecond=0)
     first = now - timedelta(days=MONITOR_DAYS - 1)
@@ -401,22 +401,41 @@ def _monitor(workspace: Workspace, demo: Demo) -> None:
             },
         }  # fmt: skip
         monitors.create_monitor(workspace, MonitorFile.model_validate(spec), base, "demo", check_signals)
-    # The runners start together (their start-up overlaps); the runs go one after the other, as a
-    # daily schedule would fire them, so each run's alerts follow the one before.
-    with contextlib.ExitStack() as stack:
-        runners = [stack.enter_context(PendingRunner(workspace.path)) for _ in range(MONITOR_DAYS)]
-        for day, runner in enumerate(runners):
-            job = runs.submit_monitor_run(workspace, demo.monitor, as_of=first + timedelta(days=day))
-            runner.assign(workspace, job.id)
-            ended = wait_until(partial(_ended, workspace, job.id), timeout=120,
-                               message=f"monitor run {job.id} to end")  # fmt: skip
-            assert ended.status.value == "Completed", ended.error
-            demo.monitor_runs.append(job.id)
+    # The runs go one after the other, as a daily schedule would fire them, so each run's alerts
+    # follow the one before; each is claimed, logged and ended by the runner's `run_to_end`.
+    for day in range(MONITOR_DAYS):
+        job = runs.submit_monitor_run(workspace, demo.monitor, as_of=first + timedelta(days=day))
+        run_to_end(LocalJobHost(workspace), job.id, "monitor", partial(_MonitorHere, workspace, job.id))
+        ended = jobs.get_job(workspace, job.id)
+        assert ended.status.value == "Completed", ended.error
+        demo.monitor_runs.append(job.id)
 
 
-def _ended(workspace: Workspace, job_id: str) -> Job | None:
-    found = jobs.get_job(workspace, job_id)
-    return found if found.status.is_terminal else None
+class _MonitorHere:
+    """runtime/monitor_runner's engine with `monitoring.monitor_run` in this process rather than in
+    a runner and a child process per run: the same spec, results, alerts, events and job log, without
+    two Python start-ups (pandas, pyarrow, scipy) per run — most of the seeding's time. The real
+    runner path is tested in tests/monitoring and tests/runtime."""
+
+    def __init__(self, workspace: Workspace, job_id: str, log: JobLog, workdir: Path) -> None:
+        self.workspace, self.job_id, self.log, self.workdir = workspace, job_id, log, workdir
+
+    def run(self) -> RunResult:
+        from mlyard.entities.job import JobStatus
+        from mlyard.monitoring.monitor_run import MonitorRun
+
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        spec = job_runs.get_spec(self.workspace, self.job_id)
+        say = lambda line: self.log.write(f"{line}\n")  # noqa: E731
+        if MonitorRun(self.workspace, self.job_id, spec, self.workdir, say).run() == 0:
+            return RunResult(JobStatus.COMPLETED)
+        return RunResult(JobStatus.FAILED, self.log.tail().strip() or "the monitor run broke")
+
+    def close(self) -> None:
+        pass
+
+    def summary(self) -> None:
+        return None
 
 
 def _endpoints(workspace: Workspace, demo: Demo) -> None:
