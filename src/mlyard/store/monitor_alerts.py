@@ -25,6 +25,12 @@ def states(session: Session, monitor: str) -> dict[str, MonitorAlertRow]:
     return {row.signal: row for row in session.execute(query).scalars()}
 
 
+def all_states(session: Session) -> list[MonitorAlertRow]:
+    """Every monitor's signals, by monitor then signal (one query for a page of many monitors)."""
+    query = select(MonitorAlertRow).order_by(MonitorAlertRow.monitor, MonitorAlertRow.signal)
+    return list(session.execute(query).scalars())
+
+
 def insert_state(session: Session, values: dict[str, Any]) -> None:
     session.execute(insert(MonitorAlertRow).values(**values))
 

@@ -83,6 +83,23 @@ def series(
     return rows[::-1]
 
 
+def signal_series(session: Session, monitor: str, signal: str, runs: int) -> list[MonitorResultRow]:
+    """Every feature's and metric's results of one signal in its newest `runs` runs, oldest first."""
+    newest = (
+        select(MonitorResultRow.job_id)
+        .where(MonitorResultRow.monitor == monitor, MonitorResultRow.signal == signal)
+        .group_by(MonitorResultRow.job_id)
+        .order_by(func.max(MonitorResultRow.id).desc())
+        .limit(runs)
+    )
+    query = select(MonitorResultRow).where(
+        MonitorResultRow.monitor == monitor,
+        MonitorResultRow.signal == signal,
+        MonitorResultRow.job_id.in_(newest.scalar_subquery()),
+    )
+    return list(session.execute(query.order_by(MonitorResultRow.id)).scalars())
+
+
 def recorded_series(session: Session, monitor: str) -> list[tuple[str, str, str]]:
     """Every (signal, feature, metric) the monitor's runs recorded."""
     query = select(MonitorResultRow.signal, MonitorResultRow.feature, MonitorResultRow.metric).where(

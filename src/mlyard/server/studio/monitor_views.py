@@ -70,19 +70,32 @@ class MonitorStatus:
         return found
 
 
-def status_of(workspace: Workspace, monitor: Monitor, runs: int = 1) -> MonitorStatus:
+def status_of(
+    workspace: Workspace, monitor: Monitor, runs: int = 1, states: list[alerts.AlertState] | None = None
+) -> MonitorStatus:
+    """`states`: the monitor's alert states when the caller read every monitor's at once."""
     details = monitors.show_monitor(workspace, monitor.name, runs=runs)
-    breached = [s.signal for s in alerts.alert_states(workspace, monitor.name) if s.breached_since]
+    if states is None:
+        states = alerts.alert_states(workspace, monitor.name)
+    breached = [s.signal for s in states if s.breached_since]
     errors = sorted({v.signal for v in details.verdicts if v.error})
     return MonitorStatus(monitor, details, breached, errors)
 
 
+def statuses(workspace: Workspace) -> list[MonitorStatus]:
+    """Every monitor's status, the alert states read in one query for all of them."""
+    states = alerts.all_alert_states(workspace)
+    return [status_of(workspace, m, states=states.get(m.name, [])) for m in monitors.list_monitors(workspace)]
+
+
 def open_alerts(workspace: Workspace) -> list[alerts.AlertState]:
-    """Every monitor's signals breached now (their alert raised and not recovered), oldest first."""
+    """Every existing monitor's signals breached now (their alert raised and not recovered), oldest first."""
+    names = {monitor.name for monitor in monitors.list_monitors(workspace)}
     found = [
         state
-        for monitor in monitors.list_monitors(workspace)
-        for state in alerts.alert_states(workspace, monitor.name)
+        for monitor, states in alerts.all_alert_states(workspace).items()
+        if monitor in names
+        for state in states
         if state.breached_since is not None
     ]
     return sorted(found, key=lambda state: state.breached_since or state.updated_at)
@@ -116,10 +129,8 @@ def signal_charts(
             lines[verdict.signal].append(pair)
     charts = []
     for signal, pairs in lines.items():
-        histories = {
-            pair: monitors.monitor_history(workspace, name, signal, pair[0], pair[1], limit=HISTORY_RUNS)
-            for pair in pairs
-        }
+        recorded = monitors.signal_histories(workspace, name, signal, limit=HISTORY_RUNS)
+        histories = {pair: recorded.get(pair, []) for pair in pairs}
         charts.append(_chart(name, signal, kinds[signal], histories))
     return charts
 

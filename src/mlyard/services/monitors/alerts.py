@@ -158,6 +158,15 @@ def alert_states(workspace: Workspace, monitor_name: str) -> list[AlertState]:
         return [_state(found[name]) for name in sorted(found)]
 
 
+def all_alert_states(workspace: Workspace) -> dict[str, list[AlertState]]:
+    """`alert_states` of every monitor at once, by monitor name (monitors never run are absent)."""
+    found: dict[str, list[AlertState]] = {}
+    with workspace.database.read() as session:
+        for row in rows.all_states(session):
+            found.setdefault(row.monitor, []).append(_state(row))
+    return found
+
+
 def forget_monitor(session: Session, monitor_name: str) -> None:
     """Drop a monitor's alert state and notification subscriptions, in the caller's transaction
     (the one that deletes the monitor)."""

@@ -177,6 +177,18 @@ def monitor_history(
         return [rows.to_result(row) for row in found]
 
 
+def signal_histories(
+    workspace: Workspace, name: str, signal: str, limit: int = HISTORY_LIMIT
+) -> dict[tuple[str, str], list[MonitorResult]]:
+    """`monitor_history` of every (feature, metric) of one signal at once, over the signal's newest
+    `limit` runs, oldest first; {} for a signal the monitor's runs never recorded."""
+    found: dict[tuple[str, str], list[MonitorResult]] = {}
+    with workspace.database.read() as session:
+        for row in rows.signal_series(session, name, signal, limit):
+            found.setdefault((row.feature, row.metric), []).append(rows.to_result(row))
+    return found
+
+
 def _check_series_names(
     recorded: list[tuple[str, str, str]], name: str, signal: str, feature: str, metric: str | None
 ) -> None:

@@ -24,7 +24,6 @@ from mlyard.services.batch import scoring_summary
 from mlyard.services.events import outbox
 from mlyard.services.execution import job_runs
 from mlyard.services.model_registry import models
-from mlyard.services.monitors import monitors
 from mlyard.services.tracking import jobs
 
 router = APIRouter(route_class=StudioRoute, include_in_schema=False)
@@ -127,7 +126,7 @@ def scoring_dashboard(studio: StudioContext) -> Response:
 @router.get("/w/{ws}/dashboards/monitoring")
 def monitoring_dashboard(studio: StudioContext) -> Response:
     workspace = studio.workspace
-    statuses = [monitor_views.status_of(workspace, m) for m in monitors.list_monitors(workspace)]
+    statuses = monitor_views.statuses(workspace)
     performance = [
         chart
         for status in statuses

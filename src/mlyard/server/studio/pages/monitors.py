@@ -21,7 +21,7 @@ RUNS_SHOWN = 20
 
 @router.get("/w/{ws}/monitors")
 def monitor_list(studio: StudioContext) -> Response:
-    found = [monitor_views.status_of(studio.workspace, m) for m in monitors.list_monitors(studio.workspace)]
+    found = monitor_views.statuses(studio.workspace)
     return studio.render("monitors.html", found=found)
 
 
