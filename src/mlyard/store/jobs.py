@@ -521,6 +521,16 @@ class _Search:
             stmt = stmt.where(_contains_text(self.text))
         return stmt, used
 
+    def keeps_many(self, connection: Connection, enough: int) -> bool:
+        """Whether the filters keep at least `enough` jobs, counting no further (the filter's
+        index reads at most `enough` rows): the hint is only true then. A selective filter is
+        cheaper the other way, its few matches fetched and sorted."""
+        if not self.clauses and not self.text:
+            return True
+        stmt, _ = self.filtered()
+        probe = stmt.with_only_columns(JobRow.id).limit(enough).subquery()
+        return int(connection.execute(select(func.count()).select_from(probe)).scalar_one()) >= enough
+
 
 def _search_valued_first(
     connection: Connection, search: _Search, order_by: Sequence[OrderTerm], max_results: int, offset: int
@@ -531,7 +541,10 @@ def _search_valued_first(
     then, only when the page reaches past them, the jobs without one (in the full order, as one
     query would give them)."""
     first = order_by[0]
-    valued, used = search.filtered(likely=True)
+    # Walking the sort order reads ~(offset + page) × jobs ÷ matches rows: worth it with many.
+    enough = min(max(500, 5 * (offset + max_results)), 5000)
+    likely = search.hint and search.keeps_many(connection, enough)
+    valued, used = search.filtered(likely=likely)
     joined = _alias(first.kind, used)
     sorted_by = joined.c[_SORTED_BY[first.kind]]
     valued = valued.join(joined, and_(joined.c.job_id == _JOB_ID, joined.c.key == first.key)).where(
