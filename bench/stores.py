@@ -171,6 +171,13 @@ def _clone_runs(db: Path, template: str, runs: Iterator[RunValues], shape: Shape
     keys = metric_keys(shape)
     connection = sqlite3.connect(db)
     connection.row_factory = sqlite3.Row
+    # A throw-away store written once: no journal fsyncs, a large page cache, and the secondary
+    # indexes (by run id: random uuids, one B-tree seek per row) built once at the end, sorted.
+    # With them in place the 10 million metric rows of 10,000 runs did not finish in an hour.
+    connection.execute("PRAGMA synchronous = OFF")
+    connection.execute("PRAGMA journal_mode = MEMORY")
+    connection.execute("PRAGMA cache_size = -400000")  # KiB
+    indexes = _drop_secondary_indexes(connection, ("runs", "tags", "params", "metrics", "latest_metrics"))
     try:
         run_row = dict(connection.execute("SELECT * FROM runs WHERE run_uuid = ?", (template,)).fetchone())
         tag_rows = [dict(r) for r in connection.execute("SELECT * FROM tags WHERE run_uuid = ?", (template,))]
@@ -213,8 +220,28 @@ def _clone_runs(db: Path, template: str, runs: Iterator[RunValues], shape: Shape
             if progress:
                 _progress("MLflow", run.index, shape.runs, started)
         _flush(connection, batch, run_columns, tag_columns)
+        started = time.perf_counter()
+        for sql in indexes:
+            connection.execute(sql)
+        connection.commit()
+        if progress:
+            print(f"  MLflow: indexes rebuilt in {time.perf_counter() - started:,.0f} s", flush=True)
     finally:
         connection.close()
+
+
+def _drop_secondary_indexes(connection: sqlite3.Connection, tables: tuple[str, ...]) -> list[str]:
+    """Drop the named (not primary-key) indexes of `tables`; returns the SQL that makes them again."""
+    marks = ", ".join("?" * len(tables))
+    found = connection.execute(
+        "SELECT name, sql FROM sqlite_master"
+        f" WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN ({marks})",
+        tables,
+    ).fetchall()
+    for name, _ in found:
+        connection.execute(f'DROP INDEX "{name}"')
+    connection.commit()
+    return [sql for _, sql in found]
 
 
 def _expect_columns(connection: sqlite3.Connection, table: str, expected: set[str]) -> None:
@@ -235,6 +262,8 @@ def _flush(
     insert("runs", runs, batch["runs"])
     insert("tags", tags, batch["tags"])
     insert("params", ["key", "value", "run_uuid"], batch["params"])
+    # In the primary key's order (key, timestamp, step, run): appends to the B-tree, not seeks.
+    batch["metrics"].sort(key=lambda row: (row[0], row[2], row[4], row[3]))
     insert("metrics", ["key", "value", "timestamp", "run_uuid", "step", "is_nan"], batch["metrics"])
     insert("latest_metrics", ["key", "value", "timestamp", "step", "is_nan", "run_uuid"], batch["latest"])
     connection.commit()

@@ -14,6 +14,7 @@ load: many clients asking for one model version (`GET …/models/{name}/versions
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -50,8 +51,10 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path, path: str) -> None:
-    deadline = time.monotonic() + 60
+def wait_until_up(
+    url: str, process: subprocess.Popen[bytes], log: Path, path: str, timeout: float = 60
+) -> None:
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise SystemExit(f"server exited:\n{log.read_text()}")
@@ -73,12 +76,36 @@ class Server:
             )
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
+        """Stop the server's whole process group (MLflow's server runs its workers in it), also
+        when the server itself has exited and left workers behind."""
+        if not self._signal(signal.SIGTERM):
+            return
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=20)
+        deadline = time.monotonic() + 5
+        while self._signal(0) and time.monotonic() < deadline:  # workers still shutting down
+            time.sleep(0.1)
+        self._signal(signal.SIGKILL)
+        self.process.wait()
+
+    def _signal(self, number: int) -> bool:
+        """Send `number` to the group; False when no process of it is left."""
+        try:
+            os.killpg(self.process.pid, number)
+        except ProcessLookupError:
+            return False
+        return True
+
+
+def started(server: Server, wait: Any) -> Server:
+    """`server` once `wait()` returns; stopped (not left running behind the benchmark) when it
+    raises: a start-up time-out (SystemExit) or an interrupt."""
+    try:
+        wait()
+    except BaseException:
+        server.stop()
+        raise
+    return server
 
 
 def start_mlyard(folder: Path) -> tuple[Server, str]:
@@ -94,17 +121,21 @@ def start_mlyard(folder: Path) -> tuple[Server, str]:
         "--no-worker",
     ]
     server = Server(command, folder / "mlyard-server.log", env)
-    deadline = time.monotonic() + 60
-    while not (found := re.search(r"listening on (http://\S+) ", server.log.read_text())):
-        if server.process.poll() is not None or time.monotonic() > deadline:
-            raise SystemExit(f"mlyard server did not start:\n{server.log.read_text()}")
-        time.sleep(0.05)
-    url = found.group(1)
-    wait_until_up(url, server.process, server.log, "/healthz")
-    return server, url
+    urls: list[str] = []
+
+    def wait() -> None:
+        deadline = time.monotonic() + 60
+        while not (found := re.search(r"listening on (http://\S+) ", server.log.read_text())):
+            if server.process.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"mlyard server did not start:\n{server.log.read_text()}")
+            time.sleep(0.05)
+        urls.append(found.group(1))
+        wait_until_up(urls[0], server.process, server.log, "/healthz")
+
+    return started(server, wait), urls[0]
 
 
-def start_mlflow(folder: Path) -> tuple[Server, str]:
+def start_mlflow(folder: Path, timeout: float = 60) -> tuple[Server, str]:
     port = free_port()
     store = f"sqlite:///{folder / 'mlflow.db'}"
     command = [
@@ -114,8 +145,7 @@ def start_mlflow(folder: Path) -> tuple[Server, str]:
     env = dict(os.environ, MLFLOW_DISABLE_TELEMETRY="true")
     server = Server(command, folder / "mlflow-server.log", env)
     url = f"http://127.0.0.1:{port}"
-    wait_until_up(url, server.process, server.log, "/health")
-    return server, url
+    return started(server, lambda: wait_until_up(url, server.process, server.log, "/health", timeout)), url
 
 
 class RemoteMlyard(tracking.MlyardSystem):

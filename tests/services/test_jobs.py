@@ -202,6 +202,29 @@ def test_search_joins_one_table_several_times_in_one_query_and_again_in_the_next
         assert jobs.search_jobs(workspace, "metrics.m0 < 0.8 and metrics.m0 > 0.9", None, ["joins"]) == []
 
 
+def test_pages_of_a_metric_ordered_search_cross_from_valued_jobs_to_nan_and_missing_ones(workspace):
+    """A search ordered by a metric reads the jobs with a value first and the others only when a
+    page reaches them: every page, at every offset, is the slice of the one full order."""
+    valued = {_job_with(workspace, "pages", {"p": str(i)}, {"m0": i % 2, "m1": i / 10}): i for i in range(5)}
+    nan = _job_with(workspace, "pages", {"p": "nan"}, {"m0": 0, "m1": math.nan})
+    missing = [_job_with(workspace, "pages", {"p": "none"}, {"m0": 1}) for _ in range(2)]
+    newest_first = [*missing[::-1]]
+    for direction, reverse in (("DESC", True), ("ASC", False)):
+        by_value = sorted(valued, key=valued.__getitem__, reverse=reverse)
+        expected = [*by_value, nan, *newest_first]
+        for size in (1, 2, 3, 8):
+            for offset in range(len(expected) + 1):
+                page = jobs.search_jobs(
+                    workspace, None, f"metrics.m1 {direction}", ["pages"], max_results=size, offset=offset
+                )
+                assert [job.id for job in page] == expected[offset : offset + size], (direction, size, offset)
+        filtered = jobs.search_jobs(workspace, "metrics.m0 = 0", f"metrics.m1 {direction}", ["pages"])
+        assert [job.id for job in filtered] == [j for j in expected if j in valued and valued[j] % 2 == 0] + [
+            nan
+        ]
+        assert [job.params["p"] for job in filtered][-1] == "nan"
+
+
 def test_searching_an_unknown_experiment_names_it(workspace):
     _job_with(workspace, experiment="known")
     with pytest.raises(

@@ -8,7 +8,18 @@ from collections.abc import Hashable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any, overload
 
-from sqlalchemy import Connection, and_, bindparam, func, insert, literal, or_, select, update
+from sqlalchemy import (
+    Connection,
+    and_,
+    bindparam,
+    func,
+    insert,
+    literal,
+    literal_column,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from mlyard.entities.job import CodeSnapshot, DataInput, Job, JobStatus, Metric, RuntimeInfo
@@ -105,12 +116,16 @@ _JOB_COLUMNS = (
 )  # fmt: skip
 
 
-def _load_statement(with_details: bool) -> Any:
+def _columns(with_details: bool) -> tuple[Any, ...]:
     details = (JobRow.code, JobRow.runtime) if with_details else (
         literal(None).label("code"), literal(None).label("runtime"),
     )  # fmt: skip
+    return (*_JOB_COLUMNS, *details, ExperimentRow.name.label("experiment"))
+
+
+def _load_statement(with_details: bool) -> Any:
     return (
-        select(*_JOB_COLUMNS, *details, ExperimentRow.name.label("experiment"))
+        select(*_columns(with_details))
         .join(ExperimentRow, JobRow.experiment_id == ExperimentRow.id)
         .where(JobRow.id.in_(bindparam("ids", expanding=True)))
     )
@@ -138,6 +153,16 @@ def load_jobs(session: Session, job_ids: Sequence[str], with_details: bool = Tru
     connection = session.connection()
     load = _LOAD_WITH_DETAILS if with_details else _LOAD_WITHOUT_DETAILS
     rows = connection.execute(load, {"ids": list(job_ids)}).all()
+    by_id = {job.id: job for job in _jobs_of_rows(connection, rows)}
+    return [by_id[job_id] for job_id in job_ids if job_id in by_id]
+
+
+def _jobs_of_rows(connection: Connection, rows: Sequence[Any]) -> list[Job]:
+    """Jobs of rows of `_columns()`, with their params, latest metrics, tags and inputs, in the
+    rows' order."""
+    if not rows:
+        return []
+    job_ids = [row.id for row in rows]
     params = _grouped(connection, ParamRow, job_ids)
     tags = _grouped(connection, TagRow, job_ids)
     metrics = {
@@ -148,11 +173,9 @@ def load_jobs(session: Session, job_ids: Sequence[str], with_details: bool = Tru
     edges = connection.execute(_LOAD_INPUTS, {"ids": list(job_ids)})
     for job_id, kind, name, version in edges:
         inputs[job_id].append(DataInput(kind=kind, name=name, version=version))
-    by_id = {
-        row.id: _to_job(row, params[row.id], metrics.get(row.id, {}), tags[row.id], inputs[row.id])
-        for row in rows
-    }
-    return [by_id[job_id] for job_id in job_ids if job_id in by_id]
+    return [
+        _to_job(row, params[row.id], metrics.get(row.id, {}), tags[row.id], inputs[row.id]) for row in rows
+    ]
 
 
 def _grouped(connection: Connection, table: Any, job_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
@@ -419,7 +442,7 @@ def _alias(kind: str, used: dict[str, int]) -> Any:
     return found
 
 
-def search_job_ids(
+def search_jobs(
     session: Session,
     clauses: Sequence[Clause],
     order_by: Sequence[OrderTerm],
@@ -428,32 +451,127 @@ def search_job_ids(
     offset: int = 0,
     parent: str | None = None,
     text: str | None = None,
-) -> list[str]:
-    """Ids of jobs matching every clause; default order newest first.
+) -> list[Job]:
+    """Jobs matching every clause, newest first by default, as `load_jobs(with_details=False)`
+    gives them: the search reads the job rows itself (looking them up again by id cost
+    PostgreSQL a sequential scan of every job).
 
     `parent`: None for every job, "" for top-level jobs only, or a job id for its children.
     `text`: only jobs whose name, id or a tag value contains it, whatever the case.
     """
-    stmt = select(JobRow.id).join(ExperimentRow, JobRow.experiment_id == ExperimentRow.id)
-    if parent is not None:
-        stmt = stmt.where(JobRow.parent_job_id.is_(None) if parent == "" else JobRow.parent_job_id == parent)
-    if experiments:
-        stmt = stmt.where(ExperimentRow.name.in_(list(experiments)))
-    used: dict[str, int] = {}
-    for clause in clauses:
-        numeric = isinstance(clause.value, int | float)
-        column, stmt = _column_for(stmt, clause.kind, clause.key, numeric, used)
-        stmt = stmt.where(compare(column, clause.op, clause.value))
-    if text:
-        stmt = stmt.where(_contains_text(text))
+    # Core on the connection: the ORM's execution and result layers cost more than the query.
+    connection = session.connection()
+    search = _Search(clauses, experiments, parent, text, hint=connection.dialect.name == "sqlite")
+    if order_by and order_by[0].kind != "attributes":
+        return _jobs_of_rows(
+            connection, _search_valued_first(connection, search, order_by, max_results, offset)
+        )
+    stmt, used = search.filtered()
     ordering = []
     for term in order_by:
         keys, stmt = _order_keys(stmt, term, used)
         ordering.extend(keys)
-    ordering.extend([JobRow.created_at.desc(), JobRow.id.desc()])
+    ordering.extend(_NEWEST_FIRST)
     stmt = stmt.order_by(*ordering).limit(max_results).offset(offset)
-    # Core on the connection: the ORM's execution and result layers cost more than the query.
-    return list(session.connection().execute(stmt).scalars())
+    return _jobs_of_rows(connection, connection.execute(stmt).all())
+
+
+_NEWEST_FIRST = (JobRow.created_at.desc(), JobRow.id.desc())
+_SEARCH_COLUMNS = _columns(with_details=False)
+_MOSTLY: Any = literal_column("0.9")  # likelihood() takes a constant, not a bound parameter
+# The column a metric, param or tag term sorts by first; NULL (no value, a NaN metric, a param
+# that is not a number) sorts after every value, either direction.
+_SORTED_BY = {"metrics": "value", "params": "value_number", "tags": "value"}
+
+
+class _Search:
+    """The filtered statement of one search, built again for each of its parts (fresh joins)."""
+
+    def __init__(
+        self,
+        clauses: Sequence[Clause],
+        experiments: Sequence[str] | None,
+        parent: str | None,
+        text: str | None,
+        hint: bool,
+    ) -> None:
+        self.clauses, self.experiments, self.parent, self.text = clauses, experiments, parent, text
+        self.hint = hint
+
+    def filtered(self, likely: bool = False) -> tuple[Any, dict[str, int]]:
+        """(statement, aliases used). `likely`: tell SQLite's planner that filter clauses keep
+        most jobs, so that an index in the sort order drives the query and stops at the page's
+        last row, instead of the filter's index fetching every match to sort them all."""
+        stmt = select(*_SEARCH_COLUMNS).select_from(JobRow)
+        stmt = stmt.join(ExperimentRow, JobRow.experiment_id == ExperimentRow.id)
+        if self.parent is not None:
+            parent = self.parent
+            stmt = stmt.where(
+                JobRow.parent_job_id.is_(None) if parent == "" else JobRow.parent_job_id == parent
+            )
+        if self.experiments:
+            stmt = stmt.where(ExperimentRow.name.in_(list(self.experiments)))
+        used: dict[str, int] = {}
+        for clause in self.clauses:
+            numeric = isinstance(clause.value, int | float)
+            column, stmt = _column_for(stmt, clause.kind, clause.key, numeric, used)
+            condition = compare(column, clause.op, clause.value)
+            stmt = stmt.where(func.likelihood(condition, _MOSTLY) if likely and self.hint else condition)
+        if self.text:
+            stmt = stmt.where(_contains_text(self.text))
+        return stmt, used
+
+    def keeps_many(self, connection: Connection, enough: int) -> bool:
+        """Whether the filters keep at least `enough` jobs, counting no further (the filter's
+        index reads at most `enough` rows): the hint is only true then. A selective filter is
+        cheaper the other way, its few matches fetched and sorted."""
+        if not self.clauses and not self.text:
+            return True
+        stmt, _ = self.filtered()
+        probe = stmt.with_only_columns(JobRow.id).limit(enough).subquery()
+        return int(connection.execute(select(func.count()).select_from(probe)).scalar_one()) >= enough
+
+
+def _search_valued_first(
+    connection: Connection, search: _Search, order_by: Sequence[OrderTerm], max_results: int, offset: int
+) -> list[Any]:
+    """A search ordered first by a metric, param or tag, in two parts: the jobs that have a
+    value for it, through the (key, value) index in the sort order, so a page of the first
+    100 of 10,000 runs reads ~200 index entries instead of sorting every match (60 ms → 2 ms);
+    then, only when the page reaches past them, the jobs without one (in the full order, as one
+    query would give them)."""
+    first = order_by[0]
+    # Walking the sort order reads ~(offset + page) × jobs ÷ matches rows: worth it with many.
+    enough = min(max(500, 5 * (offset + max_results)), 5000)
+    likely = search.hint and search.keeps_many(connection, enough)
+    valued, used = search.filtered(likely=likely)
+    joined = _alias(first.kind, used)
+    sorted_by = joined.c[_SORTED_BY[first.kind]]
+    valued = valued.join(joined, and_(joined.c.job_id == _JOB_ID, joined.c.key == first.key)).where(
+        sorted_by.is_not(None)
+    )
+    columns = [sorted_by] + ([joined.c.value] if first.kind == "params" else [])
+    ordering = [column.asc() if first.ascending else column.desc() for column in columns]
+    for term in order_by[1:]:
+        keys, valued = _order_keys(valued, term, used)
+        ordering.extend(keys)
+    valued = valued.order_by(*ordering, *_NEWEST_FIRST)
+    found = list(connection.execute(valued.limit(max_results).offset(offset)).all())
+    if len(found) == max_results:
+        return found
+    if found or not offset:
+        before = offset + len(found)  # every valued job, the page took the last of them
+    else:
+        before = int(connection.execute(select(func.count()).select_from(valued.subquery())).scalar_one())
+    rest, used = search.filtered()
+    unvalued = _alias(first.kind, dict(used))  # the alias the first term's join takes next
+    ordering = []
+    for term in order_by:
+        keys, rest = _order_keys(rest, term, used)
+        ordering.extend(keys)
+    rest = rest.where(unvalued.c[_SORTED_BY[first.kind]].is_(None)).order_by(*ordering, *_NEWEST_FIRST)
+    rest = rest.limit(max_results - len(found)).offset(max(offset - before, 0))
+    return found + list(connection.execute(rest).all())
 
 
 def _contains_text(text: str) -> Any:

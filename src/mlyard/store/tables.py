@@ -38,7 +38,11 @@ class ExperimentRow(Base):
 
 class JobRow(Base):
     __tablename__ = "jobs"
-    __table_args__ = (Index("ix_jobs_queue", "dispatch", "status", "created_at"),)
+    __table_args__ = (
+        Index("ix_jobs_queue", "dispatch", "status", "created_at"),
+        # A page of one experiment's runs, newest first, read in order (the studio's runs table).
+        Index("ix_jobs_experiment_created", "experiment_id", "created_at", "id"),
+    )
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     experiment_id: Mapped[int] = mapped_column(ForeignKey("experiments.id"), index=True)

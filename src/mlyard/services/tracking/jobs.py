@@ -339,10 +339,9 @@ def search_jobs(
     with workspace.database.read() as session:
         if experiments:
             _require_experiments(session, experiments)
-        ids = job_rows.search_job_ids(
+        return job_rows.search_jobs(
             session, clauses, order, experiments, max_results, offset, parent, text=text or None
         )
-        return job_rows.load_jobs(session, ids, with_details=False)
 
 
 def _order_terms(order_by: Sequence[str] | str | Sequence[OrderTerm] | None) -> list[OrderTerm]:
