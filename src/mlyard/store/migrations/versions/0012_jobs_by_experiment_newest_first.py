@@ -5,7 +5,7 @@ read every run of the experiment through `ix_jobs_experiment_id` and sorted them
 10,000 runs on SQLite; with this index SQLite reads the page's rows in order (0.2 ms).
 
 Revision ID: 0012
-Revises: 0011 (on branch ui-bench; re-chained after the loop branch's 0011 at merge)
+Revises: 0011
 Create Date: 2026-12-06 08:30:00.000000
 """
 
