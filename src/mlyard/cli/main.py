@@ -17,6 +17,7 @@ from mlyard.cli import (
     data,
     environment,
     event,
+    init,
     job,
     key,
     model,
@@ -63,6 +64,7 @@ app.command("ui")(ui.ui)
 app.add_typer(schedule.app, name="schedule")
 app.add_typer(event.app, name="event")
 app.command("validate")(validate.validate)
+app.command("init")(init.init)
 
 
 @app.callback()
