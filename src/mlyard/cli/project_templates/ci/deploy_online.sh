@@ -7,13 +7,13 @@ endpoint=$1
 model=$2
 workspace=(--workspace-name "$PROD_WORKSPACE")
 if ! mlyard "${workspace[@]}" online-endpoint show --name "$endpoint" -o none 2>/dev/null; then
-  mlyard "${workspace[@]}" online-endpoint create --file endpoints/online/endpoint.yml --name "$endpoint"
+  mlyard "${workspace[@]}" online-endpoint create --file endpoints/online/endpoint.yml --name "$endpoint" -o none
 fi
 if mlyard "${workspace[@]}" online-deployment show --endpoint-name "$endpoint" --name blue -o none 2>/dev/null; then
   mlyard "${workspace[@]}" online-deployment update --file endpoints/online/deployment.yml \
-    --endpoint-name "$endpoint" --set "model=$model"
+    --endpoint-name "$endpoint" --set "model=$model" -o none
 else
   mlyard "${workspace[@]}" online-deployment create --file endpoints/online/deployment.yml \
-    --endpoint-name "$endpoint" --set "model=$model" --all-traffic
+    --endpoint-name "$endpoint" --set "model=$model" --all-traffic -o none
 fi
 echo "$endpoint serves $model"

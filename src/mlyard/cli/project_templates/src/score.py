@@ -1,9 +1,9 @@
 """The online scoring script (Azure ML's init()/run()): the model from AZUREML_MODEL_DIR, a request
 in Azure's `input_data` shape (columns + data), one prediction per row."""
 
+import glob
 import json
 import os
-from pathlib import Path
 
 import joblib
 import pandas as pd
@@ -13,8 +13,9 @@ model = None
 
 def init() -> None:
     global model
-    folder = Path(os.environ["AZUREML_MODEL_DIR"])
-    model = joblib.load(next(folder.rglob("*.joblib")))
+    # glob, not Path.rglob: the model folder may be a link, and rglob does not follow links
+    found = glob.glob(os.path.join(os.environ["AZUREML_MODEL_DIR"], "**", "*.joblib"), recursive=True)
+    model = joblib.load(found[0])
 
 
 def run(raw_data: str) -> list:  # type: ignore[type-arg]
