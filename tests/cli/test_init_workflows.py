@@ -24,7 +24,9 @@ def mlyard(*args: str, key: str | None = None, url: str | None = None) -> subpro
     variables = clean_environment(COLUMNS="200")
     variables |= {"MLYARD_URL": url} if url else {}
     variables |= {"MLYARD_KEY": key} if key else {}
-    return subprocess.run([*MLYARD, *args], capture_output=True, text=True, env=variables, timeout=120, check=False)
+    return subprocess.run(
+        [*MLYARD, *args], capture_output=True, text=True, env=variables, timeout=120, check=False
+    )
 
 
 def ok(done: subprocess.CompletedProcess[str]) -> str:
@@ -33,7 +35,22 @@ def ok(done: subprocess.CompletedProcess[str]) -> str:
 
 
 def new_key(url: str, admin: str, owner: str, role: str) -> str:
-    made = ok(mlyard("key", "create", "--owner", owner, "--role", role, "-o", "tsv", "--query", "token", key=admin, url=url))
+    made = ok(
+        mlyard(
+            "key",
+            "create",
+            "--owner",
+            owner,
+            "--role",
+            role,
+            "-o",
+            "tsv",
+            "--query",
+            "token",
+            key=admin,
+            url=url,
+        )
+    )
     return made.strip()
 
 
@@ -44,10 +61,28 @@ def team(tmp_path: Path):  # type: ignore[no-untyped-def]
     for name in ("dev", "prod"):
         folder = tmp_path / name
         ok(mlyard("--workspace", str(folder), "workspace", "create"))
-        made = mlyard("--workspace", str(folder), "key", "create", "--owner", "root", "--role", "admin", "-o", "tsv", "--query", "token")
+        made = mlyard(
+            "--workspace",
+            str(folder),
+            "key",
+            "create",
+            "--owner",
+            "root",
+            "--role",
+            "admin",
+            "-o",
+            "tsv",
+            "--query",
+            "token",
+        )
         admins[name] = ok(made).strip()
     server = start_server(
-        tmp_path / "dev", tmp_path / "server.log", "--serve", f"dev={tmp_path / 'dev'}", "--serve", f"prod={tmp_path / 'prod'}"
+        tmp_path / "dev",
+        tmp_path / "server.log",
+        "--serve",
+        f"dev={tmp_path / 'dev'}",
+        "--serve",
+        f"prod={tmp_path / 'prod'}",
     )
     try:
         url = str(server.url)
@@ -75,15 +110,50 @@ def approver_of(team: dict, asked: list[str]):  # type: ignore[no-untyped-def,ty
 
     def approve(gate: str) -> None:
         asked.append(gate)
-        pending = json.loads(ok(mlyard("model", "promotion", "list", "--state", "pending", "-o", "json", key=team["approver"], url=team["url"])))
+        pending = json.loads(
+            ok(
+                mlyard(
+                    "model",
+                    "promotion",
+                    "list",
+                    "--state",
+                    "pending",
+                    "-o",
+                    "json",
+                    key=team["approver"],
+                    url=team["url"],
+                )
+            )
+        )
         assert len(pending) == 1, pending
-        ok(mlyard("model", "approve", pending[0]["id"], "--comment", "staging checks read", key=team["approver"], url=team["url"]))
+        ok(
+            mlyard(
+                "model",
+                "approve",
+                pending[0]["id"],
+                "--comment",
+                "staging checks read",
+                key=team["approver"],
+                url=team["url"],
+            )
+        )
 
     return approve
 
 
 def answer_in_prod(team: dict, project: Path, endpoint: str) -> list[float]:  # type: ignore[type-arg]
-    answer = mlyard("online-endpoint", "invoke", "--name", endpoint, "--request-file", str(project / "data/sample/request.json"), "-o", "json", key=team["secrets"]["MLYARD_PROD_KEY"], url=team["url"])
+    answer = mlyard(
+        "online-endpoint",
+        "invoke",
+        "--name",
+        endpoint,
+        "--request-file",
+        str(project / "data/sample/request.json"),
+        "-o",
+        "json",
+        key=team["secrets"]["MLYARD_PROD_KEY"],
+        url=team["url"],
+    )
     return list(json.loads(ok(answer)))
 
 
@@ -102,7 +172,19 @@ def test_the_github_workflows_take_a_fresh_classical_project_to_prod(team, tmp_p
     assert gates == ["production"]
     assert released["staging"]["version"] == "1"
     assert len(answer_in_prod(team, project, "tabular-prod")) == 5
-    shown = ok(mlyard("--workspace-name", "prod", "model", "show", "tabular-model@production", "-o", "json", key=team["approver"], url=team["url"]))
+    shown = ok(
+        mlyard(
+            "--workspace-name",
+            "prod",
+            "model",
+            "show",
+            "tabular-model@production",
+            "-o",
+            "json",
+            key=team["approver"],
+            url=team["url"],
+        )
+    )
     assert json.loads(shown)["promotions"][0]["decided_by"] == "alice"
 
 

@@ -14,7 +14,8 @@ Azure Pipelines (`run_azure`):
   - top-level `steps:` or `stages:` → `jobs:` (a `job`, or a `deployment` with
     `strategy.runOnce.deploy.steps`); a `ManualValidation@0` task calls `approve(instructions)`;
   - `variables:` lists of `group` (the secrets: macros only, never environment variables, as in
-    Azure), `name`/`value` (also environment variables, upper-cased), values `$[ stageDependencies.S.J.outputs['step.var'] ]`;
+    Azure), `name`/`value` (also environment variables, upper-cased), and as a value
+    `$[ stageDependencies.S.J.outputs['step.var'] ]`;
   - `script:` steps through `bash --noprofile --norc FILE` (Azure's: no -e, the scripts set it),
     `$(name)` macros replaced when `name` is a known variable (others left for bash, as Azure does);
     `##vso[task.setvariable variable=N]V` makes a variable (and an environment variable) for the
@@ -73,7 +74,9 @@ def _bash(script: str, cwd: Path, environment: dict[str, str], strict: bool, lab
         os.unlink(file.name)
     TIMINGS.append((label, round(time.monotonic() - started, 1)))
     if done.returncode != 0:
-        raise StepFailed(f"step {label!r} exited {done.returncode}\n--- stdout:\n{done.stdout}\n--- stderr:\n{done.stderr}")
+        raise StepFailed(
+            f"step {label!r} exited {done.returncode}\n--- stdout:\n{done.stdout}\n--- stderr:\n{done.stderr}"
+        )
     return done.stdout
 
 
@@ -82,7 +85,9 @@ def _bash(script: str, cwd: Path, environment: dict[str, str], strict: bool, lab
 GITHUB_EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
 
 
-def run_github(workflow: Path, repo: Path, secrets: dict[str, str], approve: Approve) -> dict[str, dict[str, str]]:
+def run_github(
+    workflow: Path, repo: Path, secrets: dict[str, str], approve: Approve
+) -> dict[str, dict[str, str]]:
     """Execute `workflow`'s jobs; returns each job's outputs. Raises StepFailed with the step's output."""
     spec = yaml.safe_load(workflow.read_text())
     done: dict[str, dict[str, str]] = {}
@@ -100,7 +105,12 @@ def run_github(workflow: Path, repo: Path, secrets: dict[str, str], approve: App
 
 
 def _github_job(
-    file: str, name: str, job: dict[str, Any], repo: Path, workflow_env: dict[str, str], context: dict[str, Any]
+    file: str,
+    name: str,
+    job: dict[str, Any],
+    repo: Path,
+    workflow_env: dict[str, str],
+    context: dict[str, Any],
 ) -> dict[str, str]:
     environment = base_environment() | workflow_env | _github_env(job.get("env", {}), context)
     context = context | {"steps": {}}
@@ -157,7 +167,11 @@ SET_VARIABLE = re.compile(r"^##vso\[task\.setvariable variable=([\w.]+)((?:;\w+=
 
 
 def run_azure(
-    pipeline: Path, repo: Path, groups: dict[str, dict[str, str]], approve: Approve, predefined: dict[str, str]
+    pipeline: Path,
+    repo: Path,
+    groups: dict[str, dict[str, str]],
+    approve: Approve,
+    predefined: dict[str, str],
 ) -> dict[str, dict[str, dict[str, str]]]:
     """Execute `pipeline`; `groups` are the variable groups (secrets), `predefined` Azure's own
     variables (Build.SourceBranchName …). Returns outputs by stage and job."""
@@ -165,7 +179,9 @@ def run_azure(
     outputs: dict[str, dict[str, dict[str, str]]] = {}
     variables = {name: (value, False) for name, value in predefined.items()}
     variables |= _azure_variables(spec.get("variables", []), groups, outputs)
-    stages = spec.get("stages") or [{"stage": "__default", "jobs": [{"job": "__default", "steps": spec["steps"]}]}]
+    stages = spec.get("stages") or [
+        {"stage": "__default", "jobs": [{"job": "__default", "steps": spec["steps"]}]}
+    ]
     for stage in stages:
         depends = stage.get("dependsOn", [])
         for need in [depends] if isinstance(depends, str) else depends:
@@ -202,7 +218,11 @@ def _azure_variables(
 
 
 def _azure_job(
-    label: str, steps: list[dict[str, Any]], repo: Path, variables: dict[str, tuple[str, bool]], approve: Approve
+    label: str,
+    steps: list[dict[str, Any]],
+    repo: Path,
+    variables: dict[str, tuple[str, bool]],
+    approve: Approve,
 ) -> dict[str, str]:
     variables = dict(variables)
     outputs: dict[str, str] = {}
@@ -219,8 +239,12 @@ def _azure_job(
         environment = base_environment() | {
             name.upper().replace(".", "_"): value for name, (value, secret) in variables.items() if not secret
         }
-        environment |= {key: _azure_substitute(str(value), variables) for key, value in step.get("env", {}).items()}
-        printed = _bash(_azure_substitute(step["script"], variables), repo, environment, strict=False, label=where)
+        environment |= {
+            key: _azure_substitute(str(value), variables) for key, value in step.get("env", {}).items()
+        }
+        printed = _bash(
+            _azure_substitute(step["script"], variables), repo, environment, strict=False, label=where
+        )
         for name, flags, value in SET_VARIABLE.findall(printed):
             if "isOutput=true" in flags:
                 outputs[f"{step['name']}.{name}"] = value
@@ -231,4 +255,6 @@ def _azure_job(
 
 
 def _azure_substitute(text: str, variables: dict[str, tuple[str, bool]]) -> str:
-    return AZURE_MACRO.sub(lambda m: variables[m.group(1)][0] if m.group(1) in variables else m.group(0), text)
+    return AZURE_MACRO.sub(
+        lambda m: variables[m.group(1)][0] if m.group(1) in variables else m.group(0), text
+    )

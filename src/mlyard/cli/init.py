@@ -69,7 +69,9 @@ TEMPLATES = {
 
 
 def init(
-    directory: Annotated[Path, typer.Argument(help="where to create the project (default: here)")] = Path("."),
+    directory: Annotated[Path, typer.Argument(help="where to create the project (default: here)")] = Path(
+        "."
+    ),
     template: Annotated[
         str, typer.Option("--template", "-t", help=f"one of: {', '.join(TEMPLATES)}")
     ] = "classical",
@@ -126,7 +128,9 @@ def scaffold(directory: Path, template: ProjectTemplate) -> list[Path]:
     return written + _write_sample(directory, template)
 
 
-def _template_files(folder: resources.abc.Traversable, relative: Path) -> list[tuple[resources.abc.Traversable, Path]]:
+def _template_files(
+    folder: resources.abc.Traversable, relative: Path
+) -> list[tuple[resources.abc.Traversable, Path]]:
     """Every file below `folder`; a name starting `dot-` stands for a dotted one (`dot-github`),
     as package data skips dotted folders."""
     found = []
