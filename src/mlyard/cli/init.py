@@ -132,10 +132,10 @@ def _template_files(
     folder: resources.abc.Traversable, relative: Path
 ) -> list[tuple[resources.abc.Traversable, Path]]:
     """Every file below `folder`; a name starting `dot-` stands for a dotted one (`dot-github`),
-    as package data skips dotted folders."""
+    as package data skips dotted folders (and a real dotted one is a tool's cache: skipped)."""
     found = []
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
-        if entry.name == "__pycache__":
+        if entry.name == "__pycache__" or entry.name.startswith("."):  # caches tools leave, never ours
             continue
         name = "." + entry.name.removeprefix("dot-") if entry.name.startswith("dot-") else entry.name
         if entry.is_dir():
