@@ -7,7 +7,7 @@ PIP := $(BIN)/python -m pip --disable-pip-version-check --quiet
 # (as on CI machines and in many images) every process would compile them again at start-up.
 COMPILE = -m compileall -q src >/dev/null
 
-.PHONY: demo test bench bench-pipelines bench-serving bench-batch bench-events bench-monitoring lint clean install install-test vendor screenshots
+.PHONY: demo test bench bench-ui bench-pipelines bench-serving bench-batch bench-events bench-monitoring lint clean install install-test vendor screenshots
 
 demo: $(VENV)/.installed
 	$(BIN)/python examples/diabetes/quickstart.py
@@ -30,6 +30,13 @@ lint: $(VENV)/.installed-test
 bench: .venv-bench/.installed
 	.venv-bench/bin/python bench/tracking.py
 	.venv-bench/bin/python bench/tracking.py --remote
+	.venv-bench/bin/python bench/tracking.py --large
+
+# The studio against MLflow's UI in one headless Chromium (Debian's): 10,000 runs × 10 metrics × 100
+# steps, generated once into build/bench-ui/ (ARGS="--runs 300" for a quick run, "--regenerate").
+bench-ui: .venv-bench/.installed
+	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
+	.venv-bench/bin/python bench/ui.py $(ARGS)
 
 # Pipelines against Metaflow's local runtime, and the Ray executor's overhead (same environment).
 bench-pipelines: .venv-bench/.installed

@@ -10,6 +10,7 @@ only if stored data does not match what was logged.
     python bench/tracking.py --runs 20             # a quick run
     python bench/tracking.py --systems mlyard --profile
     python bench/tracking.py --remote --runs 20    # through the servers (tracking_remote.py)
+    python bench/tracking.py --large               # 10,000 runs: search on SQLite + PostgreSQL
 """
 
 from __future__ import annotations
@@ -377,6 +378,10 @@ def main(argv: list[str] | None = None) -> int:
         import tracking_remote
 
         return tracking_remote.main([a for a in argv if a != "--remote"])
+    if "--large" in argv:  # the 10,000-run search on SQLite and PostgreSQL: its own script
+        import tracking_large
+
+        return tracking_large.main([a for a in argv if a != "--large"])
     args = parse_args(argv)
     quiet_mlflow()
     root = Path(tempfile.mkdtemp(prefix="mlyard-bench-", dir=args.tmp_dir))

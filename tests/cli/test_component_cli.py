@@ -20,3 +20,9 @@ def test_component_create_list_show(tmp_path):
     assert "max_epocs" in shown and "integer" in shown
     missing = mlyard("component", "show", "ghost:1", workspace=ws, expect=3)
     assert "component 'ghost' does not exist" in missing.stderr
+    builtin = "azureml://registries/mlyard/components/performance/labels/latest"
+    shown_builtin = as_json(mlyard("component", "show", builtin, "-o", "json", workspace=ws))
+    assert shown_builtin["name"] == "performance" and "report" in shown_builtin["spec"]["outputs"]
+    unknown = mlyard("component", "show", "azureml://registries/mlyard/components/x/versions/1",
+                     workspace=ws, expect=3)  # fmt: skip
+    assert "has no component 'x'" in unknown.stderr

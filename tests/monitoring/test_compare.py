@@ -135,6 +135,18 @@ def test_model_performance_joins_predictions_and_ground_truth_on_the_correlation
     )
 
 
+def test_collected_request_ids_from_many_files_join_the_ground_truth(tmp_path: Path) -> None:
+    # Each collected file encodes its request ids as its own dictionary; Arrow cannot join those.
+    for index in range(3):
+        part = pa.table({"request_id": [f"r{index}a", f"r{index}b"], "prediction": [1.0, 2.0]})
+        pq.write_table(part, tmp_path / f"{index}.parquet")
+    ground_truth = pa.table({"request_id": ["r0a", "r1b", "r2a", "zz"], "actual": [1.0, 4.0, 1.0, 0.0]})
+    signal = {"type": "model_performance", "data_column_names": {"correlation_id": "request_id"},
+              "metric_thresholds": {"regression": {"mae": 1.0}}}  # fmt: skip
+    [mae] = compare(ground_truth, tmp_path, {"perf": signal})
+    assert mae.value == pytest.approx(2.0 / 3) and not mae.breached
+
+
 @pytest.mark.parametrize(
     ("signals", "message"),
     [

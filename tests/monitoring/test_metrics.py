@@ -136,6 +136,8 @@ def test_every_metric_matches_its_reference_implementation(family: str, kind: st
                 assert got == pytest.approx(reference_value(ref, prod, kind), abs=tolerance), case
     elif family == "quality":
         _check_quality_metric(metric, kind)
+    elif family == "attribution":
+        _check_ndcg(metric)
     else:
         if kind == "classification":
             cases = [Outcomes(*_y(classes=2)[:2], score=_y(classes=2)[2])] + (
@@ -171,6 +173,21 @@ def _check_quality_metric(metric: Any, kind: str) -> None:
     layout = learn_layout(reference, "x")
     assert metric(summarize_column(production, layout), layout) == pytest.approx(expected[metric.name])
     assert metric.default_threshold == 0.0
+
+
+def _check_ndcg(metric: Any) -> None:
+    """By hand: production ranks three features in the reverse of the reference's order, so the
+    gains 0.1, 0.2, 0.7 come at ranks 1, 2, 3: DCG = 0.1 + 0.2/log2(3) + 0.7/2, and the ideal
+    DCG = 0.7 + 0.2/log2(3) + 0.1/2."""
+    reference = np.array([0.7, 0.2, 0.1])
+    dcg = 0.1 + 0.2 / math.log2(3) + 0.7 / 2
+    ideal = 0.7 + 0.2 / math.log2(3) + 0.1 / 2
+    assert metric(reference, reference[::-1]) == pytest.approx(dcg / ideal, abs=1e-12)
+    assert metric(reference, reference) == pytest.approx(1.0)
+    assert metric(reference, np.array([0.5, 0.3, 0.2])) == pytest.approx(1.0)  # same order, other values
+    assert metric(np.array([1.0]), np.array([1.0])) is None  # one feature: nothing to rank
+    assert metric.default_threshold == 0.9 and metric.direction == "below"
+    assert metric.breached(dcg / ideal, 0.9) and not metric.breached(1.0, 0.9)
 
 
 def test_azure_default_thresholds_and_directions() -> None:

@@ -56,6 +56,7 @@ def test_the_schema_describes_every_route_family(api_schema):
         "/events",
         "/subscriptions",
         "/schedules",
+        "/monitors",
     ):
         assert any(family in path for path in paths), family
     assert any(path.startswith("/api/2.0/mlflow") or "/mlflow/" in path for path in paths)

@@ -175,6 +175,33 @@ def test_nan_and_infinite_metrics_are_stored_and_filter_and_order_without_crashi
     assert math.isnan(jobs.metric_history(workspace, ids["nan"], "loss")[0].value)
 
 
+def test_search_joins_one_table_several_times_in_one_query_and_again_in_the_next(workspace):
+    """Two metric filters, a param filter and orders on a metric and a param: each term joins its
+    own copy of the table (the copies are made once and reused by later searches)."""
+    values = {}
+    for i in range(12):
+        m0, m1, m2 = (i * 7 % 12) / 12, (i * 5 % 12) / 12, (i * 11 % 12) / 12
+        job = jobs.start_job(workspace, experiment="joins")
+        jobs.end_job(
+            workspace, job.id, params={"p": str(i % 3), "q": str(i)},
+            metrics=[jobs.make_metric("m0", m0), jobs.make_metric("m1", m1), jobs.make_metric("m2", m2)],
+        )  # fmt: skip
+        values[job.id] = (m0, m1, m2, i % 3, i)
+    for _ in range(2):  # the second round reuses the table copies of the first
+        found = jobs.search_jobs(
+            workspace,
+            "metrics.m0 < 0.8 and metrics.m1 >= 0.2 and params.q > 1",
+            ["params.p DESC", "metrics.m2 ASC"],
+            ["joins"],
+        )
+        expected = sorted(
+            (job_id for job_id, (m0, m1, _, _, q) in values.items() if m0 < 0.8 and m1 >= 0.2 and q > 1),
+            key=lambda job_id: (-values[job_id][3], values[job_id][2]),
+        )
+        assert [job.id for job in found] == expected and len(expected) > 3
+        assert jobs.search_jobs(workspace, "metrics.m0 < 0.8 and metrics.m0 > 0.9", None, ["joins"]) == []
+
+
 def test_searching_an_unknown_experiment_names_it(workspace):
     _job_with(workspace, experiment="known")
     with pytest.raises(

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from mlyard.cli.context import client_of
+from mlyard.cli.context import RegistryNameOption, client_of
 from mlyard.cli.output import print_fields, print_table, printed_for_scripts, say
 
 if TYPE_CHECKING:
@@ -22,9 +22,12 @@ def create(
     file: Annotated[Path, typer.Option("--file", "-f", help="command component YAML")],
     name: Annotated[str | None, typer.Option("--name", "-n", help="overrides the YAML's name")] = None,
     version: Annotated[str | None, typer.Option("--version", "-v", help="default: next number")] = None,
+    registry_name: RegistryNameOption = None,
 ) -> None:
     """Register a component (its code folder is stored with it) as a new immutable version."""
-    registration = client_of(ctx, create=True).components.register(file, name, version)
+    registration = client_of(ctx, create=True, registry_name=registry_name).components.register(
+        file, name, version
+    )
     if printed_for_scripts(_as_json(registration.component) | {"created": registration.created}):
         return
     say(registration.message)
@@ -37,9 +40,10 @@ def list_components(
     name: Annotated[
         str | None, typer.Option("--name", "-n", help="list the versions of one component")
     ] = None,
+    registry_name: RegistryNameOption = None,
 ) -> None:
     """Components (latest version of each), or every version of one."""
-    found = client_of(ctx).components.list(name)
+    found = client_of(ctx, registry_name=registry_name).components.list(name)
     if printed_for_scripts([_as_json(c) for c in found]):
         return
     print_table(
@@ -60,9 +64,9 @@ def list_components(
 
 
 @app.command("show")
-def show(ctx: typer.Context, ref: str) -> None:
+def show(ctx: typer.Context, ref: str, registry_name: RegistryNameOption = None) -> None:
     """One component version: NAME:VERSION or NAME@latest."""
-    component = client_of(ctx).components.get(ref)
+    component = client_of(ctx, registry_name=registry_name).components.get(ref)
     if printed_for_scripts(_as_json(component)):
         return
     _print_component(component)

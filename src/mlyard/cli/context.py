@@ -30,6 +30,12 @@ DatabaseOption = Annotated[
 ArtifactsOption = Annotated[
     str | None, typer.Option("--artifacts", help="artifact store URL (any fsspec URL)")
 ]
+RegistryNameOption = Annotated[
+    str | None,
+    typer.Option(
+        "--registry-name", help="work in this registry instead of the workspace (mlyard registry list)"
+    ),
+]
 
 
 @dataclass
@@ -45,13 +51,18 @@ class WorkspaceOptions:
     def is_remote(self) -> bool:
         return self.url is not None
 
-    def client(self, create: bool = False) -> MLClient:
+    def client(self, create: bool = False, registry_name: str | None = None) -> MLClient:
         """The SDK client these options name: the team server when a URL is given; a local
-        workspace is created only with `create` (commands that write)."""
+        workspace is created only with `create` (commands that write); a registry (of the
+        server, or of this machine's index) with `registry_name`."""
         from mlyard.client.mlclient import MLClient
 
         if self.url is not None:
-            client = MLClient(url=self.url, key=self.key, workspace_name=self.workspace_name)
+            client = MLClient(
+                url=self.url, key=self.key, workspace_name=self.workspace_name, registry_name=registry_name
+            )
+        elif registry_name is not None:
+            client = MLClient(registry_name=registry_name)
         else:
             client = MLClient(workspace=self.open(create).path)
         _follow_strict_setting(client)
@@ -100,7 +111,8 @@ def workspace_of(ctx: typer.Context) -> Workspace:
     return options.open()
 
 
-def client_of(ctx: typer.Context, create: bool = False) -> MLClient:
+def client_of(ctx: typer.Context, create: bool = False, registry_name: str | None = None) -> MLClient:
     """The SDK client of this command: local, or the team server of --url / MLYARD_URL. Commands
-    that write pass `create=True`: only they may make a missing local workspace."""
-    return workspace_options(ctx).client(create)
+    that write pass `create=True`: only they may make a missing local workspace. `registry_name`
+    (`--registry-name`): the registry's store instead of the workspace."""
+    return workspace_options(ctx).client(create, registry_name)

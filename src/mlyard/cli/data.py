@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from mlyard.cli.context import client_of
+from mlyard.cli.context import RegistryNameOption, client_of
 from mlyard.cli.output import (
     parse_pairs,
     print_fields,
@@ -39,9 +39,10 @@ def create(
     set_: Annotated[
         list[str] | None, typer.Option("--set", help="with --file: override a field, tags.k=v (repeatable)")
     ] = None,
+    registry_name: RegistryNameOption = None,
 ) -> None:
     """Register a file or folder (or a data YAML) as a new immutable version of a data asset."""
-    client = client_of(ctx, create=True)
+    client = client_of(ctx, create=True, registry_name=registry_name)
     tags = parse_pairs(tag, "--tag")
     if file is not None:
         # a --path on the command line is relative to where the command runs, not to the YAML
@@ -70,9 +71,10 @@ def create(
 def list_assets(
     ctx: typer.Context,
     name: Annotated[str | None, typer.Option("--name", "-n", help="list the versions of one asset")] = None,
+    registry_name: RegistryNameOption = None,
 ) -> None:
     """Data assets (latest version of each), or every version of one."""
-    assets = client_of(ctx).data.list(name)
+    assets = client_of(ctx, registry_name=registry_name).data.list(name)
     if printed_for_scripts([a.summary() for a in assets]):
         return
     print_table(
@@ -97,9 +99,10 @@ def list_assets(
 def show(
     ctx: typer.Context,
     ref: Annotated[str, typer.Argument(help="name:version or name@latest")],
+    registry_name: RegistryNameOption = None,
 ) -> None:
     """One data asset version with its schema and column profile."""
-    asset = client_of(ctx).data.get(ref)
+    asset = client_of(ctx, registry_name=registry_name).data.get(ref)
     if printed_for_scripts(asset.model_dump(mode="json", by_alias=True)):
         return
     _print_asset(asset)
@@ -133,9 +136,10 @@ def download(
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="replace an existing, non-empty NAME-VERSION/ folder")
     ] = False,
+    registry_name: RegistryNameOption = None,
 ) -> None:
     """Copy a data asset version to DOWNLOAD_PATH/NAME-VERSION/."""
-    target = client_of(ctx).data.download(ref, download_path, overwrite)
+    target = client_of(ctx, registry_name=registry_name).data.download(ref, download_path, overwrite)
     if not printed_for_scripts({"ref": ref, "path": str(target)}):
         say(f"downloaded to {target}")
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from mlyard.cli.context import client_of
+from mlyard.cli.context import RegistryNameOption, client_of
 from mlyard.cli.output import for_people, print_fields, print_table, printed_for_scripts, say
 
 if TYPE_CHECKING:
@@ -26,9 +26,10 @@ def create(
     name: Annotated[str | None, typer.Option("--name", "-n", help="overrides the YAML's name")] = None,
     version: Annotated[str | None, typer.Option("--version", "-v", help="default: next number")] = None,
     build: Annotated[bool, typer.Option("--build", help="build the virtual environment now")] = False,
+    registry_name: RegistryNameOption = None,
 ) -> None:
     """Register an environment YAML as a new immutable version (identical specs reuse theirs)."""
-    client = client_of(ctx, create=True)
+    client = client_of(ctx, create=True, registry_name=registry_name)
     registration = client.environments.create_or_update(file, name, version)
     environment = registration.environment
     if not for_people():
@@ -48,9 +49,10 @@ def create(
 def list_environments(
     ctx: typer.Context,
     name: Annotated[str | None, typer.Option("--name", "-n", help="list the versions of one")] = None,
+    registry_name: RegistryNameOption = None,
 ) -> None:
     """Environments (latest version of each), or every version of one."""
-    environments = client_of(ctx).environments.list(name)
+    environments = client_of(ctx, registry_name=registry_name).environments.list(name)
     if printed_for_scripts([e.summary() for e in environments]):
         return
     print_table(
@@ -75,9 +77,10 @@ def list_environments(
 def show(
     ctx: typer.Context,
     ref: Annotated[str, typer.Argument(help="name:version or name@latest")],
+    registry_name: RegistryNameOption = None,
 ) -> None:
     """One environment version: its spec and what it resolves to."""
-    environment = client_of(ctx).environments.get(ref)
+    environment = client_of(ctx, registry_name=registry_name).environments.get(ref)
     if printed_for_scripts(environment.model_dump(mode="json")):
         return
     _print_environment(environment)

@@ -48,6 +48,7 @@ def list_events(
 ) -> None:
     """Events newest first."""
     from mlyard.entities.access import parse_since  # pydantic: loaded only by commands that need it
+    from mlyard.entities.event import short_name
 
     found = client_of(ctx).events.list(types or (), subject, parse_since(since), None, limit)
     if printed_for_scripts([event.cloudevent() for event in found]):
@@ -55,7 +56,7 @@ def list_events(
     print_table(
         f"{len(found)} event(s)",
         ["time", "type", "subject", "id"],
-        [[e.time, e.type.rsplit(".", 1)[-1], e.subject, e.id] for e in found],
+        [[e.time, short_name(e.type), e.subject, e.id] for e in found],
     )
 
 
@@ -104,13 +105,15 @@ def create(
 @subscription_app.command("list")
 def list_subscriptions(ctx: typer.Context) -> None:
     """Every subscription (never their secrets)."""
+    from mlyard.entities.event import short_name
+
     found = client_of(ctx).events.subscriptions.list()
     if printed_for_scripts([s.model_dump(mode="json") for s in found]):
         return
     print_table(
         f"{len(found)} subscription(s)",
         ["name", "types", "filter", "target", "enabled"],
-        [[s.name, [t.rsplit(".", 1)[-1] for t in s.types] or "(all)", s.filter, _target(s), s.enabled]
+        [[s.name, [short_name(t) for t in s.types] or "(all)", s.filter, _target(s), s.enabled]
          for s in found],
     )  # fmt: skip
 
@@ -164,13 +167,15 @@ def deliveries(
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=10_000)] = 100,
 ) -> None:
     """Deliveries newest first, with their attempts (status code, latency, error)."""
+    from mlyard.entities.event import short_name
+
     found = client_of(ctx).events.subscriptions.deliveries(name, state or (), event_id, limit)
     if printed_for_scripts([d.model_dump(mode="json") for d in found]):
         return
     print_table(
         f"{len(found)} deliveries of {name}",
         ["id", "event", "type", "state", "attempts", "last status", "latency ms", "next attempt", "error"],
-        [[d.id, d.event_id, d.event_type.rsplit(".", 1)[-1], d.state.value, d.attempts, d.last_status_code,
+        [[d.id, d.event_id, short_name(d.event_type), d.state.value, d.attempts, d.last_status_code,
           d.history[-1].latency_ms if d.history else None, d.next_attempt_at, d.last_error] for d in found],
     )  # fmt: skip
 

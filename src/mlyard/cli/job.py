@@ -1,4 +1,4 @@
-"""`mlyard job create|stream|cancel|list|show|download|metric-history` (a tracked run is a job too)."""
+"""`mlyard job create|stream|cancel|delete|list|show|download|metric-history` (a tracked run is a job too)."""
 
 from __future__ import annotations
 
@@ -76,6 +76,25 @@ def cancel(ctx: typer.Context, job_id: str) -> None:
         say(f"job {job_id} {status.value}")
     else:
         say(f"job {job_id}: cancel requested; its runner stops it and records Canceled")
+
+
+@app.command("delete")
+def delete(
+    ctx: typer.Context,
+    job_id: str,
+    permanent: Annotated[
+        bool, typer.Option("--permanent", help="required: confirms the job goes for good, with its files")
+    ] = False,
+) -> None:
+    """Delete an ended job and the jobs below it for good: rows and files, as MLflow's gc (admins only)."""
+    from mlyard.errors import InvalidArgument
+
+    if not permanent:
+        raise InvalidArgument("mlyard deletes jobs only for good: add --permanent to confirm you mean it")
+    deleted = client_of(ctx).jobs.delete_permanently(job_id)
+    if not printed_for_scripts({"id": job_id, "deleted": deleted}):
+        below = f" and {len(deleted) - 1} job(s) below it" if len(deleted) > 1 else ""
+        say(f"deleted job {job_id}{below} for good")
 
 
 def _follow(ctx: typer.Context, job_id: str) -> None:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from mlyard.cli.context import client_of
+from mlyard.cli.context import RegistryNameOption, client_of
 from mlyard.cli.output import print_table, printed_for_scripts, say
 
 app = typer.Typer(
@@ -23,12 +23,20 @@ def create(
     role: Annotated[str, typer.Option("--role", "-r", help="reader, contributor, operator or admin")],
     description: Annotated[str | None, typer.Option("--description", "-d")] = None,
     expires_in_days: Annotated[float | None, typer.Option("--expires-in-days", min=0.0)] = None,
+    registry_name: RegistryNameOption = None,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            "--token", help="give this existing key (e.g. a workspace's) a role here instead of a new one"
+        ),
+    ] = None,
 ) -> None:
     """Create a key; its secret is printed this once (only a hash of it is stored).
 
     On the workspace's own machine this needs no key: it is how the first admin key is made.
     """
-    created = client_of(ctx, create=True).keys.create(owner, role, description, expires_in_days)
+    client = client_of(ctx, create=True, registry_name=registry_name)
+    created = client.keys.create(owner, role, description, expires_in_days, token=token)
     if printed_for_scripts(created.key.model_dump(mode="json") | {"token": created.token}):
         return
     say(f"created key {created.key.id} for {owner} with role {created.key.role.value}; it is shown once:")
@@ -37,9 +45,9 @@ def create(
 
 
 @app.command("list")
-def list_keys(ctx: typer.Context) -> None:
-    """The workspace's keys (never their secrets)."""
-    found = client_of(ctx).keys.list()
+def list_keys(ctx: typer.Context, registry_name: RegistryNameOption = None) -> None:
+    """The workspace's (or a registry's) keys (never their secrets)."""
+    found = client_of(ctx, registry_name=registry_name).keys.list()
     now = datetime.now(UTC)
     if printed_for_scripts([k.model_dump(mode="json") | {"state": k.state(now)} for k in found]):
         return

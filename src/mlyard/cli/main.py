@@ -12,6 +12,7 @@ from mlyard.cli import (
     audit,
     batch_deployment,
     batch_endpoint,
+    check,
     component,
     compute,
     data,
@@ -20,9 +21,12 @@ from mlyard.cli import (
     init,
     job,
     key,
+    maturity,
     model,
+    monitor,
     online_deployment,
     online_endpoint,
+    registry,
     schedule,
     server,
     ui,
@@ -51,6 +55,7 @@ app.add_typer(data.app, name="data")
 app.add_typer(environment.app, name="environment")
 app.add_typer(model.app, name="model")
 app.add_typer(component.app, name="component")
+app.add_typer(registry.app, name="registry")
 app.add_typer(compute.app, name="compute")
 app.add_typer(server.app, name="server")
 app.add_typer(worker.app, name="worker")
@@ -62,9 +67,12 @@ app.add_typer(batch_endpoint.app, name="batch-endpoint")
 app.add_typer(batch_deployment.app, name="batch-deployment")
 app.command("ui")(ui.ui)
 app.add_typer(schedule.app, name="schedule")
+app.add_typer(monitor.app, name="monitor")
 app.add_typer(event.app, name="event")
 app.command("validate")(validate.validate)
 app.command("init")(init.init)
+app.add_typer(check.app, name="check")
+app.command("maturity")(maturity.maturity)
 
 
 @app.callback()

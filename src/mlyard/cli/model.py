@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from mlyard.cli.context import client_of
+from mlyard.cli.context import RegistryNameOption, client_of
 from mlyard.cli.output import (
     parse_pairs,
     print_fields,
@@ -51,9 +51,10 @@ def create(
     set_: Annotated[
         list[str] | None, typer.Option("--set", help="with --file: override a field, tags.k=v (repeatable)")
     ] = None,
+    registry_name: RegistryNameOption = None,
 ) -> None:
     """Register a model folder or file (or a model YAML) as a new version."""
-    client = client_of(ctx, create=True)
+    client = client_of(ctx, create=True, registry_name=registry_name)
     tags, properties = parse_pairs(tag, "--tag"), parse_pairs(property, "--property")
     if file is not None:
         # a --path on the command line is relative to where the command runs, not to the YAML
@@ -87,11 +88,12 @@ def list_models(
         list[str] | None, typer.Option("--tag", help="KEY=VALUE (VALUE * = any), repeatable")
     ] = None,
     include_archived: Annotated[bool, typer.Option("--include-archived")] = False,
+    registry_name: RegistryNameOption = None,
 ) -> None:
     """Models, or the versions of one model with their aliases."""
     from mlyard.entities.model import Model, ModelVersion
 
-    client = client_of(ctx)
+    client = client_of(ctx, registry_name=registry_name)
     tags = parse_pairs(tag, "--tag")
     if name is None:
         models = [m for m in client.models.list(None, tags) if isinstance(m, Model)]
@@ -128,9 +130,10 @@ def list_models(
 def show(
     ctx: typer.Context,
     ref: Annotated[str, typer.Argument(help="name:version, name@alias or name@latest")],
+    registry_name: RegistryNameOption = None,
 ) -> None:
     """A model version with its lineage: the run, its data, parameters and metrics."""
-    client = client_of(ctx)
+    client = client_of(ctx, registry_name=registry_name)
     found = client.models.lineage(ref)
     requests = client.models.promotions(found.model.name, found.model.version)
     if printed_for_scripts(
@@ -153,7 +156,9 @@ def show(
             "stored at": model.artifact_path,
             "created": model.created_at,
             "created by": model.created_by,
-            "produced by job": found.job_id,
+            "produced by job": found.job_id or model.properties.get("mlyard.source.job"),
+            "shared from workspace": model.properties.get("mlyard.source.workspace"),
+            "from registry": model.properties.get("mlyard.registry.reference"),
             "experiment": found.experiment,
             "params": found.params,
             "metrics": found.metrics,
@@ -163,6 +168,31 @@ def show(
             ],
         },
     )
+
+
+@app.command("share")
+def share(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Option("--name", "-n", help="the workspace's model")],
+    version: Annotated[str, typer.Option("--version", "-v")],
+    registry_name: Annotated[str, typer.Option("--registry-name", help="the registry to share into")],
+    share_with_name: Annotated[
+        str | None, typer.Option("--share-with-name", help="default: the same name")
+    ] = None,
+    share_with_version: Annotated[
+        str | None, typer.Option("--share-with-version", help="default: the registry's next number")
+    ] = None,
+) -> None:
+    """Copy a model version (files, metadata, lineage: workspace, job, params, metrics) into a
+    registry; any workspace can then use azureml://registries/REG/models/NAME/versions/N."""
+    shared = client_of(ctx).models.share(name, version, registry_name, share_with_name, share_with_version)
+    if printed_for_scripts(shared.summary() | {"created": shared.created, "registry": registry_name}):
+        return
+    reference = f"azureml://registries/{registry_name}/models/{shared.name}/versions/{shared.version}"
+    if shared.created:
+        say(f"shared {name}:{version} into registry {registry_name} as {reference}")
+    else:
+        say(f"identical content is already in registry {registry_name} as {reference}; nothing copied")
 
 
 @app.command("compare")
@@ -204,9 +234,10 @@ def download(
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="replace an existing, non-empty NAME-VERSION/ folder")
     ] = False,
+    registry_name: RegistryNameOption = None,
 ) -> None:
     """Copy a model version's folder to DOWNLOAD_PATH/NAME-VERSION/."""
-    target = client_of(ctx).models.download(ref, download_path, overwrite)
+    target = client_of(ctx, registry_name=registry_name).models.download(ref, download_path, overwrite)
     if not printed_for_scripts({"ref": ref, "path": str(target)}):
         say(f"downloaded {ref} to {target}")
 

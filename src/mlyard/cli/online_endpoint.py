@@ -151,21 +151,38 @@ def regenerate_keys(
 def metrics(
     ctx: typer.Context,
     name: NameOption,
-    window: Annotated[int, typer.Option("--window", help="seconds to look back (at most 900)")] = 60,
+    window: Annotated[
+        int | None,
+        typer.Option("--window", help="seconds to look back in the server's live window (at most 900)"),
+    ] = None,
+    since: Annotated[
+        str | None,
+        typer.Option("--since", help="persisted minutes from: 90m, 24h, 7d or an ISO date/time (UTC)"),
+    ] = None,
+    deployment: Annotated[str | None, typer.Option("--deployment", "-d", help="only this deployment")] = None,
 ) -> None:
-    """Requests/s, errors and P50/P95/P99 latency per deployment, from the gateway."""
-    summary = client_of(ctx).online_endpoints.metrics(name, window)
+    """Requests/s, errors and P50/P95/P99 latency per deployment, from the gateway: its live window
+    (--window, default 60 s) or the per-minute history that outlives restarts (--since)."""
+    if window is not None and since is not None:
+        from mlyard.errors import InvalidArgument
+
+        raise InvalidArgument("give --window (the live window) or --since (the history), not both")
+    summary = client_of(ctx).online_endpoints.metrics(name, window or 60, since, deployment)
     if printed_for_scripts(summary.model_dump(mode="json")):
         return
     rows = [("(all)", summary.total), *summary.deployments.items()]
+    title = f"online endpoint {name}: last {summary.window_seconds} s"
+    if summary.start is not None:
+        minutes = summary.window_seconds // 60
+        title = f"online endpoint {name}: since {summary.start:%Y-%m-%d %H:%M} UTC ({minutes} min)"
     print_table(
-        f"online endpoint {name}: last {summary.window_seconds} s",
+        title,
         ["deployment", "requests", "req/s", "errors", "statuses", "P50 ms", "P95 ms", "P99 ms", "mirrored"],
         [
             [
                 d,
                 s.requests,
-                s.requests_per_second,
+                round(s.requests_per_second, 3),
                 s.errors,
                 s.status_counts,
                 s.latency_ms.p50,

@@ -123,6 +123,8 @@ def _trigger(schedule: Schedule) -> str:
 
 def _job(schedule: Schedule) -> str:
     job = schedule.create_job
+    if job.get("kind") == "monitor":
+        return f"monitor {job['monitor']}"
     if job.get("kind") == "job":
         return f"azureml:{job['job_id']}"
     spec = job.get("spec", {})

@@ -46,6 +46,13 @@ def start(
         list[str] | None,
         typer.Option("--serve", help="NAME=FOLDER: serve that workspace as NAME (repeatable: dev, prod, …)"),
     ] = None,
+    registry_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--registry",
+            help="NAME=FOLDER: a registry for every workspace (repeatable; default: this machine's index)",
+        ),
+    ] = None,
     workspace_path: WorkspacePathOption = None,
     db: DatabaseOption = None,
     artifacts: ArtifactsOption = None,
@@ -71,6 +78,8 @@ def start(
             )
         options.open(create=True)  # the workspace is created on first use
         config = ServerConfig.single(resolve_path(options.path), options.db, options.artifacts, auth=auth)
+    if registry_:
+        config.registries = _served(registry_, "--registry")
     config.background = True
     config.workers = 0 if no_worker else workers
     config.lease_seconds = lease
@@ -84,7 +93,7 @@ def start(
         say("server stopped")
 
 
-def _served(pairs: list[str]) -> dict[str, WorkspaceLocation]:
+def _served(pairs: list[str], option: str = "--serve") -> dict[str, WorkspaceLocation]:
     """`dev=/srv/ws/dev` pairs as served workspaces; each folder must hold a workspace already."""
     from pathlib import Path
 
@@ -93,12 +102,14 @@ def _served(pairs: list[str]) -> dict[str, WorkspaceLocation]:
     from mlyard.server.config import WorkspaceLocation
 
     served = {}
-    for name, folder in parse_pairs(pairs, "--serve").items():
+    for name, folder in parse_pairs(pairs, option).items():
         path = Path(folder).expanduser().resolve()
         if not (path / "workspace.yaml").is_file():
-            raise WorkspaceError(
-                f"--serve {name}={folder}: no workspace there; create it with: "
-                f"mlyard workspace create --workspace {folder}"
+            create = (
+                f"mlyard registry create --name {name} --path {folder}"
+                if option == "--registry"
+                else f"mlyard workspace create --workspace {folder}"
             )
+            raise WorkspaceError(f"{option} {name}={folder}: no store there; create it with: {create}")
         served[name] = WorkspaceLocation(path)
     return served

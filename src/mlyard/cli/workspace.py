@@ -79,13 +79,13 @@ def settings_set(
     pairs: Annotated[list[str], typer.Argument(help="NAME=VALUE: protected_aliases=production,staging …")],
 ) -> None:
     """Change settings (admin), e.g. `allow_self_approval=true`, `protected_aliases=production,staging`,
-    `max_job_nesting_depth=4` or `strict_specs=true`."""
+    `max_job_nesting_depth=4`, `strict_specs=true` or `require_passing_checks=smoke,performance`."""
     from mlyard.cli.output import parse_pairs
 
     changes: dict[str, object] = {}
     for name, value in parse_pairs(pairs, "NAME=VALUE").items():
-        if name == "protected_aliases":
-            changes[name] = [alias.strip() for alias in value.split(",") if alias.strip()]
+        if name in ("protected_aliases", "require_passing_checks"):  # lists, comma-separated
+            changes[name] = [item.strip() for item in value.split(",") if item.strip()]
         elif value.lower() in ("true", "false", "yes", "no"):
             changes[name] = value.lower() in ("true", "yes")
         else:

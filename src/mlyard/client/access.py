@@ -22,8 +22,10 @@ class KeyOperations(ABC):
         role: str | Role,
         description: str | None = None,
         expires_in_days: float | None = None,
+        token: str | None = None,
     ) -> CreatedKey:
-        """A new API key acting as `owner`; `created.token` is the only copy of its secret."""
+        """A new API key acting as `owner`; `created.token` is the only copy of its secret.
+        `token`: an existing key given a role here too (one key, a role per workspace/registry)."""
 
     @abstractmethod
     def list(self) -> builtins.list[ApiKey]: ...
@@ -66,8 +68,9 @@ class LocalKeyOperations(KeyOperations):
         role: str | Role,
         description: str | None = None,
         expires_in_days: float | None = None,
+        token: str | None = None,
     ) -> CreatedKey:
-        return keys.create_key(self._workspace, owner, role, description, expires_in_days)
+        return keys.create_key(self._workspace, owner, role, description, expires_in_days, token)
 
     def list(self) -> builtins.list[ApiKey]:
         return keys.list_keys(self._workspace)

@@ -12,6 +12,7 @@ from mlyard.entities.component import Component
 from mlyard.entities.component_spec import CommandComponentSpec
 from mlyard.services.assets import components as component_service
 from mlyard.services.assets.components import ComponentRegistration
+from mlyard.services.registries.resolution import find_component
 from mlyard.services.workspaces.workspace import Workspace
 
 
@@ -41,7 +42,8 @@ class ComponentOperations(ABC):
 
     @abstractmethod
     def get(self, ref: str) -> Component:
-        """`name:version` or `name@latest`."""
+        """`name:version` or `name@latest`; also `azureml://registries/<r>/components/<n>/versions/<v>`
+        (or `/labels/latest`), a registry's version or a built-in of the `mlyard` catalog."""
 
     @abstractmethod
     def list(self, name: str | None = None) -> builtins.list[Component]:
@@ -58,7 +60,7 @@ class LocalComponentOperations(ComponentOperations):
         return component_service.create_component(self._workspace, given, name=name, version=version)
 
     def get(self, ref: str) -> Component:
-        return component_service.get_component(self._workspace, ref)
+        return find_component(self._workspace, ref)
 
     def list(self, name: str | None = None) -> builtins.list[Component]:
         return component_service.list_components(self._workspace, name)

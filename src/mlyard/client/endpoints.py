@@ -4,6 +4,7 @@
     client.online_endpoints.update("diabetes", traffic="blue=90 green=10", mirror_traffic={"green": 10})
     client.online_endpoints.invoke("diabetes", request_file="sample.json", deployment_name="green")
     client.online_endpoints.metrics("diabetes", window=60).total.latency_ms.p99
+    client.online_endpoints.metrics("diabetes", since="24h", deployment="blue")   # persisted minutes
 
 Endpoints are served by a team server (`mlyard server start`): a remote client invokes through the
 server it talks to; a local one through the server recorded in its workspace folder (`server.json`).
@@ -19,6 +20,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -101,8 +103,12 @@ class OnlineEndpointOperations(ABC):
     def regenerate_keys(self, name: str, key_type: str = "primary") -> EndpointCredentials: ...
 
     @abstractmethod
-    def metrics(self, name: str, window: int = 60) -> EndpointMetrics:
-        """Requests/s, errors and P50/P95/P99 latency per deployment over the last `window` seconds."""
+    def metrics(
+        self, name: str, window: int = 60, since: str | datetime | None = None, deployment: str | None = None
+    ) -> EndpointMetrics:
+        """Requests/s, errors and P50/P95/P99 latency per deployment over the last `window` seconds of
+        the server's live window, or, with `since` (`90m`, `24h`, `7d`, an ISO date/time or a
+        datetime), over the persisted minutes since then, which outlive server restarts."""
 
     def invoke(
         self,
@@ -193,12 +199,25 @@ class LocalOnlineEndpointOperations(OnlineEndpointOperations):
         sync_server(self._workspace)
         return credentials
 
-    def metrics(self, name: str, window: int = 60) -> EndpointMetrics:
-        """Asked of the server running the gateway, which keeps them in memory."""
+    def metrics(
+        self, name: str, window: int = 60, since: str | datetime | None = None, deployment: str | None = None
+    ) -> EndpointMetrics:
+        """Asked of the server running the gateway, which adds what it has not persisted yet; with
+        `since` and no server running, read from the persisted minutes here."""
+        from mlyard.services.online import endpoint_metrics_history as history
+
         endpoint_service.get_endpoint(self._workspace, name)
-        server = require_server(self._workspace.path)
+        start = history.parse_since(since) if since is not None else None
+        if start is None:
+            server = require_server(self._workspace.path)
+        else:
+            found_server = find_server(self._workspace.path)
+            if found_server is None:
+                return history.endpoint_history(self._workspace, name, start, deployment=deployment)
+            server = found_server
+        query = metrics_query(window, start, deployment)
         with _server_session(server) as session:
-            found = session.get_json(f"online-endpoints/{name}/metrics", window=window)
+            found = session.get_json(f"online-endpoints/{name}/metrics", **query)
         return EndpointMetrics.model_validate(found)
 
     def _with_uris(
@@ -236,6 +255,15 @@ def sync_server(workspace: Workspace) -> None:
         return
     with contextlib.suppress(MlyardError), _server_session(server) as session:
         session.post_json("online-endpoints/sync")
+
+
+def metrics_query(window: int, start: datetime | None, deployment: str | None) -> dict[str, Any]:
+    """The metrics route's query: `since` as the ISO minute it was parsed to, so "24h" means the
+    caller's now."""
+    query: dict[str, Any] = {"window": window} if start is None else {"since": start.isoformat()}
+    if deployment is not None:
+        query["deployment"] = deployment
+    return query
 
 
 def _request_body(request_file: str | os.PathLike[str] | None, data: Any) -> bytes:

@@ -211,6 +211,11 @@ class JobOperations(ABC):
     def cancel(self, job_id: str) -> JobStatus:
         """Stop a job (and its child jobs): SIGTERM, then SIGKILL; it ends Canceled."""
 
+    @abstractmethod
+    def delete_permanently(self, job_id: str) -> builtins.list[str]:
+        """Delete an ended job and the jobs below it for good, rows and files (admins only);
+        returns their ids."""
+
     def reap_lost_runners(self) -> None:  # noqa: B027 - a no-op unless the runners are local
         """Fail the jobs whose runner died (a team server does this by itself)."""
 
@@ -364,6 +369,11 @@ class LocalJobOperations(JobOperations):
         from mlyard.services.execution.job_runs import request_cancel
 
         return request_cancel(self._workspace, job_id)
+
+    def delete_permanently(self, job_id: str) -> builtins.list[str]:
+        from mlyard.services.tracking.job_deletion import delete_job_permanently
+
+        return delete_job_permanently(self._workspace, job_id).job_ids
 
     def reap_lost_runners(self) -> None:
         from mlyard.services.execution.job_runs import reap_lost_jobs

@@ -4,6 +4,9 @@
     MLClient(workspace="path/to/ws")             an existing workspace folder (SQLite, or its --db)
     MLClient(workspace="new/ws", create=True)    the same, created if missing
     MLClient(url="http://host:8080", key="…")    a team server; the key says which workspace
+    MLClient(registry_name="shared")             a registry (models, environments, components,
+                                                 data), as azure-ai-ml's MLClient(registry_name=…);
+                                                 with url=…, the one that server serves
 
 Local and remote clients have the same operations and behave the same; the remote one talks to
 the server's REST API.
@@ -26,7 +29,9 @@ if TYPE_CHECKING:
     from mlyard.client.environments import EnvironmentOperations
     from mlyard.client.events import EventOperations
     from mlyard.client.jobs import JobOperations
+    from mlyard.client.maturity import MaturityOperations
     from mlyard.client.models import ModelOperations
+    from mlyard.client.monitors import MonitorOperations
     from mlyard.client.schedules import ScheduleOperations
 
 ENV_URL = "MLYARD_URL"
@@ -120,6 +125,14 @@ class MLClient:
         "mlyard.client.schedules:LocalScheduleOperations",
         "mlyard.client.remote.events:RemoteScheduleOperations",
     )
+    monitors: Operations[MonitorOperations] = Operations(
+        "mlyard.client.monitors:LocalMonitorOperations",
+        "mlyard.client.remote.monitors:RemoteMonitorOperations",
+    )
+    maturity: Operations[MaturityOperations] = Operations(
+        "mlyard.client.maturity:LocalMaturityOperations",
+        "mlyard.client.remote.maturity:RemoteMaturityOperations",
+    )
 
     def __init__(
         self,
@@ -131,6 +144,7 @@ class MLClient:
         key: str | None = None,
         workspace_name: str | None = None,
         create: bool | None = None,
+        registry_name: str | None = None,
     ) -> None:
         """`create`: make the workspace if it does not exist. By default only the default one
         (./.mlyard or MLYARD_WORKSPACE) is made on first use, as a notebook expects; a folder named
@@ -146,7 +160,13 @@ class MLClient:
                 url,
                 key if key is not None else os.environ.get(ENV_KEY) or None,
                 workspace_name or os.environ.get(ENV_WORKSPACE_NAME) or None,
+                registry=registry_name,
             )
+            return
+        if registry_name is not None:
+            from mlyard.services.registries.registries import open_registry
+
+            self._workspace = open_registry(registry_name)
             return
         from mlyard.services.workspaces.workspace import open_workspace
 
@@ -179,6 +199,16 @@ class MLClient:
         from mlyard.services.workspaces.stats import workspace_overview
 
         return workspace_overview(self._workspace)
+
+    def list_registries(self) -> list[dict[str, Any]]:
+        """The registries this client reaches: the server's (`GET /api/v1/registries`, names only),
+        or this machine's index (name and where each is)."""
+        if self._session is not None:
+            served: list[dict[str, Any]] = self._session.get_json("/api/v1/registries")["value"]
+            return served
+        from mlyard.services.registries.registries import list_registries
+
+        return list_registries()
 
     def __repr__(self) -> str:
         if self._session is not None:

@@ -14,7 +14,8 @@ from mlyard.client.run_buffer import flush_pending
 from mlyard.entities.asset_specs import ModelSpec, load_model_spec, with_overrides
 from mlyard.entities.model import Comparison, Model, ModelLineage, ModelRegistration, ModelVersion
 from mlyard.entities.promotion import PromotionRequest
-from mlyard.services.model_registry import model_comparison, promotions
+from mlyard.entities.validation import CheckRecord, CheckReport
+from mlyard.services.model_registry import check_reports, model_comparison, promotions
 from mlyard.services.model_registry import models as model_service
 from mlyard.services.workspaces.workspace import Workspace
 
@@ -103,6 +104,18 @@ class ModelOperations(ABC):
     def delete_alias(self, name: str, alias: str) -> None: ...
 
     @abstractmethod
+    def share(
+        self,
+        name: str,
+        version: str | int,
+        registry_name: str,
+        share_with_name: str | None = None,
+        share_with_version: str | int | None = None,
+    ) -> ModelRegistration:
+        """Copy a version (files, metadata, lineage) into a registry, as azure-ai-ml's
+        `ml_client.models.share`; identical content returns the registry's existing version."""
+
+    @abstractmethod
     def archive(self, ref: str) -> ModelVersion: ...
 
     @abstractmethod
@@ -170,6 +183,20 @@ class ModelOperations(ABC):
     @abstractmethod
     def get_promotion(self, request_id: str) -> PromotionRequest: ...
 
+    # --- staging check reports (the approval gate's evidence) ----------------------------------
+
+    @abstractmethod
+    def record_check(
+        self, report: CheckReport, location: str | None = None, job_id: str | None = None
+    ) -> CheckRecord:
+        """Record a staging check's report against the model version it names (`report.model`)."""
+
+    @abstractmethod
+    def check_reports(
+        self, name: str, version: str | None = None, kind: str | None = None
+    ) -> builtins.list[CheckRecord]:
+        """Check reports of model `name` (one version, one kind), newest first."""
+
 
 def candidate_id(candidate: Any) -> str:
     """A run or a job id / model reference, as the text `is_better` takes."""
@@ -232,6 +259,21 @@ class LocalModelOperations(ModelOperations):
     def delete_alias(self, name: str, alias: str) -> None:
         model_service.delete_alias(self._workspace, name, alias)
 
+    def share(
+        self,
+        name: str,
+        version: str | int,
+        registry_name: str,
+        share_with_name: str | None = None,
+        share_with_version: str | int | None = None,
+    ) -> ModelRegistration:
+        from mlyard.services.registries.sharing import share_model
+
+        return share_model(
+            self._workspace, name, str(version), registry_name, share_with_name,
+            None if share_with_version is None else str(share_with_version),
+        )  # fmt: skip
+
     def archive(self, ref: str) -> ModelVersion:
         return model_service.set_archived(self._workspace, ref, True)
 
@@ -287,3 +329,13 @@ class LocalModelOperations(ModelOperations):
 
     def get_promotion(self, request_id: str) -> PromotionRequest:
         return promotions.get_promotion(self._workspace, request_id)
+
+    def record_check(
+        self, report: CheckReport, location: str | None = None, job_id: str | None = None
+    ) -> CheckRecord:
+        return check_reports.record_check_report(self._workspace, report, location, job_id)
+
+    def check_reports(
+        self, name: str, version: str | None = None, kind: str | None = None
+    ) -> builtins.list[CheckRecord]:
+        return check_reports.list_check_reports(self._workspace, name, version, kind)

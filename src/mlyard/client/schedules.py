@@ -49,9 +49,10 @@ class LocalScheduleOperations(ScheduleOperations):
         self._workspace = workspace
 
     def create(self, path: str | Path) -> Schedule:
+        from mlyard.monitoring.monitor_checks import check_signals
         from mlyard.services.schedules.schedules import create_schedule_file
 
-        return create_schedule_file(self._workspace, Path(path))
+        return create_schedule_file(self._workspace, Path(path), check_statistics=check_signals)
 
     def update(self, path: str | Path) -> Schedule:
         from mlyard.services.schedules.schedules import update_schedule_file

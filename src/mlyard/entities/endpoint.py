@@ -8,13 +8,16 @@ route, then `Succeeded` — or `Failed` with the reason (an environment that doe
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, Field
 
 from mlyard.entities.endpoint_spec import DeploymentSettings
+
+K = TypeVar("K", str, int)
 
 
 class DeploymentState(StrEnum):
@@ -144,10 +147,64 @@ class TrafficSummary(BaseModel):
     latency_ms: LatencySummary = Field(default_factory=LatencySummary)
     mirrored: int = 0  # copies sent to this deployment as mirror traffic
     mirror_errors: int = 0
+    mirror_outcomes: dict[str, int] = Field(default_factory=dict)  # "200", "500", "error", "dropped"
 
 
 class EndpointMetrics(BaseModel):
+    """`online-endpoint metrics`: the server's live window (`window_seconds` back from now) or, with
+    `start`, the persisted minutes from `start` (a minute's beginning) to `end`, plus unflushed ones."""
+
     endpoint: str
     window_seconds: int
     total: TrafficSummary
     deployments: dict[str, TrafficSummary] = Field(default_factory=dict)
+    start: datetime | None = None
+    end: datetime | None = None
+
+
+class TrafficMinute(BaseModel):
+    """What the gateway counted for one deployment in one minute (UTC, its first second): the unit
+    persisted off the request path and merged by addition. `deployment` is "" for requests the
+    endpoint refused before choosing one (401, 413). `latency_buckets` maps the index of a
+    log-latency bucket (services/online/latency_buckets) to its count, sparsely."""
+
+    endpoint: str
+    deployment: str
+    minute: datetime
+    requests: int = 0
+    errors: int = 0
+    status_counts: dict[str, int] = Field(default_factory=dict)
+    latency_buckets: dict[int, int] = Field(default_factory=dict)
+    mirror_outcomes: dict[str, int] = Field(default_factory=dict)
+
+    def plus(self, other: TrafficMinute) -> TrafficMinute:
+        """This minute's counts with `other`'s added (another flush, or another server's)."""
+        return self.model_copy(
+            update={
+                "requests": self.requests + other.requests,
+                "errors": self.errors + other.errors,
+                "status_counts": added_counts(self.status_counts, other.status_counts),
+                "latency_buckets": added_counts(self.latency_buckets, other.latency_buckets),
+                "mirror_outcomes": added_counts(self.mirror_outcomes, other.mirror_outcomes),
+            }
+        )
+
+
+def added_counts(a: Mapping[K, int], b: Mapping[K, int]) -> dict[K, int]:
+    """Two tallies added key by key."""
+    total = dict(a)
+    for key, count in b.items():
+        total[key] = total.get(key, 0) + count
+    return total
+
+
+class EndpointHealth(BaseModel):
+    """A deployment's serving health over a time range, for the monitor's `endpoint_health` signal.
+    Latencies and the error rate are None when no request was answered in the range (nothing to
+    measure); requests per second is 0.0 then, and None only for an empty range."""
+
+    requests: int
+    latency_p50_ms: float | None
+    latency_p99_ms: float | None
+    error_rate: float | None
+    requests_per_second: float | None

@@ -3,7 +3,7 @@
 Types use Azure ML's Event Grid names where Azure has one, so a handler written for Azure filters
 the same way (`Microsoft.MachineLearningServices.ModelRegistered`, with `ModelName`,
 `ModelVersion`, … in `data`), and `mlyard.*` names for the rest. A type may be written without
-its prefix (`ModelRegistered`, `ScheduleFired`) wherever a user names one.
+its prefix (`ModelRegistered`, `ScheduleFired`, `monitor.alert`) wherever a user names one.
 """
 
 from __future__ import annotations
@@ -30,6 +30,12 @@ DEPLOYMENT_DELETED = MLYARD_PREFIX + "DeploymentDeleted"
 ENDPOINT_TRAFFIC_CHANGED = MLYARD_PREFIX + "EndpointTrafficChanged"
 DATA_ASSET_REGISTERED = MLYARD_PREFIX + "DataAssetRegistered"
 SCHEDULE_FIRED = MLYARD_PREFIX + "ScheduleFired"
+# Monitors (issue 14): lower-case names, as the issue and Azure's monitor docs write them.
+MONITOR_ALERT = MLYARD_PREFIX + "monitor.alert"
+MONITOR_RECOVERED = MLYARD_PREFIX + "monitor.recovered"
+MODEL_STALE = MLYARD_PREFIX + "model.stale"
+# Staging checks (issue 15): a check report recorded against a model version, passed or failed.
+MODEL_CHECK_RECORDED = MLYARD_PREFIX + "model.check_recorded"
 
 # Every type mlyard emits, with the fields of its `data` (what filters and bindings may name).
 EVENT_TYPES: dict[str, tuple[str, ...]] = {
@@ -52,12 +58,30 @@ EVENT_TYPES: dict[str, tuple[str, ...]] = {
     ENDPOINT_TRAFFIC_CHANGED: ("EndpointName", "Traffic", "MirrorTraffic", "PreviousTraffic"),
     DATA_ASSET_REGISTERED: ("DataName", "DataVersion", "DataType", "DataTags", "ContentHash"),
     SCHEDULE_FIRED: ("ScheduleName", "Reason", "ScheduledFor", "TriggerEventId"),
+    MONITOR_ALERT: (
+        "MonitorName", "SignalName", "SignalType", "JobId", "ModelName", "ModelVersion", "BreachedSince",
+        "Features",
+    ),
+    MONITOR_RECOVERED: (
+        "MonitorName", "SignalName", "SignalType", "JobId", "ModelName", "ModelVersion", "BreachedSince",
+        "BreachJobId", "Features",
+    ),
+    MODEL_STALE: (
+        "ModelName", "ModelVersion", "AgeDays", "MaxAgeDays", "MonitorName", "SignalName", "JobId",
+    ),
+    MODEL_CHECK_RECORDED: (
+        "ModelName", "ModelVersion", "CheckKind", "Passed", "ReportId", "JobId", "Location",
+    ),
 }  # fmt: skip
 
 
 def short_name(event_type: str) -> str:
-    """`ModelRegistered` for `Microsoft.MachineLearningServices.ModelRegistered`."""
-    return event_type.rsplit(".", 1)[-1]
+    """`ModelRegistered` for `Microsoft.MachineLearningServices.ModelRegistered`, `monitor.alert`
+    for `mlyard.monitor.alert`: the name without its prefix."""
+    for prefix in (AZURE_PREFIX, MLYARD_PREFIX):
+        if event_type.startswith(prefix):
+            return event_type[len(prefix) :]
+    return event_type
 
 
 class Event(BaseModel):

@@ -46,6 +46,7 @@ from pydantic import (
     model_validator,
 )
 
+from mlyard.entities.builtin_components import is_builtin_ref
 from mlyard.entities.command_line import bindings
 from mlyard.entities.component_spec import CommandComponentSpec
 from mlyard.entities.job_spec import (
@@ -82,6 +83,12 @@ OutputValue = Annotated[
     Annotated[JobOutput, Tag("union[mapping]")] | Annotated[str, Tag("union[value]")],
     Discriminator(mapping_or_value),
 ]
+
+
+def _is_registry_ref(component: str) -> bool:
+    """`azureml://registries/<r>/components/…`: a built-in (`mlyard`) or a user registry's component,
+    checked where it is resolved (services/submission/pipelines)."""
+    return is_builtin_ref(component) or component.strip().startswith("azureml://registries/")
 
 
 def _is_path(component: str) -> bool:
@@ -135,12 +142,14 @@ class PipelineStep(BaseModel):
     @field_validator("component")
     @classmethod
     def _reference_is_readable(cls, component: Any) -> Any:
-        if isinstance(component, str) and not _is_path(component):
+        if isinstance(component, str) and not _is_path(component) and not _is_registry_ref(component):
             try:
                 parse_ref(component, default_alias=None)
             except InvalidArgument as exc:
                 raise ValueError(
-                    f"{exc.message}; a component is a YAML path (./train.yml), name:version or name@latest"
+                    f"{exc.message}; a component is a YAML path (./train.yml), name:version, name@latest "
+                    "or a registry's (azureml://registries/shared/components/train/versions/1; built-ins "
+                    "are azureml://registries/mlyard/components/smoke/labels/latest)"
                 ) from None
         return component
 
@@ -189,7 +198,11 @@ class PipelineStep(BaseModel):
     @property
     def component_ref(self) -> AssetRef | None:
         """The registered component (`azureml:train:1`, `train@latest`) the step runs, if it names one."""
-        if isinstance(self.component, str) and not _is_path(self.component):
+        if (
+            isinstance(self.component, str)
+            and not _is_path(self.component)
+            and not _is_registry_ref(self.component)
+        ):
             return parse_ref(self.component, default_alias=None)
         return None
 

@@ -8,6 +8,7 @@
       end_time: "2027-12-01T00:00:00"     # none: until disabled
       time_zone: "Pacific Standard Time"  # IANA or Windows names; default UTC
     create_job: ./pipeline.yml        # a path, azureml:<job id>, or {type: pipeline, job: ./x.yml, inputs, …}
+    create_monitor: {monitoring_target: …, monitoring_signals: …}   # or this (entities/monitor.py)
 
     trigger: {type: recurrence, frequency: day, interval: 1, schedule: {hours: [3], minutes: [15]}}
     trigger: {type: event, event_type: ModelRegistered, filter: {ModelName: "diabetes*"}}
@@ -23,6 +24,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
+from mlyard.entities.monitor import CreateMonitor
 from mlyard.entities.spec_files import validate_spec
 from mlyard.entities.spec_values import TextMap
 
@@ -122,7 +124,35 @@ class ScheduleSpec(BaseModel):
     description: str | None = None
     tags: TextMap = Field(default_factory=dict)
     trigger: Trigger
-    create_job: str | JobReference | dict[str, Any]
+    create_job: str | JobReference | dict[str, Any] | None = None
+    create_monitor: CreateMonitor | None = None
+    is_enabled: bool = True
+
+    @model_validator(mode="after")
+    def _one_action(self) -> ScheduleSpec:
+        if (self.create_job is None) == (self.create_monitor is None):
+            raise ValueError("give exactly one of create_job and create_monitor")
+        return self
+
+    @model_validator(mode="before")
+    @classmethod
+    def _accept_timezone(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("trigger"), dict):
+            data = {**data, "trigger": _time_zone_alias(data["trigger"])}
+        return data
+
+
+class MonitorFile(BaseModel):
+    """`mlyard monitor create --file`: a monitor schedule whose trigger may be left out (run by hand)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    display_name: str | None = None
+    description: str | None = None
+    tags: TextMap = Field(default_factory=dict)
+    trigger: Trigger | None = None
+    create_monitor: CreateMonitor
     is_enabled: bool = True
 
     @model_validator(mode="before")
@@ -135,8 +165,9 @@ class ScheduleSpec(BaseModel):
 
 def schedule_from_dict(data: dict[str, Any], source: str) -> ScheduleSpec:
     """The schedule in `data`; `InvalidSpec` naming `source` and the field when it is wrong."""
-    from mlyard.errors import InvalidSpec
-
-    if "create_monitor" in data:
-        raise InvalidSpec(f"{source}: create_monitor: monitors are not supported yet; use create_job")
     return validate_spec(ScheduleSpec, data, source)
+
+
+def monitor_file_from_dict(data: dict[str, Any], source: str) -> MonitorFile:
+    """A monitor file (a schedule YAML with `create_monitor`, the trigger optional)."""
+    return validate_spec(MonitorFile, data, source)

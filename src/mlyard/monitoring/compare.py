@@ -65,7 +65,8 @@ def compare(
     plans = plan_signals(signals)
     categorical = frozenset(categorical_features)
     results: list[MetricResult] = []
-    column_plans = [p for p in plans if p.family != "performance"]
+    # Feature attribution drift fits models: the monitor run calls `attribution` for it.
+    column_plans = [p for p in plans if p.family not in ("performance", "attribution")]
     # Signals that read the same two data sets share one layout and one pass over the data.
     groups: dict[tuple[int, int], list[SignalPlan]] = {}
     for plan in column_plans:

@@ -2,7 +2,8 @@
 metric, imported only when used — so listing or validating names imports no NumPy or SciPy).
 
 Adding a metric is one function + `Metric(...)` in its module and one line here. The families'
-compute signatures are in `drift.py`, `quality.py` and `performance.py`; `contract.py` is the shape.
+compute signatures are in `drift.py`, `quality.py`, `performance.py` and `attribution.py`;
+`contract.py` is the shape.
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ METRICS: tuple[tuple[str, str, str, str], ...] = (
     ("performance", "regression", "rmse", "performance"),
     ("performance", "regression", "mape", "performance"),
     ("performance", "regression", "rmse_zero_target", "performance"),
+    # One value over all features (Azure's thresholds name it without a feature kind).
+    ("attribution", "all_features", "normalized_discounted_cumulative_gain", "attribution"),
 )
 
 # What a signal computes when its metric_thresholds name none (Azure's SDK defaults for drift and
@@ -50,6 +53,7 @@ DEFAULT_METRICS: dict[tuple[str, str], tuple[str, ...]] = {
     ("quality", "categorical"): ("null_value_rate", "data_type_error_rate", "out_of_bounds_rate"),
     ("performance", "classification"): ("accuracy", "precision", "recall", "f1_score", "auc"),
     ("performance", "regression"): ("mae", "mse", "rmse", "mape", "rmse_zero_target"),
+    ("attribution", "all_features"): ("normalized_discounted_cumulative_gain",),
 }
 
 

@@ -59,6 +59,7 @@ def join_outcomes(
     left = predictions.select([correlation_id, prediction] + ([score] if score else []))
     left = left.rename_columns(["id", "predicted"] + (["score"] if score else []))
     right = ground_truth.select([correlation_id, actual]).rename_columns(["id", "actual"])
+    left, right = _plain_keys(left, right)
     joined = left.join(right, "id", join_type="inner").drop_null()
     return Outcomes(
         actual=joined.column("actual").to_numpy(),
@@ -66,6 +67,24 @@ def join_outcomes(
         score=joined.column("score").to_numpy().astype(np.float64) if score else None,
         positive_label=positive_label,
     )
+
+
+def _plain_keys(left: pa.Table, right: pa.Table) -> tuple[pa.Table, pa.Table]:
+    """Join keys of one plain type: collected request ids are dictionary-encoded per file (Arrow
+    cannot join differing dictionaries), and ids may be numbers on one side, text on the other."""
+    import pyarrow as pa
+
+    def plain(table: pa.Table) -> pa.Table:
+        column = table.column("id")
+        if pa.types.is_dictionary(column.type):
+            column = column.cast(column.type.value_type)
+        return table.set_column(0, "id", column)
+
+    left, right = plain(left), plain(right)
+    if left.schema.field("id").type != right.schema.field("id").type:
+        left = left.set_column(0, "id", left.column("id").cast(pa.string()))
+        right = right.set_column(0, "id", right.column("id").cast(pa.string()))
+    return left, right
 
 
 def _labels(outcomes: Outcomes) -> np.ndarray:

@@ -17,14 +17,19 @@ from mlyard.entities.spec_files import did_you_mean
 from mlyard.errors import InvalidArgument
 from mlyard.monitoring.metrics import check_metric_name, kinds
 
-# Signal type → metric family. The other Azure signals (feature_attribution_drift, custom) and
-# mlyard's endpoint_health and model_staleness need more than two tables: the monitor job runs them.
+# Signal type → metric family. Azure's custom signal and mlyard's endpoint_health and
+# model_staleness need more than two tables: the monitor job runs them. Feature attribution drift
+# fits models on both sides, so `compare` leaves it to `attribution.feature_attribution_drift`.
 SIGNAL_FAMILIES = {
     "data_drift": "drift",
     "prediction_drift": "drift",
     "data_quality": "quality",
     "model_performance": "performance",
+    "feature_attribution_drift": "attribution",
 }
+# Families whose thresholds are one flat mapping of metric to threshold (no feature kind), as
+# Azure writes `metric_thresholds: {normalized_discounted_cumulative_gain: 0.9}`.
+FLAT_THRESHOLDS = {"attribution": "all_features"}
 # No signals → what Azure's basic monitor computes that two tables can give.
 DEFAULT_SIGNALS: dict[str, dict[str, Any]] = {
     "data_drift": {"type": "data_drift"},
@@ -72,13 +77,19 @@ def _plan(name: str, spec: Any) -> SignalPlan:
     ml_task = spec.get("ml_task")
     if ml_task is not None and ml_task not in kinds("performance"):
         raise InvalidArgument(f"{where}.ml_task: expected classification or regression, got {ml_task!r}")
+    column_names = _column_names(spec.get("data_column_names"), f"{where}.data_column_names")
+    if family == "attribution" and "target_column" not in column_names:
+        raise InvalidArgument(
+            f"{where}.data_column_names.target_column: feature attribution drift needs the reference "
+            "data's target column (the label the model was trained on)"
+        )
     return SignalPlan(
         name=name,
         type=signal_type,
         family=family,
         features=_features(spec.get("features"), f"{where}.features"),
         thresholds=_thresholds(family, spec.get("metric_thresholds"), f"{where}.metric_thresholds"),
-        column_names=_column_names(spec.get("data_column_names"), f"{where}.data_column_names"),
+        column_names=column_names,
         ml_task=ml_task,
         production_data=spec.get("production_data"),
         reference_data=spec.get("reference_data"),
@@ -105,6 +116,11 @@ def _features(features: Any, where: str) -> tuple[str, ...] | None:
 def _thresholds(family: str, given: Any, where: str) -> dict[str, dict[str, float | None]]:
     if given is None:
         return {}
+    flat = FLAT_THRESHOLDS.get(family)
+    if flat is not None:
+        if not isinstance(given, Mapping):
+            raise InvalidArgument(f"{where}: expected a mapping of metric name to threshold, got {given!r}")
+        return {flat: _thresholds_of(family, flat, given, where)}
     if not isinstance(given, Mapping):
         raise InvalidArgument(
             f"{where}: expected a mapping of {' / '.join(kinds(family))} to metric thresholds"
@@ -118,14 +134,17 @@ def _thresholds(family: str, given: Any, where: str) -> dict[str, dict[str, floa
             raise InvalidArgument(
                 f"{where}.{kind}: expected a mapping of metric name to threshold, got {metrics!r}"
             )
-        checked[kind] = {}
-        for metric, threshold in metrics.items():
-            check_metric_name(family, kind, str(metric), f"{where}.{kind}")
-            if threshold is not None and (
-                isinstance(threshold, bool) or not isinstance(threshold, int | float)
-            ):
-                raise InvalidArgument(f"{where}.{kind}.{metric}: expected a number, got {threshold!r}")
-            checked[kind][str(metric)] = None if threshold is None else float(threshold)
+        checked[kind] = _thresholds_of(family, kind, metrics, f"{where}.{kind}")
+    return checked
+
+
+def _thresholds_of(family: str, kind: str, metrics: Mapping[Any, Any], where: str) -> dict[str, float | None]:
+    checked: dict[str, float | None] = {}
+    for metric, threshold in metrics.items():
+        check_metric_name(family, kind, str(metric), where)
+        if threshold is not None and (isinstance(threshold, bool) or not isinstance(threshold, int | float)):
+            raise InvalidArgument(f"{where}.{metric}: expected a number, got {threshold!r}")
+        checked[str(metric)] = None if threshold is None else float(threshold)
     return checked
 
 

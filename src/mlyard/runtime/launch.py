@@ -52,6 +52,10 @@ def run_job(workspace: Workspace, job_id: str, on_log: LogCallback | None = None
         from mlyard.runtime.batch_runner import run_batch_job
 
         return run_batch_job(workspace, job_id, spec, on_log)
+    if job_type == "monitor":
+        from mlyard.runtime.monitor_runner import run_monitor_job
+
+        return run_monitor_job(workspace, job_id, spec, on_log)
     raise MlyardError(f"job {job_id} has type {job_type!r}, which no runner knows")
 
 

@@ -9,9 +9,11 @@ errors and metrics.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import Depends, FastAPI, Request
 from prometheus_client import CollectorRegistry
@@ -22,9 +24,10 @@ from mlyard.entities.names import validate_name
 from mlyard.errors import InvalidArgument
 from mlyard.server import mlflow, studio
 from mlyard.server.auth import Authenticator
-from mlyard.server.config import ServerConfig
+from mlyard.server.config import ServerConfig, WorkspaceLocation
 from mlyard.server.error_handlers import install_error_handlers
 from mlyard.server.middleware import BodyLimitMiddleware, HttpMetrics, RequestContextMiddleware
+from mlyard.server.registries import RegistryPaths
 from mlyard.server.routes import (
     access,
     assets,
@@ -32,8 +35,11 @@ from mlyard.server.routes import (
     events,
     files,
     jobs,
+    maturity,
+    monitors,
     promotions,
     queue,
+    registries,
     registry,
     system,
 )
@@ -46,6 +52,7 @@ from mlyard.server.workspaces import ServedWorkspaces
 from mlyard.serving.gateway import PREFIXES as GATEWAY_PREFIXES
 from mlyard.serving.gateway import Gateway
 from mlyard.serving.gateway_metrics import GatewayMetrics
+from mlyard.serving.metrics_flush import MetricsFlusher
 from mlyard.version import __version__
 
 # Documented on every route: the shape all refusals share.
@@ -77,7 +84,7 @@ def create_app(config: ServerConfig) -> FastAPI:
         description="The mlyard team server: REST API over the workspaces it serves.",
         responses=_ERROR_RESPONSES,
     )
-    app.state.workspaces = ServedWorkspaces(config.workspaces)
+    app.state.workspaces = ServedWorkspaces(config.workspaces, _registries(config))
     app.state.authenticator = Authenticator(app.state.workspaces, config.auth)
     app.state.uploads = Uploads(config.uploads_dir or default_uploads_root())
     app.state.config = config
@@ -93,10 +100,12 @@ def create_app(config: ServerConfig) -> FastAPI:
         workspace=mlflow.default_workspace(config.workspaces),
         served=sorted(config.workspaces),
     )
+    app.add_middleware(RegistryPaths)
     app.add_middleware(SpecWarningsMiddleware)
     app.add_middleware(RequestContextMiddleware, metrics=HttpMetrics(app.state.metrics_registry))
     app.include_router(system.router)
     app.include_router(jobs.router)
+    app.include_router(registries.router)
     app.include_router(registry.router)
     app.include_router(assets.router)
     app.include_router(files.router)
@@ -107,6 +116,8 @@ def create_app(config: ServerConfig) -> FastAPI:
     app.include_router(access.whoami_router)
     app.include_router(endpoints.router)
     app.include_router(events.router)
+    app.include_router(maturity.router)
+    app.include_router(monitors.router)
     for router in mlflow.ROUTERS:
         app.include_router(router)
     studio.install(app)  # last: its pages are under `/` and `/w/…`, after every API route
@@ -129,15 +140,30 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     )  # fmt: skip
     await run_in_threadpool(background.start)
     app.state.background = background
+    flusher = MetricsFlusher(app.state.gateway.metrics, app.state.workspaces, config.metrics_flush_seconds)
+    flushing = asyncio.get_running_loop().create_task(flusher.run(), name="mlyard-metrics-flush")
     try:
         yield
     finally:
         await run_in_threadpool(background.stop)
+        await flusher.stop(flushing)  # after the instances stopped: the last answers are counted
 
 
 def _streams_its_body(scope: Scope) -> bool:
     """File uploads stream to disk under their route's own limit, past the JSON body limit."""
     return files.is_streamed_upload(scope) or mlflow.is_artifact_upload(scope)
+
+
+def _registries(config: ServerConfig) -> dict[str, WorkspaceLocation]:
+    """The registries given to the server, or else every one of this machine's index."""
+    if config.registries is not None:
+        return config.registries
+    from mlyard.services.registries.registries import list_registries
+
+    return {
+        entry["name"]: WorkspaceLocation(Path(entry["path"]), entry.get("db"), entry.get("artifacts"))
+        for entry in list_registries()
+    }
 
 
 def _check_config(config: ServerConfig) -> None:

@@ -30,7 +30,7 @@ from starlette.concurrency import run_in_threadpool
 
 from mlyard.entities.access import ANONYMOUS, Actor, ApiKey, Role
 from mlyard.errors import PermissionDenied, Unauthenticated
-from mlyard.server.workspaces import ServedWorkspaces, served_workspace
+from mlyard.server.workspaces import REGISTRY_MARK, ServedWorkspaces, describe_scope, served_workspace
 from mlyard.services.workspaces import audit, keys
 from mlyard.services.workspaces.server_file import local_token
 from mlyard.services.workspaces.workspace import Workspace
@@ -84,7 +84,7 @@ class Authenticator:
         if key is None:
             self._refuse_foreign_key(ws, token)
             raise Unauthenticated(
-                f"the API key is not valid for workspace {ws!r} (unknown, revoked or expired); "
+                f"the API key is not valid for {describe_scope(ws)} (unknown, revoked or expired); "
                 "ask an admin for a key: mlyard key create --owner YOU --role contributor"
             )
         now = time.monotonic()
@@ -102,7 +102,22 @@ class Authenticator:
             if other == ws:
                 continue
             if keys.verify_key(self._workspaces.open(other), token) is not None:
-                raise PermissionDenied(f"this API key belongs to workspace {other!r}; it cannot reach {ws!r}")
+                hint = (
+                    f"; a registry admin gives it a role there: mlyard key create --registry-name {ws[1:]} "
+                    "--owner NAME --role reader --token KEY"
+                    if ws.startswith(REGISTRY_MARK)
+                    else ""
+                )
+                raise PermissionDenied(
+                    f"this API key belongs to workspace {other!r}; it cannot reach {describe_scope(ws)}{hint}"
+                )
+
+
+def _bearer_or_none(request: Request) -> str | None:
+    try:
+        return bearer_token(request)
+    except Unauthenticated:
+        return None
 
 
 def bearer_token(request: Request) -> str | None:
@@ -149,7 +164,7 @@ async def authenticate_key(
         return Actor(name=ANONYMOUS, role=Role.ADMIN, address=address, via=via, request_id=request_id)
     if token is None:
         raise Unauthenticated(
-            f"workspace {ws!r} needs an API key: send 'Authorization: Bearer <key>' (the SDK and CLI "
+            f"{describe_scope(ws)} needs an API key: send 'Authorization: Bearer <key>' (the SDK and CLI "
             "read it from MLYARD_KEY)"
         )
     key = authenticator.cached(ws, token)
@@ -184,12 +199,14 @@ def require(role: Role, via: str = "api") -> Callable[[str, Request], Awaitable[
         actor = await authenticate(request, ws, workspace, via)
         if not actor.role.allows(role):
             raise PermissionDenied(
-                f"{actor.name} has role {actor.role.value} in workspace {ws!r}; this needs {role.value} "
-                "or above"
+                f"{actor.name} has role {actor.role.value} in {describe_scope(ws)}; this needs "
+                f"{role.value} or above"
             )
         # An async dependency runs in the request's own context, which the threadpool running a
         # sync route copies: every change the route makes is attributed to this actor.
         audit.set_actor(actor)
+        # A registry reached from this request checks the same key's role there.
+        keys.set_presented_key(_bearer_or_none(request))
         request.state.actor = actor
         return workspace
 

@@ -40,6 +40,10 @@ class ServerConfig:
     workers: int = 1  # embedded worker slots per workspace
     lease_seconds: float = 30.0
     job_retries: int = 1  # times a job whose worker is lost goes back to the queue
+    # The registries served to every workspace, by name (`/api/v1/registries/{name}`); None: the
+    # ones of this machine's registry index (services/registries).
+    registries: dict[str, WorkspaceLocation] | None = None
+    metrics_flush_seconds: float = 10.0  # how often the gateway's counts are persisted (metrics_flush)
 
     @classmethod
     def single(

@@ -20,6 +20,7 @@ import secrets
 import shutil
 import tempfile
 import time
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -147,6 +148,29 @@ def staged_files(request: Request, ws: str, upload_id: str | None, base: str = "
             yield folder
     finally:
         uploads.remove(ws, upload_id)
+
+
+@contextmanager
+def kept_files(
+    request: Request, ws: str, workspace_path: Path, upload_id: str | None, base: str
+) -> Iterator[Path]:
+    """An upload's files copied where a schedule or monitor keeps them (its spec is read again at
+    each firing or run, long after the upload is gone); removed again when the spec is refused.
+    Yields the YAML's folder in the copy (`base`, normalised as staged)."""
+    # Without an upload, an empty folder; with one, the YAML's folder in it.
+    base = safe_relpath(base, "base", allow_root=True) if upload_id is not None else ""
+    with staged_files(request, ws, upload_id, base) as folder:
+        root = folder
+        for _ in Path(base).parts:  # back up to the upload's own folder: the files beside the YAML too
+            root = root.parent
+        kept = Path(workspace_path) / "schedules" / "files" / uuid.uuid4().hex
+        shutil.copytree(root, kept)
+    try:
+        with confined_to(kept):  # the spec may name the files it sent, never the server's own
+            yield kept / base if base else kept
+    except BaseException:
+        shutil.rmtree(kept, ignore_errors=True)
+        raise
 
 
 def staged_path(folder: Path, path: str) -> Path:

@@ -9,51 +9,73 @@ Prometheus (in the server's registry, served at `/metrics`):
 Requests refused before a deployment was chosen (401, 404, 413) have `deployment=""`; requests
 for unknown endpoints `endpoint="<unknown>"`, so a scan of names cannot grow the series.
 
-The rolling window keeps, per deployment and second, the request count, the count per status and
-a latency histogram with 8 %-wide logarithmic buckets (so P50/P95/P99 are within 4 %), for the
-last `MAX_WINDOW_SECONDS`. Everything is updated and read on the event loop's thread only.
+The rolling window keeps, per deployment and second, the request count, the count per status, a
+latency histogram (services/online/latency_buckets: 8 %-wide log buckets, so P50/P95/P99 are within
+4 %) and mirror copies by outcome, for the last `MAX_WINDOW_SECONDS`. Everything is updated and read
+on the event loop's thread only. The finished seconds are handed over as per-minute records by
+`unflushed` to the flush task (serving/metrics_flush), which persists them off the request path;
+`live_minutes` are the seconds not persisted yet, for reads that add them to the persisted ones.
 """
 
 from __future__ import annotations
 
-import math
+import asyncio
 import time
-from typing import Any
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, TypeVar
 
-from mlyard.entities.endpoint import EndpointMetrics, LatencySummary, TrafficSummary
+from mlyard.entities.endpoint import EndpointMetrics, TrafficMinute
+from mlyard.services.online.endpoint_metrics_history import traffic_summary
+from mlyard.services.online.latency_buckets import bucket
 
 MAX_WINDOW_SECONDS = 900
 UNKNOWN_ENDPOINT = "<unknown>"
-_BASE = 1e-5  # 10 µs: the lowest bucket's upper edge
-_GROWTH = 1.08
-_LOG_GROWTH = math.log(_GROWTH)
-_BUCKETS = int(math.log(600 / _BASE) / _LOG_GROWTH) + 1  # up to 10 minutes
 _PROMETHEUS_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 
 
-def _bucket(seconds: float) -> int:
-    if seconds <= _BASE:
-        return 0
-    return min(_BUCKETS - 1, int(math.log(seconds / _BASE) / _LOG_GROWTH) + 1)
-
-
-def _bucket_value_ms(index: int) -> float:
-    """The middle of a bucket (geometric), in milliseconds."""
-    if index == 0:
-        return _BASE * 1000
-    return float(_BASE * _GROWTH ** (index - 0.5) * 1000)
-
-
 class _Second:
-    __slots__ = ("second", "count", "statuses", "histogram", "mirrored", "mirror_errors")
+    __slots__ = ("second", "count", "statuses", "histogram", "mirrors", "flushed")
 
     def __init__(self, second: int) -> None:
         self.second = second
         self.count = 0
         self.statuses: dict[int, int] = {}
-        self.histogram = [0] * _BUCKETS
-        self.mirrored = 0
-        self.mirror_errors = 0
+        self.histogram: dict[int, int] = {}  # bucket index → count: a few keys, where a list had 230
+        self.mirrors: dict[str, int] = {}
+        self.flushed: _Second | None = None  # what of this second is persisted already
+
+    def copy(self) -> _Second:
+        copied = _Second(self.second)
+        copied.count, copied.statuses = self.count, dict(self.statuses)
+        copied.histogram, copied.mirrors = dict(self.histogram), dict(self.mirrors)
+        return copied
+
+    def changed_since_flush(self) -> bool:
+        """Counts only grow: equal totals mean nothing new (a cheap test for 900 seconds a flush)."""
+        flushed = self.flushed
+        return flushed is None or (flushed.count, sum(flushed.mirrors.values())) != (
+            self.count, sum(self.mirrors.values()),
+        )  # fmt: skip
+
+    def minus(self, flushed: _Second | None) -> _Second:
+        """What this second counted beyond what was flushed of it."""
+        if flushed is None:
+            return self
+        delta = _Second(self.second)
+        delta.count = self.count - flushed.count
+        delta.statuses = _minus(self.statuses, flushed.statuses)
+        delta.histogram = _minus(self.histogram, flushed.histogram)
+        delta.mirrors = _minus(self.mirrors, flushed.mirrors)
+        return delta
+
+
+K = TypeVar("K", int, str)
+
+
+def _minus(a: dict[K, int], b: dict[K, int]) -> dict[K, int]:
+    return {key: count - b.get(key, 0) for key, count in a.items() if count != b.get(key, 0)}
 
 
 class DeploymentStats:
@@ -63,6 +85,7 @@ class DeploymentStats:
     def __init__(self, metrics: GatewayMetrics, workspace: str, endpoint: str, deployment: str) -> None:
         self._metrics = metrics
         self._labels = (workspace, endpoint, deployment)
+        self.workspace, self.endpoint, self.deployment = self._labels
         self._slots: list[_Second | None] = [None] * MAX_WINDOW_SECONDS
         self._counters: dict[int, Any] = {}
         self._latency = metrics.latency.labels(*self._labels)
@@ -71,7 +94,8 @@ class DeploymentStats:
         slot = self._slot(int(time.monotonic()))
         slot.count += 1
         slot.statuses[status] = slot.statuses.get(status, 0) + 1
-        slot.histogram[_bucket(seconds)] += 1
+        index = bucket(seconds)
+        slot.histogram[index] = slot.histogram.get(index, 0) + 1
         counter = self._counters.get(status)
         if counter is None:
             counter = self._counters[status] = self._metrics.requests.labels(*self._labels, str(status))
@@ -81,9 +105,7 @@ class DeploymentStats:
     def observe_mirror(self, outcome: str) -> None:
         """A mirror copy sent to this deployment: `outcome` is its status, "error" or "dropped"."""
         slot = self._slot(int(time.monotonic()))
-        slot.mirrored += 1
-        if outcome != "200":
-            slot.mirror_errors += 1
+        slot.mirrors[outcome] = slot.mirrors.get(outcome, 0) + 1
         self._metrics.mirrored.labels(*self._labels, outcome).inc()
 
     def _slot(self, second: int) -> _Second:
@@ -97,6 +119,32 @@ class DeploymentStats:
         current = int(time.monotonic()) if now is None else now
         oldest = current - window + 1
         return [slot for slot in self._slots if slot is not None and oldest <= slot.second <= current]
+
+    def unflushed(self, through: int) -> list[tuple[_Second, _Second]]:
+        """(second, a copy of its counts now) for every second up to `through` (monotonic) that
+        counted something since it was last flushed."""
+        return [
+            (slot, slot.copy()) for slot in self._slots
+            if slot is not None and slot.second <= through and slot.changed_since_flush()
+        ]  # fmt: skip
+
+    @property
+    def persisted(self) -> bool:
+        """Whether this window's counts belong in a workspace's history (not an unknown endpoint's)."""
+        return bool(self.workspace) and self.endpoint != UNKNOWN_ENDPOINT
+
+
+@dataclass
+class PendingFlush:
+    """What a flush hands to the database: per workspace, per-minute records of what each second
+    counted since its last flush; `done` records those counts as flushed once they are written."""
+
+    minutes: dict[str, list[TrafficMinute]] = field(default_factory=dict)
+    snapshots: dict[str, list[tuple[_Second, _Second]]] = field(default_factory=dict)
+
+    def done(self, workspace: str) -> None:
+        for slot, snapshot in self.snapshots.get(workspace, ()):
+            slot.flushed = snapshot
 
 
 class GatewayMetrics:
@@ -119,6 +167,9 @@ class GatewayMetrics:
             (*labels, "outcome"), registry=registry,
         )  # fmt: skip
         self._stats: dict[tuple[str, str, str], DeploymentStats] = {}
+        # Held by a flush from its snapshot until its marks moved, and by a read of persisted plus
+        # live minutes, so that read never counts a second twice nor misses one.
+        self.flush_lock = asyncio.Lock()
 
     def stats(self, workspace: str, endpoint: str, deployment: str) -> DeploymentStats:
         key = (workspace, endpoint, deployment)
@@ -127,62 +178,90 @@ class GatewayMetrics:
             found = self._stats[key] = DeploymentStats(self, workspace, endpoint, deployment)
         return found
 
-    def summary(self, workspace: str, endpoint: str, window: int) -> EndpointMetrics:
-        """Requests/s, errors and latency percentiles of `endpoint` over the last `window` seconds."""
+    def summary(
+        self, workspace: str, endpoint: str, window: int, deployment: str | None = None
+    ) -> EndpointMetrics:
+        """Requests/s, errors and latency percentiles of `endpoint` (one deployment's, if named) over
+        the last `window` seconds of this process."""
         window = max(1, min(window, MAX_WINDOW_SECONDS))
         now = int(time.monotonic())
-        per_deployment: dict[str, list[_Second]] = {}
-        for (ws, ep, deployment), stats in list(self._stats.items()):
-            if ws == workspace and ep == endpoint:
-                per_deployment.setdefault(deployment, []).extend(stats.seconds(window, now))
-        everything = [slot for slots in per_deployment.values() for slot in slots]
-        deployments = {
-            name: _summarise(slots, window) for name, slots in per_deployment.items() if name and slots
-        }
+        per_deployment: dict[str, TrafficMinute] = {}
+        for stats in self._windows(workspace, endpoint, deployment):
+            slots = stats.seconds(window, now)
+            if slots:
+                per_deployment[stats.deployment] = _record(stats, slots, datetime.now(UTC))
         return EndpointMetrics(
             endpoint=endpoint,
             window_seconds=window,
-            total=_summarise(everything, window),
-            deployments=deployments,
+            total=traffic_summary(per_deployment.values(), window),
+            deployments={
+                name: traffic_summary([record], window)
+                for name, record in sorted(per_deployment.items())
+                if name
+            },  # fmt: skip
         )
 
+    def unflushed(self, through: int) -> PendingFlush:
+        """Per-minute records of every window's seconds after its last flush, through `through`."""
+        pending = PendingFlush()
+        offset = time.time() - time.monotonic()
+        for stats in list(self._stats.values()):
+            if not stats.persisted:
+                continue
+            snapshots = stats.unflushed(through)
+            if snapshots:
+                deltas = [snapshot.minus(slot.flushed) for slot, snapshot in snapshots]
+                pending.minutes.setdefault(stats.workspace, []).extend(_minutes(stats, deltas, offset))
+                pending.snapshots.setdefault(stats.workspace, []).extend(snapshots)
+        return pending
 
-def _summarise(slots: list[_Second], window: int) -> TrafficSummary:
-    requests = sum(slot.count for slot in slots)
-    statuses: dict[str, int] = {}
-    histogram = [0] * _BUCKETS
+    def live_minutes(
+        self, workspace: str, endpoint: str, deployment: str | None = None
+    ) -> list[TrafficMinute]:
+        """Per-minute records of `endpoint`'s seconds not flushed yet (the current one included)."""
+        now, offset = int(time.monotonic()), time.time() - time.monotonic()
+        return [
+            minute
+            for stats in self._windows(workspace, endpoint, deployment)
+            for minute in _minutes(
+                stats, [snapshot.minus(slot.flushed) for slot, snapshot in stats.unflushed(now)], offset
+            )
+        ]
+
+    def _windows(self, workspace: str, endpoint: str, deployment: str | None) -> list[DeploymentStats]:
+        return [
+            stats for (ws, ep, name), stats in list(self._stats.items())
+            if ws == workspace and ep == endpoint and deployment in (None, name)
+        ]  # fmt: skip
+
+
+def _minutes(stats: DeploymentStats, slots: Iterable[_Second], offset: float) -> list[TrafficMinute]:
+    """Seconds (monotonic) as per-minute records of wall-clock minutes; `offset` = wall - monotonic."""
+    by_minute: dict[int, list[_Second]] = {}
     for slot in slots:
+        by_minute.setdefault(int((slot.second + offset) // 60), []).append(slot)
+    return [
+        _record(stats, seconds, datetime.fromtimestamp(minute * 60, UTC))
+        for minute, seconds in sorted(by_minute.items())
+    ]
+
+
+def _record(stats: DeploymentStats, slots: Iterable[_Second], minute: datetime) -> TrafficMinute:
+    requests = errors = 0
+    statuses: dict[str, int] = {}
+    histogram: dict[int, int] = {}
+    mirrors: dict[str, int] = {}
+    for slot in slots:
+        requests += slot.count
         for status, count in slot.statuses.items():
             statuses[str(status)] = statuses.get(str(status), 0) + count
-        for index, count in enumerate(slot.histogram):
-            if count:
-                histogram[index] += count
-    errors = sum(count for status, count in statuses.items() if int(status) >= 400)
-    return TrafficSummary(
-        requests=requests,
-        requests_per_second=requests / window,
-        errors=errors,
-        error_rate=errors / requests if requests else 0.0,
-        status_counts=dict(sorted(statuses.items())),
-        latency_ms=_percentiles(histogram, requests),
-        mirrored=sum(slot.mirrored for slot in slots),
-        mirror_errors=sum(slot.mirror_errors for slot in slots),
-    )
-
-
-def _percentiles(histogram: list[int], total: int) -> LatencySummary:
-    if total == 0:
-        return LatencySummary()
-    wanted = {"p50": 0.50, "p95": 0.95, "p99": 0.99}
-    found: dict[str, float] = {}
-    seen = 0
-    for index, count in enumerate(histogram):
-        if not count:
-            continue
-        seen += count
-        for name, fraction in wanted.items():
-            if name not in found and seen >= math.ceil(fraction * total):
-                found[name] = round(_bucket_value_ms(index), 3)
-        if len(found) == len(wanted):
-            break
-    return LatencySummary(**found)
+            if status >= 400:
+                errors += count
+        for index, count in slot.histogram.items():
+            histogram[index] = histogram.get(index, 0) + count
+        for outcome, count in slot.mirrors.items():
+            mirrors[outcome] = mirrors.get(outcome, 0) + count
+    return TrafficMinute(
+        endpoint=stats.endpoint, deployment=stats.deployment, minute=minute, requests=requests,
+        errors=errors, status_counts=statuses, latency_buckets=histogram, mirror_outcomes=mirrors,
+    )  # fmt: skip

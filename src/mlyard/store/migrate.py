@@ -15,7 +15,7 @@ from mlyard.errors import WorkspaceError
 from mlyard.store.database import Database
 
 # The newest revision in migrations/versions/; a test checks it matches Alembic's head.
-HEAD_REVISION = "0007"
+HEAD_REVISION = "0011"
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # Any constant: serialises concurrent upgrades of one PostgreSQL database.
 _PG_MIGRATION_LOCK = 7_301_954_118

@@ -326,6 +326,25 @@ class PromotionRequestRow(Base):
     previous_version: Mapped[str | None] = mapped_column(String(64))
 
 
+class CheckReportRow(Base):
+    """A staging check's report against the model version it checked (the approval gate's evidence)."""
+
+    __tablename__ = "check_reports"
+    __table_args__ = (Index("ix_check_reports_model", "model_name", "model_version", "kind"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))  # smoke | performance | data_quality | responsible_ai
+    model_name: Mapped[str] = mapped_column(ForeignKey("models.name"))
+    model_version: Mapped[str] = mapped_column(String(64))
+    passed: Mapped[bool] = mapped_column(Boolean)
+    summary: Mapped[str] = mapped_column(Text)
+    report: Mapped[dict[str, Any]]
+    location: Mapped[str | None] = mapped_column(Text)
+    job_id: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    created_by: Mapped[str | None] = mapped_column(String(255))
+
+
 class LoggedModelRow(Base):
     """A model logged by the MLflow client (`logged-models`), before or without registration."""
 
@@ -515,3 +534,88 @@ class ScheduleFiringRow(Base):
     depth: Mapped[int] = mapped_column(Integer, default=0)
     job_id: Mapped[str | None] = mapped_column(String(64))
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class MonitorAlertRow(Base):
+    """Where one signal of one monitor stands between runs: breached since when (None: not
+    breached), by which run, and the last values. Keyed by the monitor's name, so the rule of
+    alerting once per breach holds for every caller (a schedule's monitor or `mlyard monitor`)."""
+
+    __tablename__ = "monitor_alerts"
+
+    monitor: Mapped[str] = mapped_column(String(255), primary_key=True)
+    signal: Mapped[str] = mapped_column(String(255), primary_key=True)
+    signal_type: Mapped[str] = mapped_column(String(64))
+    breached_since: Mapped[datetime | None]
+    breach_job_id: Mapped[str | None] = mapped_column(String(64))  # the run that first saw the breach
+    last_job_id: Mapped[str] = mapped_column(String(64))
+    last_values: Mapped[list[Any]]  # the last run's verdicts of this signal, as dicts
+    updated_at: Mapped[datetime]
+
+
+class MonitorRow(Base):
+    """A monitor: its checked `create_monitor` spec and what it watches (services/monitors)."""
+
+    __tablename__ = "monitors"
+
+    name: Mapped[str] = mapped_column(String(255), primary_key=True)
+    display_name: Mapped[str | None] = mapped_column(String(255))
+    description: Mapped[str | None] = mapped_column(Text)
+    tags: Mapped[dict[str, Any]]
+    spec: Mapped[dict[str, Any]]
+    target_kind: Mapped[str] = mapped_column(String(16))  # online | batch | data
+    endpoint: Mapped[str | None] = mapped_column(String(255))
+    deployment: Mapped[str | None] = mapped_column(String(255))
+    model: Mapped[str | None] = mapped_column(String(512))
+    lookback: Mapped[str] = mapped_column(String(64))
+    schedule: Mapped[str | None] = mapped_column(String(255))
+    base_dir: Mapped[str] = mapped_column(Text)  # where the spec's relative paths start
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    created_by: Mapped[str | None] = mapped_column(String(255))
+
+
+class MonitorResultRow(Base):
+    """One metric of one feature of one signal in one monitor run, or that signal's error.
+    Kept when the monitor is deleted, as Azure keeps a deleted schedule's jobs."""
+
+    __tablename__ = "monitor_results"
+    __table_args__ = (
+        Index("ix_monitor_results_series", "monitor", "signal", "feature", "metric", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    monitor: Mapped[str] = mapped_column(String(255))
+    job_id: Mapped[str] = mapped_column(String(64), index=True)
+    signal: Mapped[str] = mapped_column(String(255))
+    signal_type: Mapped[str] = mapped_column(String(64))
+    feature: Mapped[str] = mapped_column(String(512))
+    metric: Mapped[str] = mapped_column(String(128))
+    value: Mapped[float | None] = mapped_column(Float)
+    threshold: Mapped[float | None] = mapped_column(Float)
+    breached: Mapped[bool] = mapped_column(Boolean, default=False)
+    error: Mapped[str | None] = mapped_column(Text)
+    reference_histogram: Mapped[dict[str, Any] | None]
+    production_histogram: Mapped[dict[str, Any] | None]
+    window_start: Mapped[datetime | None]
+    window_end: Mapped[datetime | None]
+    reference: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
+class EndpointTrafficMinuteRow(Base):
+    """What the gateway counted for one deployment in one minute, merged by addition: every flush of
+    every server process adds its counts to the minute's one row (services/online/
+    endpoint_metrics_history). `deployment` is "" for requests refused before one was chosen."""
+
+    __tablename__ = "endpoint_traffic_minutes"
+
+    endpoint: Mapped[str] = mapped_column(String(255), primary_key=True)
+    deployment: Mapped[str] = mapped_column(String(255), primary_key=True)
+    minute: Mapped[datetime] = mapped_column(primary_key=True, index=True)  # index: the retention purge
+    requests: Mapped[int] = mapped_column(Integer, default=0)
+    errors: Mapped[int] = mapped_column(Integer, default=0)
+    status_counts: Mapped[dict[str, Any]]  # {"200": n, "503": m}
+    latency_buckets: Mapped[dict[str, Any]]  # {bucket index: count}, sparse (JSON keys are text)
+    mirror_outcomes: Mapped[dict[str, Any]]  # {"200": n, "error": m, "dropped": k}

@@ -53,6 +53,9 @@ class Demo:
     endpoint: str = "diabetes"
     batch_endpoint: str = "diabetes-batch"
     batch_job: str = ""
+    scored_job: str = ""
+    schedule: str = "nightly-retrain"
+    subscription: str = "ops-hook"
 
 
 def _points(key: str, values: list[float], start_ms: int) -> list[Metric]:
@@ -269,7 +272,57 @@ def seed(workspace: Workspace, runs: int = 6, steps: int = 300, partitions: int 
     workspace.artifacts.put_bytes(b"epoch 1: loss 3100\nepoch 2: loss 3050\n", job_runs.log_path(running.id))
     demo.running = running.id
     _endpoints(workspace, demo)
+    _schedules_and_events(workspace, demo)
     return demo
+
+
+def _schedules_and_events(workspace: Workspace, demo: Demo) -> None:
+    """Three schedules — a nightly cron in Los Angeles that fired twice (missing two nights between),
+    a disabled hourly recurrence, an event trigger — and a webhook subscription whose receiver is
+    down: its first delivery is a dead letter."""
+    import socket
+    import tempfile
+    from datetime import UTC, datetime, timedelta
+
+    from mlyard.entities.job import QUEUE
+    from mlyard.services.events import dispatch, subscriptions
+    from mlyard.services.events.senders import Senders
+    from mlyard.services.schedules import firing, schedules
+    from mlyard.services.workspaces import settings
+
+    now = datetime.now(UTC)
+    start = (now - timedelta(days=10)).strftime("%Y-%m-%dT%H:%M:%S")
+    job = {"command": "python retrain.py", "environment": "inherit", "experiment_name": "nightly"}
+    with tempfile.TemporaryDirectory(prefix="mlyard-demo-schedules-") as folder:
+        for spec in (
+            {"name": demo.schedule, "display_name": "Retrain every night", "create_job": job,
+             "trigger": {"type": "cron", "expression": "0 3 * * *", "time_zone": "Pacific Standard Time",
+                         "start_time": start}},
+            {"name": "hourly-score", "create_job": job, "is_enabled": False,
+             "trigger": {"type": "recurrence", "frequency": "hour", "interval": 1}},
+            {"name": "on-register", "create_job": job,
+             "trigger": {"type": "event", "event_type": "ModelRegistered",
+                         "filter": {"ModelName": "diabetes*"}}},
+        ):  # fmt: skip
+            schedules.create_schedule(workspace, spec, Path(folder), "demo", now - timedelta(days=10))
+    firing.fire_due(workspace, now - timedelta(days=3))  # the nights between were missed
+    firing.fire_due(workspace, now)
+    firing.run_pending(workspace, dispatch=QUEUE)
+
+    with socket.socket() as probe:  # a port nobody listens on: the receiver is down
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings.update_settings(workspace, event_delivery_attempts=1)
+    subscriptions.create_subscription(workspace, demo.subscription, ["ModelRegistered", "RunCompleted"],
+                                      webhook_url=f"http://127.0.0.1:{port}/hook",
+                                      description="the ops team's receiver")  # fmt: skip
+    jobs.end_job(workspace, jobs.start_job(workspace, experiment="nightly", display_name="warm-up").id)
+    senders = Senders(timeout=2.0)
+    try:
+        dispatch.fan_out(workspace)
+        dispatch.deliver_due(workspace, senders)
+    finally:
+        senders.close()
 
 
 def _endpoints(workspace: Workspace, demo: Demo) -> None:
@@ -298,7 +351,33 @@ def _endpoints(workspace: Workspace, demo: Demo) -> None:
     )
     spec = {"name": "ridge", "endpoint_name": demo.batch_endpoint, "model": "azureml:diabetes-ridge:1"}
     batch_endpoints.create_deployment(workspace, batch_deployment_from_dict(spec, "demo"), here, "demo")
+    scored = batch_jobs.submit_batch_job(workspace, demo.batch_endpoint, "diabetes:2", here)
+    demo.scored_job = _scored(workspace, scored.id)
     demo.batch_job = batch_jobs.submit_batch_job(workspace, demo.batch_endpoint, "diabetes:2", here).id
+
+
+def _scored(workspace: Workspace, job_id: str) -> str:
+    """A batch job finished as the batch runner finishes one: the model's predictions of the diabetes
+    table in predictions.csv, its counts as metrics, its result line as a tag."""
+    import tempfile
+
+    from sklearn.datasets import load_diabetes
+
+    from mlyard.entities.batch_job import RESULT_TAG
+    from mlyard.entities.job_spec import JobOutput
+    from mlyard.services.execution.job_outputs import store_output
+
+    x, _ = load_diabetes(return_X_y=True)
+    predictions = models.load_model(workspace, "diabetes-ridge:1").predict(x[:441])
+    with tempfile.TemporaryDirectory(prefix="mlyard-demo-batch-") as folder:
+        output = Path(folder)
+        lines = "".join(f"{value:.3f}\n" for value in predictions)
+        (output / "predictions.csv").write_text("prediction\n" + lines)
+        store_output(workspace, job_id, "score", JobOutput(type="uri_folder"), output)
+    counts = {"items_scored": 441, "items_failed": 0, "mini_batches_total": 5, "mini_batches_completed": 5}
+    metrics = [Metric(f"batch.{key}", float(value), 0, 1_700_000_000_000) for key, value in counts.items()]
+    jobs.end_job(workspace, job_id, metrics=metrics, tags={RESULT_TAG: "complete: 441 of 441 items scored"})
+    return job_id
 
 
 def drive_endpoint(url: str, path: Path, demo: Demo, requests: int = 40) -> None:

@@ -305,6 +305,10 @@ BAD_PATHS = [
     "/w/default/audit?since=99999999999d",
     "/w/default/audit?since=" + "1" * 101,
     "/w/default/no-such-page",
+    "/w/default/schedules/nope",
+    "/w/default/events?type=NoSuchEvent",
+    "/w/default/events?subject=" + "x" * 501,
+    "/w/default/events/subscriptions/nope",
     "/w/other/",
     "/switch?ws=other",
 ]
@@ -318,3 +322,51 @@ def test_a_bad_query_string_or_path_is_a_4xx_page_never_a_500(workspace_path: Pa
         assert 400 <= answer.status_code < 500, (path, answer.status_code)
         assert answer.headers["content-type"].startswith("text/html")
         assert '<p class="error" role="alert">' in answer.text, path
+
+
+def test_a_reader_sees_no_schedule_redeliver_or_delete_buttons_and_the_server_refuses_them(
+    guarded, workspace_path: Path
+):
+    url, tokens, _ = guarded
+    workspace = open_workspace(workspace_path)
+    job_id = jobs.search_jobs(workspace, experiments="diabetes")[0].id
+    jobs.end_job(workspace, job_id)
+    rita = _log_in(url, tokens["rita"])
+    for path in ("/w/default/schedules", "/w/default/events", f"/w/default/jobs/{job_id}"):
+        page = rita.get(path)
+        assert page.status_code == 200 and '<button type="submit">Disable' not in page.text
+        assert "Redeliver" not in page.text and "Delete for good" not in page.text
+    csrf = CSRF.search(rita.get("/w/default/schedules").text)[1]
+    for path, role in (("/w/default/schedules/nightly/disable", "operator"),
+                       ("/w/default/events/subscriptions/hook/redeliver", "operator"),
+                       (f"/w/default/jobs/{job_id}/delete", "admin")):  # fmt: skip
+        refused = rita.post(path, data={"csrf_token": csrf, "confirm": "yes", "dead": "yes"})
+        assert refused.status_code == 403 and f"needs {role}" in refused.text, path
+    olga = _log_in(url, tokens["olga"])  # an operator: no delete either, on the page or the API
+    assert "Delete for good" not in olga.get(f"/w/default/jobs/{job_id}").text
+    api = httpx.delete(f"{url}/api/v1/workspaces/default/jobs/{job_id}", params={"permanent": "true"},
+                       headers={"authorization": f"Bearer {tokens['olga']}"})  # fmt: skip
+    assert api.status_code == 403
+    ada = _log_in(url, tokens["ada"])
+    assert "Delete for good" in ada.get(f"/w/default/jobs/{job_id}").text
+
+
+def test_html_in_schedules_events_and_subscriptions_is_shown_as_text(workspace_path: Path, serve_workspace):  # type: ignore[no-untyped-def]
+    from mlyard.services.events import subscriptions
+    from mlyard.services.schedules import schedules
+
+    workspace = open_workspace(workspace_path)
+    evil = "<script>alert(1)</script>"
+    job = {"command": "echo hi", "environment": "inherit"}
+    schedules.create_schedule(workspace, {"name": "evil", "display_name": evil, "description": evil,
+                                          "trigger": {"type": "cron", "expression": "0 3 * * *"},
+                                          "create_job": job}, workspace_path)  # fmt: skip
+    subscriptions.create_subscription(workspace, "hook", ["RunCompleted"], webhook_url="http://127.0.0.1:9/x",
+                                      description=evil)  # fmt: skip
+    run = jobs.start_job(workspace, experiment="x", display_name=evil, tags={"note": evil})
+    jobs.end_job(workspace, run.id)  # its RunCompleted event carries the tag in its data
+    url = serve_workspace(workspace_path, auth=False, workers=0)
+    for path in ("/w/default/schedules", "/w/default/schedules/evil", "/w/default/events",
+                 "/w/default/events/subscriptions/hook", "/w/default/"):  # fmt: skip
+        text = httpx.get(url + path).text
+        assert evil not in text and "&lt;script&gt;alert(1)&lt;/script&gt;" in text, path

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 
+import httpx
 import pytest
 
 from tests.server.studio.conftest import critical_violations
@@ -39,6 +40,13 @@ def test_every_page_loads_with_data_and_no_critical_accessibility_violation(seed
         "component": f"{ws}/components/train_ridge",
         "computes": f"{ws}/computes",
         "training dashboard": f"{ws}/dashboards/training",
+        "scoring dashboard": f"{ws}/dashboards/scoring",
+        "schedules": f"{ws}/schedules",
+        "schedule": f"{ws}/schedules/{demo.schedule}",
+        "event schedule": f"{ws}/schedules/on-register",
+        "events": f"{ws}/events",
+        "events of a type": f"{ws}/events?type=ModelRegistered",
+        "subscription": f"{ws}/events/subscriptions/{demo.subscription}",
         "audit": f"{ws}/audit",
         "audit filtered": f"{ws}/audit?entity=model:diabetes-ridge",
         "keys": f"{ws}/keys",
@@ -436,6 +444,115 @@ def test_the_training_dashboard_shows_pipeline_runs_and_56_models_as_a_grid_by_p
     page.wait_for_url(re.compile(r"/models/forecast-store-07$"))
 
 
+def test_schedules_show_next_firings_by_the_timing_rule_history_with_missed_firings_and_toggle(seeded, page):
+    from datetime import UTC, datetime
+
+    from mlyard.services.schedules import schedules
+    from mlyard.services.workspaces.workspace import open_workspace
+
+    server, demo, path = seeded
+    expected = schedules.show_schedule(open_workspace(path), demo.schedule).next_firings
+    page.goto(f"{server.url}/w/default/")
+    due = page.locator("ul.due li").first
+    assert "Retrain every night" in due.inner_text()
+    assert expected[0].astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC") in due.inner_text()
+    page.click("nav >> text=Schedules")
+    row = page.locator(f"tr[data-schedule={demo.schedule}]")
+    assert "Pacific Standard Time" in row.inner_text() and "0 3 * * *" in row.inner_text()
+    shown = row.locator("td.next time").all_inner_texts()
+    assert shown == [moment.strftime("%Y-%m-%d %H:%M:%S UTC") for moment in expected] and len(shown) == 5
+    assert all(moment.astimezone(UTC).hour == 11 for moment in expected)  # 03:00 in Los Angeles, winter
+    assert datetime.now(UTC) < expected[0]
+    assert "disabled" in page.locator("tr[data-schedule=hourly-score] td.next").inner_text()
+    row.locator("a").first.click()
+    history = page.locator("table.firings tbody tr")
+    assert history.count() == 2 and "2 missed" in history.first.inner_text()  # two nights while down
+    job_link = history.first.locator("a")
+    job_id = job_link.inner_text()
+    assert '"command": "python retrain.py"' in page.locator("pre.spec").inner_text()
+    page.click("button:has-text('Disable')")
+    page.wait_for_url(re.compile(f"/schedules/{demo.schedule}$"))
+    assert "None while disabled" in page.locator("main").inner_text()
+    page.click("button:has-text('Enable')")
+    assert page.locator("ol.next-firings li").count() == 5
+    page.locator("table.firings a", has_text=job_id).click()
+    page.wait_for_url(re.compile(f"/jobs/{job_id}$"))
+
+
+def test_events_filter_by_type_show_data_as_text_and_a_dead_letter_is_redelivered_by_clicking(seeded, page):
+    server, demo, path = seeded
+    page.goto(f"{server.url}/w/default/")
+    page.click("nav >> text=Events")
+    page.select_option("#e-type", "RunCompleted")
+    page.click("button:has-text('Apply')")
+    page.wait_for_url(re.compile(r"type=RunCompleted"))
+    types = set(page.locator("table.events tbody td:nth-child(2)").all_inner_texts())
+    assert types == {"RunCompleted"}
+    page.locator("table.events details summary").first.click()
+    assert '"runId"' in page.locator("table.events pre.event-data").first.inner_text()
+    page.click(f"text={demo.subscription}")
+    assert "the ops team's receiver" in page.locator("main").inner_text()
+    dead = page.locator("table.deliveries tr.state-dead")
+    before = dead.count()
+    assert before > 0
+    first = dead.first
+    delivery = first.get_attribute("data-delivery")
+    first.locator("details summary").click()
+    assert "no answer" in first.locator("ol.attempts").inner_text()  # the receiver is down
+    first.locator("button:has-text('Redeliver')").click()
+    page.wait_for_url(re.compile(f"/events/subscriptions/{demo.subscription}$"))
+    from mlyard.services.events import subscriptions
+    from mlyard.services.workspaces.workspace import open_workspace
+    from tests.waiting import wait_until
+
+    def sent_again() -> bool:  # the server's delivery loop tried it once more (the receiver is still down)
+        found = subscriptions.list_deliveries(open_workspace(path), demo.subscription, limit=10_000)
+        return len(next(d for d in found if d.id == int(delivery)).history) >= 2
+
+    wait_until(sent_again, timeout=30, message="the redelivered dead letter to be sent again")
+    page.select_option("#d-state", "dead")
+    page.click("button:has-text('Show')")
+    page.wait_for_url(re.compile(r"state=dead$"))
+    rows = page.locator("table.deliveries tbody tr")
+    assert {rows.nth(i).get_attribute("class") for i in range(rows.count())} == {"state-dead"}
+
+
+def test_the_scoring_dashboard_shows_batch_runs_rows_scored_and_a_predictions_summary(seeded, page):
+    server, demo, _ = seeded
+    page.goto(f"{server.url}/w/default/")
+    page.click("nav >> text=Dashboards")
+    page.click("nav.tabs >> text=Scoring")
+    page.wait_for_url(re.compile(r"/dashboards/scoring$"))
+    scored = page.locator(f"tr[data-job={demo.scored_job}]")
+    assert scored.locator("td.rows-scored").inner_text() == "441"
+    assert "complete: 441 of 441 items scored" in scored.inner_text()
+    summary = scored.locator("table.summary tbody tr").first.inner_text()
+    assert summary.startswith("prediction") and "\t441\t" in summary
+    mean = float(summary.split("\t")[2])
+    assert 140 < mean < 165  # the diabetes target's mean is 152
+    queued = page.locator(f"tr[data-job={demo.batch_job}]")
+    assert "no predictions file yet" in queued.inner_text()
+    assert "441 rows scored" in page.locator("p.legend").inner_text()
+
+
+def test_an_admin_deletes_a_run_for_good_after_a_confirmation(seeded, page):
+    from mlyard.services.tracking import job_artifacts, jobs
+    from mlyard.services.workspaces.workspace import open_workspace
+
+    server, _, path = seeded
+    workspace = open_workspace(path)
+    run = jobs.start_job(workspace, experiment="scratch", display_name="throwaway")
+    job_artifacts.log_bytes(workspace, run.id, b"bye", "note.txt")
+    jobs.end_job(workspace, run.id)
+    page.goto(f"{server.url}/w/default/jobs/{run.id}")
+    page.click("button:has-text('Delete for good')")
+    assert "cannot be undone" in page.locator("main").inner_text()
+    page.click("main button:has-text('Delete for good')")
+    page.wait_for_url(re.compile(r"/jobs\?experiment=scratch$"))
+    assert httpx.get(f"{server.url}/w/default/jobs/{run.id}").status_code == 404
+    assert not workspace.artifacts.exists(f"jobs/{run.id}")
+
+
 def test_every_page_loads_without_data(tmp_path, page):
     from tests.server.studio.demo import make_workspace
     from tests.servers import serve_in_thread
@@ -450,6 +567,8 @@ def test_every_page_loads_without_data(tmp_path, page):
                            ("/components", "No component registered"),
                            ("/computes", "processes on this machine"),
                            ("/dashboards/training", "No pipeline has run yet"),
+                           ("/dashboards/scoring", "No batch scoring run yet"),
+                           ("/schedules", "No schedule yet"), ("/events", "No subscription"),
                            ("/keys", "No API key yet")]:  # fmt: skip
             response = page.goto(f"{server.url}/w/default{path}")
             assert response.status == 200 and says in page.locator("main").inner_text()

@@ -24,12 +24,14 @@ class RemoteKeyOperations(KeyOperations):
         role: str | Role,
         description: str | None = None,
         expires_in_days: float | None = None,
+        token: str | None = None,
     ) -> CreatedKey:
         body = {
             "owner": owner,
             "role": str(role),
             "description": description,
             "expires_in_days": expires_in_days,
+            "token": token,
         }
         found = self._session.post_json("keys", body)
         return CreatedKey(ApiKey.model_validate(found["key"]), str(found["token"]))

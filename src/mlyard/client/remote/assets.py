@@ -13,14 +13,17 @@ from mlyard.client.environments import EnvironmentOperations
 from mlyard.client.remote.closure import spec_closure
 from mlyard.client.remote.registry import _version_path
 from mlyard.client.remote.session import RemoteSession
+from mlyard.entities.builtin_components import builtin_as_component, is_builtin_ref
 from mlyard.entities.component import Component
 from mlyard.entities.component_spec import CommandComponentSpec
 from mlyard.entities.compute import Compute
 from mlyard.entities.environment import Environment
 from mlyard.entities.environment_spec import EnvironmentSpec, ResolvedEnvironment
 from mlyard.entities.spec_files import read_spec_text
+from mlyard.errors import InvalidArgument
 from mlyard.services.assets.components import ComponentRegistration
 from mlyard.services.assets.environments import EnvironmentRegistration
+from mlyard.services.registries.references import is_store_ref
 
 
 def _submit_closure(
@@ -89,6 +92,13 @@ class RemoteComponentOperations(ComponentOperations):
         return ComponentRegistration(Component.model_validate(found["component"]), bool(found["created"]))
 
     def get(self, ref: str) -> Component:
+        if is_builtin_ref(ref):  # the catalog ships with mlyard: the same on every server
+            return builtin_as_component(ref)
+        if is_store_ref(ref):
+            raise InvalidArgument(
+                f"{ref}: over a server, read a registry's component with: "
+                "mlyard component show NAME:VERSION --registry-name REGISTRY"
+            )
         return Component.model_validate(self._session.get_json(_version_path("components", ref)))
 
     def list(self, name: str | None = None) -> builtins.list[Component]:

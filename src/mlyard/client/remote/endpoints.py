@@ -8,12 +8,20 @@ the local cache and packages them here.
 from __future__ import annotations
 
 import builtins
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from mlyard.client.endpoint_deployments import OnlineDeploymentOperations
-from mlyard.client.endpoints import OnlineEndpointOperations, SpecSource, Split, as_split, spec_data
+from mlyard.client.endpoints import (
+    OnlineEndpointOperations,
+    SpecSource,
+    Split,
+    as_split,
+    metrics_query,
+    spec_data,
+)
 from mlyard.client.remote.closure import spec_closure
 from mlyard.client.remote.session import RemoteSession
 from mlyard.entities.endpoint import EndpointCredentials, EndpointMetrics, OnlineDeployment, OnlineEndpoint
@@ -75,9 +83,15 @@ class RemoteOnlineEndpointOperations(OnlineEndpointOperations):
         found = self._session.post_json(f"{_endpoint_path(name)}/regenerate-keys", {"key_type": key_type})
         return EndpointCredentials.model_validate(found)
 
-    def metrics(self, name: str, window: int = 60) -> EndpointMetrics:
+    def metrics(
+        self, name: str, window: int = 60, since: str | datetime | None = None, deployment: str | None = None
+    ) -> EndpointMetrics:
+        from mlyard.services.online.endpoint_metrics_history import parse_since
+
+        start = parse_since(since) if since is not None else None
+        query = metrics_query(window, start, deployment)
         return EndpointMetrics.model_validate(
-            self._session.get_json(f"{_endpoint_path(name)}/metrics", window=window)
+            self._session.get_json(f"{_endpoint_path(name)}/metrics", **query)
         )
 
 

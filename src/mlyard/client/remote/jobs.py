@@ -242,3 +242,7 @@ class RemoteJobOperations(JobOperations):
 
     def cancel(self, job_id: str) -> JobStatus:
         return JobStatus(self._session.post_json(f"jobs/{quote(job_id)}/cancel")["status"])
+
+    def delete_permanently(self, job_id: str) -> list[str]:
+        answer = self._session.request("DELETE", f"jobs/{quote(job_id)}", params={"permanent": "true"})
+        return [str(job) for job in answer.json()["deleted"]]

@@ -18,6 +18,7 @@ from mlyard.entities.data import DataAsset, DataType
 from mlyard.entities.model import Comparison, Model, ModelLineage, ModelRegistration, ModelVersion
 from mlyard.entities.names import parse_ref
 from mlyard.entities.promotion import PromotionRequest
+from mlyard.entities.validation import CheckRecord, CheckReport
 from mlyard.errors import NotFound
 from mlyard.services.data_assets.data import Registration
 from mlyard.services.workspaces.downloads import download_version
@@ -153,6 +154,21 @@ class RemoteModelOperations(ModelOperations):
             return f"models/{quote(model.name, safe='')}/versions/{quote(model.version, safe='')}"
         return _version_path("models", ref)
 
+    def share(
+        self,
+        name: str,
+        version: str | int,
+        registry_name: str,
+        share_with_name: str | None = None,
+        share_with_version: str | int | None = None,
+    ) -> ModelRegistration:
+        body = {
+            "registry_name": registry_name, "share_with_name": share_with_name,
+            "share_with_version": None if share_with_version is None else str(share_with_version),
+        }  # fmt: skip
+        path = _version_path("models", f"{name}:{version}")
+        return ModelRegistration.model_validate(self._session.post_json(f"{path}/share", body))
+
     def archive(self, ref: str) -> ModelVersion:
         return ModelVersion.model_validate(self._session.post_json(f"{self._pinned(ref)}/archive"))
 
@@ -233,3 +249,17 @@ class RemoteModelOperations(ModelOperations):
         return PromotionRequest.model_validate(
             self._session.get_json(f"promotions/{quote(request_id, safe='')}")
         )
+
+    def record_check(
+        self, report: CheckReport, location: str | None = None, job_id: str | None = None
+    ) -> CheckRecord:
+        body = {"report": report.model_dump(mode="json"), "location": location, "job_id": job_id}
+        return CheckRecord.model_validate(self._session.post_json("check-reports", body))
+
+    def check_reports(
+        self, name: str, version: str | None = None, kind: str | None = None
+    ) -> builtins.list[CheckRecord]:
+        found = self._session.get_json(
+            f"models/{quote(name, safe='')}/check-reports", version=version, kind=kind
+        )
+        return [CheckRecord.model_validate(item) for item in found["value"]]

@@ -29,7 +29,12 @@ class RemoteSession:
     """HTTP to `url` as the owner of `key`, in workspace `workspace` (default: the key's own)."""
 
     def __init__(
-        self, url: str, key: str | None, workspace: str | None = None, timeout: float = 60.0
+        self,
+        url: str,
+        key: str | None,
+        workspace: str | None = None,
+        timeout: float = 60.0,
+        registry: str | None = None,
     ) -> None:
         import httpx
 
@@ -48,6 +53,10 @@ class RemoteSession:
             timeout=httpx.Timeout(timeout, connect=10.0),
             limits=httpx.Limits(max_connections=16, max_keepalive_connections=8),
         )
+        if registry is not None:  # a registry the server serves: its assets, under its own path
+            self.workspace = registry
+            self.prefix = f"/api/v1/registries/{quote(registry, safe='')}"
+            return
         self.workspace = workspace or self._own_workspace()
         self.prefix = f"/api/v1/workspaces/{quote(self.workspace, safe='')}"
 

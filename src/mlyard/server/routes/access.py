@@ -27,7 +27,9 @@ router = APIRouter(prefix="/api/v1/workspaces/{ws}")
 @router.post("/keys", response_model=CreatedKey, status_code=status.HTTP_201_CREATED, tags=["access"])
 def create_key(workspace: AdminWorkspace, body: CreateKeyRequest) -> CreatedKey:
     """A new API key; its secret (`token`) is in this answer only."""
-    created = keys.create_key(workspace, body.owner, body.role, body.description, body.expires_in_days)
+    created = keys.create_key(
+        workspace, body.owner, body.role, body.description, body.expires_in_days, body.token
+    )
     return CreatedKey(key=created.key, token=created.token)
 
 

@@ -7,6 +7,7 @@
   POST   …/online-endpoints/{name}/credentials     {token_lifetime_seconds} keys or a token (operator)
   POST   …/online-endpoints/{name}/regenerate-keys {key_type}
   GET    …/online-endpoints/{name}/metrics?window=60                        the gateway's rolling window
+  GET    …/online-endpoints/{name}/metrics?since=24h[&deployment=D]         persisted minutes + unflushed
   POST   …/online-endpoints/{name}/deployments     {spec, upload, base}     create (files staged first)
   GET    …/online-endpoints/{name}/deployments · …/deployments/{dep}
   PATCH  …/online-endpoints/{name}/deployments/{dep}  {spec | set, upload, base}   a rolling update
@@ -34,8 +35,10 @@ from mlyard.server.auth import OperatorWorkspace, ReaderWorkspace
 from mlyard.server.schemas.common import Request as RequestBody
 from mlyard.server.uploads import Uploads, staged_files
 from mlyard.services.online import endpoint_deployments as deployments
+from mlyard.services.online import endpoint_metrics_history as history
 from mlyard.services.online import endpoints
 from mlyard.serving.gateway_metrics import MAX_WINDOW_SECONDS
+from mlyard.serving.metrics_flush import persisted_and_live
 
 router = APIRouter(prefix="/api/v1/workspaces/{ws}/online-endpoints", tags=["online endpoints"])
 
@@ -173,10 +176,19 @@ async def endpoint_metrics(
     name: str,
     request: Request,
     window: Annotated[int, Query(ge=1, le=MAX_WINDOW_SECONDS, description="seconds")] = 60,
+    since: Annotated[
+        str | None, Query(description="persisted minutes from: 90m, 24h, 7d or an ISO date/time")
+    ] = None,
+    deployment: Annotated[str | None, Query(description="only this deployment")] = None,
 ) -> EndpointMetrics:
-    """Requests/s, errors by status and P50/P95/P99 latency per deployment over the last `window` s."""
+    """Requests/s, errors by status and P50/P95/P99 latency per deployment over the last `window` s
+    of this server, or (`since`) from the persisted minutes, which outlive restarts."""
+    metrics = request.app.state.gateway.metrics
+    if since is not None:
+        start = history.parse_since(since)
+        return await persisted_and_live(metrics, workspace, ws, name, start, deployment)
     await run_in_threadpool(endpoints.get_endpoint, workspace, name)  # NotFound for an unknown name
-    summary: EndpointMetrics = request.app.state.gateway.metrics.summary(ws, name, window)
+    summary: EndpointMetrics = metrics.summary(ws, name, window, deployment)
     return summary
 
 

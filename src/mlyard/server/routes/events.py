@@ -3,22 +3,16 @@ answers), and schedules (changes: operator)."""
 
 from __future__ import annotations
 
-import shutil
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
-from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
 
-from mlyard.artifacts import safe_relpath
 from mlyard.entities.event import Event
-from mlyard.entities.local_files import confined_to
 from mlyard.entities.schedule import Schedule, ScheduleDetails, ScheduleFiring
 from mlyard.entities.subscription import CreatedSubscription, Subscription
+from mlyard.monitoring.monitor_checks import check_signals
 from mlyard.server.auth import OperatorWorkspace, ReaderWorkspace
 from mlyard.server.schemas.events import (
     DeliveryList,
@@ -32,10 +26,9 @@ from mlyard.server.schemas.events import (
     SubscriptionList,
     SubscriptionUpdate,
 )
-from mlyard.server.uploads import staged_files
+from mlyard.server.uploads import kept_files
 from mlyard.services.events import outbox, subscriptions
 from mlyard.services.schedules import firing, schedules
-from mlyard.services.workspaces.workspace import Workspace
 
 router = APIRouter(prefix="/api/v1/workspaces/{ws}")
 TRIGGER_WAIT_SECONDS = 30.0  # how long `schedule trigger` waits for a firing another loop claimed first
@@ -132,8 +125,10 @@ def create_schedule(
     ws: str, workspace: OperatorWorkspace, body: ScheduleRequest, request: Request
 ) -> Schedule:
     """Check and store a schedule; the files its job names (sent in `upload`) are kept with it."""
-    with _kept_files(request, ws, workspace, body) as base:
-        return schedules.create_schedule(workspace, body.spec, base, body.source)
+    with kept_files(request, ws, workspace.path, body.upload, body.base) as base:
+        return schedules.create_schedule(
+            workspace, body.spec, base, body.source, check_statistics=check_signals
+        )
 
 
 @router.put("/schedules/{name}", response_model=Schedule, tags=["schedules"])
@@ -141,7 +136,7 @@ def update_schedule(
     ws: str, workspace: OperatorWorkspace, name: str, body: ScheduleRequest, request: Request
 ) -> Schedule:
     schedules.get_schedule(workspace, name)  # NotFound before the files are kept
-    with _kept_files(request, ws, workspace, body) as base:
+    with kept_files(request, ws, workspace.path, body.upload, body.base) as base:
         return schedules.update_schedule(workspace, {**body.spec, "name": name}, base, body.source)
 
 
@@ -191,23 +186,3 @@ def trigger_schedule(workspace: OperatorWorkspace, name: str) -> ScheduleFiring:
         if found.state != "pending" or time.monotonic() > deadline:
             return found
         time.sleep(0.1)
-
-
-@contextmanager
-def _kept_files(request: Request, ws: str, workspace: Workspace, body: ScheduleRequest) -> Iterator[Path]:
-    """The upload's files copied where the schedule keeps them: its job is resolved again at each
-    firing, long after the upload is gone. Removed again when the schedule is refused."""
-    # Without an upload, an empty folder; with one, the YAML's folder in it (normalised as staged).
-    base = safe_relpath(body.base, "base", allow_root=True) if body.upload is not None else ""
-    with staged_files(request, ws, body.upload, base) as folder:
-        root = folder
-        for _ in Path(base).parts:  # back up to the upload's own folder: the files beside the YAML too
-            root = root.parent
-        kept = Path(workspace.path) / "schedules" / "files" / uuid.uuid4().hex
-        shutil.copytree(root, kept)
-    try:
-        with confined_to(kept):  # the spec may name the files it sent, never the server's own
-            yield kept / base if base else kept
-    except BaseException:
-        shutil.rmtree(kept, ignore_errors=True)
-        raise

@@ -11,11 +11,13 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response, status
 
 from mlyard.entities.job import QUEUE, DataInput, Job, JobStatus, Metric
+from mlyard.errors import InvalidArgument
 from mlyard.runtime.child_jobs import notify_queued
-from mlyard.server.auth import ContributorWorkspace, ReaderWorkspace
+from mlyard.server.auth import AdminWorkspace, ContributorWorkspace, ReaderWorkspace
 from mlyard.server.routes.files import ArtifactListing, infos
 from mlyard.server.schemas.jobs import (
     CancelResult,
+    DeleteResult,
     EndJobRequest,
     Experiment,
     ExperimentList,
@@ -31,7 +33,7 @@ from mlyard.server.schemas.jobs import (
 from mlyard.server.uploads import staged_files
 from mlyard.services.execution import job_runs
 from mlyard.services.submission.dispatch import submit_job_dict
-from mlyard.services.tracking import job_artifacts, jobs
+from mlyard.services.tracking import job_artifacts, job_deletion, jobs
 from mlyard.services.workspaces.workspace import Workspace
 
 router = APIRouter(prefix="/api/v1/workspaces/{ws}", tags=["jobs"])
@@ -131,6 +133,14 @@ def end_job(workspace: ContributorWorkspace, job_id: str, body: EndJobRequest | 
 def cancel_job(workspace: ContributorWorkspace, job_id: str) -> CancelResult:
     """Cancel a job and its children: a queued one ends Canceled now, a running one is asked to stop."""
     return CancelResult(id=job_id, status=job_runs.request_cancel(workspace, job_id))
+
+
+@router.delete("/jobs/{job_id}", response_model=DeleteResult)
+def delete_job(workspace: AdminWorkspace, job_id: str, permanent: bool = False) -> DeleteResult:
+    """Delete a job and the jobs below it for good, rows and files (MLflow's `gc`); admins only."""
+    if not permanent:
+        raise InvalidArgument("permanent: mlyard deletes jobs only for good; pass permanent=true to confirm")
+    return DeleteResult(id=job_id, deleted=job_deletion.delete_job_permanently(workspace, job_id).job_ids)
 
 
 @router.delete(

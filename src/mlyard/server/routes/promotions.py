@@ -1,4 +1,5 @@
-"""Gated promotion: request that a protected alias move, and approve, reject or cancel the request."""
+"""Gated promotion: request that a protected alias move, and approve, reject or cancel the request;
+the staging check reports an approval may require."""
 
 from __future__ import annotations
 
@@ -7,14 +8,17 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from mlyard.entities.promotion import PromotionRequest
+from mlyard.entities.validation import CheckRecord
 from mlyard.server.auth import ContributorWorkspace, OperatorWorkspace, ReaderWorkspace
 from mlyard.server.schemas.access import (
+    CheckReportCreate,
+    CheckReportList,
     PromotionCreate,
     PromotionDecision,
     PromotionList,
     PromotionRejection,
 )
-from mlyard.services.model_registry import promotions
+from mlyard.services.model_registry import check_reports, promotions
 
 router = APIRouter(prefix="/api/v1/workspaces/{ws}", tags=["promotions"])
 
@@ -62,3 +66,22 @@ def reject_promotion(
 def cancel_promotion(workspace: ContributorWorkspace, request_id: str) -> PromotionRequest:
     """Withdraw one's own pending request."""
     return promotions.cancel_promotion(workspace, request_id)
+
+
+@router.post("/check-reports", response_model=CheckRecord, status_code=status.HTTP_201_CREATED)
+def record_check_report(workspace: ContributorWorkspace, body: CheckReportCreate) -> CheckRecord:
+    """Record a staging check's report against the model version it names (`report.model`)."""
+    return check_reports.record_check_report(workspace, body.report, body.location, body.job_id)
+
+
+@router.get("/models/{name}/check-reports", response_model=CheckReportList)
+def list_check_reports(
+    workspace: ReaderWorkspace,
+    name: str,
+    version: str | None = None,
+    kind: Annotated[
+        str | None, Query(description="smoke, performance, data_quality or responsible_ai")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
+) -> CheckReportList:
+    return CheckReportList(value=check_reports.list_check_reports(workspace, name, version, kind, limit))

@@ -1,4 +1,4 @@
-"""Bodies of the access routes: API keys, the audit trail, workspace settings, promotions."""
+"""Bodies of the access routes: API keys, the audit trail, workspace settings, promotions, check reports."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from pydantic import BaseModel, Field
 
 from mlyard.entities.access import ApiKey, AuditEvent, Role
 from mlyard.entities.promotion import PromotionRequest
+from mlyard.entities.validation import CheckRecord, CheckReport
 from mlyard.server.schemas.common import Request
 
 
@@ -14,6 +15,7 @@ class CreateKeyRequest(Request):
     role: Role
     description: str | None = Field(default=None, max_length=2000)
     expires_in_days: float | None = Field(default=None, gt=0, le=3650)
+    token: str | None = Field(default=None, description="an existing key given a role here too")
 
 
 class CreatedKey(BaseModel):
@@ -51,6 +53,8 @@ class SettingsUpdate(Request):
     smtp_from: str | None = None
     smtp_starttls: bool | None = None
     trigger_max_depth: int | None = None
+    require_passing_checks: list[str] | None = None
+    endpoint_metrics_retention_days: int | None = None
 
 
 class PromotionCreate(Request):
@@ -69,3 +73,13 @@ class PromotionRejection(Request):
 
 class PromotionList(BaseModel):
     value: list[PromotionRequest]
+
+
+class CheckReportCreate(Request):
+    report: CheckReport
+    location: str | None = Field(default=None, max_length=2000)
+    job_id: str | None = Field(default=None, max_length=64)
+
+
+class CheckReportList(BaseModel):
+    value: list[CheckRecord]

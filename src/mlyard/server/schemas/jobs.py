@@ -114,6 +114,11 @@ class CancelResult(BaseModel):
     status: JobStatus = Field(description="Canceled at once for a queued job, else CancelRequested")
 
 
+class DeleteResult(BaseModel):
+    id: str
+    deleted: list[str] = Field(description="the job and the jobs below it, removed with their files")
+
+
 class JobList(BaseModel):
     value: list[Job]
 

@@ -34,6 +34,7 @@ def environment() -> Any:
     env.filters["duration"] = duration
     env.filters["number"] = number
     env.filters["json_data"] = json_data
+    env.filters["pretty_json"] = pretty_json
     env.filters["filesize"] = filesize
     env.globals["query"] = query
     return env
@@ -107,6 +108,11 @@ def json_data(value: Any) -> str:
         json.dumps(value, default=str).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
     )
     return Markup(text)
+
+
+def pretty_json(value: Any, indent: int | None = 2) -> str:
+    """JSON for people to read, as plain text: autoescaping shows any HTML inside it as text."""
+    return json.dumps(value, indent=indent, sort_keys=True, default=str, ensure_ascii=False)
 
 
 def query(**values: Any) -> str:

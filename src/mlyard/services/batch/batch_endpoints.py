@@ -28,14 +28,14 @@ from mlyard.entities.batch_endpoint import (
     BatchResources,
     BatchSettings,
 )
-from mlyard.entities.names import parse_ref, validate_name
+from mlyard.entities.names import validate_name
 from mlyard.entities.overrides import apply_override
 from mlyard.entities.spec_files import validate_spec
 from mlyard.entities.spec_values import TextMap
 from mlyard.errors import AlreadyExists, Conflict, InvalidArgument, InvalidSpec, MlyardError, NotFound
 from mlyard.services.assets.code_snapshots import resolve_code, store_code
 from mlyard.services.assets.computes import check_compute
-from mlyard.services.model_registry.models import get_model_version
+from mlyard.services.registries.resolution import find_model
 from mlyard.services.submission.references import resolve_environment
 from mlyard.services.workspaces import audit
 from mlyard.services.workspaces.workspace import Workspace
@@ -226,7 +226,7 @@ def _resolve_deployment(
     workspace: Workspace, spec: BatchDeploymentSpec, base_dir: Path, source: str
 ) -> BatchDeployment:
     try:
-        model = get_model_version(workspace, parse_ref(spec.model))
+        model = find_model(workspace, spec.model)
     except MlyardError as exc:
         raise type(exc)(f"{source}: model: {exc.message}") from None
     check_compute(workspace, spec.compute, f"{source}: compute")

@@ -9,4 +9,5 @@ targets        which webhook URLs are acceptable (http(s), no link-local / cloud
 subscriptions  create, update, rotate secrets, delete; deliveries and redelivery
 dispatch       the delivery loop's two steps: fan events out to deliveries, send what is due
 senders        the HTTP POST and the SMTP message of one attempt
+notices        the email text of a monitor alert, recovery or stale model: values, thresholds, commands
 """

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from mlyard.entities.event import CLOUDEVENTS_CONTENT_TYPE, Event, short_name
 from mlyard.errors import MlyardError
 from mlyard.services.events import signing
+from mlyard.services.events.notices import notice
 from mlyard.services.events.targets import check_target
 
 if TYPE_CHECKING:
@@ -103,11 +104,16 @@ def email_message(sender: str, addresses: list[str], event: Event) -> EmailMessa
     message = EmailMessage()
     message["From"] = sender
     message["To"] = ", ".join(addresses)
-    message["Subject"] = f"[mlyard] {short_name(event.type)}: {event.subject or event.id}"
     message["Message-ID"] = f"<{event.id}@mlyard>"
-    lines = [f"{short_name(event.type)} at {event.time.isoformat()} in {event.source}", ""]
-    lines += [f"{key}: {_shown(value)}" for key, value in event.data.items()]
-    lines += ["", f"event id: {event.id}", f"subject: {event.subject or ''}"]
+    told = notice(event)
+    if told is not None:
+        message["Subject"], lines = told[0], [*told[1], ""]
+    else:
+        message["Subject"] = f"[mlyard] {short_name(event.type)}: {event.subject or event.id}"
+        lines = [f"{short_name(event.type)} at {event.time.isoformat()} in {event.source}", ""]
+        lines += [f"{key}: {_shown(value)}" for key, value in event.data.items()]
+        lines.append("")
+    lines += [f"event id: {event.id}", f"subject: {event.subject or ''}"]
     message.set_content("\n".join(lines))
     message.add_attachment(
         event_body(event), maintype="application", subtype="cloudevents+json", filename=f"{event.id}.json"

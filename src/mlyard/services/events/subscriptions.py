@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from mlyard.entities.event import short_name
 from mlyard.entities.names import validate_name
 from mlyard.entities.subscription import (
     CreatedSubscription,
@@ -261,8 +262,7 @@ def _checked(
             "a subscription needs a webhook URL (--webhook) or email addresses (--email), one of them"
         )
     for address in addresses:
-        if not _EMAIL.match(address):
-            raise InvalidArgument(f"email: {address!r} is not an email address")
+        check_email(address, "email")
     settings = get_settings(workspace)
     if webhook_url:
         check_target(webhook_url, settings.webhook_allow_link_local)
@@ -272,6 +272,13 @@ def _checked(
             "mlyard workspace settings set smtp_host=HOST smtp_port=25 smtp_from=mlyard@example.com"
         )
     return full_types, clean_filter, webhook_url or None, addresses
+
+
+def check_email(address: str, where: str) -> str:
+    """`address` if it looks like an email address; `InvalidArgument` naming `where` if not."""
+    if not isinstance(address, str) or not _EMAIL.match(address):
+        raise InvalidArgument(f"{where}: {address!r} is not an email address")
+    return address
 
 
 def _row(session: Session, name: str, lock: bool = False) -> SubscriptionRow:
@@ -296,6 +303,6 @@ def _public(subscription: Subscription) -> dict[str, Any]:
 
 
 def _describe(subscription: Subscription) -> str:
-    what = ", ".join(t.rsplit(".", 1)[-1] for t in subscription.types) or "every event"
+    what = ", ".join(short_name(t) for t in subscription.types) or "every event"
     where = subscription.webhook_url or ", ".join(subscription.emails)
     return f"{what} → {where}" + (f" where {subscription.filter}" if subscription.filter else "")

@@ -33,7 +33,7 @@ from mlyard.store import queue as rows
 
 DEFAULT_LEASE_SECONDS = 30.0
 DEFAULT_RETRIES = 1
-ORCHESTRATOR_TYPES = ("pipeline", "sweep", "parallel", "batch")
+ORCHESTRATOR_TYPES = ("pipeline", "sweep", "parallel", "batch", "monitor")
 COMMAND_TYPES = ("command",)
 _CANDIDATES = 16
 

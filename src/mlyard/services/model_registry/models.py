@@ -155,6 +155,28 @@ def save_model_folder(model: Any, folder: Path, flavor: str, input_example: Any 
     return metadata
 
 
+def register_model_copy(
+    workspace: Workspace,
+    name: str,
+    folder: Path,
+    version: str | None = None,
+    description: str | None = None,
+    tags: dict[str, str] | None = None,
+    properties: dict[str, str] | None = None,
+    folder_name: str | None = None,
+) -> ModelRegistration:
+    """Register the files of a version copied from another store (a registry or a workspace):
+    its metadata file is kept as it is, so the content hash — and the re-registration rule — match
+    the original's. Lineage travels in `properties` (the producing job lives in the other store)."""
+    validate_name(name, "model name")
+    if version is not None:
+        version = validate_version(str(version))
+    return _register_staged(
+        workspace, name, folder, read_metadata(folder), version, description, tags, properties, None,
+        folder_name,
+    )  # fmt: skip
+
+
 def _register_staged(
     workspace: Workspace,
     name: str,

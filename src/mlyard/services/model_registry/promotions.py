@@ -4,9 +4,12 @@
                                       ├─► rejected by an operator, with a reason
                                       └─► canceled by the requester
 
-Self-approval is refused unless the workspace allows it (`allow_self_approval`). A decision is
-taken once: two operators approving at the same time get one approval and one Conflict. Every
-step is in the audit trail, and the alias moves in the same transaction as the approval.
+Self-approval is refused unless the workspace allows it (`allow_self_approval`). A workspace
+that sets `require_passing_checks` refuses an approval (Conflict, nothing changed) until the
+version has a passing report of each required staging check made after the request
+(`check_reports`). A decision is taken once: two operators approving at the same time get one
+approval and one Conflict. Every step is in the audit trail, and the alias moves in the same
+transaction as the approval.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from mlyard.entities.names import AssetRef, validate_alias
 from mlyard.entities.promotion import PromotionRequest, PromotionState
 from mlyard.errors import Conflict, InvalidArgument, NotFound, PermissionDenied
 from mlyard.services.events.outbox import emit
+from mlyard.services.model_registry.check_reports import unmet_checks
 from mlyard.services.model_registry.models import get_model_version, move_alias
 from mlyard.services.workspaces import audit
 from mlyard.services.workspaces.settings import get_settings
@@ -81,8 +85,17 @@ def approve_promotion(workspace: Workspace, request_id: str, comment: str | None
     request = _pending(workspace, request_id)
     _check_decider(workspace, request, "approve")
     actor = audit.current_actor()
+    required = get_settings(workspace).require_passing_checks
 
     def work(session: Session) -> None:
+        # In the approval's transaction: a report recorded meanwhile is seen, never half of one.
+        unmet = unmet_checks(session, request.model_name, request.version, required, request.requested_at)
+        if unmet:
+            raise Conflict(
+                f"promotion {request_id} ({request.target}) needs passing staging checks made after it was "
+                f"requested ({request.requested_at:%Y-%m-%d %H:%M:%S} UTC): {'; '.join(unmet)}. Run them "
+                f"with: mlyard check <kind> --model {request.model_name}:{request.version} …"
+            )
         previous = model_rows.get_alias(session, request.model_name, request.alias)
         values = dict(
             decided_by=actor.name, decided_at=datetime.now(UTC), decision_comment=comment,

@@ -21,6 +21,7 @@ from mlyard.entities.spec_files import validate_spec
 from mlyard.errors import InvalidArgument, InvalidSpec, MlyardError, NotFound
 from mlyard.services.assets.code_snapshots import resolve_code, store_code
 from mlyard.services.model_registry import models
+from mlyard.services.registries.resolution import find_model
 from mlyard.services.submission.references import resolve_environment
 from mlyard.services.workspaces.workspace import Workspace
 
@@ -67,8 +68,6 @@ def _resolve_model(
     default_name: str,
     confined: Path | None,
 ) -> ModelReference | None:
-    from mlyard.entities.names import parse_ref
-
     if given is None:
         return None
     version: ModelVersion
@@ -84,7 +83,7 @@ def _resolve_model(
                 models.flavor_for_type(given.type), given.version, given.description,
             )  # fmt: skip
         else:
-            version = models.get_model_version(workspace, parse_ref(given))
+            version = find_model(workspace, given)
     except MlyardError as exc:
         raise type(exc)(f"{where}: {exc.message}") from None
     return ModelReference(

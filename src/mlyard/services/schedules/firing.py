@@ -178,6 +178,12 @@ def _create_job(
     tags = {SCHEDULE_TAG: name, FIRING_TAG: str(firing_id), DEPTH_TAG: str(depth)}
     if event_id:
         tags[EVENT_TAG] = event_id
+    if create_job["kind"] == "monitor":
+        from mlyard.services.monitors.runs import submit_monitor_run
+
+        return submit_monitor_run(
+            workspace, create_job["monitor"], dispatch, tags, as_of=as_utc(scheduled_for)
+        )
     if create_job["kind"] == "job":
         from mlyard.services.execution.job_runs import get_spec
         from mlyard.services.tracking.jobs import get_job

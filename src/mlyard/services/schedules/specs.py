@@ -26,6 +26,7 @@ from mlyard.entities.spec_files import load_yaml
 from mlyard.errors import InvalidArgument, InvalidSpec, MlyardError, NotFound
 from mlyard.services.events.catalog import resolve_type
 from mlyard.services.events.matching import check_filter
+from mlyard.services.monitors.specs import CheckedMonitor, StatisticsCheck, check_monitor
 from mlyard.services.schedules.timing import Timing, timing_of
 from mlyard.services.workspaces.workspace import Workspace
 
@@ -42,18 +43,25 @@ class CheckedSchedule:
     trigger: dict[str, Any]
     timing: Timing | None
     event_type: str | None
-    create_job: dict[str, Any]  # {"kind": "spec", "spec": {...}} or {"kind": "job", "job_id": "…"}
-    base_dir: str
+    create_job: dict[str, Any]  # {"kind": "spec", "spec": {...}}, {"kind": "job", "job_id": "…"}
+    base_dir: str  # or {"kind": "monitor", "monitor": "<name>"}
+    monitor: CheckedMonitor | None = None
 
     def first_firing(self) -> datetime | None:
         return self.timing.first_firing() if self.timing is not None else None
 
 
 def check_schedule(
-    workspace: Workspace, data: dict[str, Any], base_dir: Path, source: str, now: datetime
+    workspace: Workspace,
+    data: dict[str, Any],
+    base_dir: Path,
+    source: str,
+    now: datetime,
+    check_statistics: StatisticsCheck | None = None,
 ) -> CheckedSchedule:
     """Everything about a schedule that can be wrong, found now, each error naming `source` and
-    the field."""
+    the field. A `create_monitor` is checked by services/monitors (and `check_statistics`, the
+    statistics layer's own check of the signals, which the caller passes in)."""
     spec = schedule_from_dict(data, source)
     try:
         validate_name(spec.name, "schedule name")
@@ -67,6 +75,15 @@ def check_schedule(
         _located(lambda: check_filter(dict(trigger.filter), [event_type], f"{where}.filter"))
     else:
         timing = _located(lambda: timing_of(trigger, now, where))
+    if spec.create_monitor is not None:
+        monitor = check_monitor(
+            workspace, spec.create_monitor, base_dir, source, lookback_of(timing), check_statistics
+        )
+        return CheckedSchedule(
+            spec, trigger.type, trigger.model_dump(mode="json", exclude_none=True), timing, event_type,
+            {"kind": "monitor", "monitor": spec.name}, str(base_dir), monitor,
+        )  # fmt: skip
+    assert spec.create_job is not None
     create_job, job_dir = _job_of(workspace, spec.create_job, base_dir, source)
     experiment = _check_job(workspace, create_job, job_dir, source, has_event=event_type is not None)
     if isinstance(trigger, EventTrigger) and event_type is not None:
@@ -76,6 +93,20 @@ def check_schedule(
         create_job,
         str(job_dir),
     )  # fmt: skip
+
+
+def lookback_of(timing: Timing | None) -> str | None:
+    """A monitor's default production window: the time between two firings (Azure: the frequency)."""
+    if timing is None:
+        return None
+    # Two regular firings (the first may be an immediate one, off the rhythm).
+    first = timing.first_firing()
+    one = timing.next_after(first) if first is not None else None
+    two = timing.next_after(one) if one is not None else None
+    if one is None or two is None:
+        return None
+    seconds = max(60, int((two - one).total_seconds()))
+    return f"PT{seconds}S"
 
 
 def _located(check: Callable[[], T]) -> T:

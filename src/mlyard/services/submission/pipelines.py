@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mlyard.entities.builtin_components import builtin_component, is_builtin_ref
 from mlyard.entities.component_spec import CommandComponentSpec, load_component
 from mlyard.entities.job import Job
 from mlyard.entities.job_spec import ResolvedInput
@@ -23,6 +24,8 @@ from mlyard.errors import MlyardError, NotFound, combined
 from mlyard.services.assets.code_snapshots import code_hash, resolve_code
 from mlyard.services.assets.components import component_code_dir, get_component
 from mlyard.services.assets.computes import check_compute
+from mlyard.services.registries.references import is_store_ref
+from mlyard.services.registries.resolution import PROP_REFERENCE, resolve_component
 from mlyard.services.submission.parallel import check_entry_script
 from mlyard.services.submission.references import (
     Submission,
@@ -99,7 +102,9 @@ def resolve_pipeline(
 def _step_sources(
     workspace: Workspace, spec: PipelineJobSpec, base_dir: Path, source: str
 ) -> dict[str, _StepSource]:
-    """The component of every step that names one: a YAML path, or a registered `name:version`."""
+    """The component of every step that names one: a YAML path, a built-in (`entities/builtin_components`)
+    a registry's (`azureml://registries/<r>/components/…`, copied into the workspace and pinned)
+    or a registered `name:version`."""
     found: dict[str, _StepSource] = {}
     problems: list[MlyardError] = []
     for name, step in spec.jobs.items():
@@ -111,6 +116,17 @@ def _step_sources(
                 if not path.exists():
                     raise NotFound(f"{where}: {step.component_path} does not exist (looked for {path})")
                 found[name] = _StepSource(load_component(path), path.parent, step.component_path)
+            elif is_builtin_ref(step.component):  # azureml://registries/mlyard/components/…
+                assert isinstance(step.component, str)
+                builtin = builtin_component(step.component)
+                found[name] = _StepSource(builtin, base_dir, f"{step.component} (built-in)")
+            elif is_store_ref(step.component):  # azureml://registries/<user registry>/components/…
+                assert isinstance(step.component, str)
+                pinned = resolve_component(workspace, step.component)
+                found[name] = _StepSource(
+                    pinned.spec, base_dir, f"{pinned.ref} ({pinned.tags[PROP_REFERENCE]})",
+                    component_code_dir(workspace, pinned), pinned.code_hash,
+                )  # fmt: skip
             elif step.component_ref is not None:
                 registered = get_component(workspace, step.component_ref)
                 found[name] = _StepSource(

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mlyard.entities.environment_spec import ResolvedEnvironment
 from mlyard.entities.job import QUEUE, Job, JobStatus
 from mlyard.entities.job_spec import (
     LITERAL_INPUT_TYPES,
@@ -27,9 +28,9 @@ from mlyard.errors import InvalidArgument, InvalidSpec, MlyardError, NotFound
 from mlyard.services.assets.code_snapshots import resolve_code
 from mlyard.services.assets.computes import check_compute
 from mlyard.services.assets.environments import resolve_environment as resolve_named_environment
-from mlyard.services.data_assets.data import get_data_asset
 from mlyard.services.execution.job_runs import job_output
-from mlyard.services.model_registry.models import get_model_version
+from mlyard.services.registries import resolution as registry_resolution
+from mlyard.services.registries.references import is_store_ref
 from mlyard.services.submission.snapshots import snapshot_local_paths
 from mlyard.services.tracking.jobs import start_job
 from mlyard.services.workspaces.workspace import Workspace
@@ -152,6 +153,8 @@ def resolve_asset_path(
     text = path.strip()
     if text.startswith(_JOB_OUTPUT_PREFIX):
         return _job_output_input(workspace, input_type, text, where, mode)
+    if is_store_ref(text):
+        return _asset_input(workspace, input_type, text, where, mode)
     if text.startswith("azureml://"):
         raise InvalidSpec(
             f"{where}: {text} is a cloud datastore path; mlyard reads local paths, "
@@ -173,14 +176,13 @@ def _asset_input(
     workspace: Workspace, input_type: str, text: str, where: str, mode: str | None
 ) -> ResolvedInput:
     try:
-        ref = parse_ref(text)
         if input_type in MODEL_INPUT_TYPES:
-            model = get_model_version(workspace, ref)
+            model = registry_resolution.find_model(workspace, text)
             return ResolvedInput(
                 type=input_type, source="model", name=model.name, version=model.version, mode=mode,
                 content_hash=model.content_hash,
             )  # fmt: skip
-        asset = get_data_asset(workspace, ref)
+        asset = registry_resolution.find_data(workspace, text)
     except MlyardError as exc:
         raise type(exc)(f"{where}: {exc.message}") from None
     return ResolvedInput(
@@ -214,8 +216,13 @@ def resolve_environment(
         return None, None
 
     where = f"{source}: environment"
+    resolved: ResolvedEnvironment | None
     try:
-        resolved = resolve_named_environment(workspace, environment, base_dir, where)
+        if is_store_ref(environment):
+            assert isinstance(environment, str)
+            resolved = registry_resolution.resolve_environment(workspace, environment)
+        else:
+            resolved = resolve_named_environment(workspace, environment, base_dir, where)
     except MlyardError as exc:
         if exc.message.startswith(where):
             raise

@@ -11,18 +11,22 @@ import hashlib
 import hmac
 import re
 import secrets
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
 from mlyard.entities.access import ApiKey, Role
-from mlyard.errors import InvalidArgument, NotFound, Unauthenticated
+from mlyard.errors import AlreadyExists, InvalidArgument, NotFound, Unauthenticated
 from mlyard.services.workspaces import audit
 from mlyard.services.workspaces.workspace import Workspace
 from mlyard.store import access as rows
 
 PREFIX = "mly"
+# The key a server request came with: a registry reached from a workspace request checks the
+# caller's role in the registry with the same key (services/registries/access.py).
+_presented: ContextVar[str | None] = ContextVar("mlyard_presented_key", default=None)
 _TOKEN = re.compile(r"^mly_([0-9a-f]{12})_([A-Za-z0-9_\-]{20,128})$")
 _OWNER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@\-:]{0,254}$")
 
@@ -47,8 +51,12 @@ def create_key(
     role: str | Role,
     description: str | None = None,
     expires_in_days: float | None = None,
+    token: str | None = None,
 ) -> CreatedKey:
     """A new key acting as `owner` with `role`; the returned token is the only copy of its secret.
+
+    `token`: an existing key (of a workspace or a registry) given a role in this store too, so one
+    key carries a role per store — how a workspace's key gets its role in a shared registry.
 
     Never for an anonymous caller: a keyless server is open to every process on its machine, and
     a key made that way would give any of them lasting admin rights. The first key is made where
@@ -68,8 +76,15 @@ def create_key(
     if expires_in_days is not None and not 0 < expires_in_days <= 3650:
         raise InvalidArgument(f"expires_in_days must be between 0 and 3650, got {expires_in_days}")
     now = datetime.now(UTC)
-    key_id = secrets.token_hex(6)
-    secret = secrets.token_urlsafe(24)
+    key_id, secret = secrets.token_hex(6), secrets.token_urlsafe(24)
+    if token is not None:
+        match = _TOKEN.match(token.strip())
+        if match is None:
+            raise InvalidArgument("--token must be an mlyard API key (mly_<id>_<secret>)")
+        key_id, secret = match.groups()
+        with workspace.database.read() as session:
+            if rows.key_with_hash(session, key_id) is not None:
+                raise AlreadyExists(f"key {key_id} already has a role here; revoke it first to change it")
     expires_at = now + timedelta(days=expires_in_days) if expires_in_days else None
 
     def work(session: Session) -> None:
@@ -152,3 +167,12 @@ def _hash(secret: str) -> str:
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
+
+
+def set_presented_key(token: str | None) -> None:
+    """The API key of the current server request (for the rest of its context)."""
+    _presented.set(token)
+
+
+def presented_key() -> str | None:
+    return _presented.get()

@@ -13,6 +13,12 @@ event_retry_base_seconds   the first retry's delay; each next one doubles, up to
 webhook_allow_link_local   allow webhooks to link-local and cloud-metadata addresses (no: SSRF)
 smtp_host, smtp_port       the SMTP server email subscriptions send through (none: no email)
 smtp_from, smtp_starttls   the sender address; STARTTLS before sending
+require_passing_checks     staging checks (smoke, performance, data_quality, responsible_ai) a
+                           model version must have passed, after its promotion was requested,
+                           before a protected alias may be approved to it (default: none;
+                           see model_registry/check_reports)
+endpoint_metrics_retention_days  the gateway's per-minute counts of online deployments older than
+                           this are removed by the server that flushes them (30)
 trigger_max_depth          how many event triggers may chain (a job a trigger created emitting
                            the event of another trigger…) before the next one is refused (3)
 """
@@ -22,9 +28,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from mlyard.entities.names import validate_alias
+from mlyard.entities.validation import CheckKind
 from mlyard.errors import InvalidArgument
 from mlyard.services.workspaces import audit
 from mlyard.services.workspaces.workspace import Workspace
@@ -47,6 +54,18 @@ class WorkspaceSettings(BaseModel):
     smtp_from: str = "mlyard@localhost"
     smtp_starttls: bool = False
     trigger_max_depth: int = Field(default=3, ge=1, le=100)
+    endpoint_metrics_retention_days: int = Field(default=30, ge=1, le=3650)
+    require_passing_checks: list[CheckKind] = Field(default_factory=list)
+
+    @field_validator("require_passing_checks", mode="before")
+    @classmethod
+    def _check_names(cls, value: Any) -> Any:
+        # `data-quality` as the CLI spells the check; duplicates once.
+        if isinstance(value, list):
+            return list(
+                dict.fromkeys(v.strip().replace("-", "_") if isinstance(v, str) else v for v in value)
+            )
+        return value
 
 
 def get_settings(workspace: Workspace) -> WorkspaceSettings:

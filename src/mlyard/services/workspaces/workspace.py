@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,7 @@ from mlyard.services.workspaces.workspace_location import DEFAULT_PATH as DEFAUL
 from mlyard.services.workspaces.workspace_location import ENV_ARTIFACTS as ENV_ARTIFACTS
 from mlyard.services.workspaces.workspace_location import ENV_DB as ENV_DB
 from mlyard.services.workspaces.workspace_location import ENV_WORKSPACE as ENV_WORKSPACE
+from mlyard.services.workspaces.workspace_location import StoreLocation
 from mlyard.services.workspaces.workspace_location import resolve_path as resolve_path
 from mlyard.store.database import Database, redact_url
 from mlyard.store.migrate import upgrade
@@ -46,6 +47,10 @@ class Workspace:
     database: Database
     artifacts: ArtifactStore
     created_at: str
+    # The registries `azureml://registries/<name>/...` reaches from here: a team server sets the
+    # ones it serves; None means this machine's registry index (services/registries).
+    registries: dict[str, StoreLocation] | None = field(default=None, repr=False)
+    registry_name: str | None = None  # set when this store is a registry, not a workspace
 
     @property
     def db_url(self) -> str:

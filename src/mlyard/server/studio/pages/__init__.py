@@ -13,10 +13,12 @@ from mlyard.server.studio.pages import (
     data_assets,
     endpoints,
     entry,
+    events,
     job_detail,
     jobs,
     models,
     overview,
+    schedules,
 )
 
 ROUTERS: list[APIRouter] = [
@@ -30,6 +32,8 @@ ROUTERS: list[APIRouter] = [
     endpoints.router,
     assets.router,
     dashboards.router,
+    schedules.router,
+    events.router,
     access.router,
     entry.fallback,
 ]

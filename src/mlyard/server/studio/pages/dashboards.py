@@ -1,6 +1,7 @@
 """Dashboards (seed 004): the training dashboard — recent pipeline runs with their steps, and the
 models tagged by partition as a grid, each cell the partition, its model and its run's metric,
-shaded by rank so a glance over 56 models finds the weak ones."""
+shaded by rank so a glance over 56 models finds the weak ones; the scoring dashboard — batch
+scoring runs with rows scored and failed and a summary of their predictions (services/batch)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,12 @@ from dataclasses import dataclass, field
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
+from fastapi.responses import RedirectResponse
 
 from mlyard.entities.job import Job
 from mlyard.errors import NotFound
 from mlyard.server.studio.context import Studio, StudioContext, StudioRoute
+from mlyard.services.batch import scoring_summary
 from mlyard.services.execution import job_runs
 from mlyard.services.model_registry import models
 from mlyard.services.tracking import jobs
@@ -20,6 +23,7 @@ from mlyard.services.tracking import jobs
 router = APIRouter(route_class=StudioRoute, include_in_schema=False)
 PIPELINE_RUNS = 15
 SHADES = 5  # rank buckets: 0 best … 4 worst
+SCORING_RUNS = 50
 
 
 @dataclass
@@ -31,6 +35,11 @@ class Cell:
     version: str
     metrics: dict[str, float] = field(default_factory=dict)
     shade: int | None = None  # None: no value of the chosen metric to rank
+
+
+@router.get("/w/{ws}/dashboards")
+def dashboards(studio: StudioContext) -> Response:
+    return RedirectResponse(studio.url("/dashboards/training"), status_code=303)
 
 
 @router.get("/w/{ws}/dashboards/training")
@@ -93,3 +102,14 @@ def _shade(cells: list[Cell], metric: str, goal: str) -> None:
     )
     for rank, cell in enumerate(ranked):
         cell.shade = rank * SHADES // len(ranked)
+
+
+@router.get("/w/{ws}/dashboards/scoring")
+def scoring_dashboard(studio: StudioContext) -> Response:
+    runs = scoring_summary.scoring_runs(studio.workspace, SCORING_RUNS)
+    totals = {
+        "runs": len(runs),
+        "rows": sum(run.rows_scored or 0 for run in runs),
+        "failed": sum(run.rows_failed or 0 for run in runs),
+    }
+    return studio.render("dashboard_scoring.html", runs=runs, totals=totals, shown=SCORING_RUNS)

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse, RedirectResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from mlyard.artifacts import safe_relpath
@@ -21,8 +21,9 @@ from mlyard.server.studio.context import StudioContext, StudioRoute
 from mlyard.server.studio.graph import pipeline_graph
 from mlyard.server.studio.series import series, x_axis
 from mlyard.server.studio.sweep import sweep_trials
+from mlyard.server.studio.templating import query
 from mlyard.services.execution import job_runs
-from mlyard.services.tracking import job_artifacts, jobs
+from mlyard.services.tracking import job_artifacts, job_deletion, jobs
 
 router = APIRouter(route_class=StudioRoute, include_in_schema=False)
 LOG_SHOWN_BYTES = 256 * 1024  # the page shows the log's tail; the rest is a download away
@@ -125,3 +126,16 @@ def artifact_raw(
     data, media_type = previews.raw(studio.workspace, stored)
     headers = {} if media_type.startswith("image/") else {"content-disposition": "attachment"}
     return Response(data, media_type=media_type, headers=headers)
+
+
+@router.post("/w/{ws}/jobs/{job_id}/delete")
+def delete_job(studio: StudioContext, job_id: str) -> Response:
+    """Admins only: a confirmation page first; the form it posts back deletes the job for good
+    (services/tracking/job_deletion, as `mlyard job delete --permanent`)."""
+    studio.require("admin")
+    job = jobs.get_job(studio.workspace, job_id)
+    if studio.form.get("confirm") != "yes":
+        below = len(job_runs.children(studio.workspace, job_id))
+        return studio.render("job_delete.html", job=job, below=below)
+    job_deletion.delete_job_permanently(studio.workspace, job_id)
+    return RedirectResponse(studio.url("/jobs") + query(experiment=job.experiment), status_code=303)

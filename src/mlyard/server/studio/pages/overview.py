@@ -1,4 +1,5 @@
-"""The overview: recent jobs, models at @production, endpoints and their health, pending promotions."""
+"""The overview: recent jobs, models at @production, endpoints and their health, pending promotions,
+schedules due next (the schedules page's own list, soonest first)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,12 @@ from fastapi import APIRouter, Response
 from mlyard.server.studio.context import StudioContext, StudioRoute
 from mlyard.services.model_registry import models, promotions
 from mlyard.services.online import endpoint_deployments, endpoints
+from mlyard.services.schedules import schedules
 from mlyard.services.tracking import jobs
 
 router = APIRouter(route_class=StudioRoute, include_in_schema=False)
 RECENT_JOBS = 10
+DUE_NEXT = 5
 
 
 @router.get("/w/{ws}/")
@@ -31,4 +34,5 @@ def overview(studio: StudioContext) -> Response:
         production=production,
         online=online,
         pending=promotions.list_promotions(workspace, state="pending", limit=20),
+        due=[details for details in schedules.due_next(workspace) if details.next_firings][:DUE_NEXT],
     )

@@ -1,0 +1,1 @@
+"""Registries: stores of models, environments, components and data shared by several workspaces."""
