@@ -22,6 +22,8 @@ from mlyard.entities.spec_files import did_you_mean
 from mlyard.errors import AlreadyExists, InvalidArgument
 
 SAMPLE_SCORING_ROWS = 5  # rows without the target, for scoring validation and smoke tests
+GENERATED_GROUP_SEED = 10  # the generated sensitive column is the same in every scaffold (its chance
+# differences between groups stay well below the check's 0.1 thresholds)
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,10 @@ class ProjectTemplate:
     alpha: float
     metric: str
     goal: str  # minimize or maximize
+    # the responsible-AI check's --sensitive-feature: a column init adds to the sample when the
+    # bundled table has none (GENERATED_GROUP); it is never a feature of the model
+    sensitive_feature: str | None
+    checks: str  # the staging checks release.yml runs: prod's require_passing_checks
 
 
 TEMPLATES = {
@@ -52,6 +58,8 @@ TEMPLATES = {
         alpha=1.0,
         metric="accuracy",
         goal="maximize",
+        sensitive_feature="group",
+        checks="smoke,performance,data_quality,responsible_ai",
     ),
     "diabetes": ProjectTemplate(
         name="diabetes",
@@ -64,6 +72,8 @@ TEMPLATES = {
         alpha=0.25,
         metric="rmse",
         goal="minimize",
+        sensitive_feature=None,  # a regression: the responsible-AI check is the classical template's
+        checks="smoke,performance,data_quality",
     ),
 }
 
@@ -147,14 +157,23 @@ def _template_files(
 
 def _write_sample(directory: Path, template: ProjectTemplate) -> list[Path]:
     """The local sample from scikit-learn's bundled table: the whole table with its `target`, the
-    first rows without it (what scoring sees), and those rows as an online request body."""
+    first rows without it (what scoring sees), and those rows as an online request body.
+
+    A template whose table has no sensitive feature gets a generated one: `group`, a or b drawn at
+    random with a fixed seed. It stands in for a real attribute (sex, age band…) so the
+    responsible-AI check has groups to compare; the project's README says so."""
+    import numpy as np
     from sklearn import datasets
 
     frame = getattr(datasets, template.dataset)(as_frame=True).frame
+    if template.sensitive_feature and template.sensitive_feature not in frame.columns:
+        drawn = np.random.default_rng(GENERATED_GROUP_SEED).choice(["a", "b"], size=len(frame))
+        frame.insert(len(frame.columns) - 1, template.sensitive_feature, drawn)
     sample = directory / "data" / "sample"
     sample.mkdir(parents=True, exist_ok=True)
     frame.to_csv(sample / f"{template.prefix}.csv", index=False)
-    features = frame.drop(columns="target").head(SAMPLE_SCORING_ROWS)
+    not_features = ["target", *([template.sensitive_feature] if template.sensitive_feature else [])]
+    features = frame.drop(columns=not_features).head(SAMPLE_SCORING_ROWS)
     features.to_csv(sample / "scoring.csv", index=False)
     request = {"input_data": json.loads(features.to_json(orient="split", index=False))}
     (sample / "request.json").write_text(json.dumps(request, indent=2) + "\n")

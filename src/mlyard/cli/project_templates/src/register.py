@@ -11,7 +11,7 @@ import joblib
 import mlyard
 import pandas as pd
 
-from evaluate import TARGET, score
+from evaluate import features, score
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> None:
     test = pd.read_csv(Path(args.test_data, "test.csv"))
     value = score(model, test)
     mlyard.log_metric("@{ metric }@", value)
-    example = test.drop(columns=TARGET).head(5)
+    example = features(test).head(5)
     version = mlyard.log_model(model, name=args.model_name, flavor="sklearn", input_example=example)
     mlyard.set_tag("model_version", version.version)
     print(f"registered {version.ref} (@{ metric }@ {value:.4f})")

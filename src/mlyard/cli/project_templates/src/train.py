@@ -7,12 +7,12 @@ import joblib
 import pandas as pd
 @{ estimator_import }@
 
-TARGET = "target"
+from evaluate import TARGET, features
 
 
 def fit(train: pd.DataFrame, alpha: float):  # type: ignore[no-untyped-def]
     model = @{ estimator }@
-    return model.fit(train.drop(columns=TARGET), train[TARGET])
+    return model.fit(features(train), train[TARGET])
 
 
 def main(argv: list[str] | None = None) -> None:
