@@ -186,6 +186,9 @@ def test_job_and_model_commands(ws, tmp_path):
     assert "model 'nope' does not exist" in done.stderr
     shown = as_json(mlyard("model", "show", "ridge@production", "-o", "json", workspace=ws))
     assert shown["model"]["version"] == "2" and shown["job_id"] == ids[1]
+    assert (shown["name"], shown["version"]) == ("ridge", "2")  # at the top, as model create prints them
+    tsv = mlyard("model", "show", "ridge@production", "-o", "tsv", "--query", "version", workspace=ws)
+    assert tsv.stdout.strip() == "2"
     assert shown["params"] == {"alpha": "1.0"}
     text = mlyard("model", "show", "ridge@production", workspace=ws).stdout
     assert "production" in text and ids[1] in text

@@ -76,6 +76,20 @@ def test_a_deployment_pins_its_model_and_stores_its_code(workspace, model_folder
         _deploy(workspace, tmp_path, "blue", model="ridge:1")
 
 
+def test_the_endpoint_named_on_the_command_line_wins_over_the_files(workspace, model_folder, tmp_path):
+    """As `az ml online-deployment create --endpoint-name`: one file deploys to staging and prod."""
+    models.register_model_folder(workspace, "ridge", model_folder)
+    _endpoint(workspace, "ridge-staging")
+    spec = deployment_spec_from_dict(
+        {"name": "blue", "endpoint_name": "ridge-prod", "model": "azureml:ridge:1"}, "blue.yml"
+    )
+    blue = deployments.create_deployment(workspace, spec, tmp_path, "blue.yml", endpoint_name="ridge-staging")
+    assert blue.endpoint_name == "ridge-staging"
+    assert [d.name for d in deployments.list_deployments(workspace, "ridge-staging")] == ["blue"]
+    with pytest.raises(NotFound, match="online endpoint 'ridge-prod' does not exist"):
+        deployments.create_deployment(workspace, spec, tmp_path, "blue.yml")  # the file's, when none given
+
+
 @pytest.mark.parametrize(
     ("fields", "error", "message"),
     [

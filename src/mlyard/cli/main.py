@@ -18,6 +18,7 @@ from mlyard.cli import (
     data,
     environment,
     event,
+    init,
     job,
     key,
     maturity,
@@ -69,6 +70,7 @@ app.add_typer(schedule.app, name="schedule")
 app.add_typer(monitor.app, name="monitor")
 app.add_typer(event.app, name="event")
 app.command("validate")(validate.validate)
+app.command("init")(init.init)
 app.add_typer(check.app, name="check")
 app.command("maturity")(maturity.maturity)
 

@@ -136,8 +136,13 @@ def show(
     client = client_of(ctx, registry_name=registry_name)
     found = client.models.lineage(ref)
     requests = client.models.promotions(found.model.name, found.model.version)
+    # The version's own fields at the top, as `model create` prints them (so `--query version`
+    # works the same for both), then its lineage; "model" keeps them nested for older scripts.
+    lineage = found.model_dump(mode="json", by_alias=True)
     if printed_for_scripts(
-        found.model_dump(mode="json", by_alias=True)
+        lineage["model"]
+        | lineage
+        | {"job_id": found.job_id or found.model.job_id}
         | {"promotions": [r.model_dump(mode="json") for r in requests]}
     ):
         return

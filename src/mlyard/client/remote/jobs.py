@@ -20,6 +20,7 @@ from mlyard.errors import NotFound
 
 FIRST_POLL_SECONDS = 0.05
 POLL_SECONDS = 0.3
+MAX_POLL_SECONDS = 1.5  # a quiet job is asked less often: each poll is a request the server serves
 QUICK_POLLING_SECONDS = 5.0
 
 
@@ -226,11 +227,13 @@ class RemoteJobOperations(JobOperations):
     def _follow(self, job_id: str, write: LogWriter | None, timeout: float | None) -> Job:
         started = time.monotonic()
         offset = 0
+        pause = POLL_SECONDS
         while True:
             response = self._session.request("GET", f"jobs/{quote(job_id)}/log", params={"offset": offset})
             if response.content and write is not None:
                 write(response.content.decode("utf-8", errors="replace"))
             offset += len(response.content)
+            pause = POLL_SECONDS if response.content else min(pause * 1.5, MAX_POLL_SECONDS)
             status = JobStatus(response.headers["x-job-status"])
             if status.is_terminal and not response.content:
                 return self.get(job_id)
@@ -238,7 +241,7 @@ class RemoteJobOperations(JobOperations):
             if timeout is not None and now - started > timeout:
                 raise TimeoutError(f"job {job_id} is still {status.value} after {timeout} s")
             if not response.content:
-                time.sleep(FIRST_POLL_SECONDS if now - started < QUICK_POLLING_SECONDS else POLL_SECONDS)
+                time.sleep(FIRST_POLL_SECONDS if now - started < QUICK_POLLING_SECONDS else pause)
 
     def cancel(self, job_id: str) -> JobStatus:
         return JobStatus(self._session.post_json(f"jobs/{quote(job_id)}/cancel")["status"])

@@ -260,10 +260,9 @@ def _describe(resolved: Resolved, settings: DeploymentSettings) -> str:
 
 
 def _endpoint_of(spec: OnlineDeploymentSpec, given: str | None, source: str) -> str:
-    if spec.endpoint_name and given and spec.endpoint_name != given:
-        raise InvalidSpec(
-            f"{source}: endpoint_name: the file says {spec.endpoint_name!r} but {given!r} was given"
-        )
+    """The endpoint named on the command line (or by the caller), else the file's: as in `az ml
+    online-deployment create --endpoint-name`, the command line wins, so one deployment file
+    serves a staging and a prod endpoint."""
     endpoint = given or spec.endpoint_name
     if endpoint is None:
         raise InvalidSpec(f"{source}: endpoint_name: required (in the file, or --endpoint-name)")
