@@ -45,7 +45,7 @@ from rich.console import Console
 from rich.table import Table
 
 import mlyard
-from mlyard.entities.job import JobStatus
+from mlyard.entities.jobs.job import JobStatus
 from mlyard.runtime.launch import run_job
 from mlyard.services.execution import job_runs
 from mlyard.services.submission.dispatch import submit_job_file

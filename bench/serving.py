@@ -201,7 +201,7 @@ def prepare_models(workload: Workload, folder: Path) -> dict[str, Path]:
     """The model saved once per system, in each one's own format (untimed)."""
     import joblib
 
-    from mlyard.entities.model import ModelMetadata
+    from mlyard.entities.registry.model import ModelMetadata
     from mlyard.flavors import get_flavor
     from mlyard.flavors.metadata import write_metadata
     from mlyard.flavors.signature import infer_signature

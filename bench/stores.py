@@ -66,7 +66,7 @@ def metric_keys(shape: Shape) -> list[str]:
 def write_mlyard(folder: Path, shape: Shape, db: str | None = None, progress: bool = True) -> Path:
     """A workspace in `folder` (SQLite inside it, or `db`), one `end_run` batch per run."""
     import mlyard
-    from mlyard.entities.job import Metric
+    from mlyard.entities.jobs.job import Metric
 
     client = mlyard.MLClient(workspace=folder, db=db, create=True)
     keys = metric_keys(shape)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from mlyard.entities.job import JobStatus
+from mlyard.entities.jobs.job import JobStatus
 
 PIPELINE = Path(__file__).resolve().parents[1] / "examples" / "diabetes" / "pipeline" / "pipeline.yml"
 

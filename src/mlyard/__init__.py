@@ -34,11 +34,11 @@ _EXPORTS: dict[str, str] = {
     "log_figure": "mlyard.client.fluent",
     "log_model": "mlyard.client.fluent",
     "use_data": "mlyard.client.fluent",
-    "Job": "mlyard.entities.job",
-    "JobStatus": "mlyard.entities.job",
-    "DataAsset": "mlyard.entities.data",
-    "ModelVersion": "mlyard.entities.model",
-    "DataType": "mlyard.entities.data",
+    "Job": "mlyard.entities.jobs.job",
+    "JobStatus": "mlyard.entities.jobs.job",
+    "DataAsset": "mlyard.entities.registry.data",
+    "ModelVersion": "mlyard.entities.registry.model",
+    "DataType": "mlyard.entities.registry.data",
     "MlyardError": "mlyard.errors",
     "Input": "mlyard.client.dsl",
     "Output": "mlyard.client.dsl",
@@ -78,9 +78,9 @@ if TYPE_CHECKING:
     )
     from mlyard.client.mlclient import MLClient
     from mlyard.client.run import Run
-    from mlyard.entities.data import DataAsset, DataType
-    from mlyard.entities.job import Job, JobStatus
-    from mlyard.entities.model import ModelVersion
+    from mlyard.entities.jobs.job import Job, JobStatus
+    from mlyard.entities.registry.data import DataAsset, DataType
+    from mlyard.entities.registry.model import ModelVersion
     from mlyard.errors import MlyardError
 
 

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import yaml
 
-from mlyard.entities.access import Role
+from mlyard.entities.governance.access import Role
 from mlyard.services.registries import registries
 from mlyard.services.workspaces import keys
 from mlyard.services.workspaces.workspace import create_workspace

@@ -257,7 +257,7 @@ def test_scoring_validation_of_a_model_folder_checks_its_signature(project: Path
     import pandas as pd
     from sklearn.linear_model import LinearRegression
 
-    from mlyard.entities.model import ModelMetadata
+    from mlyard.entities.registry.model import ModelMetadata
     from mlyard.flavors import get_flavor
     from mlyard.flavors.metadata import write_metadata
     from mlyard.flavors.signature import infer_signature

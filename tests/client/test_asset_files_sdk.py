@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from mlyard.entities.asset_specs import DataSpec, ModelSpec
-from mlyard.entities.spec_warnings import SpecWarning, checking_specs
+from mlyard.entities.registry.asset_specs import DataSpec, ModelSpec
+from mlyard.entities.specs.spec_warnings import SpecWarning, checking_specs
 from mlyard.errors import InvalidSpec
 
 

@@ -19,9 +19,9 @@ import pytest
 import yaml
 from sklearn.linear_model import LinearRegression
 
-from mlyard.entities.endpoint import DeploymentState
-from mlyard.entities.job import JobStatus
-from mlyard.entities.requirements import current_python_version
+from mlyard.entities.assets.requirements import current_python_version
+from mlyard.entities.endpoints.endpoint import DeploymentState
+from mlyard.entities.jobs.job import JobStatus
 
 ONLINE_SCORE = """\
 import json, logging, os, pickle

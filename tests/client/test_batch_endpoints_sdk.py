@@ -16,8 +16,8 @@ from sklearn.datasets import load_diabetes
 from sklearn.linear_model import Ridge
 
 import mlyard
-from mlyard.entities.job import JobStatus
-from mlyard.entities.spec_warnings import checking_specs
+from mlyard.entities.jobs.job import JobStatus
+from mlyard.entities.specs.spec_warnings import checking_specs
 from mlyard.errors import InvalidArgument, InvalidSpec, JobNotCompleted, NotFound
 
 

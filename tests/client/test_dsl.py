@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from mlyard.entities.job import JobStatus
+from mlyard.entities.jobs.job import JobStatus
 from mlyard.errors import InvalidSpec
 
 STEPS = '''\

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 import mlyard
-from mlyard.entities.endpoint import DeploymentState
+from mlyard.entities.endpoints.endpoint import DeploymentState
 from mlyard.errors import AlreadyExists, Conflict, InvalidArgument, NotFound, NotReady
 
 SCORE = """

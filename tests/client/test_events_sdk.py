@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from mlyard.entities.job import JobStatus
+from mlyard.entities.jobs.job import JobStatus
 from mlyard.errors import InvalidSpec, NotFound
 from tests.receivers import WebhookReceiver
 

@@ -15,7 +15,7 @@ import pytest
 from sklearn.datasets import load_diabetes
 from sklearn.linear_model import Ridge
 
-from mlyard.entities.job import JobStatus
+from mlyard.entities.jobs.job import JobStatus
 from mlyard.errors import JobNotCompleted
 
 # mlflow's own advice on type hints, raised while it imports

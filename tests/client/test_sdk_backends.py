@@ -15,7 +15,7 @@ from sklearn.datasets import load_diabetes
 from sklearn.linear_model import Ridge
 
 import mlyard
-from mlyard.entities.job import JobStatus
+from mlyard.entities.jobs.job import JobStatus
 from mlyard.errors import AlreadyExists, Conflict, InvalidArgument, InvalidSpec, JobNotCompleted, NotFound
 from tests.waiting import wait_until
 

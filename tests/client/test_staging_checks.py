@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from mlyard.client import staging_checks
-from mlyard.entities.builtin_components import CATALOG, builtin_component, is_builtin_ref
+from mlyard.entities.assets.builtin_components import CATALOG, builtin_component, is_builtin_ref
 from mlyard.errors import Conflict, InvalidArgument, NotFound
 from mlyard.services.events.matching import matches
 from mlyard.services.validation.staging_checks import checked_deployment, smoke_report

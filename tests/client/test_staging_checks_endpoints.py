@@ -14,7 +14,7 @@ import pytest
 
 import mlyard
 from mlyard.client import staging_checks
-from mlyard.entities.job import JobStatus
+from mlyard.entities.jobs.job import JobStatus
 from mlyard.errors import InvalidArgument, NotFound
 from tests.processes import MLYARD, clean_environment
 from tests.serving.endpoint_support import FAILING_RUN_SCRIPT, register_ridge, write_script

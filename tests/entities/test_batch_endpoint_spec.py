@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from mlyard.entities.batch_endpoint import load_batch_deployment, load_batch_endpoint
-from mlyard.entities.spec_warnings import checking_specs
+from mlyard.entities.endpoints.batch_endpoint import load_batch_deployment, load_batch_endpoint
+from mlyard.entities.specs.spec_warnings import checking_specs
 from mlyard.errors import InvalidSpec
 
 

@@ -6,7 +6,7 @@ import shlex
 
 import pytest
 
-from mlyard.entities.command_line import Binding, bindings, render_command
+from mlyard.entities.specs.command_line import Binding, bindings, render_command
 from mlyard.errors import InvalidSpec
 
 COMMAND = (

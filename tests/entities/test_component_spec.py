@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from mlyard.entities.component_spec import can_feed, coerce_literal, load_component
-from mlyard.entities.job_spec import JobInput, load_command_job
-from mlyard.entities.spec_warnings import checking_specs
+from mlyard.entities.assets.component_spec import can_feed, coerce_literal, load_component
+from mlyard.entities.jobs.job_spec import JobInput, load_command_job
+from mlyard.entities.specs.spec_warnings import checking_specs
 from mlyard.errors import InvalidSpec
 
 # azureml-examples cli/jobs/pipelines-with-components/basics/1b_e2e_registered_components/train.yml

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from mlyard.entities.endpoint_spec import deployment_spec_from_dict, endpoint_spec_from_dict, parse_traffic
-from mlyard.entities.spec_warnings import checking_specs
+from mlyard.entities.endpoints.endpoint_spec import (
+    deployment_spec_from_dict,
+    endpoint_spec_from_dict,
+    parse_traffic,
+)
+from mlyard.entities.specs.spec_warnings import checking_specs
 from mlyard.errors import InvalidArgument, InvalidSpec
 
 

@@ -8,16 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from mlyard.entities.curated_environments import CATALOG, family, resolve_curated
-from mlyard.entities.environment_spec import (
+from mlyard.entities.assets.curated_environments import CATALOG, family, resolve_curated
+from mlyard.entities.assets.environment_spec import (
     EnvironmentSpec,
     ResolvedEnvironment,
     load_environment,
     parse_environment,
     resolve_spec,
 )
-from mlyard.entities.requirements import normalize_requirement
-from mlyard.entities.spec_warnings import checking_specs
+from mlyard.entities.assets.requirements import normalize_requirement
+from mlyard.entities.specs.spec_warnings import checking_specs
 from mlyard.errors import InvalidSpec, NotFound
 
 CURRENT = f"{sys.version_info.major}.{sys.version_info.minor}"

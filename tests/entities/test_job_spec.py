@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from mlyard.entities.job_spec import JobInput, load_command_job
-from mlyard.entities.spec_warnings import checking_specs
+from mlyard.entities.jobs.job_spec import JobInput, load_command_job
+from mlyard.entities.specs.spec_warnings import checking_specs
 from mlyard.errors import InvalidSpec, NotFound
 
 AZUREML_EXAMPLE = """

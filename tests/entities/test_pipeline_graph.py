@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from mlyard.entities.component_spec import CommandComponentSpec, load_component
-from mlyard.entities.job_spec import JobInput, JobOutput
-from mlyard.entities.pipeline_graph import (
+from mlyard.entities.assets.component_spec import CommandComponentSpec, load_component
+from mlyard.entities.jobs.job_spec import JobInput, JobOutput
+from mlyard.entities.jobs.pipeline_graph import (
     Binding,
     InputBinding,
     OutputBinding,
@@ -18,7 +18,7 @@ from mlyard.entities.pipeline_graph import (
     build_graph,
     inline_component,
 )
-from mlyard.entities.pipeline_spec import load_pipeline_job
+from mlyard.entities.jobs.pipeline_spec import load_pipeline_job
 from mlyard.errors import InvalidSpec
 
 # Local components in the shape of azureml-examples' 1a_e2e_local_components (prep → train → score)

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from mlyard.entities.component_spec import CommandComponentSpec
-from mlyard.entities.job_spec import JobInput, JobOutput
-from mlyard.entities.names import AssetRef
-from mlyard.entities.pipeline_spec import load_pipeline_job
-from mlyard.entities.spec_warnings import checking_specs
+from mlyard.entities.assets.component_spec import CommandComponentSpec
+from mlyard.entities.jobs.job_spec import JobInput, JobOutput
+from mlyard.entities.jobs.pipeline_spec import load_pipeline_job
+from mlyard.entities.specs.names import AssetRef
+from mlyard.entities.specs.spec_warnings import checking_specs
 from mlyard.errors import InvalidSpec
 
 # azureml-examples cli/jobs/pipelines-with-components/basics/1a_e2e_local_components/pipeline.yml,

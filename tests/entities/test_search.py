@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mlyard.entities.search import Clause, OrderTerm, Term, parse_filter, parse_order_by, parse_terms
+from mlyard.entities.jobs.search import Clause, OrderTerm, Term, parse_filter, parse_order_by, parse_terms
 from mlyard.errors import InvalidArgument
 from mlyard.server.mlflow.search import run_filter, run_order
 

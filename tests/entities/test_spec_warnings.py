@@ -1,5 +1,5 @@
 """Unknown fields in Azure-shaped YAML are warned about and ignored, as `az ml` does; `strict`
-refuses them; wrong types and missing required fields stay errors (entities/spec_warnings)."""
+refuses them; wrong types and missing required fields stay errors (entities/specs/spec_warnings)."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from mlyard.entities.batch_endpoint import load_batch_deployment
-from mlyard.entities.component_spec import load_component
-from mlyard.entities.endpoint_spec import deployment_spec_from_dict
-from mlyard.entities.job_spec import load_command_job
-from mlyard.entities.pipeline_spec import load_pipeline_job
-from mlyard.entities.spec_warnings import SpecWarning, checking_specs
+from mlyard.entities.assets.component_spec import load_component
+from mlyard.entities.endpoints.batch_endpoint import load_batch_deployment
+from mlyard.entities.endpoints.endpoint_spec import deployment_spec_from_dict
+from mlyard.entities.jobs.job_spec import load_command_job
+from mlyard.entities.jobs.pipeline_spec import load_pipeline_job
+from mlyard.entities.specs.spec_warnings import SpecWarning, checking_specs
 from mlyard.errors import InvalidSpec
 
 

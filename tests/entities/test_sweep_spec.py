@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from mlyard.entities.job_spec import JobInput
-from mlyard.entities.spec_warnings import checking_specs
-from mlyard.entities.sweep_spec import (
+from mlyard.entities.jobs.job_spec import JobInput
+from mlyard.entities.jobs.sweep_spec import (
     BanditPolicy,
     BayesianSamplingAlgorithm,
     Choice,
@@ -27,6 +26,7 @@ from mlyard.entities.sweep_spec import (
     grid_size,
     load_sweep_job,
 )
+from mlyard.entities.specs.spec_warnings import checking_specs
 from mlyard.errors import InvalidSpec, NotFound
 
 # cli/jobs/single-step/lightgbm/iris/job-sweep.yml from azureml-examples, unchanged

@@ -19,7 +19,7 @@ from sklearn.linear_model import Ridge
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from mlyard.entities.model import MODEL_METADATA_FILE, ModelMetadata, ModelSignature
+from mlyard.entities.registry.model import MODEL_METADATA_FILE, ModelMetadata, ModelSignature
 from mlyard.errors import InvalidArgument, InvalidSpec, NotFound
 from mlyard.flavors import FLAVORS, Flavor, get_flavor, guess_flavor
 from mlyard.flavors.metadata import read_metadata, write_metadata

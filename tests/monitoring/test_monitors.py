@@ -94,7 +94,7 @@ def test_a_bad_monitor_is_refused_with_its_field_and_nothing_is_stored(
 
 
 def test_alert_emails_without_an_smtp_server_are_a_warning_naming_the_setting(assets: Any, tmp_path: Path):
-    from mlyard.entities.spec_warnings import SpecWarning
+    from mlyard.entities.specs.spec_warnings import SpecWarning
 
     spec = _two_assets("mailed")
     spec["create_monitor"]["alert_notification"] = {"emails": ["ops@example.com"]}

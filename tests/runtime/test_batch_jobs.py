@@ -16,7 +16,7 @@ from sklearn.datasets import load_diabetes
 from sklearn.linear_model import Ridge
 
 from mlyard.client.mlclient import MLClient
-from mlyard.entities.job import JobStatus
+from mlyard.entities.jobs.job import JobStatus
 from mlyard.runtime.launch import run_job
 from mlyard.runtime.streaming import read_log
 from mlyard.services.batch import batch_jobs
@@ -111,7 +111,7 @@ def ray_instance():
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 def test_a_small_batch_on_ray_scores_like_model_predict(workspace, tmp_path, ray_instance):
-    from mlyard.entities.batch_endpoint import batch_deployment_from_dict, batch_endpoint_from_dict
+    from mlyard.entities.endpoints.batch_endpoint import batch_deployment_from_dict, batch_endpoint_from_dict
     from mlyard.services.batch import batch_endpoints as service
 
     features, target = load_diabetes(return_X_y=True, as_frame=True)
@@ -132,7 +132,7 @@ def test_a_small_batch_on_ray_scores_like_model_predict(workspace, tmp_path, ray
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 def test_a_crash_in_init_fails_the_job_with_its_traceback(workspace, tmp_path):
-    from mlyard.entities.batch_endpoint import batch_deployment_from_dict, batch_endpoint_from_dict
+    from mlyard.entities.endpoints.batch_endpoint import batch_deployment_from_dict, batch_endpoint_from_dict
     from mlyard.services.batch import batch_endpoints as service
 
     save_and_register_model(workspace, Ridge().fit([[0.0], [1.0]], [0.0, 1.0]), "m", "sklearn")

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from mlyard.entities.sweep_spec import SweepJobSpec
+from mlyard.entities.jobs.sweep_spec import SweepJobSpec
 from mlyard.runtime.early_termination import (
     BanditRule,
     MedianStoppingRule,

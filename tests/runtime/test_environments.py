@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from mlyard.entities.environment_spec import ResolvedEnvironment
+from mlyard.entities.assets.environment_spec import ResolvedEnvironment
 from mlyard.errors import EnvironmentBuildError
 from mlyard.runtime import environments as runtime
 from mlyard.runtime.environments import (
@@ -111,7 +111,7 @@ def test_the_venvs_own_packages_win_and_a_stale_host_link_is_rewritten(ws):
     pth.write_text("/somewhere/else\n")
     assert prepare_environment(ws, pinned).reused
     assert "/somewhere/else" not in pth.read_text()
-    assert run_in(prepared.python, "import mlyard.entities.job_spec; print('ok')") == "ok"
+    assert run_in(prepared.python, "import mlyard.entities.jobs.job_spec; print('ok')") == "ok"
 
 
 def test_threads_preparing_one_spec_build_it_once(ws):
@@ -124,7 +124,7 @@ def test_threads_preparing_one_spec_build_it_once(ws):
 PREPARE = """
 import json, os, sys, time
 from pathlib import Path
-from mlyard.entities.environment_spec import ResolvedEnvironment
+from mlyard.entities.assets.environment_spec import ResolvedEnvironment
 from mlyard.runtime.environments import prepare_environment
 from mlyard.services.workspaces.workspace import open_workspace
 

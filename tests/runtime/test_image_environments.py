@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from mlyard.entities.environment_spec import EnvironmentSpec, resolve_spec
-from mlyard.entities.job import JobStatus
-from mlyard.entities.requirements import current_python_version
+from mlyard.entities.assets.environment_spec import EnvironmentSpec, resolve_spec
+from mlyard.entities.assets.requirements import current_python_version
+from mlyard.entities.jobs.job import JobStatus
 from mlyard.errors import NotFound
 from mlyard.runtime.launch import run_job
 from mlyard.services.assets.computes import create_compute

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from mlyard.entities.job import JobStatus
+from mlyard.entities.jobs.job import JobStatus
 from mlyard.errors import InvalidSpec, NotFound
 from mlyard.runtime.launch import run_job
 from mlyard.runtime.streaming import read_log

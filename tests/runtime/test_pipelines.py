@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from mlyard.entities.job import JobStatus
+from mlyard.entities.jobs.job import JobStatus
 from mlyard.errors import InvalidSpec, NotFound
 from mlyard.runtime.launch import launch_detached, run_job
 from mlyard.runtime.streaming import follow, read_log

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from mlyard.entities.job import JobStatus
+from mlyard.entities.jobs.job import JobStatus
 from mlyard.errors import InvalidArgument
 from mlyard.runtime.launch import run_job
 from mlyard.services.assets.computes import create_compute, list_computes

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mlyard.entities.job import JobStatus, RunSummary
+from mlyard.entities.jobs.job import JobStatus, RunSummary
 from mlyard.errors import InvalidArgument
 from mlyard.runtime.job_host import LocalJobHost
 from mlyard.runtime.job_log import JobLog, RunResult

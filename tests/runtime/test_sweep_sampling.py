@@ -11,7 +11,7 @@ from typing import Any
 import optuna
 import pytest
 
-from mlyard.entities.sweep_spec import SweepJobSpec
+from mlyard.entities.jobs.sweep_spec import SweepJobSpec
 from mlyard.runtime.sweep_sampling import (
     QUANTILE_EPSILON,
     grid_size,
@@ -197,7 +197,7 @@ def test_bayesian_sampling_beats_random_sampling_on_a_smooth_objective():
 
 
 def test_a_grid_over_anything_but_choices_is_refused():
-    from mlyard.entities.sweep_spec import Uniform
+    from mlyard.entities.jobs.sweep_spec import Uniform
     from mlyard.errors import InvalidSpec
 
     with pytest.raises(

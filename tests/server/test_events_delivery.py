@@ -99,7 +99,7 @@ def test_an_event_committed_while_the_server_is_down_is_delivered_after_restart_
 
 def test_a_schedule_fires_and_its_job_runs_in_a_running_server_within_seconds(tmp_path, serve_workspace):
     """The one real-time test: no injected clock, the server's own loops."""
-    from mlyard.entities.job import JobStatus
+    from mlyard.entities.jobs.job import JobStatus
     from mlyard.services.tracking.jobs import get_job
 
     path = tmp_path / "ws"

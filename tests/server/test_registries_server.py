@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 import mlyard
-from mlyard.entities.access import Role
+from mlyard.entities.governance.access import Role
 from mlyard.errors import NotFound, PermissionDenied
 
 SCORE = """

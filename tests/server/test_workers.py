@@ -13,7 +13,7 @@ import psutil
 import pytest
 
 import mlyard
-from mlyard.entities.job import JobStatus
+from mlyard.entities.jobs.job import JobStatus
 from mlyard.services.workspaces import keys
 from mlyard.services.workspaces.workspace import create_workspace
 from tests.processes import start_server, start_worker

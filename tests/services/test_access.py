@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from mlyard.entities.access import Actor, Role
-from mlyard.entities.promotion import PromotionState
+from mlyard.entities.governance.access import Actor, Role
+from mlyard.entities.registry.promotion import PromotionState
 from mlyard.errors import Conflict, InvalidArgument, NotFound, PermissionDenied
 from mlyard.services.model_registry import models, promotions
 from mlyard.services.workspaces import audit, keys, settings

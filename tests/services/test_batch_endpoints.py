@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn.linear_model import Ridge
 
-from mlyard.entities.batch_endpoint import batch_deployment_from_dict, batch_endpoint_from_dict
+from mlyard.entities.endpoints.batch_endpoint import batch_deployment_from_dict, batch_endpoint_from_dict
 from mlyard.errors import AlreadyExists, Conflict, InvalidArgument, InvalidSpec, NotFound
 from mlyard.services.batch import batch_endpoints as service
 from mlyard.services.batch import batch_jobs

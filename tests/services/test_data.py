@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from mlyard.entities.data import DataType
+from mlyard.entities.registry.data import DataType
 from mlyard.errors import AlreadyExists, InvalidArgument, NotFound
 from mlyard.services.data_assets import data
 

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from mlyard.entities.endpoint import TrafficMinute
-from mlyard.entities.endpoint_spec import endpoint_spec_from_dict
+from mlyard.entities.endpoints.endpoint import TrafficMinute
+from mlyard.entities.endpoints.endpoint_spec import endpoint_spec_from_dict
 from mlyard.errors import InvalidArgument, NotFound
 from mlyard.services.online import endpoint_metrics_history as history
 from mlyard.services.online import endpoints

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from mlyard.entities.endpoint import DeploymentState
-from mlyard.entities.endpoint_spec import deployment_spec_from_dict, endpoint_spec_from_dict
+from mlyard.entities.endpoints.endpoint import DeploymentState
+from mlyard.entities.endpoints.endpoint_spec import deployment_spec_from_dict, endpoint_spec_from_dict
 from mlyard.errors import AlreadyExists, Conflict, InvalidArgument, InvalidSpec, NotFound
 from mlyard.services.model_registry import models
 from mlyard.services.online import endpoint_auth, endpoints

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from mlyard.entities.environment_spec import EnvironmentSpec, load_environment
-from mlyard.entities.spec_warnings import checking_specs
+from mlyard.entities.assets.environment_spec import EnvironmentSpec, load_environment
+from mlyard.entities.specs.spec_warnings import checking_specs
 from mlyard.errors import AlreadyExists, InvalidArgument, InvalidSpec, NotFound
 from mlyard.services.assets import environments
 

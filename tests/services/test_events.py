@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 import mlyard
-from mlyard.entities.event import MODEL_REGISTERED, RUN_COMPLETED, RUN_STATUS_CHANGED
-from mlyard.entities.job import JobStatus
+from mlyard.entities.automation.event import MODEL_REGISTERED, RUN_COMPLETED, RUN_STATUS_CHANGED
+from mlyard.entities.jobs.job import JobStatus
 from mlyard.errors import AlreadyExists, InvalidArgument, NotFound, PermissionDenied
 from mlyard.services.events import dispatch, outbox, subscriptions
 from mlyard.services.events.senders import Senders

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from mlyard.entities.access import Actor, Role
-from mlyard.entities.job import Metric
+from mlyard.entities.governance.access import Actor, Role
+from mlyard.entities.jobs.job import Metric
 from mlyard.errors import Conflict, NotFound, PermissionDenied
 from mlyard.services.execution import job_runs
 from mlyard.services.model_registry import models
@@ -64,7 +64,7 @@ def test_refusals_leave_everything(workspace, tmp_path):
 
 
 def _output(job_id: str):  # type: ignore[no-untyped-def]
-    from mlyard.entities.job import JobOutputInfo
+    from mlyard.entities.jobs.job import JobOutputInfo
 
     return JobOutputInfo(name="model", type="uri_folder", artifact_path=job_runs.output_path(job_id, "model"),
                          content_hash="0" * 64)  # fmt: skip

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from mlyard.entities.job import DataInput, JobStatus
+from mlyard.entities.jobs.job import DataInput, JobStatus
 from mlyard.errors import Conflict, InvalidArgument, NotFound
 from mlyard.services.tracking import jobs
 

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from mlyard.entities.logged_model import LoggedModelStatus
-from mlyard.entities.search import Clause
+from mlyard.entities.jobs.search import Clause
+from mlyard.entities.registry.logged_model import LoggedModelStatus
 from mlyard.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
 from mlyard.services.model_registry import logged_models
 from mlyard.services.tracking import experiments, jobs

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from mlyard.entities.access import Actor, Role
-from mlyard.entities.maturity import CiEvidence
-from mlyard.entities.schedule_spec import monitor_file_from_dict
+from mlyard.entities.automation.schedule_spec import monitor_file_from_dict
+from mlyard.entities.governance.access import Actor, Role
+from mlyard.entities.governance.maturity import CiEvidence
 from mlyard.errors import InvalidArgument
 from mlyard.services.assessment.ci_files import scan_repository
 from mlyard.services.assessment.evidence import WorkspaceEvidence, is_ci_name

@@ -7,7 +7,7 @@ import pytest
 from sklearn.datasets import load_diabetes
 from sklearn.linear_model import Ridge
 
-from mlyard.entities.job import DataInput
+from mlyard.entities.jobs.job import DataInput
 from mlyard.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
 from mlyard.services.model_registry import model_comparison, models
 from mlyard.services.tracking import jobs

@@ -10,9 +10,9 @@ from email.policy import default
 import pytest
 
 import mlyard
-from mlyard.entities.event import MODEL_STALE, MONITOR_ALERT, MONITOR_RECOVERED, RUN_STATUS_CHANGED
-from mlyard.entities.job import JobStatus
-from mlyard.entities.monitor import Verdict
+from mlyard.entities.automation.event import MODEL_STALE, MONITOR_ALERT, MONITOR_RECOVERED, RUN_STATUS_CHANGED
+from mlyard.entities.automation.monitor import Verdict
+from mlyard.entities.jobs.job import JobStatus
 from mlyard.errors import Conflict, InvalidArgument, NotFound
 from mlyard.services.events import dispatch, outbox, subscriptions
 from mlyard.services.events.senders import Senders

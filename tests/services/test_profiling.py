@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from mlyard.entities.data import ColumnProfile, DataType, TableProfile
+from mlyard.entities.registry.data import ColumnProfile, DataType, TableProfile
 from mlyard.services.data_assets.profiling import profile_data
 
 MIXED_CSV = """\

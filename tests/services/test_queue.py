@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from mlyard.entities.job import QUEUE, JobStatus
+from mlyard.entities.jobs.job import QUEUE, JobStatus
 from mlyard.errors import LeaseLost
 from mlyard.services.execution import queue
 from mlyard.services.submission.references import queue_job

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from mlyard.entities.access import Actor, Role
+from mlyard.entities.governance.access import Actor, Role
 from mlyard.errors import AlreadyExists, InvalidArgument, NotFound, PermissionDenied
 from mlyard.services.model_registry import models
 from mlyard.services.registries import registries, resolution, sharing
@@ -137,7 +137,7 @@ def test_registry_errors_name_the_full_reference(
 def test_registry_environment_and_data_resolve_and_curated_still_works(
     workspace: Workspace, shared: Workspace, tmp_path: Path
 ) -> None:
-    from mlyard.entities.environment_spec import load_environment
+    from mlyard.entities.assets.environment_spec import load_environment
     from mlyard.services.assets.environments import create_environment
     from mlyard.services.data_assets.data import create_data_asset
 
@@ -236,7 +236,7 @@ def test_a_pipeline_step_runs_a_registry_component_copied_and_pinned_in_the_work
 
 
 def test_component_show_reads_builtins_and_registry_versions(workspace: Workspace, shared: Workspace) -> None:
-    from mlyard.entities.component_spec import CommandComponentSpec
+    from mlyard.entities.assets.component_spec import CommandComponentSpec
     from mlyard.services.assets.components import create_component
 
     smoke = resolution.find_component(workspace, "azureml://registries/mlyard/components/smoke/labels/latest")

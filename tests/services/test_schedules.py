@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from mlyard.entities.schedule_spec import CronTrigger, RecurrenceTrigger
-from mlyard.entities.spec_warnings import checking_specs
+from mlyard.entities.automation.schedule_spec import CronTrigger, RecurrenceTrigger
+from mlyard.entities.specs.spec_warnings import checking_specs
 from mlyard.errors import AlreadyExists, InvalidArgument, InvalidSpec, NotFound
 from mlyard.services.events import outbox
 from mlyard.services.model_registry import models
@@ -241,7 +241,7 @@ def test_disable_enable_and_delete_keep_the_jobs_created(workspace, project):
 
 
 def test_an_event_trigger_starts_the_pipeline_it_names_with_the_bound_inputs(workspace, tmp_path):
-    from mlyard.entities.job import JobStatus
+    from mlyard.entities.jobs.job import JobStatus
     from mlyard.runtime.launch import run_job
     from mlyard.services.execution.job_runs import get_spec
 
@@ -299,7 +299,7 @@ def test_a_chain_of_triggers_deeper_than_the_setting_is_refused(workspace, tmp_p
         """,
     )
     schedules.create_schedule_file(workspace, path)
-    from mlyard.entities.job import JobStatus
+    from mlyard.entities.jobs.job import JobStatus
 
     job = jobs.start_job(workspace, experiment="first", tags={"mlyard.trigger_depth": "1"})
     jobs.end_job(workspace, job.id, JobStatus.COMPLETED)

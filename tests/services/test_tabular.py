@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from mlyard.entities.data import DataType
+from mlyard.entities.registry.data import DataType
 from mlyard.errors import InvalidArgument, InvalidSpec
 from mlyard.services.data_assets.tabular import read_mltable, read_table
 

@@ -21,7 +21,7 @@ import httpx
 import numpy as np
 import pytest
 
-from mlyard.entities.model import ModelMetadata
+from mlyard.entities.registry.model import ModelMetadata
 from mlyard.flavors import get_flavor
 from mlyard.flavors.metadata import write_metadata
 from mlyard.flavors.signature import infer_signature

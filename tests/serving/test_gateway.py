@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 
 import mlyard
-from mlyard.entities.endpoint import DeploymentState
+from mlyard.entities.endpoints.endpoint import DeploymentState
 from mlyard.errors import NotReady
 from tests.waiting import wait_until
 

@@ -11,8 +11,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from prometheus_client import CollectorRegistry
 
-from mlyard.entities.endpoint import TrafficMinute
-from mlyard.entities.endpoint_spec import endpoint_spec_from_dict
+from mlyard.entities.endpoints.endpoint import TrafficMinute
+from mlyard.entities.endpoints.endpoint_spec import endpoint_spec_from_dict
 from mlyard.services.online import endpoint_metrics_history as history
 from mlyard.services.online import endpoints
 from mlyard.services.workspaces.workspace import Workspace

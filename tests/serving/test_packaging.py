@@ -17,7 +17,7 @@ import pytest
 import yaml
 from sklearn.linear_model import Ridge
 
-from mlyard.entities.environment_spec import EnvironmentSpec, resolve_spec
+from mlyard.entities.assets.environment_spec import EnvironmentSpec, resolve_spec
 from mlyard.errors import InvalidArgument, NotFound
 from mlyard.serving.packaging import Package, PackageSettings, Probe, package_deployment
 from tests.processes import wait_answering

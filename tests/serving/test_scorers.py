@@ -21,7 +21,7 @@ from sklearn.linear_model import ElasticNet, Lasso, LinearRegression, LogisticRe
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from mlyard.entities.model import ModelMetadata
+from mlyard.entities.registry.model import ModelMetadata
 from mlyard.errors import InputMismatch, InvalidArgument, NotFound
 from mlyard.flavors.metadata import write_metadata
 from mlyard.serving.inputs import parse_scoring_request

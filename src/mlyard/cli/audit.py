@@ -28,7 +28,9 @@ def list_events(
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=10_000)] = 100,
 ) -> None:
     """Changes newest first: when, who (role, address), what, before → after."""
-    from mlyard.entities.access import parse_since  # pydantic: loaded only by commands that need it
+    from mlyard.entities.governance.access import (
+        parse_since,  # pydantic: loaded only by commands that need it
+    )
 
     entity_type, _, entity_id = (entity or "").partition(":")
     events = client_of(ctx).audit.list(

@@ -24,7 +24,7 @@ from mlyard.cli.output import (
 )
 
 if TYPE_CHECKING:
-    from mlyard.entities.batch_endpoint import BatchDeployment
+    from mlyard.entities.endpoints.batch_endpoint import BatchDeployment
 
 app = typer.Typer(help="Deploy a model to a batch endpoint: what its jobs score with.", no_args_is_help=True)
 

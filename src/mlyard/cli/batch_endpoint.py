@@ -25,7 +25,7 @@ from mlyard.cli.output import (
 )
 
 if TYPE_CHECKING:
-    from mlyard.entities.job import Job
+    from mlyard.entities.jobs.job import Job
 
 app = typer.Typer(
     help="Score files and tables as jobs: batch endpoints (see batch-deployment).", no_args_is_help=True
@@ -216,7 +216,7 @@ def _report(ctx: typer.Context, client: Any, job: Job) -> None:
         else ""
     )
     say(f"batch job {job.id} {job.status.value}{duration}{counts}")
-    from mlyard.entities.batch_job import RESULT_TAG
+    from mlyard.entities.endpoints.batch_job import RESULT_TAG
 
     result = job.tags.get(RESULT_TAG, "")
     if result.startswith("partial"):

@@ -22,7 +22,7 @@ from mlyard.cli.context import client_of
 from mlyard.cli.output import print_table, printed_for_scripts, say
 
 if TYPE_CHECKING:
-    from mlyard.entities.validation import CheckReport
+    from mlyard.entities.governance.validation import CheckReport
 
 app = typer.Typer(
     help="Staging checks of a release candidate: smoke, performance, data quality, responsible AI.",

@@ -11,7 +11,7 @@ from mlyard.cli.context import RegistryNameOption, client_of
 from mlyard.cli.output import print_fields, print_table, printed_for_scripts, say
 
 if TYPE_CHECKING:
-    from mlyard.entities.component import Component
+    from mlyard.entities.assets.component import Component
 
 app = typer.Typer(help="Register and inspect versioned, reusable command components.", no_args_is_help=True)
 

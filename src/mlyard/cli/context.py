@@ -79,7 +79,7 @@ class WorkspaceOptions:
 def _follow_strict_setting(client: MLClient) -> None:
     """Make the command's spec checks strict when the workspace's `strict_specs` setting says so
     (read only if a spec has an unknown field)."""
-    from mlyard.entities.spec_warnings import active_checks
+    from mlyard.entities.specs.spec_warnings import active_checks
 
     checks = active_checks()
     if checks is not None and not checks.strict:

@@ -145,7 +145,7 @@ def download(
 
 
 def _print_asset(asset: object) -> None:
-    from mlyard.entities.data import DataAsset
+    from mlyard.entities.registry.data import DataAsset
 
     assert isinstance(asset, DataAsset)
     print_fields(

@@ -12,8 +12,8 @@ from mlyard.cli.output import for_people, print_fields, print_table, printed_for
 
 if TYPE_CHECKING:
     from mlyard.client.mlclient import MLClient
-    from mlyard.entities.environment import Environment
-    from mlyard.entities.environment_spec import ResolvedEnvironment
+    from mlyard.entities.assets.environment import Environment
+    from mlyard.entities.assets.environment_spec import ResolvedEnvironment
     from mlyard.runtime.environments import PythonEnvironment
 
 app = typer.Typer(help="Register, inspect and build versioned environments.", no_args_is_help=True)

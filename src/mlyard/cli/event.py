@@ -18,7 +18,7 @@ from mlyard.cli.output import (
 )
 
 if TYPE_CHECKING:
-    from mlyard.entities.subscription import CreatedSubscription, Subscription
+    from mlyard.entities.automation.subscription import CreatedSubscription, Subscription
 
 app = typer.Typer(help="Lifecycle events (CloudEvents) and subscriptions to them.", no_args_is_help=True)
 subscription_app = typer.Typer(help="Webhook and email subscriptions to events.", no_args_is_help=True)
@@ -47,8 +47,10 @@ def list_events(
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=10_000)] = 100,
 ) -> None:
     """Events newest first."""
-    from mlyard.entities.access import parse_since  # pydantic: loaded only by commands that need it
-    from mlyard.entities.event import short_name
+    from mlyard.entities.automation.event import short_name
+    from mlyard.entities.governance.access import (
+        parse_since,  # pydantic: loaded only by commands that need it
+    )
 
     found = client_of(ctx).events.list(types or (), subject, parse_since(since), None, limit)
     if printed_for_scripts([event.cloudevent() for event in found]):
@@ -105,7 +107,7 @@ def create(
 @subscription_app.command("list")
 def list_subscriptions(ctx: typer.Context) -> None:
     """Every subscription (never their secrets)."""
-    from mlyard.entities.event import short_name
+    from mlyard.entities.automation.event import short_name
 
     found = client_of(ctx).events.subscriptions.list()
     if printed_for_scripts([s.model_dump(mode="json") for s in found]):
@@ -167,7 +169,7 @@ def deliveries(
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=10_000)] = 100,
 ) -> None:
     """Deliveries newest first, with their attempts (status code, latency, error)."""
-    from mlyard.entities.event import short_name
+    from mlyard.entities.automation.event import short_name
 
     found = client_of(ctx).events.subscriptions.deliveries(name, state or (), event_id, limit)
     if printed_for_scripts([d.model_dump(mode="json") for d in found]):

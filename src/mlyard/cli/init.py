@@ -18,7 +18,7 @@ from typing import Annotated
 import typer
 
 from mlyard.cli.output import printed_for_scripts, say
-from mlyard.entities.spec_files import did_you_mean
+from mlyard.entities.specs.spec_files import did_you_mean
 from mlyard.errors import AlreadyExists, InvalidArgument
 
 SAMPLE_SCORING_ROWS = 5  # rows without the target, for scoring validation and smoke tests

@@ -18,7 +18,7 @@ from mlyard.cli.output import (
 )
 
 if TYPE_CHECKING:
-    from mlyard.entities.model import ModelSignature
+    from mlyard.entities.registry.model import ModelSignature
 
 app = typer.Typer(help="The model registry: versions, aliases, lineage.", no_args_is_help=True)
 alias_app = typer.Typer(
@@ -91,7 +91,7 @@ def list_models(
     registry_name: RegistryNameOption = None,
 ) -> None:
     """Models, or the versions of one model with their aliases."""
-    from mlyard.entities.model import Model, ModelVersion
+    from mlyard.entities.registry.model import Model, ModelVersion
 
     client = client_of(ctx, registry_name=registry_name)
     tags = parse_pairs(tag, "--tag")

@@ -16,7 +16,7 @@ from mlyard.cli.context import client_of
 from mlyard.cli.output import print_fields, print_table, printed_for_scripts, say
 
 if TYPE_CHECKING:
-    from mlyard.entities.monitor import MonitorResult
+    from mlyard.entities.automation.monitor import MonitorResult
 
 app = typer.Typer(
     help="Monitors of deployed models and data (drift, quality, performance).", no_args_is_help=True

@@ -17,7 +17,7 @@ from mlyard.cli.output import (
 )
 
 if TYPE_CHECKING:
-    from mlyard.entities.endpoint import OnlineDeployment
+    from mlyard.entities.endpoints.endpoint import OnlineDeployment
 
 app = typer.Typer(
     help="Deployments behind an online endpoint: a model, its environment and code, on N instances.",
@@ -103,7 +103,7 @@ def update(
     from mlyard.errors import InvalidArgument
 
     if file is not None:
-        from mlyard.entities.spec_files import load_yaml
+        from mlyard.entities.specs.spec_files import load_yaml
 
         data = load_yaml(file)
         name, endpoint_name = name or data.get("name"), endpoint_name or data.get("endpoint_name")

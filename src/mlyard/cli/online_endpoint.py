@@ -12,7 +12,7 @@ from mlyard.cli.context import client_of
 from mlyard.cli.output import print_fields, print_json, print_table, printed_for_scripts, say
 
 if TYPE_CHECKING:
-    from mlyard.entities.endpoint import EndpointCredentials, OnlineEndpoint
+    from mlyard.entities.endpoints.endpoint import EndpointCredentials, OnlineEndpoint
 
 app = typer.Typer(
     help="Online endpoints: a scoring URL with keys or tokens, and a traffic split over deployments.",
@@ -29,7 +29,7 @@ def create(
     auth_mode: Annotated[str | None, typer.Option("--auth-mode", help="key (default) or aml_token")] = None,
 ) -> None:
     """Create an endpoint (its keys are generated); add deployments with `online-deployment create`."""
-    from mlyard.entities.spec_files import load_yaml
+    from mlyard.entities.specs.spec_files import load_yaml
     from mlyard.errors import InvalidArgument
 
     if file is None and name is None:
@@ -72,8 +72,8 @@ def update(
     file: Annotated[Path | None, typer.Option("--file", "-f", help="endpoint YAML: traffic, tags…")] = None,
 ) -> None:
     """Move live traffic between deployments, or mirror a share of it to one."""
-    from mlyard.entities.endpoint_spec import endpoint_spec_from_dict, parse_traffic
-    from mlyard.entities.spec_files import load_yaml
+    from mlyard.entities.endpoints.endpoint_spec import endpoint_spec_from_dict, parse_traffic
+    from mlyard.entities.specs.spec_files import load_yaml
     from mlyard.errors import InvalidArgument
 
     spec = endpoint_spec_from_dict(load_yaml(file), str(file)) if file is not None else None

@@ -12,7 +12,7 @@ from mlyard.cli.context import client_of
 from mlyard.cli.output import print_fields, print_table, printed_for_scripts, say
 
 if TYPE_CHECKING:
-    from mlyard.entities.schedule import Schedule
+    from mlyard.entities.automation.schedule import Schedule
 
 app = typer.Typer(help="Jobs created on a timer (cron, recurrence) or by events.", no_args_is_help=True)
 FileOption = Annotated[Path, typer.Option("--file", "-f", help="the schedule YAML")]

@@ -4,7 +4,7 @@
 not know are printed on stderr, one `warning: …` line each, once the command is done (or has
 failed) — whether the spec was read here or by a team server (the remote client hands the
 server's warnings on). `--strict` (or `MLYARD_STRICT=1`, or the workspace setting `strict_specs`)
-makes them errors instead. The rule itself is `mlyard.entities.spec_warnings`.
+makes them errors instead. The rule itself is `mlyard.entities.specs.spec_warnings`.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ def _with_spec_checks(callback: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(callback)
     def run_with_spec_checks(*args: Any, **kwargs: Any) -> Any:
-        from mlyard.entities.spec_warnings import checking_specs
+        from mlyard.entities.specs.spec_warnings import checking_specs
 
         strict = bool(kwargs.pop(_STRICT_PARAM, False))
         with checking_specs(strict) as checks:

@@ -17,7 +17,7 @@ from mlyard.cli.context import client_of
 from mlyard.cli.output import for_people, parse_pairs, print_table, printed_for_scripts, say
 
 if TYPE_CHECKING:
-    from mlyard.entities.validation import ValidationReport
+    from mlyard.entities.governance.validation import ValidationReport
 
 
 def validate(

@@ -78,7 +78,7 @@ def start(
 
 def _check_role(session: RemoteSession) -> None:
     """Refuse at once, not at every claim, when the key cannot run jobs."""
-    from mlyard.entities.access import Role
+    from mlyard.entities.governance.access import Role
     from mlyard.errors import PermissionDenied
 
     who = session.get_json("/api/v1/whoami")

@@ -7,7 +7,7 @@ from abc import ABC, abstractmethod
 from datetime import datetime
 from typing import Any
 
-from mlyard.entities.access import ApiKey, AuditEvent, Role
+from mlyard.entities.governance.access import ApiKey, AuditEvent, Role
 from mlyard.services.workspaces import audit, keys, settings
 from mlyard.services.workspaces.keys import CreatedKey
 from mlyard.services.workspaces.settings import WorkspaceSettings

@@ -18,14 +18,14 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any
 
-from mlyard.entities.batch_endpoint import (
+from mlyard.entities.endpoints.batch_endpoint import (
     BatchDeployment,
     BatchEndpoint,
     batch_deployment_from_dict,
     batch_endpoint_from_dict,
 )
-from mlyard.entities.job import Job
-from mlyard.entities.spec_files import load_yaml
+from mlyard.entities.jobs.job import Job
+from mlyard.entities.specs.spec_files import load_yaml
 from mlyard.services.batch import batch_endpoints as service
 from mlyard.services.batch import batch_jobs
 from mlyard.services.workspaces.workspace import Workspace
@@ -142,7 +142,7 @@ class BatchDeploymentOperations(ABC):
         replace: bool,
         expected: tuple[str, str] | None = None,
     ) -> BatchDeployment:
-        from mlyard.entities.overrides import apply_override
+        from mlyard.entities.specs.overrides import apply_override
         from mlyard.errors import InvalidArgument
 
         path = Path(source)

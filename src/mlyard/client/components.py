@@ -8,8 +8,8 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any
 
-from mlyard.entities.component import Component
-from mlyard.entities.component_spec import CommandComponentSpec
+from mlyard.entities.assets.component import Component
+from mlyard.entities.assets.component_spec import CommandComponentSpec
 from mlyard.services.assets import components as component_service
 from mlyard.services.assets.components import ComponentRegistration
 from mlyard.services.registries.resolution import find_component

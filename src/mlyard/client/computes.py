@@ -7,8 +7,8 @@ import os
 from abc import ABC, abstractmethod
 from pathlib import Path
 
-from mlyard.entities.compute import Compute
-from mlyard.entities.compute_spec import ComputeSpec, load_compute_spec
+from mlyard.entities.assets.compute import Compute
+from mlyard.entities.assets.compute_spec import ComputeSpec, load_compute_spec
 from mlyard.services.assets import computes as compute_service
 from mlyard.services.workspaces.workspace import Workspace
 

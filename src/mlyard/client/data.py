@@ -7,9 +7,9 @@ import os
 from abc import ABC, abstractmethod
 from pathlib import Path
 
-from mlyard.entities.asset_specs import DataSpec, load_data_spec, with_overrides
-from mlyard.entities.data import DataAsset, DataType
-from mlyard.entities.spec_warnings import warn_spec
+from mlyard.entities.registry.asset_specs import DataSpec, load_data_spec, with_overrides
+from mlyard.entities.registry.data import DataAsset, DataType
+from mlyard.entities.specs.spec_warnings import warn_spec
 from mlyard.services.data_assets import data as data_service
 from mlyard.services.data_assets.data import Registration
 from mlyard.services.workspaces.workspace import Workspace

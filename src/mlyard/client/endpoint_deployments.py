@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from mlyard.client.endpoints import OnlineEndpointOperations, spec_data, sync_server
-from mlyard.entities.endpoint import DeploymentState, OnlineDeployment
+from mlyard.entities.endpoints.endpoint import DeploymentState, OnlineDeployment
 from mlyard.errors import InvalidArgument, NotReady
 from mlyard.services.online import endpoint_deployments as deployments
 from mlyard.services.workspaces.server_file import find_server
@@ -120,7 +120,7 @@ class OnlineDeploymentOperations(ABC):
         self, name: str, endpoint_name: str, output_path: str | os.PathLike[str], image: str | None = None
     ) -> Any:
         """A Docker build context and Kubernetes manifests for the deployment, in `output_path`."""
-        from mlyard.entities.environment_spec import ResolvedEnvironment
+        from mlyard.entities.assets.environment_spec import ResolvedEnvironment
         from mlyard.serving.packaging import PackageSettings, Probe, package_deployment
 
         deployment = self.get(name, endpoint_name)

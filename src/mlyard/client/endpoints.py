@@ -24,8 +24,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from mlyard.entities.endpoint import EndpointCredentials, EndpointMetrics, OnlineEndpoint
-from mlyard.entities.endpoint_spec import OnlineEndpointSpec, endpoint_spec_from_dict, parse_traffic
+from mlyard.entities.endpoints.endpoint import EndpointCredentials, EndpointMetrics, OnlineEndpoint
+from mlyard.entities.endpoints.endpoint_spec import OnlineEndpointSpec, endpoint_spec_from_dict, parse_traffic
 from mlyard.errors import InvalidArgument, NotReady, Unauthenticated, error_from_response
 from mlyard.services.online import endpoints as endpoint_service
 from mlyard.services.workspaces.server_file import ServerRecord, find_server, require_server
@@ -43,8 +43,8 @@ def spec_data(
     errors), with `overrides` (`--set instance_count=2`, dotted paths) applied."""
     from pydantic import BaseModel
 
-    from mlyard.entities.overrides import apply_override
-    from mlyard.entities.spec_files import load_yaml
+    from mlyard.entities.specs.overrides import apply_override
+    from mlyard.entities.specs.spec_files import load_yaml
 
     if isinstance(spec, BaseModel):
         data, base, source = spec.model_dump(mode="json", exclude_none=True), Path.cwd(), what

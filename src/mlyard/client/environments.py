@@ -7,8 +7,8 @@ import os
 from abc import ABC, abstractmethod
 from pathlib import Path
 
-from mlyard.entities.environment import Environment
-from mlyard.entities.environment_spec import EnvironmentSpec, ResolvedEnvironment, load_environment
+from mlyard.entities.assets.environment import Environment
+from mlyard.entities.assets.environment_spec import EnvironmentSpec, ResolvedEnvironment, load_environment
 from mlyard.runtime.environments import Log, PythonEnvironment, prepare_environment
 from mlyard.services.assets import environments as environment_service
 from mlyard.services.assets.environments import EnvironmentRegistration

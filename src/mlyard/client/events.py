@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
-from mlyard.entities.event import Event
-from mlyard.entities.subscription import CreatedSubscription, Delivery, Subscription
+from mlyard.entities.automation.event import Event
+from mlyard.entities.automation.subscription import CreatedSubscription, Delivery, Subscription
 from mlyard.services.workspaces.workspace import Workspace
 
 
@@ -29,8 +29,8 @@ class SubscriptionOperations(ABC):
 
     def create_from_file(self, path: str | Path) -> CreatedSubscription:
         """From a YAML: name, types, filter, webhook or email, description, enabled."""
-        from mlyard.entities.spec_files import load_yaml
-        from mlyard.entities.subscription import subscription_from_dict
+        from mlyard.entities.automation.subscription import subscription_from_dict
+        from mlyard.entities.specs.spec_files import load_yaml
 
         spec = subscription_from_dict(load_yaml(Path(path)), str(path))
         return self.create(

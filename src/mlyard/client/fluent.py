@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from mlyard.client.run import active_run, active_run_or_start, end_run, start_run
-from mlyard.entities.model import ModelVersion
+from mlyard.entities.registry.model import ModelVersion
 
 __all__ = [
     "active_run", "end_run", "log_artifact", "log_artifacts", "log_dict", "log_figure", "log_metric",

@@ -17,7 +17,7 @@ from typing import Any
 
 from mlyard.artifacts import ArtifactInfo
 from mlyard.client.run_buffer import flush_pending
-from mlyard.entities.job import (
+from mlyard.entities.jobs.job import (
     ENV_JOB_ID,
     CodeSnapshot,
     DataInput,
@@ -172,7 +172,7 @@ class JobOperations(ABC):
                 dict(source.to_spec()), Path.cwd(), "job", overrides, experiment, display_name
             )
         else:
-            from mlyard.entities.spec_files import load_yaml
+            from mlyard.entities.specs.spec_files import load_yaml
 
             path = Path(source)
             data = load_yaml(path)
@@ -228,7 +228,7 @@ def apply_submission_options(
     display_name: str | None,
 ) -> None:
     """`--set` overrides, then the experiment and display name given beside the spec."""
-    from mlyard.entities.overrides import apply_job_overrides
+    from mlyard.entities.specs.overrides import apply_job_overrides
 
     apply_job_overrides(data, overrides, source)
     if experiment:

@@ -10,7 +10,7 @@ import os
 from abc import ABC, abstractmethod
 from pathlib import Path
 
-from mlyard.entities.maturity import CiEvidence, MaturityReport
+from mlyard.entities.governance.maturity import CiEvidence, MaturityReport
 from mlyard.services.assessment.ci_files import scan_repository
 from mlyard.services.assessment.maturity import assess_workspace
 from mlyard.services.workspaces.workspace import Workspace

@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from mlyard.client.run_buffer import flush_pending
-from mlyard.entities.asset_specs import ModelSpec, load_model_spec, with_overrides
-from mlyard.entities.model import Comparison, Model, ModelLineage, ModelRegistration, ModelVersion
-from mlyard.entities.promotion import PromotionRequest
-from mlyard.entities.validation import CheckRecord, CheckReport
+from mlyard.entities.governance.validation import CheckRecord, CheckReport
+from mlyard.entities.registry.asset_specs import ModelSpec, load_model_spec, with_overrides
+from mlyard.entities.registry.model import Comparison, Model, ModelLineage, ModelRegistration, ModelVersion
+from mlyard.entities.registry.promotion import PromotionRequest
 from mlyard.services.model_registry import check_reports, model_comparison, promotions
 from mlyard.services.model_registry import models as model_service
 from mlyard.services.workspaces.workspace import Workspace

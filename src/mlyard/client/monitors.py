@@ -6,8 +6,8 @@ import builtins
 from abc import ABC, abstractmethod
 from pathlib import Path
 
-from mlyard.entities.job import Job
-from mlyard.entities.monitor import Monitor, MonitorDetails, MonitorResult
+from mlyard.entities.automation.monitor import Monitor, MonitorDetails, MonitorResult
+from mlyard.entities.jobs.job import Job
 from mlyard.services.workspaces.workspace import Workspace
 
 

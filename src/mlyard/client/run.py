@@ -27,8 +27,8 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from mlyard.client.run_buffer import add_pending, discard_pending, flush_pending
-from mlyard.entities.job import ENV_JOB_ID, Job, JobStatus, Metric
-from mlyard.entities.model import ModelVersion
+from mlyard.entities.jobs.job import ENV_JOB_ID, Job, JobStatus, Metric
+from mlyard.entities.registry.model import ModelVersion
 from mlyard.errors import Conflict, MlyardError
 from mlyard.flavors import guess_flavor
 from mlyard.services.model_registry import models as model_service

@@ -6,7 +6,7 @@ import builtins
 from abc import ABC, abstractmethod
 from pathlib import Path
 
-from mlyard.entities.schedule import Schedule, ScheduleDetails, ScheduleFiring
+from mlyard.entities.automation.schedule import Schedule, ScheduleDetails, ScheduleFiring
 from mlyard.services.workspaces.workspace import Workspace
 
 

@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlyard.entities.data import DataType
-from mlyard.entities.validation import CheckRecord, CheckReport
+from mlyard.entities.governance.validation import CheckRecord, CheckReport
+from mlyard.entities.registry.data import DataType
 from mlyard.errors import InvalidArgument, MlyardError, NotFound, NotReady
 from mlyard.services.data_assets.tabular import read_table
 from mlyard.services.validation.data_checks import validate_data_file

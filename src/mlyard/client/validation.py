@@ -21,8 +21,8 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mlyard.entities.job import Job, JobStatus
-from mlyard.entities.validation import ValidationProblem, ValidationReport
+from mlyard.entities.governance.validation import ValidationProblem, ValidationReport
+from mlyard.entities.jobs.job import Job, JobStatus
 from mlyard.services.validation.data_checks import validate_data_file
 from mlyard.services.validation.training_checks import local_training_overrides
 from mlyard.serving.sample_scoring import validate_scoring
@@ -75,7 +75,7 @@ def validate_training(
 ) -> ValidationReport:
     """Run the job YAML to its end locally, on `data` (bound to its one data input) when given."""
     from mlyard.client.mlclient import MLClient
-    from mlyard.entities.spec_files import load_yaml
+    from mlyard.entities.specs.spec_files import load_yaml
     from mlyard.errors import NotFound
 
     if not job_file.is_file():

@@ -12,7 +12,7 @@ import importlib
 from pathlib import Path
 from typing import Any, Protocol
 
-from mlyard.entities.model import ModelMetadata
+from mlyard.entities.registry.model import ModelMetadata
 from mlyard.errors import InvalidArgument
 
 __all__ = ["FLAVORS", "Flavor", "get_flavor", "guess_flavor", "refuse_model"]

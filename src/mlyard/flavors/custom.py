@@ -12,7 +12,7 @@ import pickle
 from pathlib import Path
 from typing import Any
 
-from mlyard.entities.model import MODEL_METADATA_FILE, ModelMetadata
+from mlyard.entities.registry.model import MODEL_METADATA_FILE, ModelMetadata
 from mlyard.errors import InvalidArgument, NotFound
 from mlyard.flavors import refuse_model
 from mlyard.flavors.metadata import installed_versions

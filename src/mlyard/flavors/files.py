@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from mlyard.entities.model import MODEL_METADATA_FILE
+from mlyard.entities.registry.model import MODEL_METADATA_FILE
 from mlyard.errors import InvalidArgument, NotFound
 
 

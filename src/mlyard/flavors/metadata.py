@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
-from mlyard.entities.model import MODEL_METADATA_FILE, ModelMetadata
+from mlyard.entities.registry.model import MODEL_METADATA_FILE, ModelMetadata
 from mlyard.errors import InvalidSpec, NotFound
 
 

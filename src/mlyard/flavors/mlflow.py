@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from mlyard.entities.model import ModelMetadata
+from mlyard.entities.registry.model import ModelMetadata
 from mlyard.errors import InvalidArgument, InvalidSpec, NotFound
 from mlyard.flavors import refuse_model
 from mlyard.flavors.metadata import installed_versions

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from mlyard.entities.model import ModelSignature
+from mlyard.entities.registry.model import ModelSignature
 
 _NUMPY_KINDS = {
     "b": "boolean",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 
-from mlyard.entities.spec_files import did_you_mean
+from mlyard.entities.specs.spec_files import did_you_mean
 from mlyard.errors import InvalidArgument
 from mlyard.monitoring.contract import Metric
 

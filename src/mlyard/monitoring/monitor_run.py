@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlyard.entities.monitor import Verdict
+from mlyard.entities.automation.monitor import Verdict
 from mlyard.errors import InvalidArgument, MlyardError
 from mlyard.monitoring import custom_signal, reading
 from mlyard.monitoring.attribution import feature_attribution_drift
@@ -319,8 +319,8 @@ class MonitorRun:
 
     def _custom(self, name: str, signal: dict[str, Any]) -> list[dict[str, Any]]:
         """The component as a child job on the signal's data (cut to its windows), its table read back."""
-        from mlyard.entities.job import QUEUE
-        from mlyard.entities.job_spec import ResolvedInput
+        from mlyard.entities.jobs.job import QUEUE
+        from mlyard.entities.jobs.job_spec import ResolvedInput
         from mlyard.services.execution import queue
         from mlyard.services.execution.job_inputs import input_path
         from mlyard.services.monitors.custom_signals import custom_thresholds, submit_custom_child

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from mlyard.entities.spec_files import did_you_mean
+from mlyard.entities.specs.spec_files import did_you_mean
 from mlyard.errors import InvalidArgument
 from mlyard.monitoring.metrics import check_metric_name, kinds
 

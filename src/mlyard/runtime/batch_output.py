@@ -77,7 +77,7 @@ def read_input_table(source: Path, input_type: str) -> Any:
         import pyarrow.parquet as pq
 
         return pq.read_table(source)
-    from mlyard.entities.data import DataType
+    from mlyard.entities.registry.data import DataType
     from mlyard.services.data_assets.tabular import read_mltable, read_table
 
     frame = read_mltable(source) if input_type == "mltable" else read_table(source, DataType.URI_FILE)

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any, Protocol
 
-from mlyard.entities.job import ENV_JOB_ID
+from mlyard.entities.jobs.job import ENV_JOB_ID
 from mlyard.runtime.command_runner import PLACE_VARIABLES
 from mlyard.services.batch.batch_results import PartWriter
 from mlyard.services.workspaces.workspace import ENV_WORKSPACE, Workspace
@@ -56,7 +56,7 @@ def worker_python(
     """The deployment's environment's interpreter (built on first use), or mlyard's own."""
     if environment is None:
         return Path(sys.executable)
-    from mlyard.entities.environment_spec import ResolvedEnvironment
+    from mlyard.entities.assets.environment_spec import ResolvedEnvironment
     from mlyard.runtime.environments import prepare_environment
 
     return prepare_environment(workspace, ResolvedEnvironment.model_validate(environment), log=log).python

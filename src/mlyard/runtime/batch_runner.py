@@ -25,9 +25,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from mlyard.entities.batch_job import RESULT_TAG, ResolvedBatchJob
-from mlyard.entities.job import DataInput, JobStatus, Metric, RunSummary
-from mlyard.entities.job_spec import JobOutput
+from mlyard.entities.endpoints.batch_job import RESULT_TAG, ResolvedBatchJob
+from mlyard.entities.jobs.job import DataInput, JobStatus, Metric, RunSummary
+from mlyard.entities.jobs.job_spec import JobOutput
 from mlyard.errors import MlyardError
 from mlyard.runtime.batch_output import Plan, failed_rows, plan_mini_batches, write_predictions
 from mlyard.runtime.batch_pool import (

@@ -10,9 +10,9 @@ from __future__ import annotations
 import threading
 import time
 
-from mlyard.entities.job import QUEUE, JobStatus
-from mlyard.entities.job_spec import ResolvedCommandJob
-from mlyard.entities.parallel_spec import ResolvedParallelJob
+from mlyard.entities.jobs.job import QUEUE, JobStatus
+from mlyard.entities.jobs.job_spec import ResolvedCommandJob
+from mlyard.entities.jobs.parallel_spec import ResolvedParallelJob
 from mlyard.errors import Conflict
 from mlyard.runtime.executors import executor_for
 from mlyard.runtime.job_log import RunResult

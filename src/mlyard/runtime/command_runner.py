@@ -24,11 +24,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from mlyard.entities.command_line import render_command
-from mlyard.entities.compute import Compute
-from mlyard.entities.environment_spec import ResolvedEnvironment
-from mlyard.entities.job import ENV_JOB_ID, CodeSnapshot, DataInput, JobStatus, RunSummary
-from mlyard.entities.job_spec import JobOutput, ResolvedCommandJob, ResolvedInput
+from mlyard.entities.assets.compute import Compute
+from mlyard.entities.assets.environment_spec import ResolvedEnvironment
+from mlyard.entities.jobs.job import ENV_JOB_ID, CodeSnapshot, DataInput, JobStatus, RunSummary
+from mlyard.entities.jobs.job_spec import JobOutput, ResolvedCommandJob, ResolvedInput
+from mlyard.entities.specs.command_line import render_command
 from mlyard.runtime.containers import find_runtime
 from mlyard.runtime.job_host import JobHost, as_host
 from mlyard.runtime.job_log import JobLog, LogCallback, RunResult

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from mlyard.entities.environment_spec import ResolvedEnvironment
+from mlyard.entities.assets.environment_spec import ResolvedEnvironment
 from mlyard.errors import EnvironmentBuildError
 
 RUNTIMES = ("docker", "podman")

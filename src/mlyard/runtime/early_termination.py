@@ -33,7 +33,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol, assert_never
 
-from mlyard.entities.sweep_spec import (
+from mlyard.entities.jobs.sweep_spec import (
     BanditPolicy,
     MedianStoppingPolicy,
     SweepJobSpec,

@@ -45,8 +45,8 @@ from typing import TextIO
 
 from filelock import FileLock, Timeout
 
-from mlyard.entities.environment_spec import ResolvedEnvironment
-from mlyard.entities.requirements import current_python_version
+from mlyard.entities.assets.environment_spec import ResolvedEnvironment
+from mlyard.entities.assets.requirements import current_python_version
 from mlyard.errors import EnvironmentBuildError, InvalidArgument
 from mlyard.services.workspaces.workspace import Workspace
 

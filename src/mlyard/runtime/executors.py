@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from mlyard.entities.compute import Compute
-from mlyard.entities.job import JobStatus
-from mlyard.entities.job_spec import ResolvedCommandJob
+from mlyard.entities.assets.compute import Compute
+from mlyard.entities.jobs.job import JobStatus
+from mlyard.entities.jobs.job_spec import ResolvedCommandJob
 from mlyard.errors import InvalidArgument
 from mlyard.runtime.command_runner import run_command_job
 from mlyard.runtime.job_log import RunResult

@@ -11,8 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Protocol
 
-from mlyard.entities.job import DataInput, JobOutputInfo, JobStatus, RunSummary
-from mlyard.entities.job_spec import JobOutput, ResolvedInput
+from mlyard.entities.jobs.job import DataInput, JobOutputInfo, JobStatus, RunSummary
+from mlyard.entities.jobs.job_spec import JobOutput, ResolvedInput
 from mlyard.runtime.mlflow_tracking import MlflowTarget, workspace_target
 from mlyard.services.execution import job_runs
 from mlyard.services.tracking.jobs import end_job, record_input

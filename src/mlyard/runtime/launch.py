@@ -13,7 +13,7 @@ import os
 import sys
 import traceback
 
-from mlyard.entities.job import JobStatus
+from mlyard.entities.jobs.job import JobStatus
 from mlyard.errors import Conflict, MlyardError
 from mlyard.runtime.command_runner import run_command_job
 from mlyard.runtime.job_log import LogCallback, RunResult
@@ -28,7 +28,7 @@ def run_job(workspace: Workspace, job_id: str, on_log: LogCallback | None = None
     spec = job_runs.get_spec(workspace, job_id)
     job_type = spec.get("type")
     if job_type == "command":
-        from mlyard.entities.job_spec import ResolvedCommandJob
+        from mlyard.entities.jobs.job_spec import ResolvedCommandJob
         from mlyard.runtime.executors import LocalExecutor, executor_for
 
         job = ResolvedCommandJob.model_validate(spec)
@@ -100,7 +100,7 @@ def _warm_up() -> None:
     """Import what any job needs while the submitter is still recording the job."""
     import fsspec  # noqa: F401  (the artifact store's; its plugin scan is ~40 ms of opening a workspace)
 
-    import mlyard.entities.job_spec  # noqa: F401
+    import mlyard.entities.jobs.job_spec  # noqa: F401
     import mlyard.runtime.executors  # noqa: F401
     import mlyard.runtime.pipeline_runner  # noqa: F401
 

@@ -16,7 +16,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from mlyard.entities.job import JobStatus, RunSummary
+from mlyard.entities.jobs.job import JobStatus, RunSummary
 from mlyard.runtime.child_jobs import CancelWatch, cancel_children
 from mlyard.runtime.job_host import LocalJobHost
 from mlyard.runtime.job_log import JobLog, LogCallback, RunResult

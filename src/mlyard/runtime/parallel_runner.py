@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlyard.entities.data import DataType
-from mlyard.entities.job import DataInput, JobOutputInfo, JobStatus, RunSummary
-from mlyard.entities.job_spec import JobOutput, ResolvedCommandJob, ResolvedInput
-from mlyard.entities.parallel_spec import ResolvedParallelJob
+from mlyard.entities.jobs.job import DataInput, JobOutputInfo, JobStatus, RunSummary
+from mlyard.entities.jobs.job_spec import JobOutput, ResolvedCommandJob, ResolvedInput
+from mlyard.entities.jobs.parallel_spec import ResolvedParallelJob
+from mlyard.entities.registry.data import DataType
 from mlyard.errors import InvalidArgument, MlyardError
 from mlyard.runtime.child_jobs import CancelWatch, cancel_children, run_child, start_child
 from mlyard.runtime.job_host import LocalJobHost

@@ -27,10 +27,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mlyard.entities.job import QUEUE, JobOutputInfo, JobStatus, RunSummary
-from mlyard.entities.job_spec import JobOutput, ResolvedCommandJob, ResolvedInput
-from mlyard.entities.parallel_spec import ParallelRun, ResolvedParallelJob
-from mlyard.entities.resolved_pipeline import ResolvedPipeline, ResolvedStep, StepInput
+from mlyard.entities.jobs.job import QUEUE, JobOutputInfo, JobStatus, RunSummary
+from mlyard.entities.jobs.job_spec import JobOutput, ResolvedCommandJob, ResolvedInput
+from mlyard.entities.jobs.parallel_spec import ParallelRun, ResolvedParallelJob
+from mlyard.entities.jobs.resolved_pipeline import ResolvedPipeline, ResolvedStep, StepInput
 from mlyard.errors import MlyardError
 from mlyard.runtime.child_jobs import CancelWatch, cancel_children, run_child, start_child, wait_for_end
 from mlyard.runtime.job_host import LocalJobHost

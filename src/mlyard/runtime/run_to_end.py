@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
-from mlyard.entities.job import JobStatus, RunSummary
+from mlyard.entities.jobs.job import JobStatus, RunSummary
 from mlyard.errors import Conflict, MlyardError
 from mlyard.runtime.job_host import JobHost
 from mlyard.runtime.job_log import JobLog, LogCallback, RunResult

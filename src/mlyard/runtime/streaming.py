@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from mlyard.entities.job import Job, JobStatus
+from mlyard.entities.jobs.job import Job, JobStatus
 from mlyard.errors import JobNotCompleted, NotFound
 from mlyard.services.execution import job_runs
 from mlyard.services.tracking.jobs import get_job

@@ -17,9 +17,9 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
 
-from mlyard.entities.job import JobStatus, RunSummary
-from mlyard.entities.job_spec import ResolvedCommandJob
-from mlyard.entities.sweep_spec import SweepJobSpec
+from mlyard.entities.jobs.job import JobStatus, RunSummary
+from mlyard.entities.jobs.job_spec import ResolvedCommandJob
+from mlyard.entities.jobs.sweep_spec import SweepJobSpec
 from mlyard.errors import Conflict, MlyardError, NotFound
 from mlyard.runtime.child_jobs import CancelWatch, cancel_children, run_child, start_child
 from mlyard.runtime.early_termination import TrialHistory, termination_rule

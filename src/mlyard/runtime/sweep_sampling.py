@@ -37,7 +37,7 @@ from decimal import Decimal
 from statistics import NormalDist
 from typing import TYPE_CHECKING, Any
 
-from mlyard.entities.sweep_spec import (
+from mlyard.entities.jobs.sweep_spec import (
     BayesianSamplingAlgorithm,
     Choice,
     Distribution,

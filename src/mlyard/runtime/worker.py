@@ -20,8 +20,8 @@ import uuid
 from collections.abc import Collection
 from typing import Any, Protocol
 
-from mlyard.entities.job import JobStatus, RunSummary
-from mlyard.entities.job_spec import ResolvedCommandJob
+from mlyard.entities.jobs.job import JobStatus, RunSummary
+from mlyard.entities.jobs.job_spec import ResolvedCommandJob
 from mlyard.errors import LeaseLost, MlyardError, PermissionDenied
 from mlyard.runtime.child_jobs import wait_for_queued
 from mlyard.runtime.command_runner import run_command_job

@@ -20,7 +20,7 @@ from prometheus_client import CollectorRegistry
 from starlette.concurrency import run_in_threadpool
 from starlette.types import Receive, Scope, Send
 
-from mlyard.entities.names import validate_name
+from mlyard.entities.specs.names import validate_name
 from mlyard.errors import InvalidArgument
 from mlyard.server import mlflow, studio
 from mlyard.server.auth import Authenticator

@@ -28,7 +28,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
-from mlyard.entities.access import ANONYMOUS, Actor, ApiKey, Role
+from mlyard.entities.governance.access import ANONYMOUS, Actor, ApiKey, Role
 from mlyard.errors import PermissionDenied, Unauthenticated
 from mlyard.server.workspaces import REGISTRY_MARK, ServedWorkspaces, describe_scope, served_workspace
 from mlyard.services.workspaces import audit, keys

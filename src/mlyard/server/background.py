@@ -31,7 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from mlyard.entities.job import JobStatus
+from mlyard.entities.jobs.job import JobStatus
 from mlyard.errors import Conflict, MlyardError
 from mlyard.runtime.child_jobs import wait_for_queued
 from mlyard.runtime.worker import LocalJobSource, Worker, new_worker_id
@@ -206,7 +206,7 @@ class Background:
             self._each_workspace("firing schedules", self._fire_schedules)
 
     def _fire_schedules(self, name: str, workspace: Workspace) -> None:
-        from mlyard.entities.job import QUEUE
+        from mlyard.entities.jobs.job import QUEUE
         from mlyard.runtime.child_jobs import notify_queued
         from mlyard.services.schedules import firing
 

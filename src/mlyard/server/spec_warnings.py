@@ -1,4 +1,4 @@
-"""Spec warnings of a request returned with its response (`mlyard.entities.spec_warnings`).
+"""Spec warnings of a request returned with its response (`mlyard.entities.specs.spec_warnings`).
 
 Each API request gets its own collection: strict when the client sent `x-mlyard-strict-specs: 1`
 (`--strict` on its command line) or, looked up only when needed, when the workspace's
@@ -15,7 +15,7 @@ import json
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mlyard.entities.spec_warnings import STRICT_HEADER, WARNINGS_HEADER, SpecChecks, checking_specs
+from mlyard.entities.specs.spec_warnings import STRICT_HEADER, WARNINGS_HEADER, SpecChecks, checking_specs
 
 API_PREFIX = "/api/"
 

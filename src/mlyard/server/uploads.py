@@ -28,7 +28,7 @@ from pathlib import Path
 from starlette.requests import Request
 
 from mlyard.artifacts import safe_relpath
-from mlyard.entities.local_files import confined_to, shown_as
+from mlyard.entities.specs.local_files import confined_to, shown_as
 from mlyard.errors import Conflict, InvalidArgument, NotFound, PermissionDenied
 
 MAX_AGE_SECONDS = 24 * 3600

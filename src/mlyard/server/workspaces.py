@@ -7,7 +7,7 @@ import threading
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
-from mlyard.entities.spec_warnings import active_checks
+from mlyard.entities.specs.spec_warnings import active_checks
 from mlyard.errors import NotFound, StoreError, WorkspaceError
 from mlyard.server.config import WorkspaceLocation
 from mlyard.services.workspaces.settings import get_settings

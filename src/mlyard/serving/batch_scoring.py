@@ -202,7 +202,7 @@ def read_table_file(path: Path) -> Any:
             f"{path.name} is not a table (csv, tsv, parquet, jsonl): without a scoring script a deployment "
             "scores tables; give it code_configuration.scoring_script to score other files"
         )
-    from mlyard.entities.data import DataType
+    from mlyard.entities.registry.data import DataType
     from mlyard.services.data_assets.tabular import read_table
 
     frame = read_table(path, DataType.URI_FILE)

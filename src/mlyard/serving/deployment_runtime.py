@@ -25,7 +25,7 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from mlyard.entities.endpoint import OnlineDeployment
+from mlyard.entities.endpoints.endpoint import OnlineDeployment
 from mlyard.errors import MlyardError
 from mlyard.serving.deployment_log import DeploymentLog
 from mlyard.serving.generations import BACKOFF_FIRST, BACKOFF_MAX, HEALTHY_RESET, Generation, Prepared, Slot

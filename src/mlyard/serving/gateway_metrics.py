@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from mlyard.entities.endpoint import EndpointMetrics, TrafficMinute
+from mlyard.entities.endpoints.endpoint import EndpointMetrics, TrafficMinute
 from mlyard.services.online.endpoint_metrics_history import traffic_summary
 from mlyard.services.online.latency_buckets import bucket
 

@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mlyard.entities.endpoint import OnlineDeployment
+from mlyard.entities.endpoints.endpoint import OnlineDeployment
 from mlyard.serving.instances import InstanceProcess
 from mlyard.serving.routing import InstanceRoute
 

@@ -20,7 +20,7 @@ import time
 from datetime import datetime
 from typing import Protocol
 
-from mlyard.entities.endpoint import EndpointMetrics
+from mlyard.entities.endpoints.endpoint import EndpointMetrics
 from mlyard.errors import MlyardError
 from mlyard.services.online import endpoint_metrics_history as history
 from mlyard.services.workspaces.workspace import Workspace

@@ -28,8 +28,8 @@ from typing import Any
 
 import yaml
 
-from mlyard.entities.environment_spec import ResolvedEnvironment
-from mlyard.entities.requirements import current_python_version, normalize_requirement
+from mlyard.entities.assets.environment_spec import ResolvedEnvironment
+from mlyard.entities.assets.requirements import current_python_version, normalize_requirement
 from mlyard.errors import InvalidArgument, NotFound
 from mlyard.serving.scorers import model_flavor
 

@@ -17,8 +17,8 @@ import traceback
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlyard.entities.data import DataType
-from mlyard.entities.validation import ValidationProblem, ValidationReport
+from mlyard.entities.governance.validation import ValidationProblem, ValidationReport
+from mlyard.entities.registry.data import DataType
 from mlyard.errors import InvalidArgument, MlyardError, NotFound
 from mlyard.services.data_assets.tabular import read_table
 from mlyard.services.validation.scoring_checks import check_response, sample_request

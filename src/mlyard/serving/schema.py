@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from mlyard.entities.model import ModelSignature
+from mlyard.entities.registry.model import ModelSignature
 
 # Column types, as mlyard's signatures name them (see flavors/signature.py); ANY checks nothing.
 NUMBER, INTEGER, BOOLEAN, STRING, DATETIME, ANY = "number", "integer", "boolean", "string", "datetime", "any"

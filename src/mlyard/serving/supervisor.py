@@ -23,8 +23,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from mlyard.entities.endpoint import DeploymentState, OnlineDeployment
-from mlyard.entities.environment_spec import ResolvedEnvironment
+from mlyard.entities.assets.environment_spec import ResolvedEnvironment
+from mlyard.entities.endpoints.endpoint import DeploymentState, OnlineDeployment
 from mlyard.errors import MlyardError
 from mlyard.services.online import endpoint_deployments, endpoints
 from mlyard.services.workspaces.workspace import Workspace

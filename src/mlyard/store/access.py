@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from mlyard.entities.access import ApiKey, AuditEvent, Role
+from mlyard.entities.governance.access import ApiKey, AuditEvent, Role
 from mlyard.store.jobs import as_utc
 from mlyard.store.tables import ApiKeyRow, AuditEventRow, WorkspaceSettingRow
 

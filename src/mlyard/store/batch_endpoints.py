@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from mlyard.entities.batch_endpoint import BatchDeployment, BatchEndpoint
+from mlyard.entities.endpoints.batch_endpoint import BatchDeployment, BatchEndpoint
 from mlyard.store.jobs import as_utc
 from mlyard.store.tables import BatchDeploymentRow, BatchEndpointRow
 

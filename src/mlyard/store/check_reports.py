@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mlyard.entities.validation import CheckRecord
+from mlyard.entities.governance.validation import CheckRecord
 from mlyard.store.jobs import as_utc
 from mlyard.store.tables import CheckReportRow
 

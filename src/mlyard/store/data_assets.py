@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from mlyard.entities.data import ColumnProfile, DataAsset, DataType
+from mlyard.entities.registry.data import ColumnProfile, DataAsset, DataType
 from mlyard.store.jobs import as_utc
 from mlyard.store.tables import DataAssetRow
 

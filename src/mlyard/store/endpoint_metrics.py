@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import delete, select, tuple_
 from sqlalchemy.orm import Session
 
-from mlyard.entities.endpoint import TrafficMinute, added_counts
+from mlyard.entities.endpoints.endpoint import TrafficMinute, added_counts
 from mlyard.store.jobs import as_utc
 from mlyard.store.tables import EndpointTrafficMinuteRow as Row
 from mlyard.store.upsert import insert_for

@@ -9,14 +9,14 @@ from __future__ import annotations
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from mlyard.entities.endpoint import (
+from mlyard.entities.endpoints.endpoint import (
     CodeReference,
     DeploymentState,
     ModelReference,
     OnlineDeployment,
     OnlineEndpoint,
 )
-from mlyard.entities.endpoint_spec import DeploymentSettings
+from mlyard.entities.endpoints.endpoint_spec import DeploymentSettings
 from mlyard.store.jobs import as_utc
 from mlyard.store.tables import OnlineDeploymentRow, OnlineEndpointRow
 

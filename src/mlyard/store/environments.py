@@ -8,8 +8,8 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from mlyard.entities.environment import Environment
-from mlyard.entities.environment_spec import EnvironmentSpec, ResolvedEnvironment
+from mlyard.entities.assets.environment import Environment
+from mlyard.entities.assets.environment_spec import EnvironmentSpec, ResolvedEnvironment
 from mlyard.store.jobs import as_utc
 from mlyard.store.tables import EnvironmentRow
 

@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from mlyard.entities.event import Event
-from mlyard.entities.subscription import Delivery, DeliveryAttempt, DeliveryState, Subscription
+from mlyard.entities.automation.event import Event
+from mlyard.entities.automation.subscription import Delivery, DeliveryAttempt, DeliveryState, Subscription
 from mlyard.store.jobs import as_utc
 from mlyard.store.tables import EventDeliveryRow, EventRow, SubscriptionRow
 

@@ -8,8 +8,8 @@ from datetime import datetime
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from mlyard.entities.experiment import Experiment
-from mlyard.entities.search import Clause
+from mlyard.entities.jobs.experiment import Experiment
+from mlyard.entities.jobs.search import Clause
 from mlyard.store.jobs import as_utc, compare
 from mlyard.store.tables import ExperimentRow, JobRow
 from mlyard.store.upsert import insert_for

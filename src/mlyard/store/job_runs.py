@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
-from mlyard.entities.job import JobOutputInfo, JobStatus
+from mlyard.entities.jobs.job import JobOutputInfo, JobStatus
 from mlyard.store.jobs import TERMINAL_STATUSES, as_utc
 from mlyard.store.tables import JobOutputRow, JobRow
 

@@ -22,8 +22,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from mlyard.entities.job import CodeSnapshot, DataInput, Job, JobStatus, Metric, RuntimeInfo
-from mlyard.entities.search import Clause, OrderTerm
+from mlyard.entities.jobs.job import CodeSnapshot, DataInput, Job, JobStatus, Metric, RuntimeInfo
+from mlyard.entities.jobs.search import Clause, OrderTerm
 from mlyard.store.tables import (
     ExperimentRow,
     JobInputRow,
@@ -617,7 +617,7 @@ def _column_for(stmt: Any, kind: str, key: str, numeric: bool, used: dict[str, i
 
 
 def compare(column: Any, op: str, value: Any) -> Any:
-    """The SQL condition `column <op> value` of one filter clause (op as in `entities.search`)."""
+    """The SQL condition `column <op> value` of one filter clause (op as in `entities.jobs.search`)."""
     if op == "IN":
         return column.in_(list(value))
     if op == "NOT IN":

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from mlyard.entities.logged_model import LoggedModel, LoggedModelStatus
+from mlyard.entities.registry.logged_model import LoggedModel, LoggedModelStatus
 from mlyard.store.jobs import as_utc
 from mlyard.store.tables import LoggedModelRow
 

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
-from mlyard.entities.model import Model, ModelSignature, ModelVersion
+from mlyard.entities.registry.model import Model, ModelSignature, ModelVersion
 from mlyard.store.jobs import as_utc
 from mlyard.store.tables import JobRow, ModelAliasRow, ModelRow, ModelVersionRow
 from mlyard.store.upsert import insert_for

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Integer, delete, func, insert, select
 from sqlalchemy.orm import Session
 
-from mlyard.entities.monitor import Monitor, MonitorResult
+from mlyard.entities.automation.monitor import Monitor, MonitorResult
 from mlyard.store.jobs import as_utc
 from mlyard.store.tables import MonitorResultRow, MonitorRow
 

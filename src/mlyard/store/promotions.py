@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from mlyard.entities.promotion import PromotionRequest, PromotionState
+from mlyard.entities.registry.promotion import PromotionRequest, PromotionState
 from mlyard.store.jobs import as_utc
 from mlyard.store.tables import PromotionRequestRow
 

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from mlyard.entities.job import QUEUE, JobStatus
+from mlyard.entities.jobs.job import QUEUE, JobStatus
 from mlyard.store.job_runs import ACTIVE_STATUSES
 from mlyard.store.jobs import as_utc
 from mlyard.store.tables import JobRow

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from mlyard.entities.schedule import Schedule, ScheduleFiring
+from mlyard.entities.automation.schedule import Schedule, ScheduleFiring
 from mlyard.store.jobs import as_utc
 from mlyard.store.tables import ScheduleFiringRow, ScheduleRow
 

@@ -184,7 +184,7 @@ class ModelVersionRow(Base):
     job_id: Mapped[str | None] = mapped_column(ForeignKey("jobs.id"), index=True)
     created_at: Mapped[datetime]
     created_by: Mapped[str | None] = mapped_column(String(255))
-    folder_name: Mapped[str | None] = mapped_column(String(255))  # entities/model.py: ModelVersion
+    folder_name: Mapped[str | None] = mapped_column(String(255))  # entities/registry/model.py: ModelVersion
 
 
 class ModelAliasRow(Base):

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-from mlyard.entities.access import Actor, Role
-from mlyard.entities.job import DataInput, Metric
+from mlyard.entities.governance.access import Actor, Role
+from mlyard.entities.jobs.job import DataInput, Metric
 from mlyard.runtime.job_log import JobLog, RunResult
 from mlyard.services.data_assets import data
 from mlyard.services.execution import job_runs
@@ -173,7 +173,7 @@ def _assets(workspace: Workspace) -> None:
     import sys
     import tempfile
 
-    from mlyard.entities.environment_spec import EnvironmentSpec
+    from mlyard.entities.assets.environment_spec import EnvironmentSpec
     from mlyard.runtime.environments import build_log_artifact
     from mlyard.services.assets import components, computes, environments
 
@@ -290,7 +290,7 @@ def _schedules_and_events(workspace: Workspace, demo: Demo) -> None:
     import tempfile
     from datetime import UTC, datetime, timedelta
 
-    from mlyard.entities.job import QUEUE
+    from mlyard.entities.jobs.job import QUEUE
     from mlyard.services.events import dispatch, subscriptions
     from mlyard.services.events.senders import Senders
     from mlyard.services.schedules import firing, schedules
@@ -344,7 +344,7 @@ def _monitor(workspace: Workspace, demo: Demo) -> None:
     import pandas as pd
     from sklearn.datasets import load_diabetes
 
-    from mlyard.entities.schedule_spec import MonitorFile
+    from mlyard.entities.automation.schedule_spec import MonitorFile
     from mlyard.monitoring.monitor_checks import check_signals
     from mlyard.runtime.job_host import LocalJobHost
     from mlyard.runtime.run_to_end import run_to_end
@@ -421,7 +421,7 @@ class _MonitorHere:
         self.workspace, self.job_id, self.log, self.workdir = workspace, job_id, log, workdir
 
     def run(self) -> RunResult:
-        from mlyard.entities.job import JobStatus
+        from mlyard.entities.jobs.job import JobStatus
         from mlyard.monitoring.monitor_run import MonitorRun
 
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -441,8 +441,8 @@ class _MonitorHere:
 def _endpoints(workspace: Workspace, demo: Demo) -> None:
     """A real online endpoint — blue (version 1) takes 90 %, green (version 2) 10 %, and mirror-free
     — whose instances the served workspace's supervisor starts; a batch endpoint with a queued job."""
-    from mlyard.entities.batch_endpoint import batch_deployment_from_dict, batch_endpoint_from_dict
-    from mlyard.entities.endpoint_spec import deployment_spec_from_dict, endpoint_spec_from_dict
+    from mlyard.entities.endpoints.batch_endpoint import batch_deployment_from_dict, batch_endpoint_from_dict
+    from mlyard.entities.endpoints.endpoint_spec import deployment_spec_from_dict, endpoint_spec_from_dict
     from mlyard.services.batch import batch_endpoints, batch_jobs
     from mlyard.services.online import endpoint_deployments, endpoints
 
@@ -476,8 +476,8 @@ def _scored(workspace: Workspace, job_id: str) -> str:
 
     from sklearn.datasets import load_diabetes
 
-    from mlyard.entities.batch_job import RESULT_TAG
-    from mlyard.entities.job_spec import JobOutput
+    from mlyard.entities.endpoints.batch_job import RESULT_TAG
+    from mlyard.entities.jobs.job_spec import JobOutput
     from mlyard.services.execution.job_outputs import store_output
 
     x, _ = load_diabetes(return_X_y=True)
@@ -497,7 +497,7 @@ def drive_endpoint(url: str, path: Path, demo: Demo, requests: int = 40) -> None
     """Once the server's instances are ready, score a few requests, so the gateway has live numbers."""
     import httpx
 
-    from mlyard.entities.endpoint import DeploymentState
+    from mlyard.entities.endpoints.endpoint import DeploymentState
     from mlyard.services.online import endpoint_deployments, endpoints
     from mlyard.services.workspaces.workspace import open_workspace
     from tests.waiting import wait_until

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from mlyard.entities.access import Actor, Role
+from mlyard.entities.governance.access import Actor, Role
 from mlyard.services.model_registry import promotions
 from mlyard.services.tracking import jobs
 from mlyard.services.workspaces import audit, keys
@@ -199,7 +199,7 @@ def test_html_in_names_tags_and_logs_is_shown_as_text(workspace_path: Path, serv
 def test_html_in_a_sweep_trials_name_and_sampled_values_is_shown_as_text(  # type: ignore[no-untyped-def]
     workspace_path: Path, serve_workspace
 ):
-    from mlyard.entities.job import Metric
+    from mlyard.entities.jobs.job import Metric
 
     workspace = open_workspace(workspace_path)
     evil = "<script>alert(1)</script>"
@@ -233,7 +233,7 @@ def test_html_in_a_data_asset_description_tags_and_cells_is_shown_as_text(
 def test_html_in_an_environment_description_tags_and_requirements_is_shown_as_text(  # type: ignore[no-untyped-def]
     workspace_path: Path, serve_workspace, tmp_path: Path
 ):
-    from mlyard.entities.environment_spec import EnvironmentSpec
+    from mlyard.entities.assets.environment_spec import EnvironmentSpec
     from mlyard.services.assets import environments
 
     evil = "<script>alert(1)</script>"
@@ -259,7 +259,7 @@ def test_a_reader_sees_no_traffic_or_test_form_and_the_server_refuses_both(guard
 
 
 def test_html_in_an_endpoint_description_and_tags_is_shown_as_text(workspace_path: Path, serve_workspace):  # type: ignore[no-untyped-def]
-    from mlyard.entities.endpoint_spec import endpoint_spec_from_dict
+    from mlyard.entities.endpoints.endpoint_spec import endpoint_spec_from_dict
     from mlyard.services.online import endpoints
 
     evil = "<script>alert(1)</script>"
@@ -392,7 +392,7 @@ def _two_tables(folder: Path, feature: str) -> None:
 
 
 def _monitor(folder: Path, name: str, **extra: object) -> None:
-    from mlyard.entities.schedule_spec import MonitorFile
+    from mlyard.entities.automation.schedule_spec import MonitorFile
     from mlyard.monitoring.monitor_checks import check_signals
     from mlyard.services.monitors import monitors
 
@@ -434,7 +434,7 @@ def test_a_reader_sees_no_run_now_button_and_the_server_refuses_it_an_operator_q
 def test_html_in_monitor_names_tags_and_feature_names_is_shown_as_text(workspace_path: Path, serve_workspace):  # type: ignore[no-untyped-def]
     from datetime import UTC, datetime
 
-    from mlyard.entities.monitor import MONITOR_JOB_TYPE, MONITOR_TAG
+    from mlyard.entities.automation.monitor import MONITOR_JOB_TYPE, MONITOR_TAG
     from mlyard.services.monitors import monitors
 
     evil = "<script>alert(1)</script>"

@@ -205,7 +205,7 @@ def test_open_a_run_and_its_chart_then_switch_to_log_scale_and_smoothing(seeded,
 def test_a_long_series_is_downsampled_on_the_server_to_2000_points(seeded):
     import httpx
 
-    from mlyard.entities.job import Metric
+    from mlyard.entities.jobs.job import Metric
     from mlyard.services.tracking import jobs
     from mlyard.services.workspaces.workspace import open_workspace
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from mlyard.entities.validation import ValidationReport
+from mlyard.entities.governance.validation import ValidationReport
 from mlyard.errors import InvalidArgument, NotFound
 from mlyard.services.data_assets.data import create_data_asset
 from mlyard.services.validation.data_checks import validate_data_file

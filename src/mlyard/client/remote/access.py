@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 from mlyard.client.access import AuditOperations, KeyOperations, SettingsOperations
 from mlyard.client.remote.session import RemoteSession
-from mlyard.entities.access import ApiKey, AuditEvent, Role
+from mlyard.entities.governance.access import ApiKey, AuditEvent, Role
 from mlyard.services.workspaces.keys import CreatedKey
 from mlyard.services.workspaces.settings import WorkspaceSettings
 

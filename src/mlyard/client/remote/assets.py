@@ -13,13 +13,13 @@ from mlyard.client.environments import EnvironmentOperations
 from mlyard.client.remote.closure import spec_closure
 from mlyard.client.remote.registry import _version_path
 from mlyard.client.remote.session import RemoteSession
-from mlyard.entities.builtin_components import builtin_as_component, is_builtin_ref
-from mlyard.entities.component import Component
-from mlyard.entities.component_spec import CommandComponentSpec
-from mlyard.entities.compute import Compute
-from mlyard.entities.environment import Environment
-from mlyard.entities.environment_spec import EnvironmentSpec, ResolvedEnvironment
-from mlyard.entities.spec_files import read_spec_text
+from mlyard.entities.assets.builtin_components import builtin_as_component, is_builtin_ref
+from mlyard.entities.assets.component import Component
+from mlyard.entities.assets.component_spec import CommandComponentSpec
+from mlyard.entities.assets.compute import Compute
+from mlyard.entities.assets.environment import Environment
+from mlyard.entities.assets.environment_spec import EnvironmentSpec, ResolvedEnvironment
+from mlyard.entities.specs.spec_files import read_spec_text
 from mlyard.errors import InvalidArgument
 from mlyard.services.assets.components import ComponentRegistration
 from mlyard.services.assets.environments import EnvironmentRegistration
@@ -56,7 +56,7 @@ class RemoteEnvironmentOperations(EnvironmentOperations):
     def resolve(self, ref: str) -> ResolvedEnvironment | None:
         local = Path(ref).expanduser()
         if local.suffix in (".yml", ".yaml") and local.is_file():
-            from mlyard.entities.environment_spec import load_environment
+            from mlyard.entities.assets.environment_spec import load_environment
 
             spec = load_environment(local)
             data = spec.model_dump(mode="json", exclude_none=True, by_alias=True)

@@ -19,8 +19,8 @@ from mlyard.client.batch_endpoints import (
 )
 from mlyard.client.remote.closure import spec_closure
 from mlyard.client.remote.session import RemoteSession
-from mlyard.entities.batch_endpoint import BatchDeployment, BatchEndpoint, batch_endpoint_from_dict
-from mlyard.entities.job import Job
+from mlyard.entities.endpoints.batch_endpoint import BatchDeployment, BatchEndpoint, batch_endpoint_from_dict
+from mlyard.entities.jobs.job import Job
 from mlyard.services.batch.batch_jobs import check_local_has_items
 
 

@@ -24,7 +24,12 @@ from mlyard.client.endpoints import (
 )
 from mlyard.client.remote.closure import spec_closure
 from mlyard.client.remote.session import RemoteSession
-from mlyard.entities.endpoint import EndpointCredentials, EndpointMetrics, OnlineDeployment, OnlineEndpoint
+from mlyard.entities.endpoints.endpoint import (
+    EndpointCredentials,
+    EndpointMetrics,
+    OnlineDeployment,
+    OnlineEndpoint,
+)
 
 
 def _endpoint_path(name: str) -> str:

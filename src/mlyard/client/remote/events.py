@@ -13,10 +13,10 @@ from mlyard.client.events import EventOperations, SubscriptionOperations
 from mlyard.client.remote.closure import spec_closure
 from mlyard.client.remote.session import RemoteSession
 from mlyard.client.schedules import ScheduleOperations
-from mlyard.entities.event import Event
-from mlyard.entities.schedule import Schedule, ScheduleDetails, ScheduleFiring
-from mlyard.entities.spec_files import load_yaml
-from mlyard.entities.subscription import CreatedSubscription, Delivery, Subscription
+from mlyard.entities.automation.event import Event
+from mlyard.entities.automation.schedule import Schedule, ScheduleDetails, ScheduleFiring
+from mlyard.entities.automation.subscription import CreatedSubscription, Delivery, Subscription
+from mlyard.entities.specs.spec_files import load_yaml
 
 
 def _name(name: str) -> str:

@@ -15,7 +15,15 @@ from mlyard.client.jobs import JobOperations, LogWriter, apply_submission_option
 from mlyard.client.remote.closure import spec_closure
 from mlyard.client.remote.session import RemoteSession
 from mlyard.client.run_buffer import flush_pending
-from mlyard.entities.job import ENV_JOB_ID, CodeSnapshot, Job, JobOutputInfo, JobStatus, Metric, RuntimeInfo
+from mlyard.entities.jobs.job import (
+    ENV_JOB_ID,
+    CodeSnapshot,
+    Job,
+    JobOutputInfo,
+    JobStatus,
+    Metric,
+    RuntimeInfo,
+)
 from mlyard.errors import NotFound
 
 FIRST_POLL_SECONDS = 0.05

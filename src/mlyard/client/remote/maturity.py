@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from mlyard.client.maturity import MaturityOperations
 from mlyard.client.remote.session import RemoteSession
-from mlyard.entities.maturity import CiEvidence, MaturityReport
+from mlyard.entities.governance.maturity import CiEvidence, MaturityReport
 
 
 class RemoteMaturityOperations(MaturityOperations):

@@ -11,9 +11,9 @@ from urllib.parse import quote
 from mlyard.client.monitors import MonitorOperations
 from mlyard.client.remote.closure import spec_closure
 from mlyard.client.remote.session import RemoteSession
-from mlyard.entities.job import Job
-from mlyard.entities.monitor import Monitor, MonitorDetails, MonitorResult
-from mlyard.entities.spec_files import load_yaml
+from mlyard.entities.automation.monitor import Monitor, MonitorDetails, MonitorResult
+from mlyard.entities.jobs.job import Job
+from mlyard.entities.specs.spec_files import load_yaml
 
 
 def _name(name: str) -> str:

@@ -14,11 +14,11 @@ from mlyard.client.data import DataOperations
 from mlyard.client.models import ModelOperations, candidate_id
 from mlyard.client.remote.session import RemoteSession
 from mlyard.client.run_buffer import flush_pending
-from mlyard.entities.data import DataAsset, DataType
-from mlyard.entities.model import Comparison, Model, ModelLineage, ModelRegistration, ModelVersion
-from mlyard.entities.names import parse_ref
-from mlyard.entities.promotion import PromotionRequest
-from mlyard.entities.validation import CheckRecord, CheckReport
+from mlyard.entities.governance.validation import CheckRecord, CheckReport
+from mlyard.entities.registry.data import DataAsset, DataType
+from mlyard.entities.registry.model import Comparison, Model, ModelLineage, ModelRegistration, ModelVersion
+from mlyard.entities.registry.promotion import PromotionRequest
+from mlyard.entities.specs.names import parse_ref
 from mlyard.errors import NotFound
 from mlyard.services.data_assets.data import Registration
 from mlyard.services.workspaces.downloads import download_version

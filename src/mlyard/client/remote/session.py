@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from mlyard.entities.spec_warnings import STRICT_HEADER, WARNINGS_HEADER, active_checks, warn_spec
+from mlyard.entities.specs.spec_warnings import STRICT_HEADER, WARNINGS_HEADER, active_checks, warn_spec
 from mlyard.errors import MlyardError, NotFound, StoreError, error_from_response
 from mlyard.services.tracking.source_code import is_source_dir, is_source_file, links_out_of
 

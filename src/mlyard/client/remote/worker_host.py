@@ -14,8 +14,8 @@ from typing import Any
 from urllib.parse import quote
 
 from mlyard.client.remote.session import RemoteSession
-from mlyard.entities.job import DataInput, JobOutputInfo, JobStatus, RunSummary
-from mlyard.entities.job_spec import JobOutput, ResolvedInput
+from mlyard.entities.jobs.job import DataInput, JobOutputInfo, JobStatus, RunSummary
+from mlyard.entities.jobs.job_spec import JobOutput, ResolvedInput
 from mlyard.errors import LeaseLost, NotFound
 from mlyard.runtime.mlflow_tracking import MlflowTarget
 from mlyard.services.execution.queue import ClaimedJob

@@ -24,7 +24,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
 from mlyard.artifacts import safe_relpath
-from mlyard.entities.names import AssetRef
+from mlyard.entities.specs.names import AssetRef
 from mlyard.errors import InvalidArgument, NotFound, PermissionDenied
 from mlyard.server.middleware import error_response
 from mlyard.server.mlflow.convert import VERSION_FILES, experiment_id

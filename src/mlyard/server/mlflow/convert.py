@@ -17,10 +17,10 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from mlyard.entities.experiment import Experiment
-from mlyard.entities.job import Job, JobStatus, Metric
-from mlyard.entities.logged_model import LoggedModel, LoggedModelStatus
-from mlyard.entities.model import Model, ModelVersion
+from mlyard.entities.jobs.experiment import Experiment
+from mlyard.entities.jobs.job import Job, JobStatus, Metric
+from mlyard.entities.registry.logged_model import LoggedModel, LoggedModelStatus
+from mlyard.entities.registry.model import Model, ModelVersion
 from mlyard.services.tracking.jobs import DEFAULT_EXPERIMENT
 
 DEFAULT_EXPERIMENT_ID = "0"

@@ -11,8 +11,8 @@ from typing import Annotated
 from fastapi import Query
 from fastapi.responses import JSONResponse
 
-from mlyard.entities.experiment import Experiment
-from mlyard.entities.search import Clause, parse_terms
+from mlyard.entities.jobs.experiment import Experiment
+from mlyard.entities.jobs.search import Clause, parse_terms
 from mlyard.errors import AlreadyExists, InvalidArgument, NotFound
 from mlyard.server.mlflow.convert import DEFAULT_EXPERIMENT_ID, experiment_id, experiment_json
 from mlyard.server.mlflow.routing import API_PREFIX, Contributor, Reader, mlflow_router, ok

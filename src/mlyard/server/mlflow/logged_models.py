@@ -12,8 +12,8 @@ from typing import Any
 from fastapi import Response
 from fastapi.responses import JSONResponse
 
-from mlyard.entities.logged_model import LoggedModel
-from mlyard.entities.search import Term, parse_terms
+from mlyard.entities.jobs.search import Term, parse_terms
+from mlyard.entities.registry.logged_model import LoggedModel
 from mlyard.errors import InvalidArgument
 from mlyard.server.mlflow.convert import LOGGED_MODEL_STATUS_FROM, logged_model_json
 from mlyard.server.mlflow.experiments import existing_numbers, experiment_number, mlflow_ids_of

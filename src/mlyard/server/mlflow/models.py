@@ -17,9 +17,9 @@ from typing import Annotated, Any
 from fastapi import Query, Response
 from fastapi.responses import JSONResponse
 
-from mlyard.entities.model import Model, ModelVersion
-from mlyard.entities.names import AssetRef
-from mlyard.entities.search import Term, parse_terms
+from mlyard.entities.jobs.search import Term, parse_terms
+from mlyard.entities.registry.model import Model, ModelVersion
+from mlyard.entities.specs.names import AssetRef
 from mlyard.errors import InvalidArgument
 from mlyard.server.mlflow.convert import model_version_json, registered_model_json, version_download_uri
 from mlyard.server.mlflow.routing import API_PREFIX, Contributor, Operator, Reader, empty, mlflow_router, ok

@@ -21,7 +21,7 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from mlyard.entities.access import Role
+from mlyard.entities.governance.access import Role
 from mlyard.errors import (
     AlreadyExists,
     Conflict,

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from fastapi import Query, Response
 from fastapi.responses import JSONResponse
 
-from mlyard.entities.job import Job
+from mlyard.entities.jobs.job import Job
 from mlyard.errors import Conflict, InvalidArgument
 from mlyard.server.mlflow.convert import (
     DEFAULT_EXPERIMENT_ID,

@@ -3,7 +3,7 @@
     metrics.mse < 3000 and params.alpha = '0.5' and tags.`team name` LIKE 'clin%'
     attributes.status IN ('FINISHED', 'FAILED') and run_name != 'smoke' and start_time > 1735689600000
 
-The grammar is mlyard's one (`entities/search.py`); what differs is the meaning: a clause
+The grammar is mlyard's one (`entities/jobs/search.py`); what differs is the meaning: a clause
 without a kind is a run attribute, attributes have MLflow's names (`run_name`, `user_id`,
 `lifecycle_stage`, times in epoch milliseconds), statuses MLflow's (`FINISHED`), and params and
 tags compare as text.
@@ -16,7 +16,15 @@ import json
 import re
 from dataclasses import dataclass
 
-from mlyard.entities.search import NUMBER_OPS, Clause, Kind, OrderTerm, Term, parse_order_terms, parse_terms
+from mlyard.entities.jobs.search import (
+    NUMBER_OPS,
+    Clause,
+    Kind,
+    OrderTerm,
+    Term,
+    parse_order_terms,
+    parse_terms,
+)
 from mlyard.errors import InvalidArgument
 from mlyard.server.mlflow.convert import MLFLOW_TO_STATUSES, USER_TAG, from_millis
 

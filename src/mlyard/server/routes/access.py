@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
 
-from mlyard.entities.access import ANONYMOUS, Role
+from mlyard.entities.governance.access import ANONYMOUS, Role
 from mlyard.errors import Unauthenticated
 from mlyard.server.auth import AdminWorkspace, Authenticator, ReaderWorkspace, bearer_token
 from mlyard.server.schemas.access import (

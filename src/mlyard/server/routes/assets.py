@@ -11,13 +11,13 @@ from typing import Any
 from fastapi import APIRouter, Request, Response, status
 from pydantic import BaseModel, Field
 
-from mlyard.entities.component import Component
-from mlyard.entities.component_spec import CommandComponentSpec
-from mlyard.entities.compute import Compute
-from mlyard.entities.environment import Environment
-from mlyard.entities.environment_spec import ResolvedEnvironment, parse_environment
-from mlyard.entities.names import LATEST, AssetRef
-from mlyard.entities.spec_files import validate_spec
+from mlyard.entities.assets.component import Component
+from mlyard.entities.assets.component_spec import CommandComponentSpec
+from mlyard.entities.assets.compute import Compute
+from mlyard.entities.assets.environment import Environment
+from mlyard.entities.assets.environment_spec import ResolvedEnvironment, parse_environment
+from mlyard.entities.specs.names import LATEST, AssetRef
+from mlyard.entities.specs.spec_files import validate_spec
 from mlyard.errors import InvalidArgument, NotFound
 from mlyard.server.auth import ContributorWorkspace, OperatorWorkspace, ReaderWorkspace
 from mlyard.server.schemas.common import Request as Body

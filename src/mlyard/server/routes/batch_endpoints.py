@@ -18,13 +18,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
 
-from mlyard.entities.batch_endpoint import (
+from mlyard.entities.endpoints.batch_endpoint import (
     BatchDeployment,
     BatchEndpoint,
     batch_deployment_from_dict,
     batch_endpoint_from_dict,
 )
-from mlyard.entities.job import QUEUE, Job
+from mlyard.entities.jobs.job import QUEUE, Job
 from mlyard.errors import InvalidArgument
 from mlyard.runtime.child_jobs import notify_queued
 from mlyard.server.auth import ContributorWorkspace, OperatorWorkspace, ReaderWorkspace

@@ -29,8 +29,13 @@ from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from mlyard.entities.endpoint import EndpointCredentials, EndpointMetrics, OnlineDeployment, OnlineEndpoint
-from mlyard.entities.endpoint_spec import endpoint_spec_from_dict
+from mlyard.entities.endpoints.endpoint import (
+    EndpointCredentials,
+    EndpointMetrics,
+    OnlineDeployment,
+    OnlineEndpoint,
+)
+from mlyard.entities.endpoints.endpoint_spec import endpoint_spec_from_dict
 from mlyard.server.auth import OperatorWorkspace, ReaderWorkspace
 from mlyard.server.schemas.common import Request as RequestBody
 from mlyard.server.uploads import Uploads, staged_files

@@ -9,9 +9,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
 
-from mlyard.entities.event import Event
-from mlyard.entities.schedule import Schedule, ScheduleDetails, ScheduleFiring
-from mlyard.entities.subscription import CreatedSubscription, Subscription
+from mlyard.entities.automation.event import Event
+from mlyard.entities.automation.schedule import Schedule, ScheduleDetails, ScheduleFiring
+from mlyard.entities.automation.subscription import CreatedSubscription, Subscription
 from mlyard.monitoring.monitor_checks import check_signals
 from mlyard.server.auth import OperatorWorkspace, ReaderWorkspace
 from mlyard.server.schemas.events import (
@@ -171,7 +171,7 @@ def delete_schedule(workspace: OperatorWorkspace, name: str) -> Response:
 @router.post("/schedules/{name}/trigger", response_model=ScheduleFiring, tags=["schedules"])
 def trigger_schedule(workspace: OperatorWorkspace, name: str) -> ScheduleFiring:
     """Fire once now: the job is queued for this server's workers."""
-    from mlyard.entities.job import QUEUE
+    from mlyard.entities.jobs.job import QUEUE
     from mlyard.runtime.child_jobs import notify_queued
 
     firing_id = firing.trigger_now(workspace, name)

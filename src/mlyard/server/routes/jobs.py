@@ -10,7 +10,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
 
-from mlyard.entities.job import QUEUE, DataInput, Job, JobStatus, Metric
+from mlyard.entities.jobs.job import QUEUE, DataInput, Job, JobStatus, Metric
 from mlyard.errors import InvalidArgument
 from mlyard.runtime.child_jobs import notify_queued
 from mlyard.server.auth import AdminWorkspace, ContributorWorkspace, ReaderWorkspace

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from mlyard.entities.maturity import CiEvidence, MaturityReport
+from mlyard.entities.governance.maturity import CiEvidence, MaturityReport
 from mlyard.server.auth import ReaderWorkspace
 from mlyard.services.assessment.maturity import assess_workspace
 

@@ -8,8 +8,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
 
-from mlyard.entities.job import QUEUE, Job
-from mlyard.entities.monitor import Monitor, MonitorDetails
+from mlyard.entities.automation.monitor import Monitor, MonitorDetails
+from mlyard.entities.jobs.job import QUEUE, Job
 from mlyard.monitoring.monitor_checks import check_signals
 from mlyard.runtime.child_jobs import notify_queued
 from mlyard.server.auth import ContributorWorkspace, OperatorWorkspace, ReaderWorkspace

@@ -7,8 +7,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from mlyard.entities.promotion import PromotionRequest
-from mlyard.entities.validation import CheckRecord
+from mlyard.entities.governance.validation import CheckRecord
+from mlyard.entities.registry.promotion import PromotionRequest
 from mlyard.server.auth import ContributorWorkspace, OperatorWorkspace, ReaderWorkspace
 from mlyard.server.schemas.access import (
     CheckReportCreate,

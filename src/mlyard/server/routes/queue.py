@@ -21,8 +21,8 @@ from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from mlyard.entities.job import JobOutputInfo, JobStatus, RunSummary
-from mlyard.entities.job_spec import JobOutput
+from mlyard.entities.jobs.job import JobOutputInfo, JobStatus, RunSummary
+from mlyard.entities.jobs.job_spec import JobOutput
 from mlyard.errors import InvalidArgument, NotFound
 from mlyard.runtime.child_jobs import wait_for_queued
 from mlyard.server.auth import OperatorWorkspace

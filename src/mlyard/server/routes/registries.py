@@ -16,7 +16,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict
 
-from mlyard.entities.model import ModelRegistration
+from mlyard.entities.registry.model import ModelRegistration
 from mlyard.server.auth import ContributorWorkspace, ReaderWorkspace
 from mlyard.services.registries.registries import describe
 from mlyard.services.registries.sharing import share_model

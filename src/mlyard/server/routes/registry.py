@@ -21,9 +21,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from mlyard.entities.data import DataAsset
-from mlyard.entities.model import Comparison, ModelLineage, ModelRegistration, ModelVersion
-from mlyard.entities.names import LATEST, AssetRef
+from mlyard.entities.registry.data import DataAsset
+from mlyard.entities.registry.model import Comparison, ModelLineage, ModelRegistration, ModelVersion
+from mlyard.entities.specs.names import LATEST, AssetRef
 from mlyard.errors import InvalidArgument, NotFound
 from mlyard.server.auth import ContributorWorkspace, OperatorWorkspace, ReaderWorkspace
 from mlyard.server.schemas.registry import (

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from mlyard.entities.access import ApiKey, AuditEvent, Role
-from mlyard.entities.promotion import PromotionRequest
-from mlyard.entities.validation import CheckRecord, CheckReport
+from mlyard.entities.governance.access import ApiKey, AuditEvent, Role
+from mlyard.entities.governance.validation import CheckRecord, CheckReport
+from mlyard.entities.registry.promotion import PromotionRequest
 from mlyard.server.schemas.common import Request
 
 

@@ -6,8 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from mlyard.entities.batch_endpoint import BatchDeployment, BatchEndpoint
-from mlyard.entities.job import Job
+from mlyard.entities.endpoints.batch_endpoint import BatchDeployment, BatchEndpoint
+from mlyard.entities.jobs.job import Job
 from mlyard.server.schemas.common import Request
 
 

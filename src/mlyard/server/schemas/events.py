@@ -6,9 +6,9 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from mlyard.entities.event import Event
-from mlyard.entities.schedule import Schedule
-from mlyard.entities.subscription import Delivery, Subscription
+from mlyard.entities.automation.event import Event
+from mlyard.entities.automation.schedule import Schedule
+from mlyard.entities.automation.subscription import Delivery, Subscription
 from mlyard.server.schemas.common import Request
 
 

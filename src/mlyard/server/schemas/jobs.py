@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from mlyard.entities.job import (
+from mlyard.entities.jobs.job import (
     NON_FINITE_JSON,
     CodeSnapshot,
     Job,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from mlyard.entities.monitor import Monitor, MonitorResult
+from mlyard.entities.automation.monitor import Monitor, MonitorResult
 from mlyard.server.schemas.events import ScheduleRequest
 
 

@@ -6,8 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from mlyard.entities.data import DataAsset, DataType
-from mlyard.entities.model import Model, ModelLineage, ModelVersion
+from mlyard.entities.registry.data import DataAsset, DataType
+from mlyard.entities.registry.model import Model, ModelLineage, ModelVersion
 from mlyard.server.schemas.common import Request, Scalar
 
 

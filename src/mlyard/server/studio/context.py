@@ -20,7 +20,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 
-from mlyard.entities.access import Actor, Role
+from mlyard.entities.governance.access import Actor, Role
 from mlyard.errors import InvalidArgument, MlyardError, PermissionDenied, Unauthenticated
 from mlyard.server.auth import authenticate_key
 from mlyard.server.error_handlers import describe_validation_errors

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlyard.entities.job import Job
-from mlyard.entities.pipeline_bindings import bound_to
+from mlyard.entities.jobs.job import Job
+from mlyard.entities.jobs.pipeline_bindings import bound_to
 
 
 def pipeline_graph(spec: dict[str, Any], steps: list[Job]) -> dict[str, Any]:

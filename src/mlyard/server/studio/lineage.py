@@ -7,8 +7,8 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
-from mlyard.entities.endpoint import OnlineDeployment
-from mlyard.entities.model import ModelLineage
+from mlyard.entities.endpoints.endpoint import OnlineDeployment
+from mlyard.entities.registry.model import ModelLineage
 
 
 def model_lineage_graph(

@@ -10,8 +10,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from mlyard.entities.event import MODEL_STALE, MONITOR_ALERT, MONITOR_RECOVERED, Event
-from mlyard.entities.monitor import Monitor, MonitorDetails, MonitorResult
+from mlyard.entities.automation.event import MODEL_STALE, MONITOR_ALERT, MONITOR_RECOVERED, Event
+from mlyard.entities.automation.monitor import Monitor, MonitorDetails, MonitorResult
 from mlyard.services.events import outbox
 from mlyard.services.monitors import alerts, monitors
 from mlyard.services.workspaces.workspace import Workspace

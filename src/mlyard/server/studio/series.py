@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Literal
 
-from mlyard.entities.job import Metric
+from mlyard.entities.jobs.job import Metric
 from mlyard.errors import InvalidArgument
 
 MAX_POINTS = 2000

@@ -8,7 +8,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from mlyard.entities.job import Job
+from mlyard.entities.jobs.job import Job
 
 
 @dataclass

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from mlyard.entities.maturity import CiEvidence, CiFile
+from mlyard.entities.governance.maturity import CiEvidence, CiFile
 from mlyard.errors import InvalidArgument
 
 MAX_FILE_BYTES = 1_000_000  # a CI file is small; anything larger is not one

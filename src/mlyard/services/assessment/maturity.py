@@ -31,7 +31,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from mlyard.entities.maturity import LEVEL_NAMES, CiEvidence, MaturityCriterion, MaturityReport
+from mlyard.entities.governance.maturity import LEVEL_NAMES, CiEvidence, MaturityCriterion, MaturityReport
 from mlyard.services.assessment.evidence import NAMED, WorkspaceEvidence, gather_evidence
 from mlyard.services.workspaces.workspace import Workspace
 

@@ -14,7 +14,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from mlyard.entities.local_files import spec_path
+from mlyard.entities.specs.local_files import spec_path
 from mlyard.errors import AlreadyExists, InvalidSpec, NotFound
 from mlyard.services.tracking.source_code import copy_source_tree, hash_source_folder
 from mlyard.services.workspaces.workspace import Workspace

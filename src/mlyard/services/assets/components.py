@@ -16,10 +16,10 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mlyard.entities.component import Component
-from mlyard.entities.component_spec import CommandComponentSpec, load_component
-from mlyard.entities.local_files import confine
-from mlyard.entities.names import AssetRef, parse_ref, validate_name, validate_version
+from mlyard.entities.assets.component import Component
+from mlyard.entities.assets.component_spec import CommandComponentSpec, load_component
+from mlyard.entities.specs.local_files import confine
+from mlyard.entities.specs.names import AssetRef, parse_ref, validate_name, validate_version
 from mlyard.errors import InvalidSpec, NotFound
 from mlyard.services.assets.code_snapshots import code_folder, resolve_code, store_code
 from mlyard.services.workspaces import audit

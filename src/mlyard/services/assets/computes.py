@@ -14,8 +14,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from mlyard.entities.compute import Compute
-from mlyard.entities.names import validate_name
+from mlyard.entities.assets.compute import Compute
+from mlyard.entities.specs.names import validate_name
 from mlyard.errors import AlreadyExists, InvalidArgument, NotFound
 from mlyard.services.workspaces import audit
 from mlyard.services.workspaces.workspace import Workspace

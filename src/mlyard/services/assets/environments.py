@@ -18,14 +18,14 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from mlyard.entities.curated_environments import (
+from mlyard.entities.assets.curated_environments import (
     CATALOG,
     find_curated,
     is_curated_ref,
     resolve_curated,
 )
-from mlyard.entities.environment import Environment
-from mlyard.entities.environment_spec import (
+from mlyard.entities.assets.environment import Environment
+from mlyard.entities.assets.environment_spec import (
     EnvironmentSpec,
     ResolvedEnvironment,
     inline_files,
@@ -33,7 +33,7 @@ from mlyard.entities.environment_spec import (
     parse_environment,
     resolve_spec,
 )
-from mlyard.entities.names import AssetRef, parse_ref, validate_name, validate_version
+from mlyard.entities.specs.names import AssetRef, parse_ref, validate_name, validate_version
 from mlyard.errors import InvalidSpec, NotFound
 from mlyard.services.workspaces import audit
 from mlyard.services.workspaces.versioning import (

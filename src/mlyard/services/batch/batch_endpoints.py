@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from mlyard.entities.batch_endpoint import (
+from mlyard.entities.endpoints.batch_endpoint import (
     SETTING_FIELDS,
     BatchDeployment,
     BatchDeploymentSpec,
@@ -28,10 +28,10 @@ from mlyard.entities.batch_endpoint import (
     BatchResources,
     BatchSettings,
 )
-from mlyard.entities.names import validate_name
-from mlyard.entities.overrides import apply_override
-from mlyard.entities.spec_files import validate_spec
-from mlyard.entities.spec_values import TextMap
+from mlyard.entities.specs.names import validate_name
+from mlyard.entities.specs.overrides import apply_override
+from mlyard.entities.specs.spec_files import validate_spec
+from mlyard.entities.specs.spec_values import TextMap
 from mlyard.errors import AlreadyExists, Conflict, InvalidArgument, InvalidSpec, MlyardError, NotFound
 from mlyard.services.assets.code_snapshots import resolve_code, store_code
 from mlyard.services.assets.computes import check_compute

@@ -12,15 +12,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mlyard.entities.batch_job import (
+from mlyard.entities.endpoints.batch_job import (
     BATCH_JOB_TYPE,
     DEPLOYMENT_TAG,
     ENDPOINT_TAG,
     RESUMED_TAG,
     ResolvedBatchJob,
 )
-from mlyard.entities.job import Job, JobStatus
-from mlyard.entities.job_spec import ResolvedInput
+from mlyard.entities.jobs.job import Job, JobStatus
+from mlyard.entities.jobs.job_spec import ResolvedInput
 from mlyard.errors import Conflict, InvalidArgument, NotFound
 from mlyard.services.batch.batch_endpoints import default_deployment, get_deployment, get_endpoint
 from mlyard.services.data_assets.data import get_data_asset

@@ -8,9 +8,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from mlyard.entities.batch_endpoint import DEFAULT_OUTPUT_FILE as DEFAULT_FILE
-from mlyard.entities.batch_job import ENDPOINT_TAG, RESULT_TAG
-from mlyard.entities.job import Job
+from mlyard.entities.endpoints.batch_endpoint import DEFAULT_OUTPUT_FILE as DEFAULT_FILE
+from mlyard.entities.endpoints.batch_job import ENDPOINT_TAG, RESULT_TAG
+from mlyard.entities.jobs.job import Job
 from mlyard.errors import Conflict
 from mlyard.services.batch.batch_endpoints import list_endpoints
 from mlyard.services.batch.batch_jobs import list_batch_jobs

@@ -18,10 +18,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mlyard.artifacts import HashResult, hash_path
-from mlyard.entities import event as events
-from mlyard.entities.data import DataAsset, DataType, TableProfile
-from mlyard.entities.local_files import user_path
-from mlyard.entities.names import AssetRef, parse_ref, validate_name, validate_version
+from mlyard.entities.automation import event as events
+from mlyard.entities.registry.data import DataAsset, DataType, TableProfile
+from mlyard.entities.specs.local_files import user_path
+from mlyard.entities.specs.names import AssetRef, parse_ref, validate_name, validate_version
 from mlyard.errors import AlreadyExists, InvalidArgument, NotFound
 from mlyard.services.data_assets.profiling import profile_data
 from mlyard.services.data_assets.tabular import read_table

@@ -35,7 +35,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlyard.entities.data import ColumnProfile, DataType, TableProfile
+from mlyard.entities.registry.data import ColumnProfile, DataType, TableProfile
 from mlyard.services.data_assets.tabular import read_table
 
 if TYPE_CHECKING:

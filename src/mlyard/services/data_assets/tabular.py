@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlyard.entities.data import DataType
+from mlyard.entities.registry.data import DataType
 from mlyard.errors import InvalidArgument, InvalidSpec
 
 if TYPE_CHECKING:

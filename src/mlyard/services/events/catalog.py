@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from mlyard.entities.event import EVENT_TYPES, short_name
-from mlyard.entities.spec_files import did_you_mean
+from mlyard.entities.automation.event import EVENT_TYPES, short_name
+from mlyard.entities.specs.spec_files import did_you_mean
 from mlyard.errors import InvalidArgument
 
 _BY_SHORT = {short_name(name): name for name in EVENT_TYPES}

@@ -24,8 +24,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mlyard.entities.event import Event
-from mlyard.entities.subscription import DeliveryState
+from mlyard.entities.automation.event import Event
+from mlyard.entities.automation.subscription import DeliveryState
 from mlyard.services.events.matching import matches
 from mlyard.services.events.outbox import source_of
 from mlyard.services.events.senders import Outcome, Senders

@@ -7,8 +7,8 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mlyard.entities.event import RUN_COMPLETED, RUN_STATUS_CHANGED
-from mlyard.entities.job import JobStatus
+from mlyard.entities.automation.event import RUN_COMPLETED, RUN_STATUS_CHANGED
+from mlyard.entities.jobs.job import JobStatus
 from mlyard.services.events.outbox import emit
 from mlyard.store.tables import ExperimentRow, JobRow, TagRow
 

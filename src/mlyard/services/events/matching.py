@@ -10,8 +10,8 @@ from __future__ import annotations
 from fnmatch import fnmatchcase
 from typing import Any
 
-from mlyard.entities.event import short_name
-from mlyard.entities.spec_files import did_you_mean
+from mlyard.entities.automation.event import short_name
+from mlyard.entities.specs.spec_files import did_you_mean
 from mlyard.errors import InvalidArgument
 from mlyard.services.events.catalog import data_fields
 

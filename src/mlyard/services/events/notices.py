@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlyard.entities.event import MODEL_STALE, MONITOR_ALERT, MONITOR_RECOVERED, Event
+from mlyard.entities.automation.event import MODEL_STALE, MONITOR_ALERT, MONITOR_RECOVERED, Event
 
 
 def notice(event: Event) -> tuple[str, list[str]] | None:

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
-from mlyard.entities.event import Event
+from mlyard.entities.automation.event import Event
 from mlyard.errors import InvalidArgument, NotFound
 from mlyard.services.events.catalog import resolve_types
 from mlyard.services.workspaces.workspace import Workspace

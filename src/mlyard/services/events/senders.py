@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import TYPE_CHECKING, Any
 
-from mlyard.entities.event import CLOUDEVENTS_CONTENT_TYPE, Event, short_name
+from mlyard.entities.automation.event import CLOUDEVENTS_CONTENT_TYPE, Event, short_name
 from mlyard.errors import MlyardError
 from mlyard.services.events import signing
 from mlyard.services.events.notices import notice

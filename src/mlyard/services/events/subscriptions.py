@@ -16,15 +16,15 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from mlyard.entities.event import short_name
-from mlyard.entities.names import validate_name
-from mlyard.entities.subscription import (
+from mlyard.entities.automation.event import short_name
+from mlyard.entities.automation.subscription import (
     CreatedSubscription,
     Delivery,
     DeliveryState,
     Subscription,
     SubscriptionSpec,
 )
+from mlyard.entities.specs.names import validate_name
 from mlyard.errors import AlreadyExists, InvalidArgument, NotFound
 from mlyard.services.events.catalog import resolve_types
 from mlyard.services.events.matching import check_filter

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mlyard.entities.job_spec import ResolvedInput
+from mlyard.entities.jobs.job_spec import ResolvedInput
 from mlyard.services.data_assets.data import get_data_asset, local_path
 from mlyard.services.execution import job_runs
 from mlyard.services.model_registry.models import get_model_version, model_local_path

@@ -10,8 +10,8 @@ import tempfile
 from pathlib import Path
 
 from mlyard.artifacts import hash_path
-from mlyard.entities.job import JobOutputInfo
-from mlyard.entities.job_spec import JobOutput
+from mlyard.entities.jobs.job import JobOutputInfo
+from mlyard.entities.jobs.job_spec import JobOutput
 from mlyard.errors import MlyardError, NotFound
 from mlyard.services.data_assets.data import create_data_asset
 from mlyard.services.execution import job_runs

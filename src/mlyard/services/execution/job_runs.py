@@ -17,7 +17,7 @@ from typing import Any
 import psutil
 from sqlalchemy.orm import Session
 
-from mlyard.entities.job import JobOutputInfo, JobStatus
+from mlyard.entities.jobs.job import JobOutputInfo, JobStatus
 from mlyard.errors import Conflict, NotFound
 from mlyard.services.events.job_events import emit_job_status
 from mlyard.services.tracking.jobs import end_job, get_job, start_job

@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from mlyard.entities.job import JobStatus, RunSummary
+from mlyard.entities.jobs.job import JobStatus, RunSummary
 from mlyard.errors import Conflict, LeaseLost, NotFound
 from mlyard.services.assets.computes import list_computes
 from mlyard.services.events.job_events import emit_job_status

@@ -17,9 +17,9 @@ from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
-from mlyard.entities import event as events
-from mlyard.entities.names import parse_ref
-from mlyard.entities.validation import CHECK_KINDS, CheckRecord, CheckReport
+from mlyard.entities.automation import event as events
+from mlyard.entities.governance.validation import CHECK_KINDS, CheckRecord, CheckReport
+from mlyard.entities.specs.names import parse_ref
 from mlyard.errors import InvalidArgument
 from mlyard.services.events.outbox import emit
 from mlyard.services.model_registry.models import get_model_version

@@ -20,9 +20,9 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from mlyard.artifacts import safe_relpath
-from mlyard.entities.logged_model import LoggedModel, LoggedModelStatus
-from mlyard.entities.model import ModelVersion
-from mlyard.entities.names import validate_name
+from mlyard.entities.registry.logged_model import LoggedModel, LoggedModelStatus
+from mlyard.entities.registry.model import ModelVersion
+from mlyard.entities.specs.names import validate_name
 from mlyard.errors import Conflict, InvalidArgument, NotFound
 from mlyard.services.model_registry import models
 from mlyard.services.tracking import jobs

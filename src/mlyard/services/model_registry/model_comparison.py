@@ -13,9 +13,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from mlyard.entities.data import DataAsset
-from mlyard.entities.job import Job
-from mlyard.entities.model import Comparison, ModelLineage, ModelVersion
+from mlyard.entities.jobs.job import Job
+from mlyard.entities.registry.data import DataAsset
+from mlyard.entities.registry.model import Comparison, ModelLineage, ModelVersion
 from mlyard.errors import InvalidArgument, NotFound
 from mlyard.services.data_assets.data import get_data_asset
 from mlyard.services.model_registry.models import get_model_version, list_model_versions

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 from pathlib import Path
 
-from mlyard.entities.model import ModelVersion
+from mlyard.entities.registry.model import ModelVersion
 
 
 def scoring_model_dir(model: ModelVersion, files: Path, mount: Path) -> Path:

@@ -21,9 +21,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mlyard.artifacts import hash_path
-from mlyard.entities import event as events
-from mlyard.entities.local_files import shown_as
-from mlyard.entities.model import (
+from mlyard.entities.automation import event as events
+from mlyard.entities.registry.model import (
     MODEL_METADATA_FILE,
     MODEL_TYPE_TO_FLAVOR,
     Model,
@@ -31,7 +30,8 @@ from mlyard.entities.model import (
     ModelRegistration,
     ModelVersion,
 )
-from mlyard.entities.names import (
+from mlyard.entities.specs.local_files import shown_as
+from mlyard.entities.specs.names import (
     AssetRef,
     parse_ref,
     validate_alias,

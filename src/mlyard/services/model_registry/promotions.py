@@ -19,10 +19,10 @@ from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
-from mlyard.entities import event as events
-from mlyard.entities.access import Role
-from mlyard.entities.names import AssetRef, validate_alias
-from mlyard.entities.promotion import PromotionRequest, PromotionState
+from mlyard.entities.automation import event as events
+from mlyard.entities.governance.access import Role
+from mlyard.entities.registry.promotion import PromotionRequest, PromotionState
+from mlyard.entities.specs.names import AssetRef, validate_alias
 from mlyard.errors import Conflict, InvalidArgument, NotFound, PermissionDenied
 from mlyard.services.events.outbox import emit
 from mlyard.services.model_registry.check_reports import unmet_checks

@@ -26,9 +26,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from mlyard.entities.event import MODEL_STALE, MONITOR_ALERT, MONITOR_RECOVERED
-from mlyard.entities.monitor import Verdict
-from mlyard.entities.names import validate_name
+from mlyard.entities.automation.event import MODEL_STALE, MONITOR_ALERT, MONITOR_RECOVERED
+from mlyard.entities.automation.monitor import Verdict
+from mlyard.entities.specs.names import validate_name
 from mlyard.errors import Conflict, InvalidArgument, NotFound
 from mlyard.services.events.job_events import depth_of_job
 from mlyard.services.events.outbox import emit

@@ -26,11 +26,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from mlyard.entities.component_spec import CommandComponentSpec
-from mlyard.entities.job import QUEUE
-from mlyard.entities.job_spec import JobOutput, ResolvedCommandJob, ResolvedInput
-from mlyard.entities.monitor import MONITOR_TAG, MonitorSignal
-from mlyard.entities.spec_files import did_you_mean
+from mlyard.entities.assets.component_spec import CommandComponentSpec
+from mlyard.entities.automation.monitor import MONITOR_TAG, MonitorSignal
+from mlyard.entities.jobs.job import QUEUE
+from mlyard.entities.jobs.job_spec import JobOutput, ResolvedCommandJob, ResolvedInput
+from mlyard.entities.specs.spec_files import did_you_mean
 from mlyard.errors import InvalidArgument, InvalidSpec, MlyardError
 from mlyard.services.assets.components import component_code_dir, get_component
 from mlyard.services.execution import queue

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from mlyard.entities.monitor import (
+from mlyard.entities.automation.monitor import (
     MONITOR_JOB_TYPE,
     MONITOR_TAG,
     Monitor,
@@ -23,9 +23,9 @@ from mlyard.entities.monitor import (
     MonitorResult,
     MonitorRunSummary,
 )
-from mlyard.entities.names import validate_name
-from mlyard.entities.schedule_spec import MonitorFile
-from mlyard.entities.spec_files import did_you_mean
+from mlyard.entities.automation.schedule_spec import MonitorFile
+from mlyard.entities.specs.names import validate_name
+from mlyard.entities.specs.spec_files import did_you_mean
 from mlyard.errors import AlreadyExists, InvalidArgument, InvalidSpec, NotFound
 from mlyard.services.monitors import alerts
 from mlyard.services.monitors.specs import CheckedMonitor, StatisticsCheck, check_monitor

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
-from mlyard.entities.event import MODEL_STALE, MONITOR_ALERT, MONITOR_RECOVERED
+from mlyard.entities.automation.event import MODEL_STALE, MONITOR_ALERT, MONITOR_RECOVERED
 from mlyard.services.events.signing import new_secret
 from mlyard.services.workspaces import audit
 from mlyard.store import events as rows

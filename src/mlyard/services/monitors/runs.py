@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from mlyard.entities.job import Job
-from mlyard.entities.monitor import MONITOR_JOB_TYPE, MONITOR_TAG
+from mlyard.entities.automation.monitor import MONITOR_JOB_TYPE, MONITOR_TAG
+from mlyard.entities.jobs.job import Job
 from mlyard.services.monitors.monitors import get_monitor
 from mlyard.services.submission.references import Submission, queue_submission
 from mlyard.services.workspaces.workspace import Workspace

@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from mlyard.entities.monitor import parse_duration
+from mlyard.entities.automation.monitor import parse_duration
 from mlyard.errors import InvalidArgument
 from mlyard.services.workspaces.workspace import Workspace
 
@@ -102,8 +102,8 @@ def batch_files(
 ) -> list[Path]:
     """A batch deployment's completed jobs of the window: their inputs (`model_inputs`) or their
     `predictions.csv` (`model_outputs`), as local paths."""
-    from mlyard.entities.batch_job import ResolvedBatchJob
-    from mlyard.entities.job import JobStatus
+    from mlyard.entities.endpoints.batch_job import ResolvedBatchJob
+    from mlyard.entities.jobs.job import JobStatus
     from mlyard.services.batch.batch_jobs import list_batch_jobs
     from mlyard.services.execution import job_runs
     from mlyard.services.execution.job_inputs import input_path

@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mlyard.entities.local_files import confine
-from mlyard.entities.monitor import CreateMonitor, MonitorSignal, parse_duration
-from mlyard.entities.names import parse_ref
-from mlyard.entities.spec_files import did_you_mean
-from mlyard.entities.spec_warnings import warn_spec
+from mlyard.entities.automation.monitor import CreateMonitor, MonitorSignal, parse_duration
+from mlyard.entities.specs.local_files import confine
+from mlyard.entities.specs.names import parse_ref
+from mlyard.entities.specs.spec_files import did_you_mean
+from mlyard.entities.specs.spec_warnings import warn_spec
 from mlyard.errors import InvalidArgument, InvalidSpec, MlyardError, NotFound
 from mlyard.services.monitors.custom_signals import check_custom_signal
 from mlyard.services.workspaces.settings import get_settings

@@ -22,15 +22,15 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from mlyard.entities import event as events
-from mlyard.entities.access import Actor, Role
-from mlyard.entities.endpoint import DeploymentState, OnlineDeployment
-from mlyard.entities.endpoint_spec import (
+from mlyard.entities.automation import event as events
+from mlyard.entities.endpoints.endpoint import DeploymentState, OnlineDeployment
+from mlyard.entities.endpoints.endpoint_spec import (
     DeploymentSettings,
     OnlineDeploymentSpec,
     deployment_spec_from_dict,
     validate_deployment_name,
 )
+from mlyard.entities.governance.access import Actor, Role
 from mlyard.errors import AlreadyExists, Conflict, InvalidArgument, InvalidSpec, NotFound
 from mlyard.services.events.outbox import emit
 from mlyard.services.online.endpoint_references import Resolved, resolve_references, with_overrides

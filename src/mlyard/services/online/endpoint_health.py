@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from mlyard.entities.endpoint import EndpointHealth
+from mlyard.entities.endpoints.endpoint import EndpointHealth
 from mlyard.services.online.endpoint_metrics_history import read_minutes, traffic_summary
 from mlyard.services.workspaces.workspace import Workspace
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 
-from mlyard.entities.endpoint import EndpointMetrics, TrafficMinute, TrafficSummary, added_counts
+from mlyard.entities.endpoints.endpoint import EndpointMetrics, TrafficMinute, TrafficSummary, added_counts
 from mlyard.errors import InvalidArgument
 from mlyard.services.online import endpoints
 from mlyard.services.online.latency_buckets import percentiles
@@ -49,7 +49,7 @@ def read_minutes(
 def parse_since(text: str | datetime, now: datetime | None = None) -> datetime:
     """`--since`: a span back from now (`90m`, `24h`, `7d`) or an ISO date/time (UTC if no zone),
     as the beginning of its minute; refused, naming the option, when unreadable or not in the past."""
-    from mlyard.entities.access import parse_since as parse
+    from mlyard.entities.governance.access import parse_since as parse
 
     now = now or datetime.now(UTC)
     if isinstance(text, datetime):

@@ -14,10 +14,10 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from mlyard.entities.endpoint import CodeReference, ModelReference, OnlineDeployment
-from mlyard.entities.endpoint_spec import DeploymentSettings, InlineModel, OnlineDeploymentSpec
-from mlyard.entities.model import ModelVersion
-from mlyard.entities.spec_files import validate_spec
+from mlyard.entities.endpoints.endpoint import CodeReference, ModelReference, OnlineDeployment
+from mlyard.entities.endpoints.endpoint_spec import DeploymentSettings, InlineModel, OnlineDeploymentSpec
+from mlyard.entities.registry.model import ModelVersion
+from mlyard.entities.specs.spec_files import validate_spec
 from mlyard.errors import InvalidArgument, InvalidSpec, MlyardError, NotFound
 from mlyard.services.assets.code_snapshots import resolve_code, store_code
 from mlyard.services.model_registry import models
@@ -127,7 +127,7 @@ def with_overrides(
     confined: Path | None,
 ) -> tuple[Resolved, DeploymentSettings]:
     """`--set instance_count=2 request_settings.request_timeout_ms=900 model=azureml:m:3` on `current`."""
-    from mlyard.entities.overrides import apply_override
+    from mlyard.entities.specs.overrides import apply_override
 
     if not overrides:
         raise InvalidArgument("nothing to update: give --file or --set FIELD=VALUE")

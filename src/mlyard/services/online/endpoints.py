@@ -18,9 +18,13 @@ from typing import Literal
 
 from sqlalchemy.orm import Session
 
-from mlyard.entities import event as events
-from mlyard.entities.endpoint import EndpointCredentials, OnlineDeployment, OnlineEndpoint
-from mlyard.entities.endpoint_spec import MAX_MIRROR_PERCENT, OnlineEndpointSpec, validate_endpoint_name
+from mlyard.entities.automation import event as events
+from mlyard.entities.endpoints.endpoint import EndpointCredentials, OnlineDeployment, OnlineEndpoint
+from mlyard.entities.endpoints.endpoint_spec import (
+    MAX_MIRROR_PERCENT,
+    OnlineEndpointSpec,
+    validate_endpoint_name,
+)
 from mlyard.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
 from mlyard.services.events.outbox import emit
 from mlyard.services.online import endpoint_auth

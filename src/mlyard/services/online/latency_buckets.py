@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
-from mlyard.entities.endpoint import LatencySummary
+from mlyard.entities.endpoints.endpoint import LatencySummary
 
 BASE_SECONDS = 1e-5  # the lowest bucket's upper edge
 GROWTH = 1.08

@@ -8,7 +8,7 @@ holds the files and acts as their owner; a registry without keys is open, as a k
 
 from __future__ import annotations
 
-from mlyard.entities.access import Role
+from mlyard.entities.governance.access import Role
 from mlyard.errors import PermissionDenied
 from mlyard.services.workspaces import audit, keys
 from mlyard.services.workspaces.workspace import Workspace

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from mlyard.entities.names import LATEST, AssetRef
+from mlyard.entities.specs.names import LATEST, AssetRef
 from mlyard.errors import InvalidArgument
 from mlyard.services.registries.registries import RESERVED
 

@@ -24,7 +24,7 @@ from typing import Any
 
 import yaml
 
-from mlyard.entities.names import validate_name
+from mlyard.entities.specs.names import validate_name
 from mlyard.errors import AlreadyExists, InvalidArgument, NotFound, WorkspaceError
 from mlyard.services.workspaces.workspace import Workspace, open_workspace
 from mlyard.services.workspaces.workspace_location import StoreLocation

@@ -17,13 +17,13 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from mlyard.entities.access import Role
-from mlyard.entities.builtin_components import builtin_as_component, is_builtin_ref
-from mlyard.entities.component import Component
-from mlyard.entities.data import DataAsset
-from mlyard.entities.environment_spec import ResolvedEnvironment
-from mlyard.entities.model import ModelVersion
-from mlyard.entities.names import parse_ref
+from mlyard.entities.assets.builtin_components import builtin_as_component, is_builtin_ref
+from mlyard.entities.assets.component import Component
+from mlyard.entities.assets.environment_spec import ResolvedEnvironment
+from mlyard.entities.governance.access import Role
+from mlyard.entities.registry.data import DataAsset
+from mlyard.entities.registry.model import ModelVersion
+from mlyard.entities.specs.names import parse_ref
 from mlyard.errors import NotFound
 from mlyard.services.assets.components import component_code_dir, create_component, get_component
 from mlyard.services.assets.environments import get_environment

@@ -13,8 +13,8 @@ import json
 import tempfile
 from pathlib import Path
 
-from mlyard.entities.access import Role
-from mlyard.entities.model import ModelRegistration
+from mlyard.entities.governance.access import Role
+from mlyard.entities.registry.model import ModelRegistration
 from mlyard.errors import NotFound
 from mlyard.services.model_registry import models
 from mlyard.services.registries.access import check_registry_role

@@ -19,9 +19,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from mlyard.entities.event import SCHEDULE_FIRED
-from mlyard.entities.job import Job
-from mlyard.entities.schedule import ScheduleFiring
+from mlyard.entities.automation.event import SCHEDULE_FIRED
+from mlyard.entities.automation.schedule import ScheduleFiring
+from mlyard.entities.jobs.job import Job
 from mlyard.errors import MlyardError, NotFound
 from mlyard.services.events.job_events import DEPTH_TAG
 from mlyard.services.events.outbox import emit

@@ -13,16 +13,16 @@ from typing import Any
 from pydantic import TypeAdapter
 from sqlalchemy.orm import Session
 
-from mlyard.entities.monitor import Monitor
-from mlyard.entities.schedule import Schedule, ScheduleDetails, ScheduleFiring
-from mlyard.entities.schedule_spec import (
+from mlyard.entities.automation.monitor import Monitor
+from mlyard.entities.automation.schedule import Schedule, ScheduleDetails, ScheduleFiring
+from mlyard.entities.automation.schedule_spec import (
     CronTrigger,
     MonitorFile,
     RecurrenceTrigger,
     Trigger,
     monitor_file_from_dict,
 )
-from mlyard.entities.spec_files import load_yaml
+from mlyard.entities.specs.spec_files import load_yaml
 from mlyard.errors import AlreadyExists, Conflict, NotFound
 from mlyard.services.monitors.monitors import create_monitor, delete_monitor_of_schedule, insert_monitor
 from mlyard.services.monitors.specs import StatisticsCheck

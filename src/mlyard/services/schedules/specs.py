@@ -18,11 +18,16 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any, TypeVar
 
-from mlyard.entities.event import RUN_COMPLETED, RUN_STATUS_CHANGED, SCHEDULE_FIRED
-from mlyard.entities.local_files import confine
-from mlyard.entities.names import validate_name
-from mlyard.entities.schedule_spec import EventTrigger, JobReference, ScheduleSpec, schedule_from_dict
-from mlyard.entities.spec_files import load_yaml
+from mlyard.entities.automation.event import RUN_COMPLETED, RUN_STATUS_CHANGED, SCHEDULE_FIRED
+from mlyard.entities.automation.schedule_spec import (
+    EventTrigger,
+    JobReference,
+    ScheduleSpec,
+    schedule_from_dict,
+)
+from mlyard.entities.specs.local_files import confine
+from mlyard.entities.specs.names import validate_name
+from mlyard.entities.specs.spec_files import load_yaml
 from mlyard.errors import InvalidArgument, InvalidSpec, MlyardError, NotFound
 from mlyard.services.events.catalog import resolve_type
 from mlyard.services.events.matching import check_filter

@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from mlyard.entities.spec_files import did_you_mean
+from mlyard.entities.specs.spec_files import did_you_mean
 from mlyard.errors import InvalidArgument
 
 

@@ -17,7 +17,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from mlyard.entities.schedule_spec import WEEK_DAYS, CronTrigger, RecurrencePattern, RecurrenceTrigger
+from mlyard.entities.automation.schedule_spec import (
+    WEEK_DAYS,
+    CronTrigger,
+    RecurrencePattern,
+    RecurrenceTrigger,
+)
 from mlyard.errors import InvalidArgument
 from mlyard.services.schedules.timezones import resolve_time_zone
 

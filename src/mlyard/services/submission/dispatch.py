@@ -12,10 +12,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from mlyard.entities.job import Job
-from mlyard.entities.job_spec import command_job_from_dict
-from mlyard.entities.overrides import apply_job_overrides
-from mlyard.entities.spec_files import load_yaml
+from mlyard.entities.jobs.job import Job
+from mlyard.entities.jobs.job_spec import command_job_from_dict
+from mlyard.entities.specs.overrides import apply_job_overrides
+from mlyard.entities.specs.spec_files import load_yaml
 from mlyard.errors import InvalidSpec
 from mlyard.services.submission.job_nesting import nesting_tags
 from mlyard.services.submission.parallel import parallel_submission

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from mlyard.entities.job import Job
-from mlyard.entities.local_files import confine
-from mlyard.entities.parallel_spec import ResolvedParallelJob, parallel_job_from_dict
+from mlyard.entities.jobs.job import Job
+from mlyard.entities.jobs.parallel_spec import ResolvedParallelJob, parallel_job_from_dict
+from mlyard.entities.specs.local_files import confine
 from mlyard.errors import NotFound
 from mlyard.services.assets.code_snapshots import code_hash, resolve_code
 from mlyard.services.assets.computes import check_compute

@@ -11,15 +11,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mlyard.entities.builtin_components import builtin_component, is_builtin_ref
-from mlyard.entities.component_spec import CommandComponentSpec, load_component
-from mlyard.entities.job import Job
-from mlyard.entities.job_spec import ResolvedInput
-from mlyard.entities.local_files import confine
-from mlyard.entities.pipeline_graph import InputBinding, PipelineGraph, StepBinding, build_graph
-from mlyard.entities.pipeline_spec import ParallelStep, PipelineJobSpec
-from mlyard.entities.resolved_pipeline import ResolvedPipeline, ResolvedStep, StepInput, StepOutput
-from mlyard.entities.spec_files import validate_spec
+from mlyard.entities.assets.builtin_components import builtin_component, is_builtin_ref
+from mlyard.entities.assets.component_spec import CommandComponentSpec, load_component
+from mlyard.entities.jobs.job import Job
+from mlyard.entities.jobs.job_spec import ResolvedInput
+from mlyard.entities.jobs.pipeline_graph import InputBinding, PipelineGraph, StepBinding, build_graph
+from mlyard.entities.jobs.pipeline_spec import ParallelStep, PipelineJobSpec
+from mlyard.entities.jobs.resolved_pipeline import ResolvedPipeline, ResolvedStep, StepInput, StepOutput
+from mlyard.entities.specs.local_files import confine
+from mlyard.entities.specs.spec_files import validate_spec
 from mlyard.errors import MlyardError, NotFound, combined
 from mlyard.services.assets.code_snapshots import code_hash, resolve_code
 from mlyard.services.assets.components import component_code_dir, get_component
@@ -102,9 +102,9 @@ def resolve_pipeline(
 def _step_sources(
     workspace: Workspace, spec: PipelineJobSpec, base_dir: Path, source: str
 ) -> dict[str, _StepSource]:
-    """The component of every step that names one: a YAML path, a built-in (`entities/builtin_components`)
-    a registry's (`azureml://registries/<r>/components/…`, copied into the workspace and pinned)
-    or a registered `name:version`."""
+    """The component of every step that names one: a YAML path, a built-in
+    (`entities/assets/builtin_components`), a registry's (`azureml://registries/<r>/components/…`,
+    copied into the workspace and pinned) or a registered `name:version`."""
     found: dict[str, _StepSource] = {}
     problems: list[MlyardError] = []
     for name, step in spec.jobs.items():

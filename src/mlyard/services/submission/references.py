@@ -12,18 +12,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mlyard.entities.environment_spec import ResolvedEnvironment
-from mlyard.entities.job import QUEUE, Job, JobStatus
-from mlyard.entities.job_spec import (
+from mlyard.entities.assets.environment_spec import ResolvedEnvironment
+from mlyard.entities.jobs.job import QUEUE, Job, JobStatus
+from mlyard.entities.jobs.job_spec import (
     LITERAL_INPUT_TYPES,
     CommandJobSpec,
     JobInput,
     ResolvedCommandJob,
     ResolvedInput,
 )
-from mlyard.entities.local_files import spec_path
-from mlyard.entities.names import parse_ref
-from mlyard.entities.spec_values import LiteralValue
+from mlyard.entities.specs.local_files import spec_path
+from mlyard.entities.specs.names import parse_ref
+from mlyard.entities.specs.spec_values import LiteralValue
 from mlyard.errors import InvalidArgument, InvalidSpec, MlyardError, NotFound
 from mlyard.services.assets.code_snapshots import resolve_code
 from mlyard.services.assets.computes import check_compute

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from mlyard.entities.job import Job
-from mlyard.entities.sweep_spec import SweepTrial, sweep_job_from_dict
+from mlyard.entities.jobs.job import Job
+from mlyard.entities.jobs.sweep_spec import SweepTrial, sweep_job_from_dict
 from mlyard.errors import InvalidSpec
 from mlyard.services.submission.references import Submission, queue_submission, resolve_command_job
 from mlyard.services.workspaces.workspace import Workspace

@@ -11,9 +11,9 @@ from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
-from mlyard.entities.experiment import Experiment
-from mlyard.entities.names import validate_name
-from mlyard.entities.search import Clause
+from mlyard.entities.jobs.experiment import Experiment
+from mlyard.entities.jobs.search import Clause
+from mlyard.entities.specs.names import validate_name
 from mlyard.errors import AlreadyExists, InvalidArgument, NotFound
 from mlyard.services.workspaces import audit
 from mlyard.services.workspaces.workspace import Workspace

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from mlyard.entities.access import Role
+from mlyard.entities.governance.access import Role
 from mlyard.errors import Conflict, NotFound, PermissionDenied
 from mlyard.services.workspaces import audit
 from mlyard.services.workspaces.workspace import Workspace

@@ -16,9 +16,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from mlyard.entities.job import CodeSnapshot, DataInput, Job, JobStatus, Metric, RuntimeInfo
-from mlyard.entities.names import validate_key, validate_name
-from mlyard.entities.search import Clause, OrderTerm, parse_filter, parse_order_by
+from mlyard.entities.jobs.job import CodeSnapshot, DataInput, Job, JobStatus, Metric, RuntimeInfo
+from mlyard.entities.jobs.search import Clause, OrderTerm, parse_filter, parse_order_by
+from mlyard.entities.specs.names import validate_key, validate_name
 from mlyard.errors import Conflict, InvalidArgument, NotFound
 from mlyard.services.events.job_events import emit_job_status
 from mlyard.services.workspaces import audit

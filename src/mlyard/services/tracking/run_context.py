@@ -14,7 +14,7 @@ from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 
-from mlyard.entities.job import CodeSnapshot, RuntimeInfo
+from mlyard.entities.jobs.job import CodeSnapshot, RuntimeInfo
 from mlyard.services.tracking.source_code import hash_source_folder
 from mlyard.services.workspaces.audit import current_user
 

@@ -22,8 +22,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlyard.entities.data import ColumnProfile, DataAsset, DataType
-from mlyard.entities.validation import ValidationProblem, ValidationReport
+from mlyard.entities.governance.validation import ValidationProblem, ValidationReport
+from mlyard.entities.registry.data import ColumnProfile, DataAsset, DataType
 from mlyard.errors import InvalidArgument, NotFound
 from mlyard.services.data_assets.tabular import read_table
 

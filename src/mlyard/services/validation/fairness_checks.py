@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Literal
 
-from mlyard.entities.validation import CheckReport, ValidationProblem
+from mlyard.entities.governance.validation import CheckReport, ValidationProblem
 from mlyard.errors import InvalidArgument
 
 if TYPE_CHECKING:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from mlyard.entities.validation import ValidationProblem
+from mlyard.entities.governance.validation import ValidationProblem
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from mlyard.entities.validation import CheckReport, ValidationProblem, ValidationReport
+from mlyard.entities.governance.validation import CheckReport, ValidationProblem, ValidationReport
 from mlyard.errors import InvalidArgument
 from mlyard.services.validation.scoring_checks import check_response
 

@@ -23,7 +23,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from mlyard.entities.access import Actor, AuditEvent, Role
+from mlyard.entities.governance.access import Actor, AuditEvent, Role
 from mlyard.errors import InvalidArgument
 from mlyard.services.workspaces.workspace import Workspace
 from mlyard.store import access as rows

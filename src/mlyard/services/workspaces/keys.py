@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from mlyard.entities.access import ApiKey, Role
+from mlyard.entities.governance.access import ApiKey, Role
 from mlyard.errors import AlreadyExists, InvalidArgument, NotFound, Unauthenticated
 from mlyard.services.workspaces import audit
 from mlyard.services.workspaces.workspace import Workspace

@@ -30,8 +30,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
-from mlyard.entities.names import validate_alias
-from mlyard.entities.validation import CheckKind
+from mlyard.entities.governance.validation import CheckKind
+from mlyard.entities.specs.names import validate_alias
 from mlyard.errors import InvalidArgument
 from mlyard.services.workspaces import audit
 from mlyard.services.workspaces.workspace import Workspace

@@ -10,7 +10,7 @@ from typing import TypeVar
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from mlyard.entities.names import AssetRef
+from mlyard.entities.specs.names import AssetRef
 from mlyard.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
 from mlyard.services.workspaces.workspace import Workspace
 from mlyard.store import versions

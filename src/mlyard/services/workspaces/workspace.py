@@ -21,7 +21,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from mlyard.artifacts import ArtifactStore, open_artifact_store
-from mlyard.entities.spec_files import yaml_problem
+from mlyard.entities.specs.spec_files import yaml_problem
 from mlyard.errors import StoreError, WorkspaceError
 
 # Re-exported: callers find every workspace name here.

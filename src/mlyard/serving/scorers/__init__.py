@@ -14,7 +14,7 @@ import importlib
 from pathlib import Path
 from typing import Any, Protocol
 
-from mlyard.entities.model import MODEL_METADATA_FILE, ModelMetadata
+from mlyard.entities.registry.model import MODEL_METADATA_FILE, ModelMetadata
 from mlyard.errors import InvalidArgument, NotFound
 from mlyard.serving.inputs import Batch
 from mlyard.serving.schema import InputSchema

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from mlyard.entities.model import ModelMetadata
+from mlyard.entities.registry.model import ModelMetadata
 from mlyard.errors import InvalidArgument
 from mlyard.flavors import guess_flavor
 from mlyard.serving.inputs import Batch

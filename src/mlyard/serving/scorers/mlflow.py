@@ -12,7 +12,7 @@ import pickle
 from pathlib import Path
 from typing import Any
 
-from mlyard.entities.model import ModelMetadata
+from mlyard.entities.registry.model import ModelMetadata
 from mlyard.errors import InvalidArgument, NotFound
 from mlyard.flavors.metadata import installed_versions
 from mlyard.flavors.mlflow import read_mlmodel

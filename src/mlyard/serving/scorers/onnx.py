@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from mlyard.entities.model import ModelMetadata
+from mlyard.entities.registry.model import ModelMetadata
 from mlyard.errors import InputMismatch
 from mlyard.serving.inputs import Batch
 from mlyard.serving.schema import (

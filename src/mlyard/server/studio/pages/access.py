@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 from fastapi.responses import RedirectResponse
 
-from mlyard.entities.access import parse_since
+from mlyard.entities.governance.access import parse_since
 from mlyard.errors import InvalidArgument
 from mlyard.server.studio.context import StudioContext, StudioRoute
 from mlyard.services.workspaces import audit, keys

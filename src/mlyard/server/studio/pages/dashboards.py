@@ -15,8 +15,8 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Response
 from fastapi.responses import RedirectResponse
 
-from mlyard.entities.event import MODEL_STALE
-from mlyard.entities.job import Job
+from mlyard.entities.automation.event import MODEL_STALE
+from mlyard.entities.jobs.job import Job
 from mlyard.errors import NotFound
 from mlyard.server.studio import monitor_views
 from mlyard.server.studio.context import Studio, StudioContext, StudioRoute

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from mlyard.entities.data import ColumnProfile
+from mlyard.entities.registry.data import ColumnProfile
 from mlyard.errors import InvalidArgument
 from mlyard.server.studio.context import StudioContext, StudioRoute
 from mlyard.services.data_assets import data

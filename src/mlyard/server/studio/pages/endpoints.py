@@ -17,7 +17,7 @@ from fastapi import APIRouter, Query, Response
 from fastapi.responses import RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
-from mlyard.entities.endpoint import OnlineDeployment
+from mlyard.entities.endpoints.endpoint import OnlineDeployment
 from mlyard.errors import InvalidArgument, NotFound
 from mlyard.server.routes.endpoints import refresh_gateway
 from mlyard.server.studio.context import Studio, StudioContext, StudioRoute

@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 from fastapi.responses import RedirectResponse
 
-from mlyard.entities.event import EVENT_TYPES, short_name
+from mlyard.entities.automation.event import EVENT_TYPES, short_name
 from mlyard.errors import InvalidArgument
 from mlyard.server.studio.context import StudioContext, StudioRoute
 from mlyard.services.events import outbox, subscriptions

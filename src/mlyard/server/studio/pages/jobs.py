@@ -11,7 +11,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from mlyard.entities.job import Job
+from mlyard.entities.jobs.job import Job
 from mlyard.errors import InvalidArgument
 from mlyard.server.studio.context import StudioContext, StudioRoute
 from mlyard.services.tracking import jobs

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 from fastapi.responses import RedirectResponse
 
-from mlyard.entities.model import ModelVersion
+from mlyard.entities.registry.model import ModelVersion
 from mlyard.errors import InvalidArgument, NotFound
 from mlyard.server.studio.context import Studio, StudioContext, StudioRoute
 from mlyard.server.studio.lineage import model_lineage_graph

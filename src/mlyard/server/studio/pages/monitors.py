@@ -9,7 +9,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 from fastapi.responses import RedirectResponse
 
-from mlyard.entities.job import QUEUE
+from mlyard.entities.jobs.job import QUEUE
 from mlyard.runtime.child_jobs import notify_queued
 from mlyard.server.studio import monitor_views
 from mlyard.server.studio.context import StudioContext, StudioRoute

@@ -1,0 +1,1 @@
+"""What runs by itself: events and subscriptions, schedules, monitors."""

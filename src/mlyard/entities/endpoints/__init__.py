@@ -1,0 +1,1 @@
+"""Online endpoints and deployments, batch endpoints and batch jobs."""

@@ -1,0 +1,1 @@
+"""Who may do what and how good it is: keys and roles, validation and check reports, maturity."""

@@ -1,0 +1,1 @@
+"""What the registry versions: data assets, models, logged models, promotions, asset specs."""
