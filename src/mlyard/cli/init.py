@@ -1,8 +1,9 @@
 """`mlyard init [DIR] --template classical|diabetes`: a project repository in MLOps v2's shape.
 
-The files are package data under `cli/project_templates/` (one tree for both templates), rendered
-with Jinja2 using `@{ … }@` for values and `@% … %@` for blocks, so that GitHub's `${{ … }}` and
-Azure Pipelines' `$( … )` pass through untouched. A template is a set of values (`TEMPLATES`):
+The files are package data under `cli/project_templates/` (one tree for both templates, each file
+named with `.j2` after its own name), rendered with Jinja2 using `@{ … }@` for values and
+`@% … %@` for blocks, so that GitHub's `${{ … }}` and Azure Pipelines' `$( … )` pass through
+untouched. A template is a set of values (`TEMPLATES`):
 the bundled scikit-learn table it starts from, the estimator, the names of its assets. The local
 sample in `data/sample/` is written from scikit-learn's bundled data: nothing is downloaded.
 """
@@ -142,7 +143,9 @@ def _template_files(
     folder: resources.abc.Traversable, relative: Path
 ) -> list[tuple[resources.abc.Traversable, Path]]:
     """Every file below `folder`; a name starting `dot-` stands for a dotted one (`dot-github`),
-    as package data skips dotted folders (and a real dotted one is a tool's cache: skipped)."""
+    as package data skips dotted folders (and a real dotted one is a tool's cache: skipped). Every
+    template ends in `.j2`, which the written file drops: a template is not yet Python or YAML, and
+    tools that compile or lint the package (compileall, pip, ruff) must not take it for either."""
     found = []
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
         if entry.name == "__pycache__" or entry.name.startswith("."):  # caches tools leave, never ours
@@ -150,8 +153,8 @@ def _template_files(
         name = "." + entry.name.removeprefix("dot-") if entry.name.startswith("dot-") else entry.name
         if entry.is_dir():
             found += _template_files(entry, relative / name)
-        else:
-            found.append((entry, relative / name))
+        elif name.endswith(".j2"):
+            found.append((entry, relative / name.removesuffix(".j2")))
     return found
 
 
