@@ -19,7 +19,6 @@ from typing import Annotated
 import typer
 
 from mlyard.cli.output import printed_for_scripts, say
-from mlyard.entities.specs.spec_files import did_you_mean
 from mlyard.errors import AlreadyExists, InvalidArgument
 
 SAMPLE_SCORING_ROWS = 5  # rows without the target, for scoring validation and smoke tests
@@ -94,6 +93,8 @@ def init(
     per environment, and CI/CD for GitHub Actions and Azure Pipelines calling the mlyard CLI."""
     chosen = TEMPLATES.get(template)
     if chosen is None:
+        from mlyard.entities.specs.spec_files import did_you_mean  # pydantic: not for `--help`
+
         raise InvalidArgument(
             f"--template: unknown template {template!r}{did_you_mean(template, list(TEMPLATES))}; "
             f"the templates are {', '.join(TEMPLATES)}"

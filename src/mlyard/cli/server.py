@@ -110,6 +110,7 @@ def _served(pairs: list[str], option: str = "--serve") -> dict[str, WorkspaceLoc
                 if option == "--registry"
                 else f"mlyard workspace create --workspace {folder}"
             )
-            raise WorkspaceError(f"{option} {name}={folder}: no store there; create it with: {create}")
+            store = "registry" if option == "--registry" else "workspace"
+            raise WorkspaceError(f"{option} {name}={folder}: no {store} there; create it with: {create}")
         served[name] = WorkspaceLocation(path)
     return served
