@@ -200,9 +200,13 @@ class MonitorRun:
             return feature_attribution_drift(reference, production, plan)
         return compare(reference, production, checked)
 
+    def _window(self, data_window: dict[str, Any] | None) -> sources.Window:
+        """What a `data_window` selects as of this run (no window: the monitor's lookback)."""
+        return sources.window_of(data_window, self.as_of, self.lookback)
+
     def _production(self, signal: dict[str, Any]) -> Side:
         given = signal.get("production_data") or {}
-        window = sources.window_of(given.get("data_window"), self.as_of, self.lookback)
+        window = self._window(given.get("data_window"))
         input_data = given.get("input_data")
         if input_data:
             ref = self._input_ref(input_data["path"])
@@ -240,7 +244,7 @@ class MonitorRun:
             ref = self._input_ref(input_data["path"])
             table = _read(sources.data_path(self.workspace, ref), input_data.get("type"))
             if given.get("data_window"):
-                window = sources.window_of(given["data_window"], self.as_of, self.lookback)
+                window = self._window(given["data_window"])
                 table = _in_window(table, window, "reference_data")
             return Side(table, ref, None)
         if signal["type"] == "prediction_drift":
@@ -278,8 +282,7 @@ class MonitorRun:
             job = get_job(self.workspace, version.job_id)
             trained = job.end_time or job.created_at
             described = f"model {model} trained by job {job.id}"
-        window = sources.window_of((signal.get("production_data") or {}).get("data_window"), self.as_of,
-                                   self.lookback)  # fmt: skip
+        window = self._window((signal.get("production_data") or {}).get("data_window"))
         age = (window.end - _utc(trained)).total_seconds() / 86400.0
         limit = float(signal.get("max_age_days", 60.0))
         return {
@@ -297,8 +300,7 @@ class MonitorRun:
         from mlyard.services.online.endpoint_health import deployment_health
 
         endpoint, deployment = self.target["endpoint"], self.target["deployment"]
-        window = sources.window_of((signal.get("production_data") or {}).get("data_window"), self.as_of,
-                                   self.lookback)  # fmt: skip
+        window = self._window((signal.get("production_data") or {}).get("data_window"))
         health = deployment_health(self.workspace, endpoint, deployment, window.start, window.end)
         thresholds: dict[str, Any] = signal.get("metric_thresholds") or {}
         results = []
@@ -335,7 +337,7 @@ class MonitorRun:
             if not given.get("data_window"):
                 data_inputs[port] = ref if ref.startswith("/") else f"azureml:{ref}"
                 continue
-            window = sources.window_of(given["data_window"], self.as_of, self.lookback)
+            window = self._window(given["data_window"])
             table = _in_window(
                 _read(sources.data_path(self.workspace, ref), data_type), window, f"input_data.{port}"
             )
